@@ -1,0 +1,33 @@
+// conv2d.h: 2-D convolution, stride 1, "same" padding (pad = ksize / 2), ksize 1 or 3.
+//
+// Forward    y[n,k,i,j] = b[k] + sum_{c,u,v} w[k,c,u,v] * x[n,c,i+u-p,j+v-p]   (zero outside)
+// Backward   dx[n,c,i,j] = sum_{k,u,v} w[k,c,u,v] * dy[n,k,i-u+p,j-v+p]
+//            dw[k,c,u,v] += sum_{n,i,j} dy[n,k,i,j] * x[n,c,i+u-p,j+v-p]
+//            db[k]       += sum_{n,i,j} dy[n,k,i,j]
+// Fast path: im2col (columns (C*ks*ks, H*W) per image) and a BLAS GEMM; a 1x1 conv is a GEMM
+// on x directly. `workspace` holds one image's columns: conv2d_workspace_size() elements.
+#pragma once
+
+#include <cstdint>
+
+namespace seqnet::cpu {
+
+int64_t conv2d_workspace_size(int C, int H, int W, int ksize);
+
+// y (N,K,H,W) = conv(x (N,C,H,W), w (K,C,ks,ks)) + b (K) or no bias when b is null.
+template <typename T>
+void conv2d_forward(T* y, const T* x, const T* w, const T* b, T* workspace, int N, int C, int H, int W,
+                    int K, int ksize);
+// dx (N,C,H,W) = ; from dy (N,K,H,W) and w (K,C,ks,ks).
+template <typename T>
+void conv2d_backward_input(T* dx, const T* dy, const T* w, T* workspace, int N, int C, int H, int W, int K,
+                           int ksize);
+// dw (K,C,ks,ks) += ; from dy (N,K,H,W) and x (N,C,H,W).
+template <typename T>
+void conv2d_backward_weight(T* dw, const T* dy, const T* x, T* workspace, int N, int C, int H, int W, int K,
+                            int ksize);
+// db (K) += sum of dy (N,K,HW) over n and the plane. Also the transposed conv's bias gradient.
+template <typename T>
+void bias_backward(T* db, const T* dy, int N, int K, int64_t HW);
+
+}  // namespace seqnet::cpu

@@ -1,0 +1,24 @@
+// conv2d.h (CUDA): twin of kernels/cpu/conv2d.h. Implicit GEMM with shared-memory tiles: the
+// im2col matrix is never materialised, tiles of it are gathered from x as they are needed.
+// Same math, same gradient rule (dw, db +=; dx =); float32; launched on `stream`.
+#pragma once
+
+#include <cstdint>
+
+#include "kernels/cuda/runtime.h"
+
+namespace seqnet::cuda {
+
+// y (N,K,H,W) = conv(x (N,C,H,W), w (K,C,ks,ks)) + b (K) or no bias when b is null.
+void conv2d_forward(float* y, const float* x, const float* w, const float* b, int N, int C, int H, int W, int K,
+                    int ksize, cudaStream_t stream);
+// dx (N,C,H,W) = ; from dy (N,K,H,W) and w.
+void conv2d_backward_input(float* dx, const float* dy, const float* w, int N, int C, int H, int W, int K, int ksize,
+                           cudaStream_t stream);
+// dw (K,C,ks,ks) += ; from dy and x.
+void conv2d_backward_weight(float* dw, const float* dy, const float* x, int N, int C, int H, int W, int K,
+                            int ksize, cudaStream_t stream);
+// db (K) += sum of dy (N,K,HW).
+void bias_backward(float* db, const float* dy, int N, int K, int64_t HW, cudaStream_t stream);
+
+}  // namespace seqnet::cuda

@@ -1,0 +1,102 @@
+// runtime.cu: the CUDA runtime services of runtime.h.
+#include <atomic>
+#include <cstdio>
+
+#include "kernels/cuda/check.h"
+#include "kernels/cuda/runtime.h"
+
+namespace seqnet::cuda {
+
+namespace {
+std::atomic<size_t> g_allocated{0}, g_peak{0};
+
+// Remembers each allocation's size so that frees can keep the running total.
+struct Header {
+  size_t bytes;
+};
+}  // namespace
+
+bool available(std::string* why_not) {
+  int count = 0;
+  cudaError_t err = cudaGetDeviceCount(&count);
+  if (err != cudaSuccess) {
+    if (why_not) {
+      *why_not = std::string("no usable CUDA device: ") + cudaGetErrorString(err);
+      if (err == cudaErrorInsufficientDriver)
+        *why_not += " (the NVIDIA driver is older than this build's CUDA " + std::to_string(CUDART_VERSION / 1000) +
+                    "." + std::to_string(CUDART_VERSION % 1000 / 10) + " runtime needs)";
+    }
+    cudaGetLastError();  // clear the sticky error
+    return false;
+  }
+  if (count == 0) {
+    if (why_not) *why_not = "no CUDA device found";
+    return false;
+  }
+  return true;
+}
+
+std::string device_description() {
+  int dev = 0;
+  SEQNET_CUDA_CHECK(cudaGetDevice(&dev));
+  cudaDeviceProp p{};
+  SEQNET_CUDA_CHECK(cudaGetDeviceProperties(&p, dev));
+  char buf[256];
+  std::snprintf(buf, sizeof buf, "%s (sm_%d%d, %.1f GiB)", p.name, p.major, p.minor,
+                p.totalGlobalMem / double(1ull << 30));
+  return buf;
+}
+
+// Allocations carry their size in a 256-byte prefix (keeps the data 256-byte aligned), so the
+// peak can be tracked without a map.
+void* device_malloc(size_t bytes) {
+  void* p = nullptr;
+  cudaError_t err = cudaMalloc(&p, bytes + 256);
+  if (err != cudaSuccess) {
+    cudaGetLastError();
+    throw std::runtime_error("CUDA could not allocate " + std::to_string(bytes >> 20) +
+                             " MiB of device memory: " + cudaGetErrorString(err));
+  }
+  Header h{bytes};
+  SEQNET_CUDA_CHECK(cudaMemcpy(p, &h, sizeof h, cudaMemcpyHostToDevice));
+  size_t now = g_allocated += bytes;
+  size_t peak = g_peak.load();
+  while (now > peak && !g_peak.compare_exchange_weak(peak, now)) {
+  }
+  return static_cast<char*>(p) + 256;
+}
+
+void device_free(void* ptr) {
+  if (!ptr) return;
+  char* base = static_cast<char*>(ptr) - 256;
+  Header h{};
+  if (cudaMemcpy(&h, base, sizeof h, cudaMemcpyDeviceToHost) == cudaSuccess) g_allocated -= h.bytes;
+  cudaFree(base);  // no throw from a destructor path
+}
+
+void copy_host_to_device(void* dst, const void* src, size_t bytes) {
+  SEQNET_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyHostToDevice, stream()));
+  SEQNET_CUDA_CHECK(cudaStreamSynchronize(stream()));
+}
+void copy_device_to_host(void* dst, const void* src, size_t bytes) {
+  SEQNET_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToHost, stream()));
+  SEQNET_CUDA_CHECK(cudaStreamSynchronize(stream()));
+}
+void copy_device_to_device(void* dst, const void* src, size_t bytes) {
+  SEQNET_CUDA_CHECK(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDeviceToDevice, stream()));
+}
+void memset_zero(void* dst, size_t bytes) { SEQNET_CUDA_CHECK(cudaMemsetAsync(dst, 0, bytes, stream())); }
+
+cudaStream_t stream() {
+  static cudaStream_t s = [] {
+    cudaStream_t created = nullptr;
+    SEQNET_CUDA_CHECK(cudaStreamCreateWithFlags(&created, cudaStreamNonBlocking));
+    return created;
+  }();
+  return s;
+}
+
+void synchronize() { SEQNET_CUDA_CHECK(cudaStreamSynchronize(stream())); }
+size_t peak_allocated_bytes() { return g_peak.load(); }
+
+}  // namespace seqnet::cuda

@@ -1,0 +1,79 @@
+// test_support.h: what several tests share: finding ../shared, comparing tensors, temp folders.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "kernels/tensor.h"
+
+namespace seqnet::test {
+
+// ../shared beside the project, or "" when absent. Under CI=true a missing ../shared is a failure
+// (CI always has it); elsewhere the test skips, saying so. Use as:
+//   std::string shared = shared_dir_or_skip(); if (shared.empty()) return;
+inline std::string shared_dir() {
+  std::filesystem::path p = std::filesystem::path(SEQNET_SOURCE_DIR) / ".." / "shared";
+  if (std::filesystem::is_directory(p)) return std::filesystem::canonical(p).string();
+  return "";
+}
+
+inline bool running_in_ci() {
+  const char* ci = std::getenv("CI");
+  return ci && std::string(ci) == "true";
+}
+
+#define SEQNET_REQUIRE_SHARED(var)                                                                   \
+  std::string var = ::seqnet::test::shared_dir();                                                   \
+  if (var.empty()) {                                                                                \
+    if (::seqnet::test::running_in_ci()) FAIL() << "CI=true but ../shared (golden dumps, data) is missing"; \
+    GTEST_SKIP() << "../shared is not beside the project: skipping the test that needs it";          \
+  }
+
+// A fresh empty folder under the system temp dir, removed by the destructor.
+class TempDir {
+ public:
+  TempDir() {
+    std::random_device rd;
+    path_ = std::filesystem::temp_directory_path() / ("seqnet-test-" + std::to_string(rd()) + std::to_string(rd()));
+    std::filesystem::create_directories(path_);
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  const std::filesystem::path& path() const { return path_; }
+  std::string str(const std::string& name = "") const { return (path_ / name).string(); }
+
+ private:
+  std::filesystem::path path_;
+};
+
+// ||a - b|| / max(||b||, 1e-12), the error measure of spec/GOLDEN.md.
+inline double relative_error(const std::vector<double>& a, const std::vector<double>& b) {
+  double num = 0, den = 0;
+  for (size_t i = 0; i < a.size() && i < b.size(); ++i) {
+    num += (a[i] - b[i]) * (a[i] - b[i]);
+    den += b[i] * b[i];
+  }
+  return std::sqrt(num) / std::max(std::sqrt(den), 1e-12);
+}
+inline double relative_error(const Tensor& a, const Tensor& b) { return relative_error(a.to_doubles(), b.to_doubles()); }
+
+// A tensor of normal random numbers (deterministic for a seed).
+inline Tensor random_tensor(const Shape& shape, uint32_t seed, DType dtype = DType::f32, double scale = 1.0) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<double> dist(0.0, scale);
+  Tensor t = Tensor::empty(shape, Device::cpu, dtype);
+  for (int64_t i = 0; i < t.numel(); ++i) {
+    if (dtype == DType::f32) t.f32()[i] = static_cast<float>(dist(rng));
+    else t.f64()[i] = dist(rng);
+  }
+  return t;
+}
+
+}  // namespace seqnet::test
