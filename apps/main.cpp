@@ -1,12 +1,65 @@
-// main.cpp: the seqnet command line: dispatches to one command per file in apps/.
+// main.cpp: `seqnet COMMAND ...`: finds the command (apps/registry.h) and turns every error into
+// a message and an exit status instead of a crash.
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <exception>
 #include <string>
 
+#include "apps/args.h"
+#include "apps/registry.h"
+
+namespace seqnet::cli {
+
+namespace {
+std::vector<Command>& registry() {
+  static std::vector<Command> list;
+  return list;
+}
+
+void print_help() {
+  std::printf(
+      "seqnet %s: retinal vessel segmentation and artery/vein classification (SeqNet), on CPU or CUDA\n\n"
+      "usage: seqnet COMMAND [options]     (seqnet COMMAND --help for its options)\n\ncommands:\n",
+      SEQNET_VERSION);
+  for (const Command& c : commands()) std::printf("  %-10s %s\n", c.name.c_str(), c.summary.c_str());
+}
+}  // namespace
+
+bool register_command(const Command& command) {
+  registry().push_back(command);
+  return true;
+}
+
+const std::vector<Command>& commands() {
+  std::sort(registry().begin(), registry().end(), [](const Command& a, const Command& b) { return a.order < b.order; });
+  return registry();
+}
+
+}  // namespace seqnet::cli
+
 int main(int argc, char** argv) {
-  std::printf("seqnet %s\n", SEQNET_VERSION);
-  (void)argc;
-  (void)argv;
-  return 0;
+  using namespace seqnet::cli;
+  if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h") || !std::strcmp(argv[1], "help")) {
+    print_help();
+    return argc < 2 ? 2 : 0;
+  }
+  if (!std::strcmp(argv[1], "--version")) {
+    std::printf("seqnet %s\n", SEQNET_VERSION);
+    return 0;
+  }
+  for (const Command& c : commands()) {
+    if (c.name != argv[1]) continue;
+    try {
+      return c.run(argc - 2, argv + 2);
+    } catch (const UsageError& e) {
+      std::fprintf(stderr, "seqnet %s: %s\n(see 'seqnet %s --help')\n", argv[1], e.what(), argv[1]);
+      return 2;
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "seqnet %s: error: %s\n", argv[1], e.what());
+      return 1;
+    }
+  }
+  std::fprintf(stderr, "seqnet: unknown command '%s' (see 'seqnet --help')\n", argv[1]);
+  return 2;
 }

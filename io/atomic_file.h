@@ -1,0 +1,15 @@
+// atomic_file.h: writing a file so that readers see the old version or the new one, never half.
+//
+// The bytes go to "<path>.tmp-<pid>" in the same folder, are flushed to disk, then renamed over
+// `path` (rename is atomic on POSIX file systems). A failure leaves the old file untouched and
+// throws std::runtime_error naming the path and the reason.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace seqnet {
+
+void write_file_atomically(const std::string& path, std::string_view bytes);
+
+}  // namespace seqnet
