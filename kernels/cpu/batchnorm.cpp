@@ -1,0 +1,127 @@
+// batchnorm.cpp: the batch normalisation of batchnorm.h, one thread per channel.
+//
+// Per-channel sums run in double, the mean first and then the squared deviations from it
+// (two passes), so the variance does not suffer the cancellation of E[x^2] - E[x]^2.
+#include "kernels/cpu/batchnorm.h"
+
+#include <cmath>
+#include <stdexcept>
+#include <string>
+
+namespace seqnet::cpu {
+
+namespace {
+
+constexpr int64_t kParallelMinElements = 1 << 15;
+
+// Sum of one channel over the batch: planes (N, C, HW), channel c.
+template <typename T>
+double channel_sum(const T* x, int N, int C, int64_t HW, int c) {
+  double sum = 0;
+  for (int n = 0; n < N; ++n) {
+    const T* plane = x + (int64_t(n) * C + c) * HW;
+#pragma omp simd reduction(+ : sum)
+    for (int64_t i = 0; i < HW; ++i) sum += plane[i];
+  }
+  return sum;
+}
+
+}  // namespace
+
+template <typename T>
+void batchnorm_forward_train(T* y, T* mean, T* rstd, T* running_mean, T* running_var, const T* x,
+                             const T* gamma, const T* beta, int N, int C, int64_t HW, double eps,
+                             double momentum) {
+  const int64_t M = int64_t(N) * HW;
+  if (M < 2)
+    throw std::invalid_argument("batchnorm_forward_train: training statistics need more than one value per "
+                                "channel, got N*H*W = " + std::to_string(M) + " (use a larger batch or crop)");
+#pragma omp parallel for schedule(static) if (int64_t(C) * M >= kParallelMinElements)
+  for (int c = 0; c < C; ++c) {
+    const double mu = channel_sum(x, N, C, HW, c) / double(M);
+    double squares = 0;
+    for (int n = 0; n < N; ++n) {
+      const T* plane = x + (int64_t(n) * C + c) * HW;
+#pragma omp simd reduction(+ : squares)
+      for (int64_t i = 0; i < HW; ++i) squares += (double(plane[i]) - mu) * (double(plane[i]) - mu);
+    }
+    const double var = squares / double(M);
+    const double inv_std = 1.0 / std::sqrt(var + eps);
+    mean[c] = static_cast<T>(mu);
+    rstd[c] = static_cast<T>(inv_std);
+    running_mean[c] = static_cast<T>((1 - momentum) * double(running_mean[c]) + momentum * mu);
+    running_var[c] =
+        static_cast<T>((1 - momentum) * double(running_var[c]) + momentum * var * double(M) / double(M - 1));
+    // y = scale * x + shift with scale = gamma * rstd, shift = beta - mean * scale.
+    const T scale = static_cast<T>(double(gamma[c]) * inv_std);
+    const T shift = static_cast<T>(double(beta[c]) - mu * double(gamma[c]) * inv_std);
+    for (int n = 0; n < N; ++n) {
+      const T* xp = x + (int64_t(n) * C + c) * HW;
+      T* yp = y + (int64_t(n) * C + c) * HW;
+      for (int64_t i = 0; i < HW; ++i) yp[i] = xp[i] * scale + shift;
+    }
+  }
+}
+
+template <typename T>
+void batchnorm_forward_eval(T* y, const T* x, const T* gamma, const T* beta, const T* running_mean,
+                            const T* running_var, int N, int C, int64_t HW, double eps) {
+#pragma omp parallel for schedule(static) if (int64_t(C) * N * HW >= kParallelMinElements)
+  for (int c = 0; c < C; ++c) {
+    const double inv_std = 1.0 / std::sqrt(double(running_var[c]) + eps);
+    const T scale = static_cast<T>(double(gamma[c]) * inv_std);
+    const T shift = static_cast<T>(double(beta[c]) - double(running_mean[c]) * double(gamma[c]) * inv_std);
+    for (int n = 0; n < N; ++n) {
+      const T* xp = x + (int64_t(n) * C + c) * HW;
+      T* yp = y + (int64_t(n) * C + c) * HW;
+      for (int64_t i = 0; i < HW; ++i) yp[i] = xp[i] * scale + shift;
+    }
+  }
+}
+
+template <typename T>
+void batchnorm_backward(T* dx, T* dgamma, T* dbeta, const T* dy, const T* x, const T* gamma, const T* mean,
+                        const T* rstd, int N, int C, int64_t HW) {
+  const int64_t M = int64_t(N) * HW;
+#pragma omp parallel for schedule(static) if (int64_t(C) * M >= kParallelMinElements)
+  for (int c = 0; c < C; ++c) {
+    const double mu = mean[c], inv_std = rstd[c];
+    double sum_dy = 0, sum_dy_xhat = 0;
+    for (int n = 0; n < N; ++n) {
+      const T* dyp = dy + (int64_t(n) * C + c) * HW;
+      const T* xp = x + (int64_t(n) * C + c) * HW;
+#pragma omp simd reduction(+ : sum_dy, sum_dy_xhat)
+      for (int64_t i = 0; i < HW; ++i) {
+        sum_dy += dyp[i];
+        sum_dy_xhat += double(dyp[i]) * (double(xp[i]) - mu) * inv_std;
+      }
+    }
+    dbeta[c] += static_cast<T>(sum_dy);
+    dgamma[c] += static_cast<T>(sum_dy_xhat);
+    // dx = g*rstd*(dy - mean(dy) - xhat*mean(dy*xhat)) = a*dy + b*x + d, with xhat = (x-mu)*rstd.
+    const double g = double(gamma[c]) * inv_std;
+    const double mean_dy = sum_dy / double(M), mean_dy_xhat = sum_dy_xhat / double(M);
+    const T a = static_cast<T>(g);
+    const T b = static_cast<T>(-g * mean_dy_xhat * inv_std);
+    const T d = static_cast<T>(g * (mu * mean_dy_xhat * inv_std - mean_dy));
+    for (int n = 0; n < N; ++n) {
+      const T* dyp = dy + (int64_t(n) * C + c) * HW;
+      const T* xp = x + (int64_t(n) * C + c) * HW;
+      T* dxp = dx + (int64_t(n) * C + c) * HW;
+      for (int64_t i = 0; i < HW; ++i) dxp[i] = a * dyp[i] + b * xp[i] + d;
+    }
+  }
+}
+
+#define SEQNET_INSTANTIATE(T)                                                                                  \
+  template void batchnorm_forward_train<T>(T*, T*, T*, T*, T*, const T*, const T*, const T*, int, int, int64_t, \
+                                           double, double);                                                    \
+  template void batchnorm_forward_eval<T>(T*, const T*, const T*, const T*, const T*, const T*, int, int,       \
+                                          int64_t, double);                                                    \
+  template void batchnorm_backward<T>(T*, T*, T*, const T*, const T*, const T*, const T*, const T*, int, int,   \
+                                      int64_t);
+SEQNET_INSTANTIATE(float)
+SEQNET_INSTANTIATE(double)
+#undef SEQNET_INSTANTIATE
+
+}  // namespace seqnet::cpu

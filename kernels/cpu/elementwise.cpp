@@ -1,0 +1,84 @@
+// elementwise.cpp: the pointwise kernels of elementwise.h (ReLU, sigmoid, dropout, add).
+#include "kernels/cpu/elementwise.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "kernels/dropout_hash.h"
+
+namespace seqnet::cpu {
+
+namespace {
+// Below this many elements a thread team costs more than the loop.
+constexpr int64_t kParallelMinElements = 1 << 15;
+
+// 1 / (1 + e^-x) without overflow: for x < 0 use e^x / (1 + e^x).
+template <typename T>
+T stable_sigmoid(T x) {
+  if (x >= 0) return T(1) / (T(1) + std::exp(-x));
+  const T e = std::exp(x);
+  return e / (T(1) + e);
+}
+}  // namespace
+
+template <typename T>
+void relu_forward(T* y, const T* x, int64_t n) {
+#pragma omp parallel for simd schedule(static) if (n >= kParallelMinElements)
+  for (int64_t i = 0; i < n; ++i) y[i] = x[i] > T(0) ? x[i] : T(0);
+}
+
+template <typename T>
+void relu_backward(T* dx, const T* dy, const T* y, int64_t n) {
+#pragma omp parallel for simd schedule(static) if (n >= kParallelMinElements)
+  for (int64_t i = 0; i < n; ++i) dx[i] = y[i] > T(0) ? dy[i] : T(0);
+}
+
+template <typename T>
+void sigmoid_forward(T* y, const T* x, int64_t n) {
+#pragma omp parallel for schedule(static) if (n >= kParallelMinElements)
+  for (int64_t i = 0; i < n; ++i) y[i] = stable_sigmoid(x[i]);
+}
+
+template <typename T>
+void sigmoid_backward(T* dx, const T* dy, const T* y, int64_t n) {
+#pragma omp parallel for simd schedule(static) if (n >= kParallelMinElements)
+  for (int64_t i = 0; i < n; ++i) dx[i] = dy[i] * y[i] * (T(1) - y[i]);
+}
+
+// Inverted dropout: survivors are scaled by 1/(1-p) so the expectation is unchanged and
+// evaluation needs no rescaling. p == 0 is the identity.
+template <typename T>
+void dropout_forward(T* y, const T* x, int64_t n, float p, uint64_t seed) {
+  if (p == 0.0f) {
+    std::copy(x, x + n, y);
+    return;
+  }
+  const T scale = static_cast<T>(1.0 / (1.0 - double(p)));
+#pragma omp parallel for schedule(static) if (n >= kParallelMinElements)
+  for (int64_t i = 0; i < n; ++i) y[i] = dropout_keep(seed, uint64_t(i), p) ? x[i] * scale : T(0);
+}
+
+template <typename T>
+void dropout_backward(T* dx, const T* dy, int64_t n, float p, uint64_t seed) {
+  dropout_forward(dx, dy, n, p, seed);  // the same mask and scale applied to the gradient
+}
+
+template <typename T>
+void add_inplace(T* y, const T* x, int64_t n) {
+#pragma omp parallel for simd schedule(static) if (n >= kParallelMinElements)
+  for (int64_t i = 0; i < n; ++i) y[i] += x[i];
+}
+
+#define SEQNET_INSTANTIATE(T)                                                   \
+  template void relu_forward<T>(T*, const T*, int64_t);                         \
+  template void relu_backward<T>(T*, const T*, const T*, int64_t);              \
+  template void sigmoid_forward<T>(T*, const T*, int64_t);                      \
+  template void sigmoid_backward<T>(T*, const T*, const T*, int64_t);           \
+  template void dropout_forward<T>(T*, const T*, int64_t, float, uint64_t);     \
+  template void dropout_backward<T>(T*, const T*, int64_t, float, uint64_t);    \
+  template void add_inplace<T>(T*, const T*, int64_t);
+SEQNET_INSTANTIATE(float)
+SEQNET_INSTANTIATE(double)
+#undef SEQNET_INSTANTIATE
+
+}  // namespace seqnet::cpu
