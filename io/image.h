@@ -2,7 +2,8 @@
 //
 // Pixels are float, interleaved (row-major, channel fastest), scaled to [0, 1] from 8- or
 // 16-bit storage. PNG, JPEG, BMP and GIF are read with stb_image, TIFF with libtiff; PNG is
-// written with stb_image_write (8-bit), atomically (a temporary file, then a rename).
+// written with stb_image_write (8-bit), atomically (a temporary file, then a rename). Also the
+// conversions every caller needs: to RGB, bilinear resize (images), nearest resize (labels).
 #pragma once
 
 #include <stdexcept>
@@ -30,5 +31,14 @@ struct Image {
 Image read_image(const std::string& path);
 // Writes an 8-bit PNG (values clamped to [0,1], rounded). Throws ImageError.
 void write_png(const std::string& path, const Image& image);
+
+// Three channels: grey is repeated, alpha is dropped. Throws ImageError for other channel counts.
+Image to_rgb(const Image& image);
+// Resampled to w x h with a triangle (bilinear) filter on pixel centres, as PIL's BILINEAR:
+// when shrinking, the filter widens by the shrink factor so every source pixel contributes
+// (no aliasing when a 1620-pixel photograph becomes 576). Enlarging is plain bilinear.
+Image resize_bilinear(const Image& image, int w, int h);
+// Resampled to w x h taking the source pixel under each target pixel centre (for labels/masks).
+Image resize_nearest(const Image& image, int w, int h);
 
 }  // namespace seqnet

@@ -1,0 +1,180 @@
+// image.cpp: read_image (stb_image for PNG/JPEG/BMP/GIF, libtiff for TIFF) and write_png.
+//
+// Every failure becomes an ImageError naming the file and the reason: missing, unreadable,
+// empty, unsupported format, corrupt or truncated, or an unsupported sample layout.
+#define STB_IMAGE_IMPLEMENTATION
+#define STB_IMAGE_WRITE_IMPLEMENTATION
+// stb's own code trips -Wextra warnings; they are not ours to fix.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
+#pragma GCC diagnostic ignored "-Wunused-parameter"
+#pragma GCC diagnostic ignored "-Wsign-compare"
+#include <stb_image.h>
+#include <stb_image_write.h>
+#pragma GCC diagnostic pop
+#include <tiffio.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdarg>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <memory>
+
+#include "io/atomic_file.h"
+#include "io/image.h"
+
+namespace seqnet {
+namespace {
+
+std::string read_bytes(const std::string& path) {
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) throw ImageError("image file not found: " + path);
+  if (std::filesystem::is_directory(path, ec)) throw ImageError("cannot read image " + path + ": it is a folder");
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw ImageError("cannot open image " + path + " (no read permission?)");
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (in.bad()) throw ImageError("cannot read image " + path + ": read error");
+  if (bytes.empty()) throw ImageError("cannot read image " + path + ": the file is empty");
+  return bytes;
+}
+
+bool is_tiff(const std::string& bytes) {
+  return bytes.size() >= 4 && (std::memcmp(bytes.data(), "II*\0", 4) == 0 || std::memcmp(bytes.data(), "MM\0*", 4) == 0);
+}
+
+// ---- stb_image: PNG, JPEG, BMP, GIF (first frame) ------------------------------------------
+
+Image read_with_stb(const std::string& path, const std::string& bytes) {
+  const auto* data = reinterpret_cast<const stbi_uc*>(bytes.data());
+  const int size = static_cast<int>(bytes.size());
+  int w = 0, h = 0, c = 0;
+  if (!stbi_info_from_memory(data, size, &w, &h, &c))
+    throw ImageError("cannot read image " + path + ": unsupported format (" + stbi_failure_reason() +
+                     "); use PNG, JPEG, BMP, GIF or TIFF");
+  const bool sixteen_bit = stbi_is_16_bit_from_memory(data, size);
+  Image image;
+  if (sixteen_bit) {
+    std::unique_ptr<stbi_us, void (*)(void*)> px(stbi_load_16_from_memory(data, size, &w, &h, &c, 0), stbi_image_free);
+    if (!px) throw ImageError("cannot decode image " + path + ": " + stbi_failure_reason() + " (corrupt or truncated file)");
+    image = Image(w, h, c);
+    for (size_t i = 0; i < image.pixels.size(); ++i) image.pixels[i] = px.get()[i] / 65535.0f;
+  } else {
+    std::unique_ptr<stbi_uc, void (*)(void*)> px(stbi_load_from_memory(data, size, &w, &h, &c, 0), stbi_image_free);
+    if (!px) throw ImageError("cannot decode image " + path + ": " + stbi_failure_reason() + " (corrupt or truncated file)");
+    image = Image(w, h, c);
+    for (size_t i = 0; i < image.pixels.size(); ++i) image.pixels[i] = px.get()[i] / 255.0f;
+  }
+  return image;
+}
+
+// ---- libtiff ---------------------------------------------------------------------------------
+
+// Collects libtiff's messages for this one file (per-open handlers, so threads don't mix them).
+int collect_tiff_error(TIFF*, void* user_data, const char* module, const char* fmt, va_list ap) {
+  char text[512];
+  std::vsnprintf(text, sizeof text, fmt, ap);
+  auto* errors = static_cast<std::string*>(user_data);
+  if (!errors->empty()) *errors += "; ";
+  *errors += (module ? std::string(module) + ": " : std::string()) + text;
+  return 1;
+}
+int ignore_tiff_warning(TIFF*, void*, const char*, const char*, va_list) { return 1; }
+
+// 16-bit contiguous grey or RGB(A) strips, read scanline by scanline.
+Image read_tiff_16bit(TIFF* tif, const std::string& path, int w, int h, int samples, const std::string& errors) {
+  uint16_t planar = PLANARCONFIG_CONTIG;
+  TIFFGetFieldDefaulted(tif, TIFFTAG_PLANARCONFIG, &planar);
+  if (TIFFIsTiled(tif) || planar != PLANARCONFIG_CONTIG || samples < 1 || samples > 4)
+    throw ImageError("cannot read image " + path + ": unsupported 16-bit TIFF layout (tiled, planar or " +
+                     std::to_string(samples) + " samples); save it as a PNG");
+  Image image(w, h, samples);
+  std::vector<uint16_t> line(TIFFScanlineSize(tif) / 2 + 1);
+  for (int y = 0; y < h; ++y) {
+    if (TIFFReadScanline(tif, line.data(), y, 0) < 0)
+      throw ImageError("cannot decode image " + path + " at row " + std::to_string(y) + ": " + errors +
+                       " (corrupt or truncated file)");
+    for (int i = 0; i < w * samples; ++i) image.pixels[size_t(y) * w * samples + i] = line[i] / 65535.0f;
+  }
+  return image;
+}
+
+Image read_with_libtiff(const std::string& path) {
+  std::string errors;
+  TIFFOpenOptions* options = TIFFOpenOptionsAlloc();
+  TIFFOpenOptionsSetErrorHandlerExtR(options, collect_tiff_error, &errors);
+  TIFFOpenOptionsSetWarningHandlerExtR(options, ignore_tiff_warning, nullptr);
+  std::unique_ptr<TIFF, void (*)(TIFF*)> tif(TIFFOpenExt(path.c_str(), "r", options), TIFFClose);
+  TIFFOpenOptionsFree(options);
+  if (!tif) throw ImageError("cannot open TIFF image " + path + ": " + errors);
+
+  uint32_t w = 0, h = 0;
+  uint16_t bits = 8, samples = 1, extra = 0;
+  uint16_t* extra_types = nullptr;
+  TIFFGetField(tif.get(), TIFFTAG_IMAGEWIDTH, &w);
+  TIFFGetField(tif.get(), TIFFTAG_IMAGELENGTH, &h);
+  TIFFGetFieldDefaulted(tif.get(), TIFFTAG_BITSPERSAMPLE, &bits);
+  TIFFGetFieldDefaulted(tif.get(), TIFFTAG_SAMPLESPERPIXEL, &samples);
+  TIFFGetFieldDefaulted(tif.get(), TIFFTAG_EXTRASAMPLES, &extra, &extra_types);
+  if (w == 0 || h == 0 || w > 65535 || h > 65535)
+    throw ImageError("cannot read image " + path + ": bad TIFF size " + std::to_string(w) + "x" + std::to_string(h));
+  if (bits == 16) return read_tiff_16bit(tif.get(), path, int(w), int(h), samples, errors);
+
+  // Everything else libtiff can turn into 8-bit RGBA (palette, YCbCr, 1/2/4/8-bit...).
+  std::vector<uint32_t> raster(size_t(w) * h);
+  if (!TIFFReadRGBAImageOriented(tif.get(), w, h, raster.data(), ORIENTATION_TOPLEFT, 0))
+    throw ImageError("cannot decode image " + path + ": " + (errors.empty() ? "libtiff failed" : errors) +
+                     " (corrupt, truncated or unsupported TIFF)");
+  // Keep the channels as stored: grey stays grey, alpha only when there is an extra sample.
+  const int colours = samples - extra >= 3 ? 3 : 1;
+  const int channels = colours + (extra > 0 ? 1 : 0);
+  Image image(int(w), int(h), channels);
+  for (size_t i = 0; i < raster.size(); ++i) {
+    const uint32_t p = raster[i];
+    float* out = &image.pixels[i * channels];
+    out[0] = TIFFGetR(p) / 255.0f;
+    if (colours == 3) {
+      out[1] = TIFFGetG(p) / 255.0f;
+      out[2] = TIFFGetB(p) / 255.0f;
+    }
+    if (extra > 0) out[colours] = TIFFGetA(p) / 255.0f;
+  }
+  return image;
+}
+
+void append_bytes(void* context, void* data, int size) {
+  static_cast<std::string*>(context)->append(static_cast<const char*>(data), size);
+}
+
+}  // namespace
+
+Image read_image(const std::string& path) {
+  const std::string bytes = read_bytes(path);
+  return is_tiff(bytes) ? read_with_libtiff(path) : read_with_stb(path, bytes);
+}
+
+void write_png(const std::string& path, const Image& image) {
+  if (image.channels < 1 || image.channels > 4 || image.width <= 0 || image.height <= 0 ||
+      image.pixels.size() != size_t(image.width) * image.height * image.channels)
+    throw ImageError("cannot write " + path + ": not a valid image (" + std::to_string(image.width) + "x" +
+                     std::to_string(image.height) + "x" + std::to_string(image.channels) + ", " +
+                     std::to_string(image.pixels.size()) + " values)");
+  std::vector<unsigned char> bytes(image.pixels.size());
+  for (size_t i = 0; i < bytes.size(); ++i) {
+    const float v = std::isfinite(image.pixels[i]) ? std::clamp(image.pixels[i], 0.0f, 1.0f) : 0.0f;
+    bytes[i] = static_cast<unsigned char>(std::lround(v * 255.0f));
+  }
+  std::string encoded;
+  if (!stbi_write_png_to_func(append_bytes, &encoded, image.width, image.height, image.channels, bytes.data(),
+                              image.width * image.channels))
+    throw ImageError("cannot encode " + path + " as PNG");
+  try {
+    write_file_atomically(path, encoded);
+  } catch (const std::runtime_error& e) {
+    throw ImageError(e.what());
+  }
+}
+
+}  // namespace seqnet
