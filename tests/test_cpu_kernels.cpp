@@ -137,6 +137,13 @@ TEST(CpuKernelConv2d, Fast1x1MatchesReference) {
   }
 }
 
+TEST(CpuKernelConv2d, LargeImageGoesInBands) {
+  // 64 channels x 256 columns x 9 taps per row: the workspace holds a band of rows, not the image.
+  const ConvShape s{2, 64, 61, 256, 3};
+  ASSERT_LT(cpu::conv2d_workspace_size(s.C, s.H, s.W, 3), int64_t(s.C) * 9 * s.H * s.W);
+  check_conv2d<double>(s, 3);
+}
+
 TEST(CpuKernelConv2d, ReferenceMatchesHandResult) {
   // x = [[1,2],[3,4]], all-ones 3x3 kernel, bias 10: every output sees the whole 2x2 image.
   std::vector<double> x{1, 2, 3, 4}, w(9, 1.0), b{10}, y(4);

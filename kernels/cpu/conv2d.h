@@ -5,7 +5,9 @@
 //            dw[k,c,u,v] += sum_{n,i,j} dy[n,k,i,j] * x[n,c,i+u-p,j+v-p]
 //            db[k]       += sum_{n,i,j} dy[n,k,i,j]
 // Fast path: im2col (columns (C*ks*ks, H*W) per image) and a BLAS GEMM; a 1x1 conv is a GEMM
-// on x directly. `workspace` holds one image's columns: conv2d_workspace_size() elements.
+// on x directly. `workspace` holds conv2d_workspace_size() elements: the columns of one image,
+// or, for an image whose columns exceed 4M elements, of a band of its rows (the image is then
+// done band by band, bands of equal height). A 1x1 conv needs none (size 0, may be null).
 #pragma once
 
 #include <cstdint>
