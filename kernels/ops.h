@@ -1,0 +1,65 @@
+// ops.h: the kernels on Tensors: shapes checked, then dispatched to the CPU (float or double)
+// or the CUDA twin (float). This is the one place that chooses a device; the layers call only
+// these. A missing CUDA kernel is an error, never a silent CPU fallback.
+//
+// Gradient rule as in the kernels: parameter gradients +=, activation gradients =.
+#pragma once
+
+#include <cstdint>
+
+#include "kernels/cpu/adam.h"
+#include "kernels/tensor.h"
+
+namespace seqnet::ops {
+
+// Which convolution engine runs conv2d on the GPU: the project's kernels or cuDNN (comparison).
+enum class ConvEngine { custom, cudnn };
+void set_conv_engine(ConvEngine engine);
+ConvEngine conv_engine();
+
+// y (N,K,H,W) = conv(x (N,C,H,W), w (K,C,k,k)) [+ b (K)], stride 1, pad k/2.
+void conv2d_forward(Tensor& y, const Tensor& x, const Tensor& w, const Tensor* b);
+void conv2d_backward_input(Tensor& dx, const Tensor& dy, const Tensor& w);
+void conv2d_backward_weight(Tensor& dw, const Tensor& dy, const Tensor& x);
+// db (K) += sum of dy (N,K,H,W) over everything but the channel.
+void bias_backward(Tensor& db, const Tensor& dy);
+
+// y (N,K,2H,2W) = transposed conv of x (N,C,H,W) with w (C,K,2,2), stride 2, + b (K).
+void conv_transpose2x2_forward(Tensor& y, const Tensor& x, const Tensor& w, const Tensor& b);
+void conv_transpose2x2_backward_input(Tensor& dx, const Tensor& dy, const Tensor& w);
+void conv_transpose2x2_backward_weight(Tensor& dw, const Tensor& dy, const Tensor& x);
+
+// y (N,C,H/2,W/2), argmax (same shape, int32) from x (N,C,H,W).
+void maxpool2x2_forward(Tensor& y, Tensor& argmax, const Tensor& x);
+void maxpool2x2_backward(Tensor& dx, const Tensor& dy, const Tensor& argmax);
+
+void batchnorm_forward_train(Tensor& y, Tensor& mean, Tensor& rstd, Tensor& running_mean, Tensor& running_var,
+                             const Tensor& x, const Tensor& gamma, const Tensor& beta, double eps, double momentum);
+void batchnorm_forward_eval(Tensor& y, const Tensor& x, const Tensor& gamma, const Tensor& beta,
+                            const Tensor& running_mean, const Tensor& running_var, double eps);
+void batchnorm_backward(Tensor& dx, Tensor& dgamma, Tensor& dbeta, const Tensor& dy, const Tensor& x,
+                        const Tensor& gamma, const Tensor& mean, const Tensor& rstd);
+
+void relu_forward(Tensor& y, const Tensor& x);
+void relu_backward(Tensor& dx, const Tensor& dy, const Tensor& y);
+void sigmoid_forward(Tensor& y, const Tensor& x);
+void sigmoid_backward(Tensor& dx, const Tensor& dy, const Tensor& y);
+void dropout_forward(Tensor& y, const Tensor& x, float p, uint64_t seed);
+void dropout_backward(Tensor& dx, const Tensor& dy, float p, uint64_t seed);
+void add_inplace(Tensor& y, const Tensor& x);  // y += x
+
+// Channel blocks of (N,C,H,W) tensors: dst[:, offset:offset+src.C] = src, and the reverse.
+void copy_into_channels(Tensor& dst, const Tensor& src, int offset);
+void copy_from_channels(Tensor& dst, const Tensor& src, int offset);
+void add_from_channels(Tensor& dst, const Tensor& src, int offset);  // dst += src[:, offset:offset+dst.C]
+// y (N,C,H,W) = x (N,C,H,W) * m (N,1,H,W).
+void broadcast_mul(Tensor& y, const Tensor& x, const Tensor& m);
+
+// loss (1 element) += mean BCE of logits against target; dx (same shape) = its gradient.
+void bce_with_logits(Tensor& loss, Tensor& dx, const Tensor& logits, const Tensor& target);
+
+// One Adam step on flat buffers of equal size.
+void adam_update(Tensor& param, Tensor& m, Tensor& v, const Tensor& grad, const cpu::AdamSettings& s,
+                 int64_t step);
+
+}  // namespace seqnet::ops

@@ -1,0 +1,35 @@
+// batchnorm2d.h: BatchNorm2d layer, eps 1e-5, momentum 0.1 (PyTorch convention).
+//
+// Training  y = gamma (x - mean_B) / sqrt(var_B + eps) + beta, batch statistics over (N,H,W);
+//           running = 0.9 running + 0.1 batch (running variance unbiased)
+// Eval      the same with the running statistics
+// Backward  dx = gamma rstd (dy - mean(dy) - xhat mean(dy xhat)); dgamma += sum dy xhat;
+//           dbeta += sum dy   (kernels/cpu/batchnorm.h)
+#pragma once
+
+#include <string>
+
+#include "layers/mode.h"
+#include "layers/parameters.h"
+
+namespace seqnet {
+
+class BatchNorm2d {
+ public:
+  static constexpr double kEps = 1e-5;
+  static constexpr double kMomentum = 0.1;
+
+  // Declares "<name>.weight", ".bias" (trainable), ".running_mean", ".running_var" (state).
+  BatchNorm2d(ParameterStore& store, const std::string& name, int channels);
+  const Tensor& forward(const Tensor& x, const Mode& mode);
+  const Tensor& backward(const Tensor& dy);  // after a training-mode forward only
+
+ private:
+  ParameterStore& store_;
+  int channels_;
+  int gamma_, beta_, running_mean_, running_var_;
+  Tensor x_, y_, dx_, mean_, rstd_;
+  bool trained_forward_ = false;
+};
+
+}  // namespace seqnet

@@ -1,0 +1,30 @@
+// config.h: ModelConfig, the settings of spec/ARCHITECTURE.md with its defaults.
+#pragma once
+
+#include <string>
+
+namespace seqnet {
+
+enum class Norm { none, batch };
+
+struct ModelConfig {
+  int width = 32;           // channels at level 0; level l has width * 2^l
+  int depth = 5;            // UNet levels of each branch
+  int refine_depth = 3;     // levels of the refiner's UNet
+  int seg_iterations = 3;   // refiner iterations T of the segmentation branch
+  int cls_iterations = 3;   // refiner iterations U of the classification branch
+  Norm norm = Norm::batch;
+  float dropout = 0.1f;
+
+  // Throws std::invalid_argument naming the setting that is out of range.
+  void validate() const;
+  // H and W must be multiples of this (2^(max(depth, refine_depth) - 1)).
+  int size_multiple() const;
+  // {"width":32,"depth":5,...,"norm":"batch","dropout":0.1}: the form PyTorch's peer writes.
+  std::string to_json() const;
+  // Reads that form; absent keys keep their defaults, unknown keys are an error.
+  static ModelConfig from_json(const std::string& json);
+  std::string describe() const;  // one line for logs
+};
+
+}  // namespace seqnet

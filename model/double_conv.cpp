@@ -1,0 +1,48 @@
+// double_conv.cpp: DoubleConv (double_conv.h).
+#include "model/double_conv.h"
+
+namespace seqnet {
+
+DoubleConv::Stage DoubleConv::make_stage(ParameterStore& store, const std::string& name, int index, int in, int out,
+                                         Norm norm, float dropout, uint64_t& dropout_id) {
+  const std::string i = std::to_string(index);
+  Stage s{Conv2d(store, name + ".conv" + i, in, out, 3, norm == Norm::none), std::nullopt, ReLU(),
+          Dropout(dropout, dropout_id++), Tensor()};
+  if (norm == Norm::batch) s.bn.emplace(store, name + ".bn" + i, out);
+  return s;
+}
+
+DoubleConv::DoubleConv(ParameterStore& store, const std::string& name, int in_channels, int out_channels, Norm norm,
+                       float dropout, uint64_t& dropout_id)
+    : first_(make_stage(store, name, 1, in_channels, out_channels, norm, dropout, dropout_id)),
+      second_(make_stage(store, name, 2, out_channels, out_channels, norm, dropout, dropout_id)) {}
+
+const Tensor& DoubleConv::forward_stage(Stage& s, const Tensor& x, const Mode& mode) {
+  const Tensor& c = s.conv.forward(x);
+  s.out = s.bn ? s.bn->forward(c, mode) : c;
+  s.relu.forward(s.out);
+  s.dropout.forward(s.out, mode);
+  return s.out;
+}
+
+const Tensor& DoubleConv::backward_stage(Stage& s, Tensor& dy, bool input_grad) {
+  s.dropout.backward(dy);
+  s.relu.backward(dy);
+  if (s.bn) {
+    const Tensor& d = s.bn->backward(dy);
+    return s.conv.backward(d, input_grad);
+  }
+  return s.conv.backward(dy, input_grad);
+}
+
+const Tensor& DoubleConv::forward(const Tensor& x, const Mode& mode) {
+  return forward_stage(second_, forward_stage(first_, x, mode), mode);
+}
+
+const Tensor& DoubleConv::backward(Tensor& dy, bool input_grad) {
+  // The first stage's conv returns its own dx buffer, which the second stage may overwrite.
+  Tensor d = backward_stage(second_, dy, true);
+  return backward_stage(first_, d, input_grad);
+}
+
+}  // namespace seqnet

@@ -1,0 +1,40 @@
+// seqnet.cpp: SeqNet (seqnet.h).
+#include "model/seqnet.h"
+
+#include "kernels/ops.h"
+
+namespace seqnet {
+
+SeqNet::SeqNet(const ModelConfig& config, Device device, DType dtype, uint64_t seed)
+    : config_((config.validate(), config)),
+      seg_(store_, "seg", 1, config.seg_iterations, config, dropout_id_),
+      cls_(store_, "cls", 2, config.cls_iterations, config, dropout_id_) {
+  store_.allocate(device, dtype, seed);
+}
+
+const SeqNetOutputs& SeqNet::forward(const Tensor& x, const Mode& mode) {
+  const Shape& s = x.shape();
+  const int m = config_.size_multiple();
+  if (s.rank() != 4 || s.c() != 3)
+    throw ShapeError("SeqNet input must be (N,3,H,W), got " + s.str());
+  if (s.h() % m || s.w() % m)
+    throw ShapeError("SeqNet input height and width must be multiples of " + std::to_string(m) + " for depth " +
+                     std::to_string(config_.depth) + ", got " + s.str() + " (the program pads images to fit)");
+  if (x.device() != device()) throw std::runtime_error("SeqNet input is on the wrong device");
+  out_.seg = seg_.forward(x, mode);
+  // "Block BP": m = sigmoid(s_T) * x is an input to the cls branch, nothing flows back from it.
+  const Tensor& last = out_.seg.back();
+  ensure_tensor(seg_prob_, last.shape(), x.device(), x.dtype());
+  ensure_tensor(cls_input_, s, x.device(), x.dtype());
+  ops::sigmoid_forward(seg_prob_, last);
+  ops::broadcast_mul(cls_input_, x, seg_prob_);
+  out_.cls = cls_.forward(cls_input_, mode);
+  return out_;
+}
+
+void SeqNet::backward(const SeqNetOutputs& d_logits) {
+  cls_.backward(d_logits.cls, false);
+  seg_.backward(d_logits.seg, false);
+}
+
+}  // namespace seqnet
