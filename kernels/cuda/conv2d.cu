@@ -1,0 +1,370 @@
+// conv2d.cu: the custom convolutions of conv2d.h as implicit GEMMs on shared-memory tiles
+// (no cuDNN, no cuBLAS). p = ks/2, Q = N*H*W pixels, KK = ks*ks taps.
+//
+// Forward          Y (K, Q) = Wm (K, C*KK) * Xcol (C*KK, Q)
+//                  Wm[k][(c,u,v)] = w[k,c,u,v]; Xcol[(c,u,v)][(n,i,j)] = x[n,c,i+u-p,j+v-p] (0 outside).
+//                  Xcol is never stored: each tile of it is gathered from x as it is loaded.
+// Backward-input   the same GEMM on dy: dX (C, Q) = Wf (C, K*KK) * dYcol (K*KK, Q) with
+//                  Wf[c][(k,u',v')] = w[k,c,ks-1-u',ks-1-v'] (channels swapped, taps flipped), since
+//                  dy[n,k,i-u+p,j-v+p] = dy[n,k,i+u'-p,j+v'-p] for u' = ks-1-u (ks-1 = 2p).
+// Backward-weight  dW (K, C*KK) += dY (K, Q) * Xcol^T (Q, C*KK): the reduction runs over the Q
+//                  pixels, so it is cut into chunks, one per grid z, whose partial tiles are added
+//                  into dw with atomicAdd (dw is += anyway).
+//
+// Tiling, shared by both kernels. A block of 256 threads computes a BM x BN tile of the GEMM
+// output (BM = 64 rows, BN = 16*TN columns, TN = 4 or 8). The threads form a 16 x 16 grid; thread
+// (ty, tx) owns the 4 rows ty*4..ty*4+3 and the TN columns g*64 + tx*4 + {0..3}, g < TN/4, so a
+// warp's float4 reads of a shared row touch 64 consecutive floats (no bank conflicts) and each
+// thread does 4*TN FMAs per 1 + TN/4 shared loads. The reduction advances BK = 8 per step: the
+// next slice is fetched into registers while the current one is multiplied out of shared memory
+// (two shared buffers, one barrier per step). Shared rows are padded by 4 floats so the
+// transposing stores (8 reduction indices x 4 rows per warp) land in 32 different banks.
+#include <algorithm>
+#include <stdexcept>
+#include <string>
+
+#include "kernels/cuda/check.h"
+#include "kernels/cuda/conv2d.h"
+#include "kernels/cuda/launch.h"
+#include "kernels/cuda/reduce.cuh"
+
+namespace seqnet::cuda {
+
+namespace {
+
+constexpr int kThreads = 256;  // the 16 x 16 thread grid
+constexpr int BM = 64;         // tile rows (output channels)
+constexpr int BK = 8;          // reduction step
+constexpr int kPad = 4;        // shared row padding, in floats (keeps float4 alignment)
+
+template <int TN>
+struct Tiles {
+  static constexpr int BN = 16 * TN;
+  float a[2][BK][BM + kPad];  // a[buffer][r][m]: the A slice, stored transposed
+  float b[2][BK][BN + kPad];  // b[buffer][r][q]
+};
+
+// acc (4 x TN) += A slice (BK x 4 of the thread's rows)^T * B slice (BK x TN of its columns).
+template <int TN>
+__device__ __forceinline__ void multiply_slice(float (&acc)[4][TN], const float (*a)[BM + kPad],
+                                               const float (*b)[16 * TN + kPad], int ty, int tx) {
+#pragma unroll
+  for (int r = 0; r < BK; ++r) {
+    const float4 a4 = *reinterpret_cast<const float4*>(&a[r][ty * 4]);
+    const float av[4] = {a4.x, a4.y, a4.z, a4.w};
+    float bv[TN];
+#pragma unroll
+    for (int g = 0; g < TN / 4; ++g) {
+      const float4 b4 = *reinterpret_cast<const float4*>(&b[r][g * 64 + tx * 4]);
+      bv[g * 4 + 0] = b4.x;
+      bv[g * 4 + 1] = b4.y;
+      bv[g * 4 + 2] = b4.z;
+      bv[g * 4 + 3] = b4.w;
+    }
+#pragma unroll
+    for (int i = 0; i < 4; ++i)
+#pragma unroll
+      for (int j = 0; j < TN; ++j) acc[i][j] = fmaf(av[i], bv[j], acc[i][j]);
+  }
+}
+
+// Forward (FLIP false) and backward-input (FLIP true): out (N, M, HW) = A (M, R) * gathered in.
+//   in   (N, Cin, H, W): x for forward, dy for backward-input; R = Cin * KK
+//   w    (K, C, KS, KS) as stored; M = K (forward) or C (backward-input)
+//   bias (M) or null
+// Grid: x over Q / BN pixel tiles, y over M / BM channel tiles.
+template <int KS, int TN, bool FLIP>
+__global__ void __launch_bounds__(kThreads) conv_gemm_kernel(float* __restrict__ out, const float* __restrict__ in,
+                                                             const float* __restrict__ w,
+                                                             const float* __restrict__ bias, int N, int Cin,
+                                                             int H, int W, int M) {
+  constexpr int KK = KS * KS, P = KS / 2, BN = 16 * TN;
+  constexpr int kBPerThread = BK * BN / kThreads;  // B elements each thread loads per step
+  constexpr int kBRowStride = kThreads / BN;       // reduction rows between them
+  __shared__ __align__(16) Tiles<TN> tiles;
+
+  const int t = threadIdx.x, tx = t % 16, ty = t / 16;
+  const int HW = H * W, R = Cin * KK;
+  const int64_t Q = int64_t(N) * HW;
+  const int m0 = blockIdx.y * BM;
+  const int64_t q0 = int64_t(blockIdx.x) * BN;
+
+  // A loads: 2 per thread, reduction index a_r = t % 8, rows a_m + 32 s.
+  const int a_r = t % BK, a_m = t / BK;
+  // B loads: one fixed pixel column per thread (its image, row and column found once), rows
+  // b_r + kBRowStride * s of the slice.
+  const int b_q = t % BN, b_r = t / BN;
+  const int64_t q = q0 + b_q;
+  const bool q_valid = q < Q;
+  const int n = q_valid ? int(q / HW) : 0;
+  const int pix = q_valid ? int(q - int64_t(n) * HW) : 0;
+  const int pi = pix / W, pj = pix - (pix / W) * W;
+  const float* in_n = in + int64_t(n) * Cin * HW;
+
+  float a_reg[2], b_reg[kBPerThread];
+  auto fetch = [&](int r0) {
+#pragma unroll
+    for (int s = 0; s < 2; ++s) {
+      const int m = m0 + a_m + 32 * s, r = r0 + a_r;
+      float value = 0.f;
+      if (m < M && r < R) {
+        if (FLIP) {
+          const int k = r / KK, tap = r - k * KK;
+          value = __ldg(&w[(int64_t(k) * M + m) * KK + (KK - 1 - tap)]);
+        } else {
+          value = __ldg(&w[int64_t(m) * R + r]);
+        }
+      }
+      a_reg[s] = value;
+    }
+#pragma unroll
+    for (int s = 0; s < kBPerThread; ++s) {
+      const int r = r0 + b_r + kBRowStride * s;
+      const int c = r / KK, tap = r - c * KK, u = tap / KS, v = tap - u * KS;
+      const int i = pi + u - P, j = pj + v - P;
+      float value = 0.f;
+      if (q_valid && r < R && i >= 0 && i < H && j >= 0 && j < W) value = __ldg(&in_n[int64_t(c) * HW + i * W + j]);
+      b_reg[s] = value;
+    }
+  };
+  auto store = [&](int buffer) {
+#pragma unroll
+    for (int s = 0; s < 2; ++s) tiles.a[buffer][a_r][a_m + 32 * s] = a_reg[s];
+#pragma unroll
+    for (int s = 0; s < kBPerThread; ++s) tiles.b[buffer][b_r + kBRowStride * s][b_q] = b_reg[s];
+  };
+
+  float acc[4][TN] = {};
+  const int steps = (R + BK - 1) / BK;
+  fetch(0);
+  store(0);
+  __syncthreads();
+  for (int step = 0; step < steps; ++step) {
+    const int current = step & 1;
+    const bool more = step + 1 < steps;
+    if (more) fetch((step + 1) * BK);  // global loads in flight during the multiply
+    multiply_slice<TN>(acc, tiles.a[current], tiles.b[current], ty, tx);
+    if (more) store(current ^ 1);  // that buffer's readers finished before the last barrier
+    __syncthreads();
+  }
+
+#pragma unroll
+  for (int i = 0; i < 4; ++i) {
+    const int m = m0 + ty * 4 + i;
+    if (m >= M) continue;
+    const float b = bias ? bias[m] : 0.f;
+#pragma unroll
+    for (int j = 0; j < TN; ++j) {
+      const int64_t qo = q0 + (j / 4) * 64 + tx * 4 + j % 4;
+      if (qo >= Q) continue;
+      const int64_t no = qo / HW;
+      out[(no * M + m) * HW + (qo - no * HW)] = acc[i][j] + b;
+    }
+  }
+}
+
+// Backward-weight: dw (K, R) += dy (K, Q) * Xcol^T (Q, R) over the pixel chunk
+// [blockIdx.z * chunk, +chunk). Grid: x over R / BN column tiles, y over K / BM, z over chunks.
+// Every thread loads for one fixed pixel of each slice (t % 8), walked forward by a cursor
+// (n, i, j) instead of dividing, and both its A value (dy) and its B values (x taps) use it.
+template <int KS, int TN>
+__global__ void __launch_bounds__(kThreads) conv_wgrad_kernel(float* __restrict__ dw, const float* __restrict__ dy,
+                                                              const float* __restrict__ x, int N, int C, int H,
+                                                              int W, int K, int64_t chunk) {
+  constexpr int KK = KS * KS, P = KS / 2, BN = 16 * TN;
+  constexpr int kBPerThread = BK * BN / kThreads;  // = BN / 32
+  __shared__ __align__(16) Tiles<TN> tiles;
+
+  const int t = threadIdx.x, tx = t % 16, ty = t / 16;
+  const int HW = H * W, R = C * KK;
+  const int64_t Q = int64_t(N) * HW;
+  const int m0 = blockIdx.y * BM, r0 = blockIdx.x * BN;
+  const int64_t q_begin = int64_t(blockIdx.z) * chunk, q_end = q_begin + chunk < Q ? q_begin + chunk : Q;
+
+  // This thread's reduction row within a slice, and its columns: rows m0 + lane_col + 32 s of dy
+  // for A, taps r0 + lane_col + 32 s of x for B.
+  const int kk = t % BK, lane_col = t / BK;
+  int tap_c[kBPerThread], tap_du[kBPerThread], tap_dv[kBPerThread];
+  bool tap_valid[kBPerThread];
+#pragma unroll
+  for (int s = 0; s < kBPerThread; ++s) {
+    const int r = r0 + lane_col + 32 * s;
+    tap_valid[s] = r < R;
+    const int c = r / KK, tap = r - c * KK, u = tap / KS;
+    tap_c[s] = c;
+    tap_du[s] = u - P;
+    tap_dv[s] = tap - u * KS - P;
+  }
+
+  // Pixel cursor for q = q_begin + kk + BK * step.
+  int64_t q = q_begin + kk;
+  int n, i, j;
+  {
+    const int64_t start = q < Q ? q : Q;  // a pixel past the end is never loaded
+    n = int(start / HW);
+    const int pix = int(start - int64_t(n) * HW);
+    i = pix / W;
+    j = pix - i * W;
+  }
+  auto advance = [&]() {
+    q += BK;
+    j += BK;
+    while (j >= W) {
+      j -= W;
+      if (++i == H) {
+        i = 0;
+        ++n;
+      }
+    }
+  };
+
+  float a_reg[2], b_reg[kBPerThread];
+  auto fetch = [&]() {
+    const bool valid = q < q_end;
+#pragma unroll
+    for (int s = 0; s < 2; ++s) {
+      const int m = m0 + lane_col + 32 * s;
+      a_reg[s] = valid && m < K ? __ldg(&dy[(int64_t(n) * K + m) * HW + i * W + j]) : 0.f;
+    }
+#pragma unroll
+    for (int s = 0; s < kBPerThread; ++s) {
+      const int ii = i + tap_du[s], jj = j + tap_dv[s];
+      float value = 0.f;
+      if (valid && tap_valid[s] && ii >= 0 && ii < H && jj >= 0 && jj < W)
+        value = __ldg(&x[(int64_t(n) * C + tap_c[s]) * HW + ii * W + jj]);
+      b_reg[s] = value;
+    }
+  };
+  auto store = [&](int buffer) {
+#pragma unroll
+    for (int s = 0; s < 2; ++s) tiles.a[buffer][kk][lane_col + 32 * s] = a_reg[s];
+#pragma unroll
+    for (int s = 0; s < kBPerThread; ++s) tiles.b[buffer][kk][lane_col + 32 * s] = b_reg[s];
+  };
+
+  float acc[4][TN] = {};
+  const int64_t steps = q_end > q_begin ? (q_end - q_begin + BK - 1) / BK : 0;
+  fetch();
+  store(0);
+  __syncthreads();
+  for (int64_t step = 0; step < steps; ++step) {
+    const int current = int(step & 1);
+    const bool more = step + 1 < steps;
+    if (more) {
+      advance();
+      fetch();
+    }
+    multiply_slice<TN>(acc, tiles.a[current], tiles.b[current], ty, tx);
+    if (more) store(current ^ 1);
+    __syncthreads();
+  }
+
+#pragma unroll
+  for (int a = 0; a < 4; ++a) {
+    const int m = m0 + ty * 4 + a;
+    if (m >= K) continue;
+#pragma unroll
+    for (int b = 0; b < TN; ++b) {
+      const int r = r0 + (b / 4) * 64 + tx * 4 + b % 4;
+      if (r < R) atomicAdd(&dw[int64_t(m) * R + r], acc[a][b]);
+    }
+  }
+}
+
+// db[k] += sum over n and the plane of dy[n,k,:], one block per channel, summed in double.
+__global__ void bias_backward_kernel(float* db, const float* __restrict__ dy, int N, int K, int64_t HW) {
+  const int k = blockIdx.x;
+  double sum = 0;
+  for (int n = 0; n < N; ++n) {
+    const float* plane = dy + (int64_t(n) * K + k) * HW;
+    for (int64_t p = threadIdx.x; p < HW; p += blockDim.x) sum += plane[p];
+  }
+  sum = block_sum(sum);
+  if (threadIdx.x == 0) db[k] += static_cast<float>(sum);
+}
+
+void check_ksize(int ksize, const char* what) {
+  if (ksize != 1 && ksize != 3)
+    throw std::invalid_argument(std::string(what) + ": kernel size must be 1 or 3, got " + std::to_string(ksize));
+}
+
+// Enough blocks to fill the chip about twice over with the wide tile, or else the narrow one.
+bool use_wide_tile(int64_t columns, int rows) {
+  const int64_t wide_blocks = (columns + 127) / 128 * ((rows + BM - 1) / BM);
+  return wide_blocks >= 2 * multiprocessor_count();
+}
+
+template <int KS, bool FLIP>
+void launch_conv_gemm(float* out, const float* in, const float* w, const float* bias, int N, int Cin, int H, int W,
+                      int M, cudaStream_t stream) {
+  const int64_t Q = int64_t(N) * H * W;
+  if (use_wide_tile(Q, M)) {
+    const dim3 grid(unsigned((Q + 127) / 128), unsigned((M + BM - 1) / BM));
+    conv_gemm_kernel<KS, 8, FLIP><<<grid, kThreads, 0, stream>>>(out, in, w, bias, N, Cin, H, W, M);
+  } else {
+    const dim3 grid(unsigned((Q + 63) / 64), unsigned((M + BM - 1) / BM));
+    conv_gemm_kernel<KS, 4, FLIP><<<grid, kThreads, 0, stream>>>(out, in, w, bias, N, Cin, H, W, M);
+  }
+  SEQNET_CUDA_CHECK_LAUNCH();
+}
+
+template <int KS>
+void launch_conv_wgrad(float* dw, const float* dy, const float* x, int N, int C, int H, int W, int K,
+                       cudaStream_t stream) {
+  const int64_t Q = int64_t(N) * H * W;
+  const int R = C * KS * KS;
+  const bool wide = R >= 128;
+  const int BN = wide ? 128 : 64;
+  const int64_t tiles = int64_t((R + BN - 1) / BN) * ((K + BM - 1) / BM);
+  // Split the pixels so the grid is about 4 blocks per multiprocessor, each chunk at least 512
+  // pixels (so a chunk's atomics stay a small fraction of its arithmetic).
+  const int64_t wanted = std::max<int64_t>(1, 4 * multiprocessor_count() / tiles);
+  const int64_t splits = std::clamp<int64_t>(wanted, 1, std::max<int64_t>(1, Q / 512));
+  const int64_t chunk = ((Q + splits - 1) / splits + BK - 1) / BK * BK;
+  const dim3 grid(unsigned((R + BN - 1) / BN), unsigned((K + BM - 1) / BM), unsigned((Q + chunk - 1) / chunk));
+  if (wide)
+    conv_wgrad_kernel<KS, 8><<<grid, kThreads, 0, stream>>>(dw, dy, x, N, C, H, W, K, chunk);
+  else
+    conv_wgrad_kernel<KS, 4><<<grid, kThreads, 0, stream>>>(dw, dy, x, N, C, H, W, K, chunk);
+  SEQNET_CUDA_CHECK_LAUNCH();
+}
+
+}  // namespace
+
+void conv2d_forward(float* y, const float* x, const float* w, const float* b, int N, int C, int H, int W, int K,
+                    int ksize, cudaStream_t stream) {
+  check_ksize(ksize, "conv2d_forward");
+  if (int64_t(N) * H * W == 0 || K == 0) return;
+  if (ksize == 3)
+    launch_conv_gemm<3, false>(y, x, w, b, N, C, H, W, K, stream);
+  else
+    launch_conv_gemm<1, false>(y, x, w, b, N, C, H, W, K, stream);
+}
+
+void conv2d_backward_input(float* dx, const float* dy, const float* w, int N, int C, int H, int W, int K, int ksize,
+                           cudaStream_t stream) {
+  check_ksize(ksize, "conv2d_backward_input");
+  if (int64_t(N) * H * W == 0 || C == 0) return;
+  if (ksize == 3)
+    launch_conv_gemm<3, true>(dx, dy, w, nullptr, N, K, H, W, C, stream);
+  else
+    launch_conv_gemm<1, true>(dx, dy, w, nullptr, N, K, H, W, C, stream);
+}
+
+void conv2d_backward_weight(float* dw, const float* dy, const float* x, int N, int C, int H, int W, int K,
+                            int ksize, cudaStream_t stream) {
+  check_ksize(ksize, "conv2d_backward_weight");
+  if (int64_t(N) * H * W == 0 || K == 0 || C == 0) return;
+  if (ksize == 3)
+    launch_conv_wgrad<3>(dw, dy, x, N, C, H, W, K, stream);
+  else
+    launch_conv_wgrad<1>(dw, dy, x, N, C, H, W, K, stream);
+}
+
+void bias_backward(float* db, const float* dy, int N, int K, int64_t HW, cudaStream_t stream) {
+  if (K == 0) return;
+  bias_backward_kernel<<<K, kBlockThreads, 0, stream>>>(db, dy, N, K, HW);
+  SEQNET_CUDA_CHECK_LAUNCH();
+}
+
+}  // namespace seqnet::cuda

@@ -1,0 +1,35 @@
+// launch.cu: the grid-stride cap of elementwise.h's set_max_blocks() and the device's
+// multiprocessor count, used by every kernel of this folder that sizes its own grid.
+#include <algorithm>
+#include <atomic>
+
+#include "kernels/cuda/check.h"
+#include "kernels/cuda/elementwise.h"
+#include "kernels/cuda/launch.h"
+
+namespace seqnet::cuda {
+
+namespace {
+std::atomic<int> g_max_blocks{0};
+}  // namespace
+
+void set_max_blocks(int max_blocks) { g_max_blocks = std::max(max_blocks, 0); }
+
+int grid_stride_blocks(int64_t n) {
+  // 2^31-1 is the grid's x limit; a grid-stride loop covers the rest.
+  const int64_t wanted = std::clamp<int64_t>((n + kBlockThreads - 1) / kBlockThreads, 1, (int64_t(1) << 31) - 1);
+  const int cap = g_max_blocks.load();
+  return static_cast<int>(cap > 0 ? std::min<int64_t>(wanted, cap) : wanted);
+}
+
+int multiprocessor_count() {
+  static const int count = [] {
+    int device = 0, sms = 0;
+    SEQNET_CUDA_CHECK(cudaGetDevice(&device));
+    SEQNET_CUDA_CHECK(cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device));
+    return sms;
+  }();
+  return count;
+}
+
+}  // namespace seqnet::cuda
