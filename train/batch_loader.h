@@ -1,0 +1,75 @@
+// batch_loader.h: training batches of random augmented crops, prepared on background threads.
+//
+// Batch i is a pure function of (seed, i): its random numbers come from a generator seeded with
+// both, so the batches are the same whatever the number of threads or their timing, and a run
+// resumed at batch k sees exactly the batches k, k+1, ... of an uninterrupted run.
+// A batch: batch_size / crops_per_image images drawn uniformly (with replacement), each
+// augmented once, then crops_per_image random crop_size x crop_size windows of each.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <exception>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "kernels/tensor.h"
+#include "train/augment.h"
+#include "train/dataset.h"
+
+namespace seqnet {
+
+struct Batch {
+  Tensor x;                    // (B,3,C,C) host float32, the photographs in [0,1]
+  Tensor vessel, artery, vein; // (B,1,C,C) host float32, 0 or 1
+};
+
+struct BatchLoaderSettings {
+  int batch_size = 24;
+  int crops_per_image = 4;  // 6 images x 4 crops, as the original
+  int crop_size = 128;
+  AugmentSettings augment;
+  uint64_t seed = 0;
+  int workers = 2;
+  int queue_depth = 4;      // batches prepared ahead of the consumer
+};
+
+// Batch `index` for these images and settings, on the calling thread (what the workers run).
+Batch make_batch(const std::vector<LabeledImage>& images, const BatchLoaderSettings& settings, uint64_t index);
+
+class BatchLoader {
+ public:
+  // `images` are already at the working size. Starts the workers; the first call to next()
+  // returns batch `first_batch_index`. Throws std::invalid_argument for unusable settings.
+  BatchLoader(std::shared_ptr<const std::vector<LabeledImage>> images, const BatchLoaderSettings& settings,
+              uint64_t first_batch_index = 0);
+  ~BatchLoader();  // stops and joins the workers
+  BatchLoader(const BatchLoader&) = delete;
+  BatchLoader& operator=(const BatchLoader&) = delete;
+
+  // The next batch in order (waits for it). Rethrows an error a worker met.
+  Batch next();
+  // The index of the batch next() returns now: first_batch_index + batches returned so far
+  // (what a checkpoint stores to resume exactly).
+  uint64_t batches_produced() const;
+
+ private:
+  void work();
+
+  std::shared_ptr<const std::vector<LabeledImage>> images_;
+  BatchLoaderSettings settings_;
+  mutable std::mutex mutex_;
+  std::condition_variable ready_;  // a batch arrived (or an error, or stop)
+  std::condition_variable room_;   // the consumer took one: workers may run further ahead
+  std::map<uint64_t, Batch> done_;
+  uint64_t next_to_return_;
+  uint64_t next_to_claim_;
+  bool stopping_ = false;
+  std::exception_ptr error_;
+  std::vector<std::thread> workers_;
+};
+
+}  // namespace seqnet
