@@ -144,6 +144,12 @@ TEST(CpuKernelConv2d, LargeImageGoesInBands) {
   check_conv2d<double>(s, 3);
 }
 
+TEST(CpuKernelConv2d, SmallPlanesGoInGroupsOfImages) {
+  // (1152 + 40) * 49 elements per image: 71 images fit the workspace, so 73 images make a full
+  // group and a group of 2.
+  check_conv2d<double>({73, 128, 7, 7, 40}, 3);
+}
+
 TEST(CpuKernelConv2d, ReferenceMatchesHandResult) {
   // x = [[1,2],[3,4]], all-ones 3x3 kernel, bias 10: every output sees the whole 2x2 image.
   std::vector<double> x{1, 2, 3, 4}, w(9, 1.0), b{10}, y(4);

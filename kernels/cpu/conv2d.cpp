@@ -1,12 +1,16 @@
-// conv2d.cpp: the fast 2-D convolution of conv2d.h: im2col + one GEMM per image.
+// conv2d.cpp: the fast 2-D convolution of conv2d.h: im2col + GEMM.
 //
 // With the columns  cols[(c,u,v), (i,j)] = x[c, i+u-p, j+v-p]  (zero outside), a (C*ks*ks, H*W)
 // matrix per image, the three sums of conv2d.h are GEMMs:
 //   y_n   (K, HW)      = w (K, C*ks*ks) * cols_n
 //   dcols (C*ks*ks, HW) = w^T * dy_n,  then col2im adds each column entry back to its pixel
 //   dw    (K, C*ks*ks) += dy_n (K, HW) * cols_n^T
-// A 1x1 convolution needs no columns: cols_n is x_n itself. Large images go in bands of rows
-// (see band_rows) so the workspace stays at most kWorkspaceElements.
+// A 1x1 convolution needs no columns: cols_n is x_n itself.
+// GEMM size is what makes BLAS fast, so the images are grouped by plane size:
+//  - small planes (deep levels): g images side by side, cols (C*ks*ks, g*HW), one GEMM for the
+//    group; its (K, g*HW) result (or dy gathered into that layout) sits in the workspace too.
+//  - large planes: image by image, in bands of rows when one image's columns exceed the
+//    workspace (a 576x576 plane with 32 channels would need 380 MB of columns).
 #include "kernels/cpu/conv2d.h"
 
 #include <algorithm>
@@ -20,13 +24,10 @@ namespace {
 
 // Spread the copying loops over threads only when there is enough work to pay for it.
 constexpr int64_t kParallelMinElements = 1 << 15;
-
-// The columns of a whole large image would be big (a 576x576 plane with 32 channels: 380 MB), so
-// an image is processed in bands of whole rows whose columns fit in kWorkspaceElements; the
-// GEMMs then address the band's slice of the (K, H*W) output with row stride H*W. Bands are
-// balanced (equal heights) so the last one is not a sliver.
+// The workspace cap: 4M elements (16 MB in float).
 constexpr int64_t kWorkspaceElements = int64_t(1) << 22;
 
+// Rows per band so that a band's columns fit kWorkspaceElements; bands of equal height.
 int band_rows(int C, int H, int W, int ksize) {
   const int64_t per_row = int64_t(C) * ksize * ksize * W;
   const int64_t fit = std::clamp<int64_t>(kWorkspaceElements / std::max<int64_t>(per_row, 1), 1, H);
@@ -34,62 +35,98 @@ int band_rows(int C, int H, int W, int ksize) {
   return int((H + bands - 1) / bands);
 }
 
-// cols (C*ks*ks, (i1-i0)*W) for output rows [i0, i1) of one image x (C,H,W). Row (c,u,v) holds
-// channel c shifted by (u-p, v-p); its valid j range is [j0, j1), the rest is zero padding.
-template <typename T>
-void im2col(T* cols, const T* x, int C, int H, int W, int ksize, int i0, int i1) {
-  const int p = ksize / 2;
-  const int64_t HW = int64_t(H) * W, band = int64_t(i1 - i0) * W;
-  const int rows = C * ksize * ksize;
-#pragma omp parallel for schedule(static) if (rows * band >= kParallelMinElements)
-  for (int r = 0; r < rows; ++r) {
-    const int c = r / (ksize * ksize), u = (r / ksize) % ksize, v = r % ksize;
-    const int j0 = std::max(0, p - v), j1 = std::min(W, W + p - v);
-    const T* xc = x + int64_t(c) * HW;
-    T* row = cols + int64_t(r) * band;
-    for (int i = i0; i < i1; ++i) {
-      T* dst = row + int64_t(i - i0) * W;
-      const int ii = i + u - p;
-      if (ii < 0 || ii >= H || j0 >= j1) {
-        std::fill(dst, dst + W, T(0));
-        continue;
-      }
-      std::fill(dst, dst + j0, T(0));
-      std::memcpy(dst + j0, xc + int64_t(ii) * W + (j0 + v - p), sizeof(T) * (j1 - j0));
-      std::fill(dst + j1, dst + W, T(0));
-    }
-  }
+// Images per GEMM: the group's columns (CKK, g*HW) and its (K, g*HW) output share the workspace.
+int group_size(int C, int H, int W, int K, int ksize, int N) {
+  const int64_t per_image = (int64_t(C) * ksize * ksize + K) * H * W;
+  return int(std::clamp<int64_t>(conv2d_workspace_size(C, H, W, ksize) / per_image, 1, N));
 }
 
-// dx (C,H,W) += every entry of cols (the band [i0, i1) as im2col laid it out) added back to the
-// pixel it was copied from: the adjoint of im2col. One thread per channel, as a channel's
-// rows of cols touch only that channel of dx.
+// cols (C*ks*ks, images*band) for output rows [i0, i1) of `images` consecutive images x
+// (images, C, H, W); band = (i1-i0)*W and image m's block starts at column m*band.
+// Row (c,u,v) holds channel c shifted by (u-p, v-p); its valid j range is [j0, j1), the rest
+// is zero padding.
 template <typename T>
-void col2im_add(T* dx, const T* cols, int C, int H, int W, int ksize, int i0, int i1) {
+void im2col(T* cols, const T* x, int images, int C, int H, int W, int ksize, int i0, int i1) {
   const int p = ksize / 2;
-  const int64_t HW = int64_t(H) * W, band = int64_t(i1 - i0) * W;
-#pragma omp parallel for schedule(static) if (int64_t(C) * ksize * ksize * band >= kParallelMinElements)
-  for (int c = 0; c < C; ++c) {
-    T* dxc = dx + int64_t(c) * HW;
-    for (int u = 0; u < ksize; ++u)
-      for (int v = 0; v < ksize; ++v) {
-        const int j0 = std::max(0, p - v), j1 = std::min(W, W + p - v);
-        const T* row = cols + (int64_t(c) * ksize * ksize + u * ksize + v) * band;
-        for (int i = i0; i < i1; ++i) {
-          const int ii = i + u - p;
-          if (ii < 0 || ii >= H) continue;
-          const T* src = row + int64_t(i - i0) * W + j0;
-          T* dst = dxc + int64_t(ii) * W + (j0 + v - p);
-          for (int j = 0; j < j1 - j0; ++j) dst[j] += src[j];
+  const int64_t HW = int64_t(H) * W, band = int64_t(i1 - i0) * W, ld = images * band;
+  const int rows = C * ksize * ksize;
+#pragma omp parallel for collapse(2) schedule(static) if (rows * ld >= kParallelMinElements)
+  for (int m = 0; m < images; ++m)
+    for (int r = 0; r < rows; ++r) {
+      const int c = r / (ksize * ksize), u = (r / ksize) % ksize, v = r % ksize;
+      const int j0 = std::max(0, p - v), j1 = std::min(W, W + p - v);
+      const T* xc = x + (int64_t(m) * C + c) * HW;
+      T* row = cols + int64_t(r) * ld + m * band;
+      for (int i = i0; i < i1; ++i) {
+        T* dst = row + int64_t(i - i0) * W;
+        const int ii = i + u - p;
+        if (ii < 0 || ii >= H || j0 >= j1) {
+          std::fill(dst, dst + W, T(0));
+          continue;
         }
+        std::fill(dst, dst + j0, T(0));
+        std::memcpy(dst + j0, xc + int64_t(ii) * W + (j0 + v - p), sizeof(T) * (j1 - j0));
+        std::fill(dst + j1, dst + W, T(0));
       }
-  }
+    }
+}
+
+// dx (images, C, H, W) += every entry of cols (laid out as im2col lays out rows [i0, i1))
+// added back to the pixel it was copied from: the adjoint of im2col. One thread per
+// (image, channel): those rows of cols touch only that plane of dx.
+template <typename T>
+void col2im_add(T* dx, const T* cols, int images, int C, int H, int W, int ksize, int i0, int i1) {
+  const int p = ksize / 2;
+  const int64_t HW = int64_t(H) * W, band = int64_t(i1 - i0) * W, ld = images * band;
+#pragma omp parallel for collapse(2) schedule(static) if (int64_t(C) * ksize * ksize * ld >= kParallelMinElements)
+  for (int m = 0; m < images; ++m)
+    for (int c = 0; c < C; ++c) {
+      T* dxc = dx + (int64_t(m) * C + c) * HW;
+      for (int u = 0; u < ksize; ++u)
+        for (int v = 0; v < ksize; ++v) {
+          const int j0 = std::max(0, p - v), j1 = std::min(W, W + p - v);
+          const T* row = cols + (int64_t(c) * ksize * ksize + u * ksize + v) * ld + m * band;
+          for (int i = i0; i < i1; ++i) {
+            const int ii = i + u - p;
+            if (ii < 0 || ii >= H) continue;
+            const T* src = row + int64_t(i - i0) * W + j0;
+            T* dst = dxc + int64_t(ii) * W + (j0 + v - p);
+            for (int j = 0; j < j1 - j0; ++j) dst[j] += src[j];
+          }
+        }
+    }
+}
+
+// y (images, K, HW) = mat (K, images*HW) + b[k] (no bias when b is null).
+template <typename T>
+void matrix_to_images(T* y, const T* mat, const T* b, int images, int K, int64_t HW) {
+#pragma omp parallel for collapse(2) schedule(static) if (int64_t(images) * K * HW >= kParallelMinElements)
+  for (int m = 0; m < images; ++m)
+    for (int k = 0; k < K; ++k) {
+      const T* src = mat + int64_t(k) * images * HW + m * HW;
+      T* dst = y + (int64_t(m) * K + k) * HW;
+      const T bias = b ? b[k] : T(0);
+      for (int64_t i = 0; i < HW; ++i) dst[i] = src[i] + bias;
+    }
+}
+
+// mat (K, images*HW) = y (images, K, HW) side by side: the inverse of matrix_to_images.
+template <typename T>
+void images_to_matrix(T* mat, const T* y, int images, int K, int64_t HW) {
+#pragma omp parallel for collapse(2) schedule(static) if (int64_t(images) * K * HW >= kParallelMinElements)
+  for (int m = 0; m < images; ++m)
+    for (int k = 0; k < K; ++k) {
+      const T* src = y + (int64_t(m) * K + k) * HW;
+      std::copy(src, src + HW, mat + int64_t(k) * images * HW + m * HW);
+    }
 }
 
 }  // namespace
 
 int64_t conv2d_workspace_size(int C, int H, int W, int ksize) {
   if (ksize == 1) return 0;
+  const int64_t image_columns = int64_t(C) * ksize * ksize * H * W;
+  if (image_columns < kWorkspaceElements) return kWorkspaceElements;  // room to group images
   return int64_t(C) * ksize * ksize * band_rows(C, H, W, ksize) * W;
 }
 
@@ -98,6 +135,17 @@ void conv2d_forward(T* y, const T* x, const T* w, const T* b, T* workspace, int 
                     int ksize) {
   const int64_t HW = int64_t(H) * W;
   const int CKK = C * ksize * ksize;
+  const int group = ksize == 1 ? 1 : group_size(C, H, W, K, ksize, N);
+  if (group > 1) {
+    T* result = workspace + int64_t(CKK) * group * HW;  // (K, g*HW) after the columns
+    for (int n0 = 0; n0 < N; n0 += group) {
+      const int images = std::min(group, N - n0), ld = int(images * HW);
+      im2col(workspace, x + int64_t(n0) * C * HW, images, C, H, W, ksize, 0, H);
+      gemm<T>(false, false, K, ld, CKK, T(1), w, CKK, workspace, ld, T(0), result, ld);
+      matrix_to_images(y + int64_t(n0) * K * HW, result, b, images, K, HW);
+    }
+    return;
+  }
   for (int n = 0; n < N; ++n) {
     const T* xn = x + int64_t(n) * C * HW;
     T* yn = y + int64_t(n) * K * HW;
@@ -115,7 +163,7 @@ void conv2d_forward(T* y, const T* x, const T* w, const T* b, T* workspace, int 
     const int rows = band_rows(C, H, W, ksize);
     for (int i0 = 0; i0 < H; i0 += rows) {
       const int i1 = std::min(H, i0 + rows), band = (i1 - i0) * W;
-      im2col(workspace, xn, C, H, W, ksize, i0, i1);
+      im2col(workspace, xn, 1, C, H, W, ksize, i0, i1);
       gemm<T>(false, false, K, band, CKK, T(1), w, CKK, workspace, band, beta, yn + int64_t(i0) * W, int(HW));
     }
   }
@@ -126,6 +174,18 @@ void conv2d_backward_input(T* dx, const T* dy, const T* w, T* workspace, int N, 
                            int ksize) {
   const int64_t HW = int64_t(H) * W;
   const int CKK = C * ksize * ksize;
+  const int group = ksize == 1 ? 1 : group_size(C, H, W, K, ksize, N);
+  if (group > 1) {
+    T* dy_matrix = workspace + int64_t(CKK) * group * HW;  // (K, g*HW) after the columns
+    std::fill(dx, dx + int64_t(N) * C * HW, T(0));
+    for (int n0 = 0; n0 < N; n0 += group) {
+      const int images = std::min(group, N - n0), ld = int(images * HW);
+      images_to_matrix(dy_matrix, dy + int64_t(n0) * K * HW, images, K, HW);
+      gemm<T>(true, false, CKK, ld, K, T(1), w, CKK, dy_matrix, ld, T(0), workspace, ld);
+      col2im_add(dx + int64_t(n0) * C * HW, workspace, images, C, H, W, ksize, 0, H);
+    }
+    return;
+  }
   for (int n = 0; n < N; ++n) {
     const T* dyn = dy + int64_t(n) * K * HW;
     T* dxn = dx + int64_t(n) * C * HW;
@@ -138,7 +198,7 @@ void conv2d_backward_input(T* dx, const T* dy, const T* w, T* workspace, int N, 
     for (int i0 = 0; i0 < H; i0 += rows) {
       const int i1 = std::min(H, i0 + rows), band = (i1 - i0) * W;
       gemm<T>(true, false, CKK, band, K, T(1), w, CKK, dyn + int64_t(i0) * W, int(HW), T(0), workspace, band);
-      col2im_add(dxn, workspace, C, H, W, ksize, i0, i1);
+      col2im_add(dxn, workspace, 1, C, H, W, ksize, i0, i1);
     }
   }
 }
@@ -148,6 +208,17 @@ void conv2d_backward_weight(T* dw, const T* dy, const T* x, T* workspace, int N,
                             int ksize) {
   const int64_t HW = int64_t(H) * W;
   const int CKK = C * ksize * ksize;
+  const int group = ksize == 1 ? 1 : group_size(C, H, W, K, ksize, N);
+  if (group > 1) {
+    T* dy_matrix = workspace + int64_t(CKK) * group * HW;  // (K, g*HW) after the columns
+    for (int n0 = 0; n0 < N; n0 += group) {
+      const int images = std::min(group, N - n0), ld = int(images * HW);
+      im2col(workspace, x + int64_t(n0) * C * HW, images, C, H, W, ksize, 0, H);
+      images_to_matrix(dy_matrix, dy + int64_t(n0) * K * HW, images, K, HW);
+      gemm<T>(false, true, K, CKK, ld, T(1), dy_matrix, ld, workspace, ld, T(1), dw, CKK);
+    }
+    return;
+  }
   for (int n = 0; n < N; ++n) {
     const T* xn = x + int64_t(n) * C * HW;
     const T* dyn = dy + int64_t(n) * K * HW;
@@ -158,7 +229,7 @@ void conv2d_backward_weight(T* dw, const T* dy, const T* x, T* workspace, int N,
     const int rows = band_rows(C, H, W, ksize);
     for (int i0 = 0; i0 < H; i0 += rows) {
       const int i1 = std::min(H, i0 + rows), band = (i1 - i0) * W;
-      im2col(workspace, xn, C, H, W, ksize, i0, i1);
+      im2col(workspace, xn, 1, C, H, W, ksize, i0, i1);
       gemm<T>(false, true, K, CKK, band, T(1), dyn + int64_t(i0) * W, int(HW), workspace, band, T(1), dw, CKK);
     }
   }

@@ -5,9 +5,11 @@
 //            dw[k,c,u,v] += sum_{n,i,j} dy[n,k,i,j] * x[n,c,i+u-p,j+v-p]
 //            db[k]       += sum_{n,i,j} dy[n,k,i,j]
 // Fast path: im2col (columns (C*ks*ks, H*W) per image) and a BLAS GEMM; a 1x1 conv is a GEMM
-// on x directly. `workspace` holds conv2d_workspace_size() elements: the columns of one image,
-// or, for an image whose columns exceed 4M elements, of a band of its rows (the image is then
-// done band by band, bands of equal height). A 1x1 conv needs none (size 0, may be null).
+// on x directly. `workspace` holds conv2d_workspace_size() elements (0 for 1x1: may be null).
+// When one image's columns are under 4M elements the size is 4M (16 MB float), and images are
+// grouped so one GEMM covers several of them (the deep levels' small planes); larger images go
+// one by one in bands of rows whose columns fit. The size depends only on (C, H, W, ksize), so
+// one workspace of the largest size over the layers can be shared by all of them.
 #pragma once
 
 #include <cstdint>

@@ -1,0 +1,157 @@
+// bench_cpu_kernels.cpp: the CPU kernels (float) at SeqNet's real layer shapes.
+//
+// Default model: width 32, depth 5, so level l has 32<<l channels on a plane of size >> l.
+// Two workloads: a full 576x576 image at batch 1 (inference / large-image training) and
+// 128x128 crops at batch 24 (training). Each benchmark's arguments are N, channels, plane side.
+// Convolutions report GFLOP/s (2*N*K*C*k*k*H*W per pass), the memory-bound kernels bytes/s.
+// Rates are per wall-clock second (the kernels are multi-threaded). Iteration counts are fixed and small so the whole run takes about a minute on 2 cores.
+#include <benchmark/benchmark.h>
+
+#include <cstdint>
+#include <random>
+#include <vector>
+
+#include "kernels/cpu/batchnorm.h"
+#include "kernels/cpu/conv2d.h"
+#include "kernels/cpu/conv_transpose2x2.h"
+#include "kernels/cpu/maxpool2x2.h"
+
+namespace {
+
+using namespace seqnet;
+
+constexpr int kWidth = 32, kDepth = 5;
+
+std::vector<float> random_floats(int64_t n, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> dist(0.0f, 1.0f);
+  std::vector<float> v(n);
+  for (auto& x : v) x = dist(rng);
+  return v;
+}
+
+// Every UNet level of both workloads: {N, channels, plane side}.
+void unet_levels(benchmark::internal::Benchmark* b) {
+  b->ArgNames({"N", "C", "HW"});
+  for (int l = 0; l < kDepth; ++l) b->Args({1, kWidth << l, 576 >> l});
+  for (int l = 0; l < kDepth; ++l) b->Args({24, kWidth << l, 128 >> l});
+}
+
+// The up-sampling levels: output {N, channels, plane side} of the transposed conv that comes
+// from the level below (2x the channels, half the side).
+void upsampling_levels(benchmark::internal::Benchmark* b) {
+  b->ArgNames({"N", "K", "HW"});
+  for (int l = 0; l < kDepth - 1; ++l) b->Args({1, kWidth << l, 576 >> l});
+  for (int l = 0; l < kDepth - 1; ++l) b->Args({24, kWidth << l, 128 >> l});
+}
+
+enum class Pass { forward, input_grad, weight_grad };
+
+// A 3x3 conv with C = K = the level's channels (the second conv of each UNet block).
+void conv3x3(benchmark::State& state, Pass pass) {
+  const int N = int(state.range(0)), C = int(state.range(1)), H = int(state.range(2)), W = H, K = C;
+  const int64_t HW = int64_t(H) * W;
+  auto x = random_floats(N * C * HW, 1), dy = random_floats(N * K * HW, 2), w = random_floats(int64_t(K) * C * 9, 3);
+  std::vector<float> b(K, 0.1f), y(N * K * HW), dx(x.size()), dw(w.size());
+  std::vector<float> workspace(cpu::conv2d_workspace_size(C, H, W, 3));
+  for (auto _ : state) {
+    switch (pass) {
+      case Pass::forward:
+        cpu::conv2d_forward(y.data(), x.data(), w.data(), b.data(), workspace.data(), N, C, H, W, K, 3);
+        break;
+      case Pass::input_grad:
+        cpu::conv2d_backward_input(dx.data(), dy.data(), w.data(), workspace.data(), N, C, H, W, K, 3);
+        break;
+      case Pass::weight_grad:
+        cpu::conv2d_backward_weight(dw.data(), dy.data(), x.data(), workspace.data(), N, C, H, W, K, 3);
+        break;
+    }
+    benchmark::ClobberMemory();
+  }
+  const double flops = 2.0 * N * K * C * 9 * HW;
+  state.counters["GFLOP/s"] = benchmark::Counter(flops * state.iterations() / 1e9, benchmark::Counter::kIsRate);
+}
+
+// The transposed conv from (N, 2K, H/2, W/2) up to (N, K, H, W).
+void conv_transpose(benchmark::State& state, Pass pass) {
+  const int N = int(state.range(0)), K = int(state.range(1)), H = int(state.range(2)) / 2, W = H, C = 2 * K;
+  const int64_t HW = int64_t(H) * W;
+  auto x = random_floats(N * C * HW, 1), dy = random_floats(N * K * 4 * HW, 2), w = random_floats(int64_t(C) * K * 4, 3);
+  std::vector<float> b(K, 0.1f), y(dy.size()), dx(x.size()), dw(w.size());
+  std::vector<float> workspace(cpu::conv_transpose2x2_workspace_size(K, H, W));
+  for (auto _ : state) {
+    switch (pass) {
+      case Pass::forward:
+        cpu::conv_transpose2x2_forward(y.data(), x.data(), w.data(), b.data(), workspace.data(), N, C, H, W, K);
+        break;
+      case Pass::input_grad:
+        cpu::conv_transpose2x2_backward_input(dx.data(), dy.data(), w.data(), workspace.data(), N, C, H, W, K);
+        break;
+      case Pass::weight_grad:
+        cpu::conv_transpose2x2_backward_weight(dw.data(), dy.data(), x.data(), workspace.data(), N, C, H, W, K);
+        break;
+    }
+    benchmark::ClobberMemory();
+  }
+  const double flops = 2.0 * N * K * C * 4 * HW;
+  state.counters["GFLOP/s"] = benchmark::Counter(flops * state.iterations() / 1e9, benchmark::Counter::kIsRate);
+}
+
+void maxpool(benchmark::State& state, bool backward) {
+  const int N = int(state.range(0)), C = int(state.range(1)), H = int(state.range(2)), W = H;
+  const int64_t in = int64_t(N) * C * H * W, out = in / 4;
+  auto x = random_floats(in, 1), dy = random_floats(out, 2);
+  std::vector<float> y(out), dx(in);
+  std::vector<int32_t> argmax(out);
+  cpu::maxpool2x2_forward(y.data(), argmax.data(), x.data(), N, C, H, W);
+  for (auto _ : state) {
+    if (backward) cpu::maxpool2x2_backward(dx.data(), dy.data(), argmax.data(), N, C, H, W);
+    else cpu::maxpool2x2_forward(y.data(), argmax.data(), x.data(), N, C, H, W);
+    benchmark::ClobberMemory();
+  }
+  // Forward reads x, writes y and argmax; backward writes dx, reads dy and argmax.
+  state.SetBytesProcessed(state.iterations() * (in * 4 + out * 8));
+}
+
+void batchnorm(benchmark::State& state, bool backward) {
+  const int N = int(state.range(0)), C = int(state.range(1)), H = int(state.range(2));
+  const int64_t HW = int64_t(H) * H, numel = N * C * HW;
+  auto x = random_floats(numel, 1), dy = random_floats(numel, 2);
+  std::vector<float> y(numel), dx(numel), gamma(C, 1.0f), beta(C, 0.0f), mean(C), rstd(C), run_mean(C, 0.0f),
+      run_var(C, 1.0f), dgamma(C), dbeta(C);
+  cpu::batchnorm_forward_train(y.data(), mean.data(), rstd.data(), run_mean.data(), run_var.data(), x.data(),
+                               gamma.data(), beta.data(), N, C, HW, 1e-5, 0.1);
+  for (auto _ : state) {
+    if (backward)
+      cpu::batchnorm_backward(dx.data(), dgamma.data(), dbeta.data(), dy.data(), x.data(), gamma.data(), mean.data(),
+                              rstd.data(), N, C, HW);
+    else
+      cpu::batchnorm_forward_train(y.data(), mean.data(), rstd.data(), run_mean.data(), run_var.data(), x.data(),
+                                   gamma.data(), beta.data(), N, C, HW, 1e-5, 0.1);
+    benchmark::ClobberMemory();
+  }
+  // Forward: x read twice (statistics) and once more for y, y written. Backward: dy and x read
+  // twice (sums, then dx), dx written.
+  const int64_t passes = backward ? 5 : 4;
+  state.SetBytesProcessed(state.iterations() * passes * numel * 4);
+}
+
+BENCHMARK_CAPTURE(conv3x3, forward, Pass::forward)->Apply(unet_levels)->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(2);
+BENCHMARK_CAPTURE(conv3x3, input_grad, Pass::input_grad)
+    ->Apply(unet_levels)->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(2);
+BENCHMARK_CAPTURE(conv3x3, weight_grad, Pass::weight_grad)
+    ->Apply(unet_levels)->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(2);
+BENCHMARK_CAPTURE(conv_transpose, forward, Pass::forward)
+    ->Apply(upsampling_levels)->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(3);
+BENCHMARK_CAPTURE(conv_transpose, input_grad, Pass::input_grad)
+    ->Apply(upsampling_levels)->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(3);
+BENCHMARK_CAPTURE(conv_transpose, weight_grad, Pass::weight_grad)
+    ->Apply(upsampling_levels)->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(3);
+BENCHMARK_CAPTURE(maxpool, forward, false)->Apply(unet_levels)->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(5);
+BENCHMARK_CAPTURE(maxpool, backward, true)->Apply(unet_levels)->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(5);
+BENCHMARK_CAPTURE(batchnorm, forward_train, false)->Apply(unet_levels)->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(5);
+BENCHMARK_CAPTURE(batchnorm, backward, true)->Apply(unet_levels)->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(5);
+
+}  // namespace
+
+BENCHMARK_MAIN();
