@@ -1,0 +1,200 @@
+#!/usr/bin/env bash
+# gpu-check.sh: everything worth checking on a GPU machine, in one command that fits in about
+# 10 minutes on an H100: the machine and libraries, a build (or a prebuilt one), the CUDA tests,
+# compute-sanitizer memcheck and racecheck, `seqnet verify --device cuda` on the golden dumps, and
+# the custom-vs-cuDNN convolution benchmarks. It keeps going past failures and prints a summary
+# table last; the exit status is non-zero when anything failed.
+#
+# Usage
+#   scripts/gpu-check.sh                 configure and build build-gpu/ here (cmake + ninja, sm_90)
+#   scripts/gpu-check.sh BUILD_DIR       use a prebuilt build folder (or BUILD_DIR=... in the environment)
+# Environment
+#   OUT          where logs and benchmark JSON go (default ./gpu-check-out)
+#   GOLDEN_DIR   folder of golden *.safetensors (default ../shared/golden, then ./golden)
+#   SEQNET_LIB_DIR  extra shared libraries, put first on LD_LIBRARY_PATH (default BUILD_DIR/carried-libs)
+#
+# Carrying a build made elsewhere. The GPU machine may lack libgtest, libbenchmark, libopenblas or
+# libtiff. Build on the development machine, then collect the non-system libraries the three
+# programs need beside them (cuDNN and cuBLAS are too large to carry; they come from the GPU
+# machine's CUDA toolkit, and libcuda from its driver):
+#   scripts/gpu-check.sh --pack build-cuda
+# and carry only these paths (about the size of the three programs plus a few MB of libraries):
+#   build-cuda/tests/seqnet_tests  build-cuda/bench/seqnet_bench_cuda_kernels  build-cuda/seqnet
+#   build-cuda/carried-libs        (and ../shared/golden copied to ./golden, or GOLDEN_DIR)
+# then on the GPU machine: scripts/gpu-check.sh build-cuda
+set -u
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+
+# ---- --pack: gather the shared libraries a prebuilt folder needs --------------------------------
+if [ "${1:-}" = "--pack" ]; then
+  build=${2:?usage: gpu-check.sh --pack BUILD_DIR}
+  mkdir -p "$build/carried-libs"
+  for program in "$build/tests/seqnet_tests" "$build/bench/seqnet_bench_cuda_kernels" "$build/seqnet"; do
+    [ -x "$program" ] || { echo "missing $program: build it first" >&2; exit 1; }
+    # Everything resolved to a file except the C library, the loader, the driver and the CUDA
+    # toolkit's own libraries (present wherever a GPU is).
+    ldd "$program" | awk '/=> \// {print $3}' |
+      grep -vE '/(libc|libm|libdl|librt|libpthread|ld-linux[^/]*|libcuda|libnvidia[^/]*|libcudnn[^/]*|libcublas[^/]*|libcudart)\.so' |
+      while read -r lib; do cp -Lu "$lib" "$build/carried-libs/"; done
+  done
+  du -sh "$build/carried-libs"
+  exit 0
+fi
+
+BUILD_DIR=${1:-${BUILD_DIR:-}}
+OUT_DIR=${OUT:-$ROOT/gpu-check-out}
+mkdir -p "$OUT_DIR"
+export NVIDIA_TF32_OVERRIDE=0  # belt and braces: no TF32 anywhere, the comparison is float32 to float32
+
+declare -a SUMMARY=()
+FAILED=0
+note() {  # note NAME STATUS DETAIL: one summary row; STATUS FAIL marks the run failed
+  SUMMARY+=("$(printf '%-28s %-5s %s' "$1" "$2" "$3")")
+  [ "$2" = "FAIL" ] && FAILED=1
+  return 0
+}
+section() { printf '\n==== %s ====\n' "$1"; }
+
+# ---- The machine and the libraries --------------------------------------------------------------
+section "GPU"
+if command -v nvidia-smi > /dev/null; then
+  nvidia-smi || note "nvidia-smi" FAIL "exit $?"
+else
+  note "nvidia-smi" FAIL "not found"
+fi
+
+section "Libraries"
+have_header() { [ -e "/usr/include/$1" ] || [ -e "/usr/local/include/$1" ]; }
+have_lib() { ldconfig -p 2> /dev/null | grep -q "$1"; }
+for entry in "gtest:gtest/gtest.h:libgtest" "benchmark:benchmark/benchmark.h:libbenchmark" \
+  "openblas:openblas/cblas.h:libopenblas" "tiff:tiffio.h:libtiff" "nlohmann-json:nlohmann/json.hpp:-" \
+  "stb:stb/stb_image.h:-" "cudnn:cudnn.h:libcudnn"; do
+  IFS=: read -r name header lib <<< "$entry"
+  state=""
+  have_header "$header" || [ -e "/usr/local/cuda/include/$header" ] && state="headers"
+  if [ "$lib" != "-" ] && { have_lib "$lib" || ls /usr/local/cuda/lib64/"$lib"* > /dev/null 2>&1; }; then
+    state="${state:+$state+}library"
+  fi
+  printf '  %-14s %s\n' "$name" "${state:-absent}"
+done
+
+# ---- Build or prebuilt --------------------------------------------------------------------------
+section "Build"
+if [ -n "$BUILD_DIR" ] && [ -d "$BUILD_DIR" ]; then
+  BUILD_DIR=$(cd "$BUILD_DIR" && pwd)
+  echo "using the prebuilt folder $BUILD_DIR"
+  note "build" "-" "prebuilt $BUILD_DIR"
+else
+  BUILD_DIR=$ROOT/build-gpu
+  if cmake -S "$ROOT" -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release -DSEQNET_CUDA=ON \
+    -DCMAKE_CUDA_ARCHITECTURES=90 -DSEQNET_BENCH=ON > "$OUT_DIR/configure.log" 2>&1 &&
+    ninja -C "$BUILD_DIR" seqnet seqnet_tests seqnet_bench_cuda_kernels > "$OUT_DIR/build.log" 2>&1; then
+    note "build" OK "$BUILD_DIR"
+  else
+    tail -30 "$OUT_DIR/configure.log" "$OUT_DIR/build.log" 2> /dev/null
+    note "build" FAIL "see $OUT_DIR/build.log"
+  fi
+fi
+LIB_DIR=${SEQNET_LIB_DIR:-$BUILD_DIR/carried-libs}
+export LD_LIBRARY_PATH="$LIB_DIR:/usr/local/cuda/lib64:${LD_LIBRARY_PATH:-}"
+TESTS=$BUILD_DIR/tests/seqnet_tests
+BENCH=$BUILD_DIR/bench/seqnet_bench_cuda_kernels
+SEQNET=$BUILD_DIR/seqnet
+
+# ---- CUDA tests ---------------------------------------------------------------------------------
+section "CUDA tests"
+if [ -x "$TESTS" ]; then
+  "$TESTS" --gtest_filter='Cuda*' --gtest_output="json:$OUT_DIR/cuda-tests.json" 2>&1 | tee "$OUT_DIR/cuda-tests.log"
+  status=${PIPESTATUS[0]}
+  passed=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$OUT_DIR/cuda-tests.log" | tail -1)
+  failed=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' "$OUT_DIR/cuda-tests.log" | tail -1)
+  skipped=$(sed -n 's/^\[  SKIPPED \] \([0-9]*\) test.*/\1/p' "$OUT_DIR/cuda-tests.log" | tail -1)
+  detail="passed ${passed:-0}, failed ${failed:-0}, skipped ${skipped:-0}"
+  # A skip here means the GPU was not usable: that is a failure of this check.
+  if [ "$status" -eq 0 ] && [ "${skipped:-0}" -eq 0 ]; then note "tests Cuda*" OK "$detail"; else note "tests Cuda*" FAIL "$detail (exit $status)"; fi
+else
+  note "tests Cuda*" FAIL "no $TESTS"
+fi
+
+# ---- compute-sanitizer --------------------------------------------------------------------------
+# Short filters: the custom kernels only (cuDNN is not ours, and slow under the tools).
+MEMCHECK_FILTER='CudaKernelConv2d.*:CudaKernelConvTranspose2x2.*:CudaKernelMaxPool2x2.*:CudaKernelBatchNorm.*:CudaKernelGridStride.*:CudaKernelEmpty.*'
+RACECHECK_FILTER='CudaKernelConv2d.*:CudaKernelBatchNorm.*:CudaKernelGridStride.Bce*'
+SANITIZER=$(command -v compute-sanitizer || echo /usr/local/cuda/bin/compute-sanitizer)
+for tool in memcheck racecheck; do
+  section "compute-sanitizer $tool"
+  filter=$MEMCHECK_FILTER
+  [ "$tool" = racecheck ] && filter=$RACECHECK_FILTER
+  if [ -x "$SANITIZER" ] && [ -x "$TESTS" ]; then
+    "$SANITIZER" --tool "$tool" "$TESTS" --gtest_filter="$filter" > "$OUT_DIR/sanitizer-$tool.log" 2>&1
+    status=$?
+    tail -5 "$OUT_DIR/sanitizer-$tool.log"
+    errors=$(sed -n 's/.*ERROR SUMMARY: \([0-9]*\) error.*/\1/p' "$OUT_DIR/sanitizer-$tool.log" | tail -1)
+    hazards=$(sed -n 's/.*RACECHECK SUMMARY: \([0-9]*\) hazard.*/\1/p' "$OUT_DIR/sanitizer-$tool.log" | tail -1)
+    errors=$((${errors:-0} + ${hazards:-0}))
+    if [ "$status" -eq 0 ] && [ "$errors" -eq 0 ]; then note "sanitizer $tool" OK "0 errors"; else note "sanitizer $tool" FAIL "$errors errors (exit $status)"; fi
+  else
+    note "sanitizer $tool" FAIL "compute-sanitizer or the tests missing"
+  fi
+done
+
+# ---- Golden verification ------------------------------------------------------------------------
+section "seqnet verify --device cuda"
+GOLDEN=${GOLDEN_DIR:-}
+if [ -z "$GOLDEN" ]; then
+  for candidate in "$ROOT/../shared/golden" "$ROOT/golden"; do
+    [ -d "$candidate" ] && GOLDEN=$candidate && break
+  done
+fi
+if [ ! -x "$SEQNET" ] || ! "$SEQNET" help 2>&1 | grep -qE '^[[:space:]]+verify'; then
+  note "verify cuda" "-" "no 'seqnet verify' in this build"
+elif [ -z "$GOLDEN" ] || ! ls "$GOLDEN"/*.safetensors > /dev/null 2>&1; then
+  note "verify cuda" "-" "no golden *.safetensors (set GOLDEN_DIR)"
+else
+  "$SEQNET" verify --device cuda "$GOLDEN"/*.safetensors 2>&1 | tee "$OUT_DIR/verify-cuda.log"
+  status=${PIPESTATUS[0]}
+  if [ "$status" -eq 0 ]; then note "verify cuda" OK "$GOLDEN"; else note "verify cuda" FAIL "exit $status"; fi
+fi
+
+# ---- Benchmarks ---------------------------------------------------------------------------------
+section "Kernel benchmarks"
+declare -a RATIOS=()
+if [ -x "$BENCH" ]; then
+  "$BENCH" --benchmark_color=false --benchmark_out="$OUT_DIR/bench_cuda_kernels.json" \
+    --benchmark_out_format=json 2>&1 | tee "$OUT_DIR/bench_cuda_kernels.log"
+  status=${PIPESTATUS[0]}
+  if [ "$status" -eq 0 ]; then note "benchmarks" OK "$OUT_DIR/bench_cuda_kernels.json"; else note "benchmarks" FAIL "exit $status"; fi
+  # Lines "BM_conv_fwd/custom/SHAPE/manual_time  1.23 ms ..." -> custom and cuDNN times per
+  # (pass, shape), then their ratio.
+  mapfile -t RATIOS < <(awk '
+    function ms(v, unit) { return unit == "ns" ? v / 1e6 : unit == "us" ? v / 1e3 : unit == "s" ? v * 1e3 : v }
+    $1 ~ /^BM_conv_/ && $1 !~ /ERROR/ {
+      split($1, part, "/"); key = part[1] "/" part[3]; t = ms($2, $3)
+      if (part[2] == "custom") custom[key] = t; else if (part[2] == "cudnn") cudnn[key] = t
+      if (!(key in order)) { order[key] = ++n; keys[n] = key }
+    }
+    $1 ~ /^BM_sgemm_cublas/ { sgemm = $0 }
+    END {
+      for (i = 1; i <= n; ++i) {
+        k = keys[i]; sub(/^BM_conv_/, "", k)
+        if ((keys[i] in custom) && (keys[i] in cudnn) && cudnn[keys[i]] > 0)
+          printf "  %-38s custom %8.3f ms  cudnn %8.3f ms  ratio %5.2f\n", k, custom[keys[i]], cudnn[keys[i]], custom[keys[i]] / cudnn[keys[i]]
+        else if (keys[i] in custom)
+          printf "  %-38s custom %8.3f ms  (no cuDNN line)\n", k, custom[keys[i]]
+      }
+      if (sgemm != "") printf "  cuBLAS SGEMM 8192: %s\n", sgemm
+    }' "$OUT_DIR/bench_cuda_kernels.log")
+else
+  note "benchmarks" FAIL "no $BENCH"
+fi
+
+# ---- Summary (last, so the end of the output carries it) ----------------------------------------
+section "Summary"
+printf '%s\n' "${SUMMARY[@]}"
+if [ "${#RATIOS[@]}" -gt 0 ]; then
+  echo "conv custom/cuDNN time ratios (lower is better; 1.00 = as fast as cuDNN):"
+  printf '%s\n' "${RATIOS[@]}"
+fi
+if [ "$FAILED" -ne 0 ]; then echo "RESULT: FAILED"; else echo "RESULT: OK"; fi
+exit "$FAILED"

@@ -1,0 +1,451 @@
+// test_cuda_kernels.cpp: every CUDA kernel against its CPU twin (float32) on random inputs of
+// odd sizes, including the accumulate rule (parameter gradients +=, activation gradients =), the
+// max-pool winners, the dropout mask, the grid-stride loops under set_max_blocks(2), and the
+// cuDNN comparison engine. Outputs that are overwritten are poisoned with NaN first, so an element
+// the kernel never writes fails the comparison. Skips without a usable GPU.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "kernels/cpu/adam.h"
+#include "kernels/cpu/batchnorm.h"
+#include "kernels/cpu/channels.h"
+#include "kernels/cpu/conv2d.h"
+#include "kernels/cpu/conv_transpose2x2.h"
+#include "kernels/cpu/elementwise.h"
+#include "kernels/cpu/loss.h"
+#include "kernels/cpu/maxpool2x2.h"
+#include "kernels/cuda/adam.h"
+#include "kernels/cuda/batchnorm.h"
+#include "kernels/cuda/channels.h"
+#include "kernels/cuda/conv2d.h"
+#include "kernels/cuda/conv_transpose2x2.h"
+#include "kernels/cuda/cudnn_conv.h"
+#include "kernels/cuda/elementwise.h"
+#include "kernels/cuda/loss.h"
+#include "kernels/cuda/maxpool2x2.h"
+#include "kernels/cuda/runtime.h"
+#include "test_support.h"
+
+namespace seqnet {
+namespace {
+
+using test::random_tensor;
+using test::relative_error;
+
+#define SEQNET_REQUIRE_GPU()                                                       \
+  std::string why;                                                                \
+  if (!seqnet::cuda::available(&why)) GTEST_SKIP() << "no usable GPU: " << why;
+
+// float32 rounds each operation by up to 2^-24 ~ 6e-8; a sum of L terms in a different order on
+// the two devices differs by about that times sqrt(L) in relative terms. The longest reductions
+// here are ~5e4 terms (sqrt ~ 220), so 1e-5 leaves a margin of almost 1000x over
+// 6e-8 * 220 while still catching any wrong index, which gives errors of order 1.
+constexpr double kTolerance = 1e-5;
+
+Tensor on_gpu(const Tensor& t) { return t.to(Device::cuda); }
+
+// A device tensor whose every element is NaN: any element a kernel fails to write shows up.
+Tensor poisoned(const Shape& shape, DType dtype = DType::f32) {
+  Tensor t = Tensor::empty(shape, Device::cuda, dtype);
+  t.fill(dtype == DType::i32 ? -1.0 : std::numeric_limits<double>::quiet_NaN());
+  return t;
+}
+
+// ---- Convolutions ------------------------------------------------------------------------------
+
+struct ConvShape {
+  int N, C, H, W, K, ksize;
+};
+
+std::string name_of(const ConvShape& s) {
+  return "N" + std::to_string(s.N) + "_C" + std::to_string(s.C) + "_" + std::to_string(s.H) + "x" +
+         std::to_string(s.W) + "_K" + std::to_string(s.K) + "_k" + std::to_string(s.ksize);
+}
+
+// Odd sizes, 1x1 and 3x3 kernels, a 1x1 plane (every tap but the centre is padding), the
+// SeqNet-like 64-channel 36x36 plane, and one large enough for the wide tile and a split
+// weight-gradient reduction.
+const std::vector<ConvShape> kConvShapes = {
+    {3, 5, 37, 53, 7, 3}, {3, 5, 37, 53, 7, 1}, {2, 5, 1, 1, 7, 3},
+    {1, 64, 36, 36, 64, 3}, {2, 16, 96, 96, 96, 3}, {2, 70, 9, 11, 130, 1},
+};
+
+// The CPU twin's results for one shape: y, dx, and dw/db after accumulating twice onto dw0/db0.
+struct ConvReference {
+  Tensor x, w, b, dy, dw0, db0;
+  Tensor y, dx, dw, db;
+};
+
+ConvReference conv_reference(const ConvShape& s, uint32_t seed) {
+  ConvReference r;
+  r.x = random_tensor({s.N, s.C, s.H, s.W}, seed);
+  r.w = random_tensor({s.K, s.C, s.ksize, s.ksize}, seed + 1, DType::f32, 0.1);
+  r.b = random_tensor({s.K}, seed + 2);
+  r.dy = random_tensor({s.N, s.K, s.H, s.W}, seed + 3);
+  r.dw0 = random_tensor(r.w.shape(), seed + 4);
+  r.db0 = random_tensor({s.K}, seed + 5);
+  std::vector<float> workspace(cpu::conv2d_workspace_size(std::max(s.C, s.K), s.H, s.W, s.ksize));
+  r.y = Tensor::empty({s.N, s.K, s.H, s.W});
+  cpu::conv2d_forward(r.y.f32(), r.x.f32(), r.w.f32(), r.b.f32(), workspace.data(), s.N, s.C, s.H, s.W, s.K,
+                      s.ksize);
+  r.dx = Tensor::empty(r.x.shape());
+  cpu::conv2d_backward_input(r.dx.f32(), r.dy.f32(), r.w.f32(), workspace.data(), s.N, s.C, s.H, s.W, s.K, s.ksize);
+  r.dw = r.dw0.clone();
+  r.db = r.db0.clone();
+  for (int twice = 0; twice < 2; ++twice) {
+    cpu::conv2d_backward_weight(r.dw.f32(), r.dy.f32(), r.x.f32(), workspace.data(), s.N, s.C, s.H, s.W, s.K,
+                                s.ksize);
+    cpu::bias_backward(r.db.f32(), r.dy.f32(), s.N, s.K, int64_t(s.H) * s.W);
+  }
+  return r;
+}
+
+// The three passes of one engine (custom or cuDNN) share their signatures.
+struct ConvEngine {
+  decltype(&cuda::conv2d_forward) forward;
+  decltype(&cuda::conv2d_backward_input) backward_input;
+  decltype(&cuda::conv2d_backward_weight) backward_weight;
+};
+
+void expect_engine_matches_cpu(const ConvEngine& engine, uint32_t seed) {
+  for (const ConvShape& s : kConvShapes) {
+    SCOPED_TRACE(name_of(s));
+    const ConvReference r = conv_reference(s, seed);
+    const Tensor x = on_gpu(r.x), w = on_gpu(r.w), b = on_gpu(r.b), dy = on_gpu(r.dy);
+
+    Tensor y = poisoned(r.y.shape());
+    engine.forward(y.f32(), x.f32(), w.f32(), b.f32(), s.N, s.C, s.H, s.W, s.K, s.ksize, cuda::stream());
+    EXPECT_LE(relative_error(y, r.y), kTolerance) << "forward";
+
+    Tensor dx = poisoned(r.dx.shape());
+    engine.backward_input(dx.f32(), dy.f32(), w.f32(), s.N, s.C, s.H, s.W, s.K, s.ksize, cuda::stream());
+    EXPECT_LE(relative_error(dx, r.dx), kTolerance) << "backward-input";
+
+    Tensor dw = on_gpu(r.dw0);
+    for (int twice = 0; twice < 2; ++twice)
+      engine.backward_weight(dw.f32(), dy.f32(), x.f32(), s.N, s.C, s.H, s.W, s.K, s.ksize, cuda::stream());
+    EXPECT_LE(relative_error(dw, r.dw), kTolerance) << "backward-weight (+= twice)";
+  }
+}
+
+TEST(CudaKernelConv2d, MatchesCpuForwardBackwardAndAccumulates) {
+  SEQNET_REQUIRE_GPU();
+  expect_engine_matches_cpu({cuda::conv2d_forward, cuda::conv2d_backward_input, cuda::conv2d_backward_weight}, 11);
+}
+
+TEST(CudaKernelConv2d, ForwardWithoutBiasIsTheBareConvolution) {
+  SEQNET_REQUIRE_GPU();
+  const ConvShape s{3, 5, 37, 53, 7, 3};
+  const ConvReference r = conv_reference(s, 21);
+  Tensor zero_bias = Tensor::zeros({s.K});
+  std::vector<float> workspace(cpu::conv2d_workspace_size(s.C, s.H, s.W, s.ksize));
+  Tensor expected = Tensor::empty(r.y.shape());
+  cpu::conv2d_forward(expected.f32(), r.x.f32(), r.w.f32(), zero_bias.f32(), workspace.data(), s.N, s.C, s.H, s.W,
+                      s.K, s.ksize);
+  const Tensor x = on_gpu(r.x), w = on_gpu(r.w);
+  Tensor y = poisoned(r.y.shape());
+  cuda::conv2d_forward(y.f32(), x.f32(), w.f32(), nullptr, s.N, s.C, s.H, s.W, s.K, s.ksize, cuda::stream());
+  EXPECT_LE(relative_error(y, expected), kTolerance);
+}
+
+TEST(CudaKernelConv2d, BiasBackwardAccumulates) {
+  SEQNET_REQUIRE_GPU();
+  for (const ConvShape& s : kConvShapes) {
+    SCOPED_TRACE(name_of(s));
+    const ConvReference r = conv_reference(s, 31);
+    const Tensor dy = on_gpu(r.dy);
+    Tensor db = on_gpu(r.db0);
+    for (int twice = 0; twice < 2; ++twice)
+      cuda::bias_backward(db.f32(), dy.f32(), s.N, s.K, int64_t(s.H) * s.W, cuda::stream());
+    EXPECT_LE(relative_error(db, r.db), kTolerance);
+  }
+}
+
+TEST(CudaKernelConv2d, RejectsKernelSizeOtherThanOneOrThree) {
+  SEQNET_REQUIRE_GPU();
+  EXPECT_THROW(cuda::conv2d_forward(nullptr, nullptr, nullptr, nullptr, 1, 1, 4, 4, 1, 5, cuda::stream()),
+               std::invalid_argument);
+}
+
+TEST(CudaKernelCudnn, MatchesCpuForwardBackwardAndAccumulates) {
+  SEQNET_REQUIRE_GPU();
+  std::string why_not;
+  if (!cudnn::available(&why_not)) GTEST_SKIP() << "no cuDNN: " << why_not;
+  expect_engine_matches_cpu({cudnn::conv2d_forward, cudnn::conv2d_backward_input, cudnn::conv2d_backward_weight},
+                            41);
+}
+
+// ---- Transposed convolution ----------------------------------------------------------------------
+
+TEST(CudaKernelConvTranspose2x2, MatchesCpuForwardBackwardAndAccumulates) {
+  SEQNET_REQUIRE_GPU();
+  struct Case {
+    int N, C, H, W, K;
+  };
+  for (const Case& s : {Case{3, 5, 37, 53, 7}, Case{2, 5, 1, 1, 7}, Case{1, 64, 18, 18, 32}}) {
+    SCOPED_TRACE("N" + std::to_string(s.N) + " C" + std::to_string(s.C) + " " + std::to_string(s.H) + "x" +
+                 std::to_string(s.W) + " K" + std::to_string(s.K));
+    const Tensor x = random_tensor({s.N, s.C, s.H, s.W}, 51), w = random_tensor({s.C, s.K, 2, 2}, 52);
+    const Tensor b = random_tensor({s.K}, 53), dy = random_tensor({s.N, s.K, 2 * s.H, 2 * s.W}, 54);
+    const Tensor dw0 = random_tensor(w.shape(), 55);
+    std::vector<float> workspace(cpu::conv_transpose2x2_workspace_size(std::max(s.C, s.K), s.H, s.W));
+
+    Tensor y_cpu = Tensor::empty(dy.shape()), dx_cpu = Tensor::empty(x.shape()), dw_cpu = dw0.clone();
+    cpu::conv_transpose2x2_forward(y_cpu.f32(), x.f32(), w.f32(), b.f32(), workspace.data(), s.N, s.C, s.H, s.W,
+                                   s.K);
+    cpu::conv_transpose2x2_backward_input(dx_cpu.f32(), dy.f32(), w.f32(), workspace.data(), s.N, s.C, s.H, s.W,
+                                          s.K);
+    for (int twice = 0; twice < 2; ++twice)
+      cpu::conv_transpose2x2_backward_weight(dw_cpu.f32(), dy.f32(), x.f32(), workspace.data(), s.N, s.C, s.H, s.W,
+                                             s.K);
+
+    const Tensor xg = on_gpu(x), wg = on_gpu(w), bg = on_gpu(b), dyg = on_gpu(dy);
+    Tensor y = poisoned(dy.shape()), dx = poisoned(x.shape()), dw = on_gpu(dw0);
+    cuda::conv_transpose2x2_forward(y.f32(), xg.f32(), wg.f32(), bg.f32(), s.N, s.C, s.H, s.W, s.K, cuda::stream());
+    cuda::conv_transpose2x2_backward_input(dx.f32(), dyg.f32(), wg.f32(), s.N, s.C, s.H, s.W, s.K, cuda::stream());
+    for (int twice = 0; twice < 2; ++twice)
+      cuda::conv_transpose2x2_backward_weight(dw.f32(), dyg.f32(), xg.f32(), s.N, s.C, s.H, s.W, s.K,
+                                              cuda::stream());
+    EXPECT_LE(relative_error(y, y_cpu), kTolerance) << "forward";
+    EXPECT_LE(relative_error(dx, dx_cpu), kTolerance) << "backward-input";
+    EXPECT_LE(relative_error(dw, dw_cpu), kTolerance) << "backward-weight (+= twice)";
+  }
+}
+
+// ---- Max-pool ------------------------------------------------------------------------------------
+
+TEST(CudaKernelMaxPool2x2, SameWinnersAndGradientsAsCpuIncludingTiesAndOddSizes) {
+  SEQNET_REQUIRE_GPU();
+  const int N = 3, C = 5, H = 37, W = 53, Ho = H / 2, Wo = W / 2;
+  Tensor x = random_tensor({N, C, H, W}, 61);
+  // Rounded to a coarse grid so many windows hold ties: the first maximum must win on both.
+  for (int64_t i = 0; i < x.numel(); ++i) x.f32()[i] = std::round(x.f32()[i] * 2.0f) / 2.0f;
+  const Tensor dy = random_tensor({N, C, Ho, Wo}, 62);
+
+  Tensor y_cpu = Tensor::empty({N, C, Ho, Wo}), dx_cpu = Tensor::empty(x.shape());
+  Tensor arg_cpu = Tensor::empty({N, C, Ho, Wo}, Device::cpu, DType::i32);
+  cpu::maxpool2x2_forward(y_cpu.f32(), arg_cpu.i32(), x.f32(), N, C, H, W);
+  cpu::maxpool2x2_backward(dx_cpu.f32(), dy.f32(), arg_cpu.i32(), N, C, H, W);
+
+  for (int max_blocks : {0, 2}) {
+    SCOPED_TRACE("max_blocks " + std::to_string(max_blocks));
+    cuda::set_max_blocks(max_blocks);
+    const Tensor xg = on_gpu(x), dyg = on_gpu(dy);
+    Tensor y = poisoned(y_cpu.shape()), arg = poisoned(arg_cpu.shape(), DType::i32), dx = poisoned(x.shape());
+    cuda::maxpool2x2_forward(y.f32(), arg.i32(), xg.f32(), N, C, H, W, cuda::stream());
+    cuda::maxpool2x2_backward(dx.f32(), dyg.f32(), arg.i32(), N, C, H, W, cuda::stream());
+    cuda::set_max_blocks(0);
+    EXPECT_EQ(y.to_floats(), y_cpu.to_floats());
+    EXPECT_EQ(arg.to_doubles(), arg_cpu.to_doubles());
+    EXPECT_EQ(dx.to_floats(), dx_cpu.to_floats());
+  }
+}
+
+// ---- Batch normalisation ------------------------------------------------------------------------
+
+TEST(CudaKernelBatchNorm, TrainEvalAndBackwardMatchCpu) {
+  SEQNET_REQUIRE_GPU();
+  const double eps = 1e-5, momentum = 0.1;
+  struct Case {
+    int N, C;
+    int64_t HW;
+  };
+  for (const Case& s : {Case{3, 5, 37 * 53}, Case{3, 5, 1}, Case{1, 64, 36 * 36}}) {
+    SCOPED_TRACE("N" + std::to_string(s.N) + " C" + std::to_string(s.C) + " HW" + std::to_string(s.HW));
+    const Shape shape{s.N, s.C, s.HW};
+    // An offset mean of 3 checks the two-pass variance.
+    Tensor x = random_tensor(shape, 71);
+    for (int64_t i = 0; i < x.numel(); ++i) x.f32()[i] += 3.0f;
+    const Tensor gamma = random_tensor({s.C}, 72), beta = random_tensor({s.C}, 73), dy = random_tensor(shape, 74);
+    Tensor rm_cpu = random_tensor({s.C}, 75), rv_cpu = random_tensor({s.C}, 76);
+    for (int c = 0; c < s.C; ++c) rv_cpu.f32()[c] = std::fabs(rv_cpu.f32()[c]) + 0.5f;
+    const Tensor dgamma0 = random_tensor({s.C}, 77), dbeta0 = random_tensor({s.C}, 78);
+
+    const Tensor xg = on_gpu(x), gg = on_gpu(gamma), bg = on_gpu(beta), dyg = on_gpu(dy);
+    Tensor rm = on_gpu(rm_cpu), rv = on_gpu(rv_cpu);
+    Tensor y_cpu = Tensor::empty(shape), mean_cpu = Tensor::empty({s.C}), rstd_cpu = Tensor::empty({s.C});
+    cpu::batchnorm_forward_train(y_cpu.f32(), mean_cpu.f32(), rstd_cpu.f32(), rm_cpu.f32(), rv_cpu.f32(), x.f32(),
+                                 gamma.f32(), beta.f32(), s.N, s.C, s.HW, eps, momentum);
+    Tensor y = poisoned(shape), mean = poisoned({s.C}), rstd = poisoned({s.C});
+    cuda::batchnorm_forward_train(y.f32(), mean.f32(), rstd.f32(), rm.f32(), rv.f32(), xg.f32(), gg.f32(), bg.f32(),
+                                  s.N, s.C, s.HW, eps, momentum, cuda::stream());
+    EXPECT_LE(relative_error(y, y_cpu), kTolerance) << "train y";
+    EXPECT_LE(relative_error(mean, mean_cpu), kTolerance) << "mean";
+    EXPECT_LE(relative_error(rstd, rstd_cpu), kTolerance) << "rstd";
+    EXPECT_LE(relative_error(rm, rm_cpu), kTolerance) << "running mean";
+    EXPECT_LE(relative_error(rv, rv_cpu), kTolerance) << "running var (unbiased)";
+
+    Tensor ye_cpu = Tensor::empty(shape), ye = poisoned(shape);
+    cpu::batchnorm_forward_eval(ye_cpu.f32(), x.f32(), gamma.f32(), beta.f32(), rm_cpu.f32(), rv_cpu.f32(), s.N, s.C,
+                                s.HW, eps);
+    cuda::batchnorm_forward_eval(ye.f32(), xg.f32(), gg.f32(), bg.f32(), rm.f32(), rv.f32(), s.N, s.C, s.HW, eps,
+                                 cuda::stream());
+    EXPECT_LE(relative_error(ye, ye_cpu), kTolerance) << "eval y";
+
+    Tensor dx_cpu = Tensor::empty(shape), dgamma_cpu = dgamma0.clone(), dbeta_cpu = dbeta0.clone();
+    Tensor dx = poisoned(shape), dgamma = on_gpu(dgamma0), dbeta = on_gpu(dbeta0);
+    for (int twice = 0; twice < 2; ++twice) {
+      cpu::batchnorm_backward(dx_cpu.f32(), dgamma_cpu.f32(), dbeta_cpu.f32(), dy.f32(), x.f32(), gamma.f32(),
+                              mean_cpu.f32(), rstd_cpu.f32(), s.N, s.C, s.HW);
+      cuda::batchnorm_backward(dx.f32(), dgamma.f32(), dbeta.f32(), dyg.f32(), xg.f32(), gg.f32(), mean.f32(),
+                               rstd.f32(), s.N, s.C, s.HW, cuda::stream());
+    }
+    EXPECT_LE(relative_error(dx, dx_cpu), kTolerance) << "dx";
+    EXPECT_LE(relative_error(dgamma, dgamma_cpu), kTolerance) << "dgamma (+= twice)";
+    EXPECT_LE(relative_error(dbeta, dbeta_cpu), kTolerance) << "dbeta (+= twice)";
+  }
+}
+
+TEST(CudaKernelBatchNorm, TrainingRejectsASingleValuePerChannel) {
+  SEQNET_REQUIRE_GPU();
+  EXPECT_THROW(cuda::batchnorm_forward_train(nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr,
+                                             1, 4, 1, 1e-5, 0.1, cuda::stream()),
+               std::invalid_argument);
+}
+
+// ---- Elementwise, channels, loss, Adam ---------------------------------------------------------
+
+// Each check runs with the natural grid and with the grid capped at 2 blocks (so every thread
+// strides over many elements).
+class CudaKernelGridStride : public ::testing::TestWithParam<int> {
+ protected:
+  void SetUp() override { cuda::set_max_blocks(GetParam()); }
+  void TearDown() override { cuda::set_max_blocks(0); }
+};
+
+constexpr int64_t kElements = 3 * 5 * 37 * 53;  // odd, not a multiple of the block size
+
+TEST_P(CudaKernelGridStride, ReluSigmoidAddMatchCpu) {
+  SEQNET_REQUIRE_GPU();
+  const Tensor x = random_tensor({kElements}, 81, DType::f32, 4.0), dy = random_tensor({kElements}, 82);
+  const Tensor xg = on_gpu(x), dyg = on_gpu(dy);
+  Tensor ref = Tensor::empty({kElements}), ref_d = Tensor::empty({kElements});
+  Tensor out = poisoned({kElements}), out_d = poisoned({kElements});
+
+  cpu::relu_forward(ref.f32(), x.f32(), kElements);
+  cpu::relu_backward(ref_d.f32(), dy.f32(), ref.f32(), kElements);
+  cuda::relu_forward(out.f32(), xg.f32(), kElements, cuda::stream());
+  cuda::relu_backward(out_d.f32(), dyg.f32(), out.f32(), kElements, cuda::stream());
+  EXPECT_EQ(out.to_floats(), ref.to_floats()) << "relu forward";
+  EXPECT_EQ(out_d.to_floats(), ref_d.to_floats()) << "relu backward";
+
+  cpu::sigmoid_forward(ref.f32(), x.f32(), kElements);
+  cpu::sigmoid_backward(ref_d.f32(), dy.f32(), ref.f32(), kElements);
+  cuda::sigmoid_forward(out.f32(), xg.f32(), kElements, cuda::stream());
+  cuda::sigmoid_backward(out_d.f32(), dyg.f32(), out.f32(), kElements, cuda::stream());
+  EXPECT_LE(relative_error(out, ref), kTolerance) << "sigmoid forward";
+  EXPECT_LE(relative_error(out_d, ref_d), kTolerance) << "sigmoid backward";
+
+  Tensor sum_cpu = x.clone(), sum = on_gpu(x);
+  cpu::add_inplace(sum_cpu.f32(), dy.f32(), kElements);
+  cuda::add_inplace(sum.f32(), dyg.f32(), kElements, cuda::stream());
+  EXPECT_EQ(sum.to_floats(), sum_cpu.to_floats()) << "add_inplace";
+}
+
+TEST_P(CudaKernelGridStride, DropoutDrawsTheCpuMask) {
+  SEQNET_REQUIRE_GPU();
+  const float p = 0.3f;
+  const uint64_t seed = 0x5eed;
+  const Tensor x = random_tensor({kElements}, 91), dy = random_tensor({kElements}, 92);
+  Tensor y_cpu = Tensor::empty({kElements}), dx_cpu = Tensor::empty({kElements});
+  cpu::dropout_forward(y_cpu.f32(), x.f32(), kElements, p, seed);
+  cpu::dropout_backward(dx_cpu.f32(), dy.f32(), kElements, p, seed);
+  const Tensor xg = on_gpu(x), dyg = on_gpu(dy);
+  Tensor y = poisoned({kElements}), dx = poisoned({kElements});
+  cuda::dropout_forward(y.f32(), xg.f32(), kElements, p, seed, cuda::stream());
+  cuda::dropout_backward(dx.f32(), dyg.f32(), kElements, p, seed, cuda::stream());
+  const std::vector<float> yv = y.to_floats(), yc = y_cpu.to_floats();
+  int64_t dropped = 0;
+  for (int64_t i = 0; i < kElements; ++i) {
+    ASSERT_EQ(yv[i] == 0.0f, yc[i] == 0.0f) << "mask differs at element " << i;
+    dropped += yc[i] == 0.0f;
+  }
+  EXPECT_NEAR(double(dropped) / kElements, p, 0.02);
+  EXPECT_LE(relative_error(y, y_cpu), kTolerance);
+  EXPECT_LE(relative_error(dx, dx_cpu), kTolerance);
+}
+
+TEST_P(CudaKernelGridStride, ChannelCopiesAndBroadcastMultiplyMatchCpu) {
+  SEQNET_REQUIRE_GPU();
+  const int N = 3, Cdst = 12, Csrc = 5, offset = 4;
+  const int64_t HW = 37 * 53;
+  const Tensor part = random_tensor({N, Csrc, HW}, 101), whole = random_tensor({N, Cdst, HW}, 102);
+  const Tensor grad = random_tensor({N, Csrc, HW}, 103), map = random_tensor({N, 1, HW}, 104);
+
+  Tensor into_cpu = whole.clone(), into = on_gpu(whole);
+  cpu::copy_into_channels(into_cpu.f32(), part.f32(), N, Cdst, offset, Csrc, HW);
+  cuda::copy_into_channels(into.f32(), on_gpu(part).f32(), N, Cdst, offset, Csrc, HW, cuda::stream());
+  EXPECT_EQ(into.to_floats(), into_cpu.to_floats()) << "copy_into_channels";
+
+  Tensor from_cpu = Tensor::empty({N, Csrc, HW}), from = poisoned({N, Csrc, HW});
+  cpu::copy_from_channels(from_cpu.f32(), whole.f32(), N, Cdst, offset, Csrc, HW);
+  cuda::copy_from_channels(from.f32(), on_gpu(whole).f32(), N, Cdst, offset, Csrc, HW, cuda::stream());
+  EXPECT_EQ(from.to_floats(), from_cpu.to_floats()) << "copy_from_channels";
+
+  Tensor add_cpu = grad.clone(), add = on_gpu(grad);
+  cpu::add_from_channels(add_cpu.f32(), whole.f32(), N, Cdst, offset, Csrc, HW);
+  cuda::add_from_channels(add.f32(), on_gpu(whole).f32(), N, Cdst, offset, Csrc, HW, cuda::stream());
+  EXPECT_EQ(add.to_floats(), add_cpu.to_floats()) << "add_from_channels";
+
+  Tensor mul_cpu = Tensor::empty(whole.shape()), mul = poisoned(whole.shape());
+  cpu::broadcast_mul(mul_cpu.f32(), whole.f32(), map.f32(), N, Cdst, HW);
+  cuda::broadcast_mul(mul.f32(), on_gpu(whole).f32(), on_gpu(map).f32(), N, Cdst, HW, cuda::stream());
+  EXPECT_EQ(mul.to_floats(), mul_cpu.to_floats()) << "broadcast_mul";
+}
+
+TEST_P(CudaKernelGridStride, BceWithLogitsMatchesCpuAndAddsToTheSum) {
+  SEQNET_REQUIRE_GPU();
+  const Tensor logits = random_tensor({kElements}, 111, DType::f32, 5.0);
+  Tensor target = Tensor::empty({kElements});
+  for (int64_t i = 0; i < kElements; ++i) target.f32()[i] = float(i % 3 == 0);
+  Tensor dx_cpu = Tensor::empty({kElements});
+  const double loss_cpu = cpu::bce_with_logits(dx_cpu.f32(), logits.f32(), target.f32(), kElements);
+
+  const Tensor lg = on_gpu(logits), tg = on_gpu(target);
+  Tensor loss_sum = on_gpu(Tensor::from_vector({1}, {0.25f})), dx = poisoned({kElements});
+  cuda::bce_with_logits(loss_sum.f32(), dx.f32(), lg.f32(), tg.f32(), kElements, cuda::stream());
+  cuda::bce_with_logits(loss_sum.f32(), nullptr, lg.f32(), tg.f32(), kElements, cuda::stream());  // value only
+  EXPECT_NEAR(loss_sum.to_doubles()[0], 0.25 + 2 * loss_cpu, kTolerance * (0.25 + 2 * loss_cpu));
+  EXPECT_LE(relative_error(dx, dx_cpu), kTolerance);
+}
+
+TEST_P(CudaKernelGridStride, AdamStepsMatchCpu) {
+  SEQNET_REQUIRE_GPU();
+  const cpu::AdamSettings settings{2e-3, 0.9, 0.999, 1e-8};
+  Tensor p_cpu = random_tensor({kElements}, 121), m_cpu = Tensor::zeros({kElements}), v_cpu = Tensor::zeros({kElements});
+  Tensor p = on_gpu(p_cpu), m = on_gpu(m_cpu), v = on_gpu(v_cpu);
+  for (int64_t step = 1; step <= 3; ++step) {
+    const Tensor g = random_tensor({kElements}, 122 + uint32_t(step));
+    cpu::adam_update(p_cpu.f32(), m_cpu.f32(), v_cpu.f32(), g.f32(), kElements, settings, step);
+    cuda::adam_update(p.f32(), m.f32(), v.f32(), on_gpu(g).f32(), kElements, settings, step, cuda::stream());
+  }
+  EXPECT_LE(relative_error(p, p_cpu), kTolerance) << "param";
+  EXPECT_LE(relative_error(m, m_cpu), kTolerance) << "first moment";
+  EXPECT_LE(relative_error(v, v_cpu), kTolerance) << "second moment";
+}
+
+INSTANTIATE_TEST_SUITE_P(NaturalAndCappedGrid, CudaKernelGridStride, ::testing::Values(0, 2),
+                         [](const ::testing::TestParamInfo<int>& info) {
+                           return info.param == 0 ? std::string("natural_grid") : std::string("two_blocks");
+                         });
+
+TEST(CudaKernelEmpty, ZeroSizesLaunchNothing) {
+  SEQNET_REQUIRE_GPU();
+  // No 0-block launch may happen: each would be a CUDA configuration error.
+  cuda::relu_forward(nullptr, nullptr, 0, cuda::stream());
+  cuda::add_inplace(nullptr, nullptr, 0, cuda::stream());
+  cuda::adam_update(nullptr, nullptr, nullptr, nullptr, 0, {}, 1, cuda::stream());
+  cuda::bce_with_logits(nullptr, nullptr, nullptr, nullptr, 0, cuda::stream());
+  cuda::maxpool2x2_forward(nullptr, nullptr, nullptr, 2, 3, 1, 1, cuda::stream());
+  cuda::conv2d_forward(nullptr, nullptr, nullptr, nullptr, 0, 3, 5, 5, 4, 3, cuda::stream());
+  cuda::conv2d_backward_weight(nullptr, nullptr, nullptr, 2, 3, 0, 5, 4, 3, cuda::stream());
+  cuda::conv_transpose2x2_forward(nullptr, nullptr, nullptr, nullptr, 0, 3, 4, 4, 2, cuda::stream());
+  EXPECT_NO_THROW(cuda::synchronize());
+}
+
+}  // namespace
+}  // namespace seqnet
