@@ -34,7 +34,7 @@ struct TensorFile {
   std::map<std::string, std::string> metadata;
 };
 
-// Reads the whole file once and parses it; errors name `path`.
+// Maps the file into memory and parses it; errors name `path`.
 TensorFile read_safetensors(const std::string& path);
 // Parses bytes already in memory; errors name `name_for_errors`.
 TensorFile parse_safetensors(const void* data, size_t size, const std::string& name_for_errors);

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <limits>
@@ -354,9 +355,24 @@ TEST(SafetensorsFiles, CorruptFileNamesThePath) {
   }
 }
 
-TEST(SafetensorsFiles, DirectoryIsNotAFile) {
+TEST(SafetensorsFiles, FolderAndEmptyFileAreRefused) {
   TempDir dir;
-  EXPECT_THROW(read_safetensors(dir.str()), SafetensorsError);
+  try {
+    read_safetensors(dir.str());
+    FAIL() << "read a folder";
+  } catch (const SafetensorsError& e) {
+    EXPECT_NE(std::string(e.what()).find("it is a folder"), std::string::npos) << e.what();
+  }
+  const std::string empty = dir.str("empty.safetensors");
+  std::FILE* f = std::fopen(empty.c_str(), "wb");
+  ASSERT_NE(f, nullptr);
+  std::fclose(f);
+  try {
+    read_safetensors(empty);
+    FAIL() << "read an empty file";
+  } catch (const SafetensorsError& e) {
+    EXPECT_EQ(std::string(e.what()).rfind(empty + ": not a safetensors file: 0 bytes", 0), 0u) << e.what();
+  }
 }
 
 TEST(SafetensorsFiles, WriteIntoMissingFolderNamesThePath) {
