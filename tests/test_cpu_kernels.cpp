@@ -205,6 +205,14 @@ TEST(CpuKernelConvTranspose, FastMatchesReference) {
   }
 }
 
+TEST(CpuKernelConvTranspose, GroupsAndSingleImages) {
+  // (4*40 + 64) * 30*30 elements per image: 20 fit the workspace, so 21 images make a full group
+  // and a single image; 2 images of 32x34 with K = 1024 do not fit together and go one by one.
+  check_conv_transpose<double>({21, 64, 30, 30, 40});
+  ASSERT_LT(cpu::conv_transpose2x2_workspace_size(1024, 32, 34), 2 * (4 * 1024 + 3) * 32 * 34);
+  check_conv_transpose<double>({2, 3, 32, 34, 1024});
+}
+
 TEST(CpuKernelConvTranspose, ReferencePaintsDisjointBlocks) {
   // One input pixel of value 2, one channel in and out, w = [[1,2],[3,4]], b = 1.
   std::vector<double> x{2}, w{1, 2, 3, 4}, b{1}, y(4);

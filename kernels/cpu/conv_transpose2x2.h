@@ -5,8 +5,11 @@
 // Backward   dx[n,c,i,j]  = sum_{k,u,v} w[c,k,u,v] * dy[n,k,2i+u,2j+v]
 //            dw[c,k,u,v] += sum_{n,i,j} x[n,c,i,j] * dy[n,k,2i+u,2j+v]
 //            db[k]       += sum over n and the output plane of dy (bias_backward in conv2d.h)
-// Fast path: one GEMM per image, (K*4, H*W) = w^T (K*4, C) x (C, H*W), then a scatter of
-// the 4 taps into the output plane. `workspace` holds conv_transpose2x2_workspace_size() elements.
+// Fast path: a GEMM (K*4, g*H*W) = w^T (K*4, C) x (C, g*H*W) over a group of g images side by
+// side, then a scatter of the 4 taps into the output planes. `workspace` holds
+// conv_transpose2x2_workspace_size() elements: max(one image's taps, 4M); small planes group as
+// many images as fit (taps and inputs together), a large plane goes alone. The size depends
+// only on (K, H, W), so one workspace of the largest size can be shared by every layer.
 #pragma once
 
 #include <cstdint>
