@@ -63,7 +63,7 @@ int run(int argc, char** argv) {
     std::printf("synth: %d/%d %s\n", index + 1, n, name.c_str());
     std::fflush(stdout);
   });
-  std::printf("synth: wrote %d images (%dx%d, seed %llu) to %s/images, %s/av and %s/mask\n", n, width, height,
+  std::printf("synth: wrote %d image%s (%dx%d, seed %llu) to %s/images, %s/av and %s/mask\n", n, n == 1 ? "" : "s", width, height,
               static_cast<unsigned long long>(seed), dir.c_str(), dir.c_str(), dir.c_str());
   return 0;
 }

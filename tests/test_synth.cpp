@@ -1,0 +1,203 @@
+// test_synth.cpp: the synthetic fundus drawer (synth/fundus.h) and the `seqnet synth` command.
+#include <gtest/gtest.h>
+#include <sys/wait.h>
+
+#include <cmath>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+#include "io/image.h"
+#include "synth/fundus.h"
+#include "test_support.h"
+
+namespace seqnet {
+
+namespace {
+
+constexpr int kWidth = 565, kHeight = 584;  // DRIVE's size, the default
+
+enum class Label { background, artery, vein, crossing, other };
+
+Label label_at(const Image& label, int y, int x) {
+  const float r = label.at(y, x, 0), g = label.at(y, x, 1), b = label.at(y, x, 2);
+  if (r == 0 && g == 0 && b == 0) return Label::background;
+  if (r == 1 && g == 0 && b == 0) return Label::artery;
+  if (r == 0 && g == 0 && b == 1) return Label::vein;
+  if (r == 0 && g == 1 && b == 0) return Label::crossing;
+  return Label::other;
+}
+
+// Runs `seqnet ARGS`, returns its exit status and leaves stdout+stderr in `output`.
+int run_seqnet(const std::string& args, const test::TempDir& tmp, std::string& output) {
+  const std::string log = tmp.str("seqnet.log");
+  const int status = std::system((std::string(SEQNET_PROGRAM) + " " + args + " > " + log + " 2>&1").c_str());
+  std::ifstream in(log);
+  std::stringstream text;
+  text << in.rdbuf();
+  output = text.str();
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+}  // namespace
+
+TEST(SynthDraw, SameSeedGivesIdenticalImagesAndOtherSeedsDiffer) {
+  const SynthSample a = draw_fundus(kWidth, kHeight, 7), b = draw_fundus(kWidth, kHeight, 7);
+  EXPECT_EQ(a.photo.pixels, b.photo.pixels);
+  EXPECT_EQ(a.label.pixels, b.label.pixels);
+  EXPECT_EQ(a.mask.pixels, b.mask.pixels);
+  const SynthSample c = draw_fundus(kWidth, kHeight, 8);
+  EXPECT_NE(a.photo.pixels, c.photo.pixels);
+  EXPECT_NE(a.label.pixels, c.label.pixels);
+}
+
+TEST(SynthDraw, HasTheRequestedSizeAndRejectsTinyOnes) {
+  const SynthSample s = draw_fundus(200, 150, 1);
+  EXPECT_EQ(s.photo.width, 200);
+  EXPECT_EQ(s.photo.height, 150);
+  EXPECT_EQ(s.photo.channels, 3);
+  EXPECT_EQ(s.label.channels, 3);
+  EXPECT_EQ(s.mask.channels, 1);
+  EXPECT_THROW(draw_fundus(10, 584, 1), std::invalid_argument);
+}
+
+TEST(SynthLabel, UsesOnlyRiteColoursAndIsBlackOutsideTheFieldOfView) {
+  const SynthSample s = draw_fundus(kWidth, kHeight, 3);
+  for (int y = 0; y < kHeight; ++y)
+    for (int x = 0; x < kWidth; ++x) {
+      const Label l = label_at(s.label, y, x);
+      ASSERT_NE(l, Label::other) << "pixel (" << x << "," << y << ") is not a RITE colour";
+      if (s.mask.at(y, x, 0) == 0) ASSERT_EQ(l, Label::background) << "vessel outside the mask at (" << x << "," << y << ")";
+    }
+}
+
+// DRIVE's RITE labels cover 11-14% of the field of view, arteries a little less than veins.
+TEST(SynthLabel, VesselSharesArePlausibleAndArteriesCrossVeins) {
+  long crossings = 0;
+  for (uint64_t seed = 1; seed <= 5; ++seed) {
+    const SynthSample s = draw_fundus(kWidth, kHeight, seed);
+    long fov = 0, artery = 0, vein = 0, both = 0;
+    for (int y = 0; y < kHeight; ++y)
+      for (int x = 0; x < kWidth; ++x) {
+        if (s.mask.at(y, x, 0) == 0) continue;
+        ++fov;
+        const Label l = label_at(s.label, y, x);
+        artery += l == Label::artery;
+        vein += l == Label::vein;
+        both += l == Label::crossing;
+      }
+    const double share = double(artery + vein + both) / fov;
+    EXPECT_GT(share, 0.05) << "seed " << seed;
+    EXPECT_LT(share, 0.20) << "seed " << seed;
+    EXPECT_GT(double(artery) / fov, 0.01) << "seed " << seed;
+    EXPECT_GT(double(vein) / fov, 0.01) << "seed " << seed;
+    EXPECT_GT(vein, artery) << "veins are wider, seed " << seed;
+    crossings += both;
+  }
+  EXPECT_GT(crossings, 50);
+}
+
+TEST(SynthPhoto, VesselsAreDarkerThanTheirSurroundingsInGreen) {
+  const SynthSample s = draw_fundus(kWidth, kHeight, 11);
+  // Compare each vessel pixel's green with the mean green of the non-vessel field-of-view pixels
+  // within 7 pixels of it.
+  double vessel_sum = 0, surround_sum = 0;
+  long count = 0;
+  for (int y = 7; y < kHeight - 7; y += 2)
+    for (int x = 7; x < kWidth - 7; x += 2) {
+      if (label_at(s.label, y, x) == Label::background) continue;
+      double sum = 0;
+      int n = 0;
+      for (int dy = -7; dy <= 7; ++dy)
+        for (int dx = -7; dx <= 7; ++dx)
+          if (s.mask.at(y + dy, x + dx, 0) > 0 && label_at(s.label, y + dy, x + dx) == Label::background) {
+            sum += s.photo.at(y + dy, x + dx, 1);
+            ++n;
+          }
+      if (n == 0) continue;
+      vessel_sum += s.photo.at(y, x, 1);
+      surround_sum += sum / n;
+      ++count;
+    }
+  ASSERT_GT(count, 1000);
+  EXPECT_LT(vessel_sum / count, 0.9 * surround_sum / count);
+}
+
+TEST(SynthMask, IsADiscAndThePhotoIsDarkOutsideIt) {
+  const SynthSample s = draw_fundus(kWidth, kHeight, 5);
+  long area = 0;
+  double cx = 0, cy = 0, outside[3] = {0, 0, 0}, inside_red = 0;
+  int left = kWidth, right = -1;
+  for (int y = 0; y < kHeight; ++y)
+    for (int x = 0; x < kWidth; ++x) {
+      const float m = s.mask.at(y, x, 0);
+      ASSERT_TRUE(m == 0 || m == 1);
+      if (m == 1) {
+        ++area;
+        cx += x + 0.5;
+        cy += y + 0.5;
+        left = std::min(left, x);
+        right = std::max(right, x);
+        inside_red += s.photo.at(y, x, 0);
+      } else {
+        for (int k = 0; k < 3; ++k) outside[k] += s.photo.at(y, x, k);
+      }
+    }
+  const long out_count = long(kWidth) * kHeight - area;
+  cx /= area;
+  cy /= area;
+  const double radius = (right - left + 1) / 2.0;
+  EXPECT_NEAR(cx, kWidth / 2.0, 0.02 * kWidth);
+  EXPECT_NEAR(cy, kHeight / 2.0, 0.02 * kHeight);
+  EXPECT_NEAR(area / (M_PI * radius * radius), 1.0, 0.02) << "the mask is not a disc";
+  EXPECT_GT(radius, 0.4 * kWidth);
+  for (double o : outside) EXPECT_LT(o / out_count, 0.05);
+  EXPECT_GT(inside_red / area, 0.3);
+}
+
+TEST(SynthSet, WritesTheDataLayoutThatReadsBack) {
+  test::TempDir tmp;
+  int progress = 0;
+  write_synthetic_set(tmp.str("set"), 2, 4, 120, 100, [&](int, const std::string&) { ++progress; });
+  EXPECT_EQ(progress, 2);
+  int files = 0;
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(tmp.str("set")))
+    files += entry.is_regular_file();
+  EXPECT_EQ(files, 6);
+  for (const std::string name : {"synth_000", "synth_001"}) {
+    const Image photo = read_image(tmp.str("set/images/" + name + ".png"));
+    const Image label = read_image(tmp.str("set/av/" + name + ".png"));
+    const Image mask = read_image(tmp.str("set/mask/" + name + "_mask.png"));
+    for (const Image* image : {&photo, &label, &mask}) {
+      EXPECT_EQ(image->width, 120);
+      EXPECT_EQ(image->height, 100);
+    }
+    EXPECT_EQ(photo.channels, 3);
+    EXPECT_EQ(label.channels, 3);
+  }
+  // Image 1 is not image 0 drawn again.
+  EXPECT_NE(read_image(tmp.str("set/images/synth_000.png")).pixels, read_image(tmp.str("set/images/synth_001.png")).pixels);
+  EXPECT_THROW(write_synthetic_set(tmp.str("none"), 0, 1, 120, 100), std::invalid_argument);
+}
+
+TEST(SynthCommand, WritesImagesAndRejectsBadCounts) {
+  test::TempDir tmp;
+  std::string output;
+  EXPECT_EQ(run_seqnet("synth -o " + tmp.str("out") + " -n 1 --seed 3 --size 100x90", tmp, output), 0) << output;
+  EXPECT_TRUE(std::filesystem::is_regular_file(tmp.str("out/av/synth_000.png"))) << output;
+  EXPECT_EQ(read_image(tmp.str("out/mask/synth_000_mask.png")).height, 90);
+
+  EXPECT_EQ(run_seqnet("synth -o " + tmp.str("zero") + " -n 0", tmp, output), 2);
+  EXPECT_NE(output.find("-n must be at least 1"), std::string::npos) << output;
+  EXPECT_FALSE(std::filesystem::exists(tmp.str("zero")));
+
+  EXPECT_EQ(run_seqnet("synth -o " + tmp.str("bad") + " -n 1 --size 10x", tmp, output), 2);
+  EXPECT_NE(output.find("--size must be WIDTHxHEIGHT"), std::string::npos) << output;
+
+  EXPECT_EQ(run_seqnet("synth -n 1", tmp, output), 2);
+  EXPECT_NE(output.find("missing -o DIR"), std::string::npos) << output;
+}
+
+}  // namespace seqnet
