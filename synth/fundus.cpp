@@ -123,12 +123,12 @@ Appearance random_appearance(const FundusLayout& l, Random& random) {
   const double brightness = random.uniform(0.65, 1.2);
   a.background = {brightness, brightness * random.uniform(0.48, 0.66), brightness * random.uniform(0.22, 0.36)};
   const double disc_brightness = random.uniform(0.9, 1.05);
-  a.disc = {1.0 * disc_brightness, 0.86 * disc_brightness * random.uniform(0.92, 1.05), 0.55 * disc_brightness};
-  a.cup = {1.0, 0.96, 0.80};
+  a.disc = {1.0 * disc_brightness, 0.84 * disc_brightness * random.uniform(0.92, 1.05), 0.45 * disc_brightness};
+  a.cup = {1.0, 0.93, 0.68};
   // Blood absorbs green and blue far more than red; veins (deoxygenated, wider) look darker.
   const double v = random.uniform(0.9, 1.1), r = random.uniform(0.9, 1.1);
-  a.vein_factor = {0.68 * v, 0.52 * v, 0.60 * v};
-  a.artery_factor = {std::min(0.95, 0.85 * r), 0.72 * r, 0.80 * r};
+  a.vein_factor = {0.70 * v, 0.44 * v, 0.52 * v};
+  a.artery_factor = {std::min(0.95, 0.88 * r), 0.62 * r, 0.72 * r};
   a.vignetting = random.uniform(0.25, 0.45);
   a.macula_depth = random.uniform(0.6, 1.2);
   // The illumination is rarely centred: vignetting is measured from a shifted point.
@@ -143,6 +143,7 @@ void paint_background(const FundusLayout& l, const Appearance& a, Random& random
   const double R = l.fov_radius;
   const std::vector<float> blotches = fbm_field(w, h, 0.7 * R, 3, random);
   const std::vector<float> hue = fbm_field(w, h, 0.5 * R, 2, random);
+  const std::vector<float> mottle = fbm_field(w, h, 24.0 * l.scale, 2, random);
   const std::vector<float> grain = fbm_field(w, h, 6.0 * l.scale, 2, random);
   const double macula_sigma = 1.3 * l.disc_radius;
   const double cup_x = l.disc_x + l.temporal * 0.15 * l.disc_radius, cup_y = l.disc_y;
@@ -152,10 +153,10 @@ void paint_background(const FundusLayout& l, const Appearance& a, Random& random
       const double px = x + 0.5, py = y + 0.5;
       Rgb c = a.background;
       const double light = std::min(1.0, std::hypot(px - a.light_x, py - a.light_y) / R);
-      const double bright = (1 - a.vignetting * std::pow(light, 2.2)) * (1 + 0.10 * blotches[i]) * (1 + 0.03 * grain[i]);
+      const double bright = (1 - a.vignetting * std::pow(light, 2.2)) * (1 + 0.12 * blotches[i]) * (1 + 0.05 * mottle[i]) * (1 + 0.03 * grain[i]);
       for (double& v : c) v *= bright;
       // The rim reddens: green and blue fall faster than red.
-      const double greener = (1 - 0.15 * light * light) * (1 + 0.07 * hue[i]);
+      const double greener = (1 - 0.15 * light * light) * (1 + 0.07 * hue[i]) * (1 - 0.04 * mottle[i]);
       c[1] *= greener;
       c[2] *= greener;
       const double dm2 = (px - l.macula_x) * (px - l.macula_x) + (py - l.macula_y) * (py - l.macula_y);

@@ -77,7 +77,8 @@ class TreeGrower {
       if (reached < s.waypoints) {
         double dx = s.waypoint_x[reached] - x, dy = s.waypoint_y[reached] - y;
         angle += 0.04 * angle_difference(std::atan2(dy, dx), angle);
-        if (std::hypot(dx, dy) < 0.2 * l_.fov_radius) ++reached;
+        // Reached when near, or once passed temporally (turning back would kink the arcade).
+        if (std::hypot(dx, dy) < 0.2 * l_.fov_radius || -dx * l_.temporal > 0) ++reached;
       } else {
         // A weak pull away from the disc keeps vessels spreading outwards instead of curling back.
         double away = std::atan2(y - l_.disc_y, x - l_.disc_x);
@@ -86,10 +87,10 @@ class TreeGrower {
       }
       // Only thin vessels approach the fovea: thicker ones bend around the macula.
       double from_macula = std::hypot(x - l_.macula_x, y - l_.macula_y);
-      if (radius > 1.1 * l_.scale && from_macula < 3.0 * l_.disc_radius) {
+      if (radius > 1.1 * l_.scale && from_macula < 2.6 * l_.disc_radius) {
         double away = std::atan2(y - l_.macula_y, x - l_.macula_x);
         double d = angle_difference(away, angle);
-        if (std::abs(d) > 80 * kDegree) angle += 0.08 * d;
+        if (std::abs(d) > 80 * kDegree) angle += 0.03 * d;
       }
       double nx = x + step * std::cos(angle), ny = y + step * std::sin(angle);
       double next_radius = radius * std::exp(-step / taper_length);
@@ -144,7 +145,7 @@ void add_trunks(const FundusLayout& l, Random& random, VesselType type, bool inn
   for (int up : {-1, 1}) {  // -1 superior (upwards in the image), +1 inferior
     // Temporal arcade: leaves the disc steeply, then arches around the macula. The artery and
     // the vein of an arcade run side by side, one inside the other (`inner` says which).
-    double tilt = random.uniform(20, 40) * kDegree;
+    double tilt = (random.uniform(18, 30) + (inner ? 14 : 0)) * kDegree;
     double leave = up * kPi / 2 - up * l.temporal * tilt;
     Sprout arcade = start(leave, base);
     double spread = inner ? random.uniform(0.0, 0.04) : random.uniform(0.08, 0.14);
