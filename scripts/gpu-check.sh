@@ -79,6 +79,15 @@ for entry in "gtest:gtest/gtest.h:libgtest" "benchmark:benchmark/benchmark.h:lib
   printf '  %-14s %s\n' "$name" "${state:-absent}"
 done
 
+# cuDNN may come as the Python wheel nvidia-cudnn-cu13 rather than inside the toolkit: find it.
+PIP_CUDNN=$(python3 -c 'import nvidia.cudnn, os; print(os.path.dirname(nvidia.cudnn.__file__))' 2> /dev/null || true)
+declare -a CUDNN_HINTS=()
+if [ -n "$PIP_CUDNN" ] && [ -d "$PIP_CUDNN/lib" ]; then
+  echo "cuDNN from the Python wheel: $PIP_CUDNN"
+  cudnn_lib=$(find "$PIP_CUDNN/lib" -maxdepth 1 -name "libcudnn.so*" | head -1)
+  [ -n "$cudnn_lib" ] && CUDNN_HINTS=(-DCUDNN_LIBRARY="$cudnn_lib" -DCUDNN_INCLUDE_DIR="$PIP_CUDNN/include")
+fi
+
 # ---- Build or prebuilt --------------------------------------------------------------------------
 section "Build"
 if [ -n "$BUILD_DIR" ] && [ -d "$BUILD_DIR" ]; then
@@ -88,7 +97,7 @@ if [ -n "$BUILD_DIR" ] && [ -d "$BUILD_DIR" ]; then
 else
   BUILD_DIR=$ROOT/build-gpu
   if cmake -S "$ROOT" -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release -DSEQNET_CUDA=ON \
-    -DCMAKE_CUDA_ARCHITECTURES=90 -DSEQNET_BENCH=ON > "$OUT_DIR/configure.log" 2>&1 &&
+    -DCMAKE_CUDA_ARCHITECTURES=90 -DSEQNET_BENCH=ON "${CUDNN_HINTS[@]}" > "$OUT_DIR/configure.log" 2>&1 &&
     ninja -C "$BUILD_DIR" seqnet seqnet_tests seqnet_bench_cuda_kernels > "$OUT_DIR/build.log" 2>&1; then
     note "build" OK "$BUILD_DIR"
   else
@@ -97,7 +106,7 @@ else
   fi
 fi
 LIB_DIR=${SEQNET_LIB_DIR:-$BUILD_DIR/carried-libs}
-export LD_LIBRARY_PATH="$LIB_DIR:/usr/local/cuda/lib64:${LD_LIBRARY_PATH:-}"
+export LD_LIBRARY_PATH="$LIB_DIR:/usr/local/cuda/lib64${PIP_CUDNN:+:$PIP_CUDNN/lib}:${LD_LIBRARY_PATH:-}"
 TESTS=$BUILD_DIR/tests/seqnet_tests
 BENCH=$BUILD_DIR/bench/seqnet_bench_cuda_kernels
 SEQNET=$BUILD_DIR/seqnet
@@ -119,8 +128,8 @@ fi
 
 # ---- compute-sanitizer --------------------------------------------------------------------------
 # Short filters: the custom kernels only (cuDNN is not ours, and slow under the tools).
-MEMCHECK_FILTER='CudaKernelConv2d.*:CudaKernelConvTranspose2x2.*:CudaKernelMaxPool2x2.*:CudaKernelBatchNorm.*:CudaKernelGridStride.*:CudaKernelEmpty.*'
-RACECHECK_FILTER='CudaKernelConv2d.*:CudaKernelBatchNorm.*:CudaKernelGridStride.Bce*'
+MEMCHECK_FILTER='CudaKernelConv2d.*:CudaKernelConvTranspose2x2.*:CudaKernelMaxPool2x2.*:CudaKernelBatchNorm.*:Cuda/CudaKernelGridStride.*:CudaKernelEmpty.*'
+RACECHECK_FILTER='CudaKernelConv2d.*:CudaKernelBatchNorm.*:Cuda/CudaKernelGridStride.Bce*'
 SANITIZER=$(command -v compute-sanitizer || echo /usr/local/cuda/bin/compute-sanitizer)
 for tool in memcheck racecheck; do
   section "compute-sanitizer $tool"
@@ -164,7 +173,12 @@ if [ -x "$BENCH" ]; then
   "$BENCH" --benchmark_color=false --benchmark_out="$OUT_DIR/bench_cuda_kernels.json" \
     --benchmark_out_format=json 2>&1 | tee "$OUT_DIR/bench_cuda_kernels.log"
   status=${PIPESTATUS[0]}
-  if [ "$status" -eq 0 ]; then note "benchmarks" OK "$OUT_DIR/bench_cuda_kernels.json"; else note "benchmarks" FAIL "exit $status"; fi
+  bench_errors=$(grep -c 'ERROR OCCURRED' "$OUT_DIR/bench_cuda_kernels.log")
+  if [ "$status" -eq 0 ] && [ "$bench_errors" -eq 0 ]; then
+    note "benchmarks" OK "$OUT_DIR/bench_cuda_kernels.json"
+  else
+    note "benchmarks" FAIL "exit $status, $bench_errors benchmarks reported an error"
+  fi
   # Lines "BM_conv_fwd/custom/SHAPE/manual_time  1.23 ms ..." -> custom and cuDNN times per
   # (pass, shape), then their ratio.
   mapfile -t RATIOS < <(awk '

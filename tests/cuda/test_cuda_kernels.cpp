@@ -428,7 +428,7 @@ TEST_P(CudaKernelGridStride, AdamStepsMatchCpu) {
   EXPECT_LE(relative_error(v, v_cpu), kTolerance) << "second moment";
 }
 
-INSTANTIATE_TEST_SUITE_P(NaturalAndCappedGrid, CudaKernelGridStride, ::testing::Values(0, 2),
+INSTANTIATE_TEST_SUITE_P(Cuda, CudaKernelGridStride, ::testing::Values(0, 2),
                          [](const ::testing::TestParamInfo<int>& info) {
                            return info.param == 0 ? std::string("natural_grid") : std::string("two_blocks");
                          });
