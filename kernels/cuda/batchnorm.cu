@@ -24,11 +24,13 @@ __device__ double channel_sum(const float* x, int N, int C, int64_t HW, int c, F
   return block_sum(sum);
 }
 
-// y = x * scale + shift over channel c's planes.
-__device__ void scale_shift(float* y, const float* x, int N, int C, int64_t HW, int c, float scale, float shift) {
+// y = (x - mean) * scale + beta over channel c's planes. The mean is subtracted first: the folded
+// form x * scale + (beta - mean * scale) cancels catastrophically in float when |mean| >> std.
+__device__ void normalize_channel(float* y, const float* x, int N, int C, int64_t HW, int c, float mean, float scale,
+                                  float beta) {
   for (int n = 0; n < N; ++n) {
     const int64_t base = (int64_t(n) * C + c) * HW;
-    for (int64_t p = threadIdx.x; p < HW; p += blockDim.x) y[base + p] = x[base + p] * scale + shift;
+    for (int64_t p = threadIdx.x; p < HW; p += blockDim.x) y[base + p] = (x[base + p] - mean) * scale + beta;
   }
 }
 
@@ -46,10 +48,7 @@ __global__ void forward_train_kernel(float* y, float* mean, float* rstd, float* 
     running_mean[c] = float((1 - momentum) * double(running_mean[c]) + momentum * mu);
     running_var[c] = float((1 - momentum) * double(running_var[c]) + momentum * var * M / (M - 1));
   }
-  // y = scale * x + shift with scale = gamma * rstd, shift = beta - mean * scale.
-  const float scale = float(double(gamma[c]) * inv_std);
-  const float shift = float(double(beta[c]) - mu * double(gamma[c]) * inv_std);
-  scale_shift(y, x, N, C, HW, c, scale, shift);
+  normalize_channel(y, x, N, C, HW, c, float(mu), float(double(gamma[c]) * inv_std), beta[c]);
 }
 
 __global__ void forward_eval_kernel(float* y, const float* x, const float* gamma, const float* beta,
@@ -57,9 +56,7 @@ __global__ void forward_eval_kernel(float* y, const float* x, const float* gamma
                                     double eps) {
   const int c = blockIdx.x;
   const double inv_std = 1.0 / sqrt(double(running_var[c]) + eps);
-  const float scale = float(double(gamma[c]) * inv_std);
-  const float shift = float(double(beta[c]) - double(running_mean[c]) * double(gamma[c]) * inv_std);
-  scale_shift(y, x, N, C, HW, c, scale, shift);
+  normalize_channel(y, x, N, C, HW, c, running_mean[c], float(double(gamma[c]) * inv_std), beta[c]);
 }
 
 __global__ void backward_kernel(float* dx, float* dgamma, float* dbeta, const float* dy, const float* x,
@@ -82,14 +79,15 @@ __global__ void backward_kernel(float* dx, float* dgamma, float* dbeta, const fl
     dbeta[c] += float(sum_dy);
     dgamma[c] += float(sum_dy_xhat);
   }
-  // dx = g*rstd*(dy - mean(dy) - xhat*mean(dy*xhat)) = a*dy + b*x + d, with xhat = (x-mu)*rstd.
+  // dx = g*rstd*(dy - mean(dy) - xhat*mean(dy*xhat)), xhat = (x - mu)*rstd, mean subtracted first.
   const double M = double(N) * double(HW);
-  const double g = double(gamma[c]) * inv_std;
   const double mean_dy = sum_dy / M, mean_dy_xhat = sum_dy_xhat / M;
-  const float a = float(g), b = float(-g * mean_dy_xhat * inv_std), d = float(g * (mu * mean_dy_xhat * inv_std - mean_dy));
+  const float a = float(double(gamma[c]) * inv_std), mu_f = float(mu);
+  const float slope = float(mean_dy_xhat * inv_std), offset = float(mean_dy);
   for (int n = 0; n < N; ++n) {
     const int64_t base = (int64_t(n) * C + c) * HW;
-    for (int64_t p = threadIdx.x; p < HW; p += blockDim.x) dx[base + p] = a * dy[base + p] + b * x[base + p] + d;
+    for (int64_t p = threadIdx.x; p < HW; p += blockDim.x)
+      dx[base + p] = a * (dy[base + p] - offset - (x[base + p] - mu_f) * slope);
   }
 }
 

@@ -1,0 +1,39 @@
+// device_option.cpp: --device (device_option.h).
+#include "apps/device_option.h"
+
+#include <cstdio>
+#include <stdexcept>
+
+#include "kernels/cuda/runtime.h"
+#include "kernels/ops.h"
+
+namespace seqnet::cli {
+
+void add_device_option(Args& args) {
+  args.option("device", "auto", "where to compute: cpu, cuda, or auto (cuda when a usable GPU is present)", "DEV");
+  args.option("conv-engine", "custom", "GPU convolutions: custom (this project's kernels) or cudnn (comparison)",
+              "ENGINE");
+}
+
+Device chosen_device(const Args& args) {
+  const std::string want = args.str("device");
+  const std::string engine = args.str("conv-engine");
+  if (engine != "custom" && engine != "cudnn") throw UsageError("--conv-engine must be custom or cudnn, got '" + engine + "'");
+  ops::set_conv_engine(engine == "cudnn" ? ops::ConvEngine::cudnn : ops::ConvEngine::custom);
+  std::string why;
+  if (want == "cpu") return Device::cpu;
+  if (want == "cuda") {
+    if (!cuda::available(&why)) throw std::runtime_error("--device cuda: " + why);
+    std::fprintf(stderr, "device: cuda, %s\n", cuda::device_description().c_str());
+    return Device::cuda;
+  }
+  if (want != "auto") throw UsageError("--device must be cpu, cuda or auto, got '" + want + "'");
+  if (cuda::available(&why)) {
+    std::fprintf(stderr, "device: cuda, %s\n", cuda::device_description().c_str());
+    return Device::cuda;
+  }
+  std::fprintf(stderr, "device: cpu (%s)\n", why.c_str());
+  return Device::cpu;
+}
+
+}  // namespace seqnet::cli

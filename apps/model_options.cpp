@@ -1,0 +1,44 @@
+// model_options.cpp: the model settings as options (model_options.h).
+#include "apps/model_options.h"
+
+#include <sstream>
+#include <stdexcept>
+
+namespace seqnet::cli {
+
+void add_model_options(Args& args) {
+  const ModelConfig d;
+  auto num = [](auto v) {
+    std::ostringstream s;
+    s << v;
+    return s.str();
+  };
+  args.option("width", num(d.width), "channels at the first level (level l has width*2^l)", "W")
+      .option("depth", num(d.depth), "UNet levels of each branch", "N")
+      .option("refine-depth", num(d.refine_depth), "levels of the refiner's UNet", "N")
+      .option("seg-iterations", num(d.seg_iterations), "refiner iterations of the segmentation branch", "T")
+      .option("cls-iterations", num(d.cls_iterations), "refiner iterations of the classification branch", "U")
+      .option("norm", "batch", "normalisation after each conv: batch or none", "NORM")
+      .option("dropout", num(d.dropout), "dropout probability after each conv block", "P");
+}
+
+ModelConfig model_config_from(const Args& args) {
+  ModelConfig c;
+  c.width = args.integer("width");
+  c.depth = args.integer("depth");
+  c.refine_depth = args.integer("refine-depth");
+  c.seg_iterations = args.integer("seg-iterations");
+  c.cls_iterations = args.integer("cls-iterations");
+  const std::string norm = args.str("norm");
+  if (norm != "batch" && norm != "none") throw UsageError("--norm must be batch or none, got '" + norm + "'");
+  c.norm = norm == "batch" ? Norm::batch : Norm::none;
+  c.dropout = static_cast<float>(args.number("dropout"));
+  try {
+    c.validate();
+  } catch (const std::invalid_argument& e) {
+    throw UsageError(e.what());
+  }
+  return c;
+}
+
+}  // namespace seqnet::cli
