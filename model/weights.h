@@ -1,0 +1,29 @@
+// weights.h: SeqNet weights as safetensors files, named exactly as PyTorch's state_dict() of
+// the spec's model (peer/seqnet_ref.py), with the configuration in the metadata ("config", the
+// JSON of ModelConfig::to_json). A file written by PyTorch loads here and one written here
+// loads in PyTorch (load_state_dict, strict=False for num_batches_tracked).
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+
+#include "model/seqnet.h"
+
+namespace seqnet {
+
+// Writes every parameter and running statistic of `model` (plus `extra_metadata`) atomically.
+void save_weights(const std::string& path, const SeqNet& model,
+                  const std::map<std::string, std::string>& extra_metadata = {});
+
+// The configuration stored in a weights file; when the file has none, `fallback`.
+ModelConfig weights_config(const std::string& path, const ModelConfig& fallback);
+
+// Builds the model the file describes on `device` and loads it. Errors name the file and list
+// missing, unexpected and mis-shaped tensors.
+std::unique_ptr<SeqNet> load_model(const std::string& path, Device device);
+
+// Loads a file's tensors into an existing model (same errors).
+void load_weights_into(SeqNet& model, const std::string& path);
+
+}  // namespace seqnet
