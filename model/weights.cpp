@@ -27,11 +27,14 @@ ModelConfig config_of(const TensorFile& file, const std::string& path, const Mod
   }
 }
 
-// PyTorch's state_dict has num_batches_tracked counters this program does not use.
+// The model's own tensors: PyTorch's num_batches_tracked counters (unused here) and a training
+// checkpoint's "optimizer." tensors are left out.
 std::map<std::string, Tensor> without_counters(const std::map<std::string, Tensor>& tensors) {
   std::map<std::string, Tensor> out;
-  for (const auto& [name, t] : tensors)
-    if (name.size() < 20 || name.compare(name.size() - 20, 20, ".num_batches_tracked") != 0) out[name] = t;
+  for (const auto& [name, t] : tensors) {
+    const bool counter = name.size() >= 20 && name.compare(name.size() - 20, 20, ".num_batches_tracked") == 0;
+    if (!counter && name.rfind(kOptimizerPrefix, 0) != 0) out[name] = t;
+  }
   return out;
 }
 }  // namespace

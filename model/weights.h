@@ -12,6 +12,10 @@
 
 namespace seqnet {
 
+// Tensors whose names start with this are a training checkpoint's optimizer state, stored in the
+// same file as the weights (one atomic write); loading weights skips them.
+inline constexpr const char* kOptimizerPrefix = "optimizer.";
+
 // Writes every parameter and running statistic of `model` (plus `extra_metadata`) atomically.
 void save_weights(const std::string& path, const SeqNet& model,
                   const std::map<std::string, std::string>& extra_metadata = {});
