@@ -68,8 +68,9 @@ class TreeGrower {
     double x = s.x, y = s.y, angle = s.angle, radius = s.radius, curvature = 0;
     int reached = 0;  // waypoints passed
     double to_branch = branch_spacing(radius) * (s.generation == 0 ? 0.6 : 1.0);
-    // Thin vessels wander more than trunks.
-    const double wander = s.generation == 0 ? 0.006 : 0.011;  // steps scale with the image: so does nothing here
+    // Radians per step; thin vessels wander more than trunks. The step scales with the image,
+    // so a vessel bends the same at every size.
+    const double wander = s.generation == 0 ? 0.006 : 0.011;
     for (int n = 0; n < 4000; ++n) {
       // Curvature: a mean-reverting random walk, so the direction bends smoothly.
       curvature = 0.88 * curvature + wander * random_.normal();
