@@ -1,0 +1,79 @@
+// test_golden.cpp: every reference dump in ../shared/golden passes `verify` on the CPU, and bad
+// dumps give errors that name the file.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "io/safetensors.h"
+#include "model/verify.h"
+#include "test_support.h"
+
+using seqnet::test::TempDir;
+
+namespace seqnet {
+namespace {
+
+TEST(Golden, EveryDumpPassesOnTheCpu) {
+  SEQNET_REQUIRE_SHARED(shared);
+  int files = 0;
+  for (const auto& e : std::filesystem::directory_iterator(shared + "/golden")) {
+    if (e.path().extension() != ".safetensors") continue;
+    ++files;
+    VerifyResult r = verify_dump(e.path().string(), Device::cpu);
+    EXPECT_FALSE(r.rows.empty()) << e.path();
+    for (const VerifyRow& row : r.rows)
+      EXPECT_TRUE(row.pass()) << e.path().filename() << " " << row.check << " (" << row.worst << "): " << row.rel_error
+                              << " > " << row.bound;
+  }
+  EXPECT_GE(files, 14);
+}
+
+TEST(Golden, ModelDumpMatchesInDoublePrecisionToo) {
+  SEQNET_REQUIRE_SHARED(shared);
+  VerifyResult r = verify_dump(shared + "/golden/seqnet_tiny_batchnorm.safetensors", Device::cpu, DType::f64);
+  for (const VerifyRow& row : r.rows) EXPECT_LT(row.rel_error, 1e-6) << row.check << " " << row.worst;
+}
+
+TEST(Golden, WrongResultFails) {
+  // A dump whose expected output is off by 1% must fail its row.
+  TempDir dir;
+  TensorFile f;
+  f.metadata["op"] = "relu";
+  f.tensors["x"] = Tensor::from_vector({4}, {-1, 2, -3, 4});
+  f.tensors["y"] = Tensor::from_vector({4}, {0, 2.02f, 0, 4});
+  f.tensors["dy"] = Tensor::from_vector({4}, {1, 1, 1, 1});
+  f.tensors["dx"] = Tensor::from_vector({4}, {0, 1, 0, 1});
+  write_safetensors(dir.str("bad.safetensors"), f);
+  VerifyResult r = verify_dump(dir.str("bad.safetensors"), Device::cpu);
+  ASSERT_EQ(r.rows.size(), 2u);
+  EXPECT_FALSE(r.rows[0].pass());
+  EXPECT_TRUE(r.rows[1].pass());
+  EXPECT_FALSE(r.pass());
+}
+
+TEST(Golden, UnknownOpAndMissingTensorsNameTheFile) {
+  TempDir dir;
+  TensorFile f;
+  f.metadata["op"] = "softmax";
+  f.tensors["x"] = Tensor::from_vector({1}, {1});
+  write_safetensors(dir.str("odd.safetensors"), f);
+  try {
+    verify_dump(dir.str("odd.safetensors"), Device::cpu);
+    FAIL();
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("odd.safetensors"), std::string::npos);
+    EXPECT_NE(std::string(e.what()).find("unknown op 'softmax'"), std::string::npos);
+  }
+  f.metadata["op"] = "sigmoid";
+  write_safetensors(dir.str("partial.safetensors"), f);
+  try {
+    verify_dump(dir.str("partial.safetensors"), Device::cpu);
+    FAIL();
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("no tensor 'y'"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(verify_dump(dir.str("missing.safetensors"), Device::cpu), std::runtime_error);
+}
+
+}  // namespace
+}  // namespace seqnet
