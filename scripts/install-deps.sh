@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# install-deps.sh: makes sure the Debian packages seqnet builds with are present.
+# As root it installs what is missing with apt-get; otherwise it prints the exact command and
+# fails, so nothing half-builds. The CUDA Toolkit is optional (the CUDA path is built when nvcc
+# is found, e.g. /usr/local/cuda/bin/nvcc).
+set -euo pipefail
+
+packages=(cmake ninja-build g++ pkg-config libopenblas-dev nlohmann-json3-dev libstb-dev libtiff-dev
+          libgtest-dev libbenchmark-dev)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -eq 0 ]; then
+  echo "seqnet: installing ${missing[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+else
+  echo "seqnet needs these Debian packages; install them with:" >&2
+  echo "  sudo apt-get install -y ${missing[*]}" >&2
+  exit 1
+fi

@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# test.sh: builds seqnet and runs the whole test suite (CTest over GoogleTest). Tests that need
+# a GPU skip, saying so; tests that need ../shared skip when it is absent, except under CI=true,
+# where its absence is a failure.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+build="${SEQNET_BUILD_DIR:-$root/build}"
+"$root/scripts/build.sh" "$build"
+cd "$build"
+ctest --output-on-failure -j "$(nproc)"
