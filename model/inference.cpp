@@ -1,0 +1,154 @@
+// inference.cpp: whole-image and tiled prediction of one photograph (inference.h).
+#include "model/inference.h"
+
+#include <algorithm>
+#include <stdexcept>
+#include <string>
+#include <utility>
+
+#include "kernels/ops.h"
+
+namespace seqnet {
+namespace {
+
+// Windows run through the model this many at a time in tiled mode (one batch of N windows).
+constexpr int kWindowsPerBatch = 8;
+
+// Mirror reflection without repeating the edge pixel (numpy's "reflect": -1 -> 1, n -> n-2),
+// folded until it lands inside [0, n).
+int reflect(int i, int n) {
+  if (n == 1) return 0;
+  const int period = 2 * (n - 1);
+  i %= period;
+  if (i < 0) i += period;
+  return i < n ? i : period - i;
+}
+
+// The first coordinate of every window of side `window` along a side of `side` pixels: every
+// `stride`, and a last one aligned to the far border so that the whole side is covered.
+std::vector<int> window_starts(int side, int window, int stride) {
+  std::vector<int> starts;
+  for (int s = 0; s + window < side; s += stride) starts.push_back(s);
+  starts.push_back(side - window);
+  return starts;
+}
+
+// Planar canvas (3, side, side) holding the square image `rgb` (S x S, interleaved) at the top
+// left, reflect-padded on the right and at the bottom when side > S. Reflection rather than
+// zeros keeps the vessels running into the padding instead of ending at an artificial edge.
+std::vector<float> padded_canvas(const Image& rgb, int side) {
+  std::vector<float> canvas(size_t(3) * side * side);
+  for (int y = 0; y < side; ++y)
+    for (int x = 0; x < side; ++x)
+      for (int c = 0; c < 3; ++c)
+        canvas[(size_t(c) * side + y) * side + x] = rgb.at(reflect(y, rgb.height), reflect(x, rgb.width), c);
+  return canvas;
+}
+
+// Sums of the three probability maps over every window covering a pixel, and how many did.
+struct Accumulator {
+  std::vector<float> sum;    // (3, side, side): vessel, artery, vein
+  std::vector<float> count;  // (side, side)
+};
+
+// Runs the model on the windows at `origins` (y, x), each window x window, cut from `canvas`
+// (3, side, side), all in one batch, and adds their probabilities to `acc`.
+//
+// The outputs are the sigmoid of the LAST segmentation head s_T and the LAST classification head
+// c_U: the refined results the model is trained towards (the earlier heads are deep supervision).
+void add_windows(SeqNet& model, const std::vector<float>& canvas, int side,
+                 const std::vector<std::pair<int, int>>& origins, int window, Accumulator& acc) {
+  const int n = int(origins.size());
+  const size_t plane = size_t(window) * window;
+  std::vector<float> batch(size_t(n) * 3 * plane);
+  for (int i = 0; i < n; ++i)
+    for (int c = 0; c < 3; ++c)
+      for (int y = 0; y < window; ++y) {
+        const float* row = &canvas[(size_t(c) * side + origins[i].first + y) * side + origins[i].second];
+        std::copy(row, row + window, &batch[(size_t(i) * 3 + c) * plane + size_t(y) * window]);
+      }
+  const Tensor x = Tensor::from_vector({n, 3, window, window}, batch).to(model.device());
+  const SeqNetOutputs& logits = model.forward(x, Mode{});
+
+  Tensor seg = Tensor::empty(logits.seg.back().shape(), model.device());
+  Tensor cls = Tensor::empty(logits.cls.back().shape(), model.device());
+  ops::sigmoid_forward(seg, logits.seg.back());
+  ops::sigmoid_forward(cls, logits.cls.back());
+  const std::vector<float> vessel = seg.to_floats();  // (n,1,w,w)
+  const std::vector<float> av = cls.to_floats();      // (n,2,w,w): artery, vein
+
+  for (int i = 0; i < n; ++i)
+    for (int y = 0; y < window; ++y)
+      for (int x0 = 0; x0 < window; ++x0) {
+        const size_t at = size_t(origins[i].first + y) * side + origins[i].second + x0;
+        const size_t in = size_t(y) * window + x0;
+        acc.sum[at] += vessel[size_t(i) * plane + in];
+        acc.sum[size_t(side) * side + at] += av[(size_t(i) * 2 + 0) * plane + in];
+        acc.sum[size_t(2) * side * side + at] += av[(size_t(i) * 2 + 1) * plane + in];
+        acc.count[at] += 1.0f;
+      }
+}
+
+}  // namespace
+
+void InferenceSettings::validate(const ModelConfig& config) const {
+  const int multiple = config.size_multiple();
+  if (size < 1 || size > 8192) throw std::invalid_argument("--size must be 1 to 8192 pixels, got " + std::to_string(size));
+  if (!tiled) return;
+  if (tile < multiple || tile % multiple != 0)
+    throw std::invalid_argument("--tile must be a positive multiple of " + std::to_string(multiple) +
+                                " (the model's size multiple), got " + std::to_string(tile));
+  if (stride < 1 || stride > tile)
+    throw std::invalid_argument("--stride must be 1 to the tile size " + std::to_string(tile) + ", got " +
+                                std::to_string(stride));
+}
+
+Prediction predict_image(SeqNet& model, const Image& photo, const InferenceSettings& settings) {
+  settings.validate(model.config());
+  const int size = settings.size;
+  const Image square = resize_bilinear(to_rgb(photo), size, size);
+
+  // Whole image: the square padded up to the model's size multiple. Tiled: padded only when the
+  // square is smaller than one tile (windows are already multiples).
+  const int multiple = model.config().size_multiple();
+  const int side = settings.tiled ? std::max(size, settings.tile) : (size + multiple - 1) / multiple * multiple;
+  const std::vector<float> canvas = padded_canvas(square, side);
+  Accumulator acc{std::vector<float>(size_t(3) * side * side, 0.0f), std::vector<float>(size_t(side) * side, 0.0f)};
+
+  if (!settings.tiled) {
+    add_windows(model, canvas, side, {{0, 0}}, side, acc);
+  } else {
+    std::vector<std::pair<int, int>> origins;
+    for (int y : window_starts(side, settings.tile, settings.stride))
+      for (int x : window_starts(side, settings.tile, settings.stride)) origins.emplace_back(y, x);
+    for (size_t first = 0; first < origins.size(); first += kWindowsPerBatch) {
+      const size_t last = std::min(origins.size(), first + kWindowsPerBatch);
+      add_windows(model, canvas, side, {origins.begin() + first, origins.begin() + last}, settings.tile, acc);
+    }
+  }
+
+  // The average over windows, cropped to the square, then back to the photograph's size.
+  Image maps(size, size, 3);
+  for (int y = 0; y < size; ++y)
+    for (int x = 0; x < size; ++x) {
+      const size_t at = size_t(y) * side + x;
+      for (int c = 0; c < 3; ++c) maps.at(y, x, c) = acc.sum[size_t(c) * side * side + at] / acc.count[at];
+    }
+  const Image back = resize_bilinear(maps, photo.width, photo.height);
+
+  Prediction out;
+  out.width = photo.width;
+  out.height = photo.height;
+  const size_t n = size_t(photo.width) * photo.height;
+  out.vessel.resize(n);
+  out.artery.resize(n);
+  out.vein.resize(n);
+  for (size_t i = 0; i < n; ++i) {
+    out.vessel[i] = back.pixels[i * 3 + 0];
+    out.artery[i] = back.pixels[i * 3 + 1];
+    out.vein[i] = back.pixels[i * 3 + 2];
+  }
+  return out;
+}
+
+}  // namespace seqnet

@@ -1,0 +1,37 @@
+// inference.h: predicting one photograph with a trained SeqNet: vessel, artery and vein
+// probability maps at the photograph's own resolution (spec/ARCHITECTURE.md, "Prediction").
+//
+// The photograph is resized (bilinear) to size x size, the model runs on it either whole or in
+// overlapping tiles averaged where they overlap (the original's way), and the maps are resized
+// (bilinear) back to the photograph's width and height.
+#pragma once
+
+#include <vector>
+
+#include "io/image.h"
+#include "model/seqnet.h"
+
+namespace seqnet {
+
+struct InferenceSettings {
+  int size = 576;      // working size: the photograph becomes size x size
+  bool tiled = false;  // false: one forward over the whole image; true: tile x tile windows
+  int tile = 128;      // window side (a multiple of the model's size_multiple)
+  int stride = 64;     // step between windows; the last row/column is aligned to the border
+
+  // Throws std::invalid_argument naming the setting that is out of range for `config`.
+  void validate(const ModelConfig& config) const;
+};
+
+// Probabilities in [0, 1], width * height each, row-major.
+struct Prediction {
+  int width = 0, height = 0;
+  std::vector<float> vessel, artery, vein;
+};
+
+// Runs `model` (evaluation mode) on `photo` (any channel count to_rgb accepts) and returns the
+// maps at photo.width x photo.height. Throws std::invalid_argument for bad settings and
+// ImageError for an image to_rgb cannot use.
+Prediction predict_image(SeqNet& model, const Image& photo, const InferenceSettings& settings);
+
+}  // namespace seqnet
