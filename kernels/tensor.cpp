@@ -1,6 +1,7 @@
 // tensor.cpp: Tensor storage, copies between devices, and shape checks.
 #include "kernels/tensor.h"
 
+#include <atomic>
 #include <cstdlib>
 #include <cstring>
 #include <sstream>
@@ -41,8 +42,11 @@ int64_t Shape::dim4(int i) const {
 
 namespace {
 
+std::atomic<int64_t> g_allocations{0};
+
 // Host memory is 64-byte aligned so that vector loads never split a cache line.
 std::shared_ptr<void> allocate(size_t bytes, Device device) {
+  ++g_allocations;
   if (bytes == 0) bytes = 64;
   if (device == Device::cpu) {
     void* p = std::aligned_alloc(64, (bytes + 63) / 64 * 64);
@@ -62,6 +66,8 @@ void copy_bytes(void* dst, Device dst_dev, const void* src, Device src_dev, size
 }
 
 }  // namespace
+
+int64_t tensor_allocation_count() { return g_allocations.load(); }
 
 Tensor Tensor::empty(const Shape& shape, Device device, DType dtype) {
   if (device == Device::cuda && dtype == DType::f64)

@@ -105,6 +105,10 @@ class Tensor {
   DType dtype_ = DType::f32;
 };
 
+// How many tensors have been allocated so far (host and device): lets tests check that a training
+// step after the first allocates nothing.
+int64_t tensor_allocation_count();
+
 // Throws ShapeError("<what>: expected (..), got (..)") when the shape differs.
 void expect_shape(const Tensor& t, const Shape& expected, const std::string& what);
 // Throws unless every tensor has `device` and `dtype`.

@@ -8,6 +8,7 @@
 
 #include "model/loss.h"
 #include "model/seqnet.h"
+#include "train/adam_optimizer.h"
 #include "test_support.h"
 
 namespace seqnet {
@@ -91,6 +92,36 @@ TEST(ModelGradients, PlainModelMatchesCentralDifferences) {
   cfg.norm = Norm::none;
   cfg.dropout = 0;
   check_model_gradients(cfg);
+}
+
+}  // namespace
+}  // namespace seqnet
+
+namespace seqnet {
+namespace {
+
+// Activation memory is planned by the first step of a shape and reused: later steps (forward,
+// loss, backward, Adam) allocate nothing.
+TEST(ModelMemory, StepsAfterTheFirstAllocateNothing) {
+  ModelConfig cfg;
+  cfg.width = 4; cfg.depth = 3; cfg.refine_depth = 2; cfg.seg_iterations = 2; cfg.cls_iterations = 1;
+  cfg.dropout = 0.1f;
+  SeqNet model(cfg);
+  AdamOptimizer adam(model.params(), cpu::AdamSettings{});
+  SeqNetLoss loss;
+  Tensor x = test::random_tensor({2, 3, 16, 16}, 1);
+  SeqNetTargets t{Tensor::zeros({2, 1, 16, 16}), Tensor::zeros({2, 1, 16, 16}), Tensor::zeros({2, 1, 16, 16})};
+  auto step = [&](uint64_t seed) {
+    model.params().zero_grads();
+    loss.forward_backward(model.forward(x, Mode{true, seed}), t);
+    model.backward(loss.gradients());
+    adam.step();
+  };
+  step(1);
+  const int64_t before = tensor_allocation_count();
+  step(2);
+  step(3);
+  EXPECT_EQ(tensor_allocation_count(), before);
 }
 
 }  // namespace
