@@ -14,6 +14,7 @@
 #include "kernels/cpu/batchnorm.h"
 #include "kernels/cpu/conv2d.h"
 #include "kernels/cpu/conv_transpose2x2.h"
+#include "kernels/cpu/gemm.h"
 #include "kernels/cpu/maxpool2x2.h"
 
 namespace {
@@ -151,6 +152,19 @@ BENCHMARK_CAPTURE(maxpool, forward, false)->Apply(unet_levels)->Unit(benchmark::
 BENCHMARK_CAPTURE(maxpool, backward, true)->Apply(unet_levels)->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(5);
 BENCHMARK_CAPTURE(batchnorm, forward_train, false)->Apply(unet_levels)->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(5);
 BENCHMARK_CAPTURE(batchnorm, backward, true)->Apply(unet_levels)->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(5);
+
+// The ceiling for the convolutions: one large square float GEMM (C = A*B, n x n), 2*n^3 flops.
+// The convolutions are GEMMs over smaller, skinnier matrices plus the image<->matrix copies, so
+// their GFLOP/s above over this one says how close they get to this machine's peak.
+void sgemm_peak(benchmark::State& state) {
+  const int n = int(state.range(0));
+  auto a = random_floats(int64_t(n) * n, 1), b = random_floats(int64_t(n) * n, 2);
+  std::vector<float> c(int64_t(n) * n);
+  for (auto _ : state) cpu::gemm<float>(false, false, n, n, n, 1.0f, a.data(), n, b.data(), n, 0.0f, c.data(), n);
+  const double flops = 2.0 * n * n * n;
+  state.counters["GFLOP/s"] = benchmark::Counter(flops * state.iterations() / 1e9, benchmark::Counter::kIsRate);
+}
+BENCHMARK(sgemm_peak)->ArgName("n")->Arg(2048)->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(5);
 
 }  // namespace
 

@@ -12,6 +12,7 @@
 #include "kernels/cpu/loss.h"
 #include "kernels/cpu/maxpool2x2.h"
 #include "kernels/cuda/runtime.h"
+#include "kernels/op_timer.h"
 
 #ifdef SEQNET_WITH_CUDA
 #include "kernels/cuda/adam.h"
@@ -93,6 +94,7 @@ bool use_cudnn() { return g_conv_engine == ConvEngine::cudnn; }
 }  // namespace
 
 void conv2d_forward(Tensor& y, const Tensor& x, const Tensor& w, const Tensor* b) {
+  SEQNET_OP_TIMER();
   ConvDims d = conv_dims(x, w, "conv2d");
   expect_shape(y, {d.N, d.K, d.H, d.W}, "conv2d output");
   if (b) expect_shape(*b, {d.K}, "conv2d bias");
@@ -114,6 +116,7 @@ void conv2d_forward(Tensor& y, const Tensor& x, const Tensor& w, const Tensor* b
 }
 
 void conv2d_backward_input(Tensor& dx, const Tensor& dy, const Tensor& w) {
+  SEQNET_OP_TIMER();
   ConvDims d = conv_dims(dx, w, "conv2d backward");
   expect_shape(dy, {d.N, d.K, d.H, d.W}, "conv2d output gradient");
   expect_same_place({&dx, &dy, &w}, "conv2d backward");
@@ -134,6 +137,7 @@ void conv2d_backward_input(Tensor& dx, const Tensor& dy, const Tensor& w) {
 }
 
 void conv2d_backward_weight(Tensor& dw, const Tensor& dy, const Tensor& x) {
+  SEQNET_OP_TIMER();
   ConvDims d = conv_dims(x, dw, "conv2d weight gradient");
   expect_shape(dy, {d.N, d.K, d.H, d.W}, "conv2d output gradient");
   expect_same_place({&dw, &dy, &x}, "conv2d weight gradient");
@@ -154,6 +158,7 @@ void conv2d_backward_weight(Tensor& dw, const Tensor& dy, const Tensor& x) {
 }
 
 void bias_backward(Tensor& db, const Tensor& dy) {
+  SEQNET_OP_TIMER();
   expect_image(dy, "bias gradient");
   const int N = as_int(dy.shape().n()), K = as_int(dy.shape().c());
   const int64_t HW = dy.shape().h() * dy.shape().w();
@@ -183,6 +188,7 @@ ConvDims upconv_dims(const Tensor& x, const Tensor& w, const char* what) {
 }  // namespace
 
 void conv_transpose2x2_forward(Tensor& y, const Tensor& x, const Tensor& w, const Tensor& b) {
+  SEQNET_OP_TIMER();
   ConvDims d = upconv_dims(x, w, "transposed conv");
   expect_shape(y, {d.N, d.K, 2 * d.H, 2 * d.W}, "transposed conv output");
   expect_shape(b, {d.K}, "transposed conv bias");
@@ -201,6 +207,7 @@ void conv_transpose2x2_forward(Tensor& y, const Tensor& x, const Tensor& w, cons
 }
 
 void conv_transpose2x2_backward_input(Tensor& dx, const Tensor& dy, const Tensor& w) {
+  SEQNET_OP_TIMER();
   ConvDims d = upconv_dims(dx, w, "transposed conv backward");
   expect_shape(dy, {d.N, d.K, 2 * d.H, 2 * d.W}, "transposed conv output gradient");
   expect_same_place({&dx, &dy, &w}, "transposed conv backward");
@@ -218,6 +225,7 @@ void conv_transpose2x2_backward_input(Tensor& dx, const Tensor& dy, const Tensor
 }
 
 void conv_transpose2x2_backward_weight(Tensor& dw, const Tensor& dy, const Tensor& x) {
+  SEQNET_OP_TIMER();
   ConvDims d = upconv_dims(x, dw, "transposed conv weight gradient");
   expect_shape(dy, {d.N, d.K, 2 * d.H, 2 * d.W}, "transposed conv output gradient");
   expect_same_place({&dw, &dy, &x}, "transposed conv weight gradient");
@@ -237,6 +245,7 @@ void conv_transpose2x2_backward_weight(Tensor& dw, const Tensor& dy, const Tenso
 // ---- Max-pool ---------------------------------------------------------------------------------
 
 void maxpool2x2_forward(Tensor& y, Tensor& argmax, const Tensor& x) {
+  SEQNET_OP_TIMER();
   expect_image(x, "max-pool");
   const int N = as_int(x.shape().n()), C = as_int(x.shape().c()), H = as_int(x.shape().h()), W = as_int(x.shape().w());
   if (H < 2 || W < 2) throw ShapeError("max-pool 2x2 needs planes of at least 2x2, got " + x.shape().str());
@@ -252,6 +261,7 @@ void maxpool2x2_forward(Tensor& y, Tensor& argmax, const Tensor& x) {
 }
 
 void maxpool2x2_backward(Tensor& dx, const Tensor& dy, const Tensor& argmax) {
+  SEQNET_OP_TIMER();
   expect_image(dx, "max-pool backward");
   const int N = as_int(dx.shape().n()), C = as_int(dx.shape().c()), H = as_int(dx.shape().h()),
             W = as_int(dx.shape().w());
@@ -269,6 +279,7 @@ void maxpool2x2_backward(Tensor& dx, const Tensor& dy, const Tensor& argmax) {
 
 void batchnorm_forward_train(Tensor& y, Tensor& mean, Tensor& rstd, Tensor& running_mean, Tensor& running_var,
                              const Tensor& x, const Tensor& gamma, const Tensor& beta, double eps, double momentum) {
+  SEQNET_OP_TIMER();
   expect_image(x, "batch-norm");
   const int N = as_int(x.shape().n()), C = as_int(x.shape().c());
   const int64_t HW = x.shape().h() * x.shape().w();
@@ -293,6 +304,7 @@ void batchnorm_forward_train(Tensor& y, Tensor& mean, Tensor& rstd, Tensor& runn
 
 void batchnorm_forward_eval(Tensor& y, const Tensor& x, const Tensor& gamma, const Tensor& beta,
                             const Tensor& running_mean, const Tensor& running_var, double eps) {
+  SEQNET_OP_TIMER();
   expect_image(x, "batch-norm");
   const int N = as_int(x.shape().n()), C = as_int(x.shape().c());
   const int64_t HW = x.shape().h() * x.shape().w();
@@ -314,6 +326,7 @@ void batchnorm_forward_eval(Tensor& y, const Tensor& x, const Tensor& gamma, con
 
 void batchnorm_backward(Tensor& dx, Tensor& dgamma, Tensor& dbeta, const Tensor& dy, const Tensor& x,
                         const Tensor& gamma, const Tensor& mean, const Tensor& rstd) {
+  SEQNET_OP_TIMER();
   expect_image(x, "batch-norm backward");
   const int N = as_int(x.shape().n()), C = as_int(x.shape().c());
   const int64_t HW = x.shape().h() * x.shape().w();
@@ -343,6 +356,7 @@ void expect_same(const Tensor& a, const Tensor& b, const char* what) {
 }  // namespace
 
 void relu_forward(Tensor& y, const Tensor& x) {
+  SEQNET_OP_TIMER();
   expect_same(y, x, "relu output");
   dispatch(
       x, [&](auto t) { using T = decltype(t); cpu::relu_forward(ptr<T>(y), ptr<T>(x), x.numel()); },
@@ -350,6 +364,7 @@ void relu_forward(Tensor& y, const Tensor& x) {
 }
 
 void relu_backward(Tensor& dx, const Tensor& dy, const Tensor& y) {
+  SEQNET_OP_TIMER();
   expect_same(dx, y, "relu input gradient");
   expect_same(dy, y, "relu output gradient");
   dispatch(
@@ -358,6 +373,7 @@ void relu_backward(Tensor& dx, const Tensor& dy, const Tensor& y) {
 }
 
 void sigmoid_forward(Tensor& y, const Tensor& x) {
+  SEQNET_OP_TIMER();
   expect_same(y, x, "sigmoid output");
   dispatch(
       x, [&](auto t) { using T = decltype(t); cpu::sigmoid_forward(ptr<T>(y), ptr<T>(x), x.numel()); },
@@ -365,6 +381,7 @@ void sigmoid_forward(Tensor& y, const Tensor& x) {
 }
 
 void sigmoid_backward(Tensor& dx, const Tensor& dy, const Tensor& y) {
+  SEQNET_OP_TIMER();
   expect_same(dx, y, "sigmoid input gradient");
   expect_same(dy, y, "sigmoid output gradient");
   dispatch(
@@ -373,6 +390,7 @@ void sigmoid_backward(Tensor& dx, const Tensor& dy, const Tensor& y) {
 }
 
 void dropout_forward(Tensor& y, const Tensor& x, float p, uint64_t seed) {
+  SEQNET_OP_TIMER();
   expect_same(y, x, "dropout output");
   if (!(p >= 0.0f && p < 1.0f)) throw std::invalid_argument("dropout probability must be in [0, 1), got " + std::to_string(p));
   dispatch(
@@ -381,6 +399,7 @@ void dropout_forward(Tensor& y, const Tensor& x, float p, uint64_t seed) {
 }
 
 void dropout_backward(Tensor& dx, const Tensor& dy, float p, uint64_t seed) {
+  SEQNET_OP_TIMER();
   expect_same(dx, dy, "dropout input gradient");
   dispatch(
       dy, [&](auto t) { using T = decltype(t); cpu::dropout_backward(ptr<T>(dx), ptr<T>(dy), dy.numel(), p, seed); },
@@ -388,6 +407,7 @@ void dropout_backward(Tensor& dx, const Tensor& dy, float p, uint64_t seed) {
 }
 
 void add_inplace(Tensor& y, const Tensor& x) {
+  SEQNET_OP_TIMER();
   expect_same(y, x, "gradient sum");
   dispatch(
       x, [&](auto t) { using T = decltype(t); cpu::add_inplace(ptr<T>(y), ptr<T>(x), x.numel()); },
@@ -410,6 +430,7 @@ void expect_channel_block(const Tensor& whole, const Tensor& part, int offset, c
 }  // namespace
 
 void copy_into_channels(Tensor& dst, const Tensor& src, int offset) {
+  SEQNET_OP_TIMER();
   expect_channel_block(dst, src, offset, "concat");
   const int N = as_int(dst.shape().n()), Cd = as_int(dst.shape().c()), Cs = as_int(src.shape().c());
   const int64_t HW = dst.shape().h() * dst.shape().w();
@@ -419,6 +440,7 @@ void copy_into_channels(Tensor& dst, const Tensor& src, int offset) {
 }
 
 void copy_from_channels(Tensor& dst, const Tensor& src, int offset) {
+  SEQNET_OP_TIMER();
   expect_channel_block(src, dst, offset, "split");
   const int N = as_int(dst.shape().n()), Cd = as_int(dst.shape().c()), Cs = as_int(src.shape().c());
   const int64_t HW = dst.shape().h() * dst.shape().w();
@@ -428,6 +450,7 @@ void copy_from_channels(Tensor& dst, const Tensor& src, int offset) {
 }
 
 void add_from_channels(Tensor& dst, const Tensor& src, int offset) {
+  SEQNET_OP_TIMER();
   expect_channel_block(src, dst, offset, "split (accumulating)");
   const int N = as_int(dst.shape().n()), Cd = as_int(dst.shape().c()), Cs = as_int(src.shape().c());
   const int64_t HW = dst.shape().h() * dst.shape().w();
@@ -437,6 +460,7 @@ void add_from_channels(Tensor& dst, const Tensor& src, int offset) {
 }
 
 void broadcast_mul(Tensor& y, const Tensor& x, const Tensor& m) {
+  SEQNET_OP_TIMER();
   expect_image(x, "broadcast multiply");
   const int N = as_int(x.shape().n()), C = as_int(x.shape().c());
   const int64_t HW = x.shape().h() * x.shape().w();
@@ -451,6 +475,7 @@ void broadcast_mul(Tensor& y, const Tensor& x, const Tensor& m) {
 // ---- Loss and optimiser -----------------------------------------------------------------------
 
 void bce_with_logits(Tensor& loss, Tensor& dx, const Tensor& logits, const Tensor& target) {
+  SEQNET_OP_TIMER();
   expect_same(target, logits, "BCE target");
   expect_same(dx, logits, "BCE gradient");
   expect_shape(loss, {1}, "BCE loss");
@@ -467,6 +492,7 @@ void bce_with_logits(Tensor& loss, Tensor& dx, const Tensor& logits, const Tenso
 }
 
 void adam_update(Tensor& param, Tensor& m, Tensor& v, const Tensor& grad, const cpu::AdamSettings& s, int64_t step) {
+  SEQNET_OP_TIMER();
   for (const Tensor* t : std::initializer_list<const Tensor*>{&m, &v, &grad}) expect_shape(*t, param.shape(), "Adam state");
   expect_same_place({&param, &m, &v, &grad}, "Adam");
   dispatch(

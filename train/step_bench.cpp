@@ -1,0 +1,209 @@
+// step_bench.cpp: training-step and inference timing (step_bench.h).
+#include "train/step_bench.h"
+
+#include <sys/resource.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <stdexcept>
+
+#include "kernels/cuda/runtime.h"
+#include "model/loss.h"
+#include "model/seqnet.h"
+#include "train/adam_optimizer.h"
+
+namespace seqnet {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Host tensor of uniform [0,1) values, or of 0/1 with P(1) = 0.2 (a vessel-like share), moved
+// to the device.
+Tensor random_tensor(const Shape& shape, Device device, std::mt19937& rng, bool binary) {
+  std::uniform_real_distribution<float> u(0.0f, 1.0f);
+  std::vector<float> v(shape.numel());
+  for (float& x : v) x = binary ? (u(rng) > 0.8f ? 1.0f : 0.0f) : u(rng);
+  return Tensor::from_vector(shape, v).to(device);
+}
+
+void wait_for(Device device) {
+  if (device == Device::cuda) cuda::synchronize();
+}
+
+TimingStats stats_of(std::vector<double> seconds) {
+  TimingStats t;
+  t.seconds = seconds;
+  std::sort(seconds.begin(), seconds.end());
+  t.median = seconds[seconds.size() / 2];
+  t.min = seconds.front();
+  t.max = seconds.back();
+  return t;
+}
+
+// Runs `once` one time untimed, then `steps` times timed; with profile, the op totals of the
+// timed runs, divided by `steps`, go to `ops_out`.
+template <typename F>
+TimingStats time_repeats(F once, int steps, Device device, bool profile, std::vector<ops::OpTime>& ops_out) {
+  once();
+  wait_for(device);
+  ops::reset_op_times();
+  ops::set_op_timing(profile, device == Device::cuda);
+  std::vector<double> seconds;
+  for (int i = 0; i < steps; ++i) {
+    const Clock::time_point start = Clock::now();
+    once();
+    wait_for(device);
+    seconds.push_back(std::chrono::duration<double>(Clock::now() - start).count());
+  }
+  ops::set_op_timing(false);
+  if (profile) {
+    ops_out = ops::op_times();
+    for (ops::OpTime& t : ops_out) {
+      t.seconds /= steps;
+      t.calls /= steps;
+    }
+  }
+  return stats_of(seconds);
+}
+
+double peak_rss_mb() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  return usage.ru_maxrss / 1024.0;  // Linux reports kilobytes
+}
+
+void check_side(int side, int multiple, const char* what) {
+  if (side < multiple || side % multiple)
+    throw std::invalid_argument(std::string(what) + " must be a positive multiple of " +
+                                std::to_string(multiple) + " for this model, got " + std::to_string(side));
+}
+
+void append_profile(std::string& out, const char* title, const std::vector<ops::OpTime>& ops, double step_s) {
+  double total = 0;
+  for (const ops::OpTime& t : ops) total += t.seconds;
+  char line[160];
+  std::snprintf(line, sizeof line, "\n%s, per repeat (%.3f s in ops of %.3f s measured):\n", title, total, step_s);
+  out += line;
+  std::snprintf(line, sizeof line, "  %-34s %8s %10s %7s\n", "op", "calls", "seconds", "share");
+  out += line;
+  for (const ops::OpTime& t : ops) {
+    std::snprintf(line, sizeof line, "  %-34s %8lld %10.4f %6.1f%%\n", t.op.c_str(), static_cast<long long>(t.calls),
+                  t.seconds, 100.0 * t.seconds / step_s);
+    out += line;
+  }
+  std::snprintf(line, sizeof line, "  %-34s %8s %10.4f %6.1f%%\n", "(outside ops)", "", step_s - total,
+                100.0 * (step_s - total) / step_s);
+  out += line;
+}
+
+nlohmann::json profile_json(const std::vector<ops::OpTime>& ops) {
+  nlohmann::json j = nlohmann::json::object();
+  for (const ops::OpTime& t : ops) j[t.op] = {{"calls", t.calls}, {"seconds", t.seconds}};
+  return j;
+}
+
+}  // namespace
+
+StepBenchResult run_step_bench(const StepBenchSettings& s) {
+  s.model.validate();
+  if (s.batch < 1) throw std::invalid_argument("--batch must be at least 1, got " + std::to_string(s.batch));
+  if (s.steps < 1) throw std::invalid_argument("--steps must be at least 1, got " + std::to_string(s.steps));
+  const int multiple = s.model.size_multiple();
+  check_side(s.crop, multiple, "--crop");
+  if (s.infer != 0) check_side(s.infer, multiple, "--infer");
+
+  StepBenchResult r;
+  SeqNet model(s.model, s.device);
+  r.parameters = model.params().parameter_count();
+  AdamOptimizer adam(model.params(), cpu::AdamSettings{});
+  SeqNetLoss loss;
+  std::mt19937 rng(1234);
+  const Shape crops{s.batch, 3, s.crop, s.crop}, labels{s.batch, 1, s.crop, s.crop};
+  const Tensor x = random_tensor(crops, s.device, rng, false);
+  const SeqNetTargets targets{random_tensor(labels, s.device, rng, true), random_tensor(labels, s.device, rng, true),
+                              random_tensor(labels, s.device, rng, true)};
+
+  uint64_t step_seed = 0;
+  auto train_step = [&] {
+    model.params().zero_grads();
+    const SeqNetOutputs& out = model.forward(x, Mode{true, ++step_seed});
+    loss.forward_backward(out, targets);
+    model.backward(loss.gradients());
+    adam.step();
+  };
+  r.train_step = time_repeats(train_step, s.steps, s.device, s.profile, r.train_ops);
+  r.patches_per_s = s.batch / r.train_step.median;
+
+  if (s.infer != 0) {
+    const Tensor image = random_tensor({1, 3, s.infer, s.infer}, s.device, rng, false);
+    auto infer = [&] { model.forward(image, Mode{false, 0}); };
+    r.infer = time_repeats(infer, s.steps, s.device, s.profile, r.infer_ops);
+  }
+  r.peak_rss_mb = peak_rss_mb();
+  if (s.device == Device::cuda) r.peak_device_mb = cuda::peak_allocated_bytes() / 1048576.0;
+  return r;
+}
+
+std::string format_step_bench_text(const StepBenchSettings& s, const StepBenchResult& r) {
+  std::string out;
+  char line[256];
+  std::snprintf(line, sizeof line, "seqnet bench: %s (%lld parameters) on %s\n", s.model.describe().c_str(),
+                static_cast<long long>(r.parameters), device_name(s.device));
+  out += line;
+  std::snprintf(line, sizeof line, "%d timed repeats after 1 warm-up; seconds as median (min .. max)\n\n", s.steps);
+  out += line;
+  std::snprintf(line, sizeof line, "train step  %d x 3x%dx%d   %8.4f s (%.4f .. %.4f)   %.2f patches/s\n", s.batch,
+                s.crop, s.crop, r.train_step.median, r.train_step.min, r.train_step.max, r.patches_per_s);
+  out += line;
+  if (s.infer != 0) {
+    std::snprintf(line, sizeof line, "inference   1 x 3x%dx%d    %8.4f s (%.4f .. %.4f)\n", s.infer, s.infer,
+                  r.infer.median, r.infer.min, r.infer.max);
+    out += line;
+  }
+  std::snprintf(line, sizeof line, "peak memory %.1f MB resident (host)", r.peak_rss_mb);
+  out += line;
+  if (s.device == Device::cuda) {
+    std::snprintf(line, sizeof line, ", %.1f MB allocated on the GPU", r.peak_device_mb);
+    out += line;
+  }
+  out += "\n";
+  if (s.profile) {
+    append_profile(out, "training step by op", r.train_ops, r.train_step.median);
+    if (s.infer != 0) append_profile(out, "inference by op", r.infer_ops, r.infer.median);
+  }
+  return out;
+}
+
+std::string format_step_bench_json(const StepBenchSettings& s, const StepBenchResult& r) {
+  nlohmann::json j;
+  j["config"] = nlohmann::json::parse(s.model.to_json());
+  j["config"]["batch"] = s.batch;
+  j["config"]["crop"] = s.crop;
+  j["config"]["infer"] = s.infer;
+  j["config"]["steps"] = s.steps;
+  j["device"] = s.device == Device::cuda ? cuda::device_description() : std::string("cpu");
+  j["parameters"] = r.parameters;
+  j["train_step_s"] = r.train_step.median;
+  j["train_step_min_s"] = r.train_step.min;
+  j["train_step_max_s"] = r.train_step.max;
+  j["patches_per_s"] = r.patches_per_s;
+  if (s.infer != 0) {
+    j["infer_s"] = r.infer.median;
+    j["infer_min_s"] = r.infer.min;
+    j["infer_max_s"] = r.infer.max;
+  } else {
+    j["infer_s"] = nullptr;
+  }
+  j["peak_rss_mb"] = r.peak_rss_mb;
+  if (s.device == Device::cuda) j["peak_gpu_mb"] = r.peak_device_mb;
+  if (s.profile) {
+    j["profile"]["train_step"] = profile_json(r.train_ops);
+    if (s.infer != 0) j["profile"]["infer"] = profile_json(r.infer_ops);
+  }
+  return j.dump();
+}
+
+}  // namespace seqnet
