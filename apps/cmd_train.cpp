@@ -1,0 +1,147 @@
+// cmd_train.cpp: `seqnet train --data DIR [--data DIR2 ...] -o RUNDIR [options]`: trains SeqNet
+// (train/trainer.h) with the original's defaults; --resume continues a run exactly.
+#include <cstdio>
+#include <string>
+#include <vector>
+
+#include "apps/args.h"
+#include "apps/device_option.h"
+#include "apps/model_options.h"
+#include "apps/registry.h"
+#include "train/trainer.h"
+
+namespace seqnet::cli {
+
+namespace {
+
+// Options that define the run (a resumed run keeps its stored values; giving a different one is
+// refused) and where each lives in TrainSettings::to_json. --epochs, --lr, --workers,
+// --val-every, --log-every and --device may change on --resume (e.g. to train longer).
+const std::vector<std::pair<std::string, std::vector<std::string>>> kFixedOnResume = {
+    {"width", {"model", "width"}},
+    {"depth", {"model", "depth"}},
+    {"refine-depth", {"model", "refine_depth"}},
+    {"seg-iterations", {"model", "seg_iterations"}},
+    {"cls-iterations", {"model", "cls_iterations"}},
+    {"norm", {"model", "norm"}},
+    {"dropout", {"model", "dropout"}},
+    {"data", {"data"}},
+    {"batch", {"batch"}},
+    {"crops-per-image", {"crops_per_image"}},
+    {"crop", {"crop"}},
+    {"size", {"size"}},
+    {"steps-per-epoch", {"steps_per_epoch"}},
+    {"seed", {"seed"}},
+    {"val-fraction", {"val_fraction"}},
+};
+
+uint64_t parse_seed(const std::string& text) {
+  if (text.empty() || text.find_first_not_of("0123456789") != std::string::npos || text.size() > 19)
+    throw UsageError("--seed must be a non-negative integer, got '" + text + "'");
+  return std::stoull(text);
+}
+
+// The settings as the command line gives them (defaults where an option is absent).
+TrainSettings settings_from(const Args& args) {
+  TrainSettings s;
+  s.data_dirs = args.all("data");
+  s.run_dir = args.str("out");
+  s.model = model_config_from(args);
+  s.batch = args.integer("batch");
+  s.crops_per_image = args.integer("crops-per-image");
+  s.crop = args.integer("crop");
+  s.size = args.integer("size");
+  s.epochs = args.integer("epochs");
+  s.steps_per_epoch = args.given("steps-per-epoch") ? args.integer("steps-per-epoch") : 0;
+  if (args.given("steps-per-epoch") && s.steps_per_epoch < 1)
+    throw UsageError("--steps-per-epoch must be at least 1, got " + std::to_string(s.steps_per_epoch));
+  s.lr = args.number("lr");
+  s.seed = parse_seed(args.str("seed"));
+  s.workers = args.integer("workers");
+  s.val_fraction = args.number("val-fraction");
+  s.val_every = args.integer("val-every");
+  s.log_every = args.integer("log-every");
+  return s;
+}
+
+// The stored settings of RUNDIR with the options that may change applied; any other option given
+// with a value that differs from the stored one is an error naming both.
+TrainSettings resumed_settings(const Args& args, const TrainSettings& given) {
+  TrainSettings s = stored_run_settings(given.run_dir);
+  const nlohmann::json stored = s.to_json(), asked = given.to_json();
+  for (const auto& [option, key] : kFixedOnResume) {
+    if (!args.given(option)) continue;
+    nlohmann::json a = asked, b = stored;
+    for (const std::string& part : key) {
+      a = a.at(part);
+      b = b.at(part);
+    }
+    if (a != b)
+      throw UsageError("--" + option + " " + a.dump() + " conflicts with the run being resumed (" + b.dump() +
+                       " in " + last_checkpoint_path(given.run_dir) + "); leave it out to resume");
+  }
+  if (args.given("epochs")) s.epochs = given.epochs;
+  if (args.given("lr")) s.lr = given.lr;
+  if (args.given("workers")) s.workers = given.workers;
+  if (args.given("val-every")) s.val_every = given.val_every;
+  if (args.given("log-every")) s.log_every = given.log_every;
+  s.resume = true;
+  return s;
+}
+
+int run(int argc, char** argv) {
+  // The parser knows only --long options; the short -o of the usage line is spelled out.
+  std::vector<std::string> words(argv, argv + argc);
+  for (std::string& word : words)
+    if (word == "-o") word = "--out";
+  std::vector<char*> spelled;
+  for (std::string& word : words) spelled.push_back(word.data());
+
+  Args args("train", "--data DIR [--data DIR ...] -o RUNDIR [options]",
+            "Trains SeqNet on artery/vein datasets (DIR/images + DIR/av [+ DIR/mask], or the same under\n"
+            "DIR/training) with the original's defaults: Adam lr 1e-3, batches of 24 augmented 128x128\n"
+            "crops of images resized to 576x576, 200 epochs of 100*images/24 steps. A share of the images\n"
+            "is held out and scored each epoch (vessel ROC AUC, artery/vein accuracy); RUNDIR receives\n"
+            "last.safetensors and best.safetensors (weights + optimizer state), log.jsonl, curves.png and\n"
+            "settings.json. --resume continues RUNDIR exactly where its last checkpoint stopped.");
+  args.repeated("data", "a dataset folder; give several to combine them", "DIR")
+      .option("out", "", "run folder (also -o)", "RUNDIR");
+  add_model_options(args);
+  args.option("batch", "24", "crops per step", "B")
+      .option("crops-per-image", "4", "crops taken from each augmented image of a batch", "K")
+      .option("crop", "128", "crop side in pixels", "C")
+      .option("size", "576", "images are resized to SIZE x SIZE first", "SIZE")
+      .option("epochs", "200", "epochs to train (with --resume: the new total)", "N")
+      .option("steps-per-epoch", "", "steps per epoch (default 100 * training images / batch)", "N")
+      .option("lr", "0.001", "Adam learning rate", "LR")
+      .option("seed", "0", "seed of initialisation, split, batches and dropout", "S")
+      .option("workers", "2", "threads preparing batches", "N")
+      .option("val-fraction", "0.1", "share of the images held out for validation (at least one)", "F")
+      .option("val-every", "1", "epochs between validations", "N")
+      .option("log-every", "10", "steps between log lines", "N");
+  add_device_option(args);
+  args.flag("resume", "continue RUNDIR/last.safetensors with the settings stored in it");
+  if (!args.parse(int(spelled.size()), spelled.data())) return 0;
+
+  if (!args.given("out")) throw UsageError("missing -o RUNDIR (where to write checkpoints and logs)");
+  TrainSettings settings = settings_from(args);
+  if (args.on("resume")) {
+    settings = resumed_settings(args, settings);
+  } else if (settings.data_dirs.empty()) {
+    throw UsageError("missing --data DIR (a dataset folder with images/ and av/)");
+  }
+  try {
+    settings.validate();
+  } catch (const std::invalid_argument& e) {
+    throw UsageError(e.what());
+  }
+  settings.device = chosen_device(args);
+  train(settings, stderr);
+  return 0;
+}
+
+const bool registered = register_command({"train", "train SeqNet on artery/vein datasets (checkpoints, log, curves)", 10, run});
+
+}  // namespace
+
+}  // namespace seqnet::cli

@@ -1,0 +1,455 @@
+// trainer.cpp: the training loop (trainer.h).
+#include "train/trainer.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <numeric>
+#include <random>
+#include <sstream>
+
+#include "eval/metrics.h"
+#include "io/atomic_file.h"
+#include "io/safetensors.h"
+#include "kernels/ops.h"
+#include "model/loss.h"
+#include "model/seqnet.h"
+#include "model/weights.h"
+#include "synth/random.h"
+#include "train/adam_optimizer.h"
+#include "train/batch_loader.h"
+#include "train/dataset.h"
+#include "train/plot.h"
+
+namespace seqnet {
+
+namespace fs = std::filesystem;
+
+// ---- Settings ----------------------------------------------------------------------------------
+
+nlohmann::json TrainSettings::to_json() const {
+  return {{"data", data_dirs},
+          {"model", nlohmann::json::parse(model.to_json())},
+          {"batch", batch},
+          {"crops_per_image", crops_per_image},
+          {"crop", crop},
+          {"size", size},
+          {"epochs", epochs},
+          {"steps_per_epoch", steps_per_epoch},
+          {"lr", lr},
+          {"seed", seed},
+          {"workers", workers},
+          {"val_fraction", val_fraction},
+          {"val_every", val_every},
+          {"log_every", log_every}};
+}
+
+TrainSettings TrainSettings::from_json(const nlohmann::json& j) {
+  TrainSettings s;
+  s.data_dirs = j.at("data").get<std::vector<std::string>>();
+  s.model = ModelConfig::from_json(j.at("model").dump());
+  s.batch = j.at("batch");
+  s.crops_per_image = j.at("crops_per_image");
+  s.crop = j.at("crop");
+  s.size = j.at("size");
+  s.epochs = j.at("epochs");
+  s.steps_per_epoch = j.at("steps_per_epoch");
+  s.lr = j.at("lr");
+  s.seed = j.at("seed");
+  s.workers = j.at("workers");
+  s.val_fraction = j.at("val_fraction");
+  s.val_every = j.at("val_every");
+  s.log_every = j.at("log_every");
+  return s;
+}
+
+void TrainSettings::validate() const {
+  auto require = [](bool ok, const std::string& what) {
+    if (!ok) throw std::invalid_argument(what);
+  };
+  model.validate();
+  const int multiple = model.size_multiple();
+  require(!data_dirs.empty(), "no dataset given (--data DIR)");
+  require(!run_dir.empty(), "no run folder given (-o RUNDIR)");
+  require(batch >= 1, "batch must be at least 1, got " + std::to_string(batch));
+  require(crops_per_image >= 1 && batch % crops_per_image == 0,
+          "batch (" + std::to_string(batch) + ") must be a multiple of crops-per-image (" + std::to_string(crops_per_image) + ")");
+  require(crop >= 1 && crop % multiple == 0,
+          "crop " + std::to_string(crop) + " must be a positive multiple of " + std::to_string(multiple) + " for this model's depth");
+  require(size % multiple == 0 && size >= crop,
+          "size " + std::to_string(size) + " must be a multiple of " + std::to_string(multiple) + " and at least the crop (" +
+              std::to_string(crop) + ")");
+  require(epochs >= 1, "epochs must be at least 1, got " + std::to_string(epochs));
+  require(steps_per_epoch >= 0, "steps-per-epoch must be positive (or 0 for the default), got " + std::to_string(steps_per_epoch));
+  require(std::isfinite(lr) && lr > 0, "lr must be a positive number");
+  require(workers >= 1, "workers must be at least 1, got " + std::to_string(workers));
+  require(val_fraction >= 0 && val_fraction < 1, "val-fraction must be in [0, 1), got " + std::to_string(val_fraction));
+  require(val_every >= 1, "val-every must be at least 1, got " + std::to_string(val_every));
+  require(log_every >= 1, "log-every must be at least 1, got " + std::to_string(log_every));
+}
+
+std::string last_checkpoint_path(const std::string& run_dir) { return (fs::path(run_dir) / "last.safetensors").string(); }
+std::string best_checkpoint_path(const std::string& run_dir) { return (fs::path(run_dir) / "best.safetensors").string(); }
+
+namespace {
+
+// Independent random streams drawn from the one seed (synth::derive_seed is SplitMix64 of the pair).
+enum Stream : uint64_t { kInitStream = 1, kSplitStream = 2, kBatchStream = 3, kDropoutStream = 4 };
+
+nlohmann::json checkpoint_metadata(const TensorFile& file, const std::string& path, const char* key) {
+  auto it = file.metadata.find(key);
+  if (it == file.metadata.end()) throw std::runtime_error(path + " is not a training checkpoint (no '" + key + "' metadata)");
+  try {
+    return nlohmann::json::parse(it->second);
+  } catch (const std::exception& e) {
+    throw std::runtime_error(path + ": metadata '" + key + "' is not valid JSON: " + e.what());
+  }
+}
+
+}  // namespace
+
+TrainSettings stored_run_settings(const std::string& run_dir) {
+  const std::string path = last_checkpoint_path(run_dir);
+  if (!fs::exists(path)) throw std::runtime_error("cannot resume: " + path + " does not exist (no epoch of this run finished)");
+  const TensorFile file = read_safetensors(path);
+  try {
+    TrainSettings s = TrainSettings::from_json(checkpoint_metadata(file, path, "settings"));
+    s.run_dir = run_dir;
+    return s;
+  } catch (const nlohmann::json::exception& e) {
+    throw std::runtime_error(path + ": the stored settings are incomplete: " + e.what());
+  }
+}
+
+namespace {
+
+// ---- Data --------------------------------------------------------------------------------------
+
+// Every image of every dataset, checked and resized, in the order of their sorted paths.
+std::vector<LabeledImage> load_images(const TrainSettings& s, std::FILE* progress) {
+  std::vector<DatasetItem> items;
+  for (const std::string& dir : s.data_dirs) {
+    std::vector<DatasetItem> found = find_dataset(dir);
+    items.insert(items.end(), found.begin(), found.end());
+  }
+  std::sort(items.begin(), items.end(), [](const DatasetItem& a, const DatasetItem& b) { return a.image < b.image; });
+  std::vector<LabeledImage> images;
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (progress) std::fprintf(progress, "train: loading %zu/%zu %s\n", i + 1, items.size(), items[i].image.c_str());
+    LabeledImage image = resize_labeled(load_labeled(items[i]), s.size);
+    image.name = items[i].image;  // the full path: names stay unique across datasets and errors name the file
+    images.push_back(std::move(image));
+  }
+  return images;
+}
+
+// Validation scores need vessel and background pixels and some artery or vein pixels in the FOV;
+// an image without them is reported now rather than after the first epoch.
+void check_validation_image(const LabeledImage& image) {
+  bool vessel = false, background = false, artery_or_vein = false;
+  for (size_t i = 0; i < image.fov.size(); ++i) {
+    if (!image.fov[i]) continue;
+    const auto c = LabelClass(image.label_class[i]);
+    (c == LabelClass::background ? background : vessel) = true;
+    artery_or_vein |= c == LabelClass::artery || c == LabelClass::vein;
+  }
+  if (!vessel || !background || !artery_or_vein)
+    throw std::runtime_error("validation image " + image.name +
+                             ": its field of view (at the working size) needs vessel, background and artery or vein "
+                             "pixels to be scored");
+}
+
+struct Split {
+  std::shared_ptr<std::vector<LabeledImage>> training = std::make_shared<std::vector<LabeledImage>>();
+  std::vector<LabeledImage> validation;
+};
+
+// A fixed function of the seed and the (sorted) image list: a Fisher-Yates shuffle drawn from the
+// split stream, the first max(1, round(fraction * n)) images validate.
+Split split_images(std::vector<LabeledImage> images, const TrainSettings& s) {
+  const size_t n = images.size();
+  const size_t n_val = std::max<size_t>(1, size_t(std::lround(s.val_fraction * double(n))));
+  if (n < n_val + 1)
+    throw std::runtime_error("the datasets hold " + std::to_string(n) + " image(s): at least " + std::to_string(n_val + 1) +
+                             " are needed (" + std::to_string(n_val) + " for validation and one to train on)");
+  std::vector<size_t> order(n);
+  std::iota(order.begin(), order.end(), 0);
+  std::mt19937_64 rng(synth::derive_seed(s.seed, kSplitStream));
+  for (size_t i = n - 1; i > 0; --i) std::swap(order[i], order[rng() % (i + 1)]);
+  Split split;
+  for (size_t k = 0; k < n; ++k) {
+    LabeledImage& image = images[order[k]];
+    if (k < n_val) split.validation.push_back(std::move(image));
+    else split.training->push_back(std::move(image));
+  }
+  auto by_name = [](const LabeledImage& a, const LabeledImage& b) { return a.name < b.name; };
+  std::sort(split.validation.begin(), split.validation.end(), by_name);
+  std::sort(split.training->begin(), split.training->end(), by_name);
+  for (const LabeledImage& image : split.validation) check_validation_image(image);
+  return split;
+}
+
+// ---- Validation --------------------------------------------------------------------------------
+
+struct Scores {
+  double vessel_auc = 0, av_accuracy = 0;
+  bool better_than(const Scores& o) const {
+    return vessel_auc > o.vessel_auc || (vessel_auc == o.vessel_auc && av_accuracy > o.av_accuracy);
+  }
+};
+
+// Each validation image whole at the working size, in evaluation mode: the vessel probability is
+// sigmoid of the last segmentation head, artery and vein of the last classification head.
+Scores validate(SeqNet& model, const std::vector<LabeledImage>& images, int size) {
+  const Device device = model.device();
+  Tensor x_host = Tensor::empty({1, 3, size, size});
+  Tensor x = Tensor::empty({1, 3, size, size}, device);
+  Tensor seg_prob = Tensor::empty({1, 1, size, size}, device), cls_prob = Tensor::empty({1, 2, size, size}, device);
+  VesselEvaluation vessel;
+  AVEvaluation av;
+  const size_t plane = size_t(size) * size;
+  for (const LabeledImage& image : images) {
+    for (size_t i = 0; i < plane; ++i)
+      for (int c = 0; c < 3; ++c) x_host.f32()[c * plane + i] = image.rgb.pixels[i * 3 + c];
+    x.copy_from(x_host);
+    const SeqNetOutputs& out = model.forward(x, Mode{false, 0});
+    ops::sigmoid_forward(seg_prob, out.seg.back());
+    ops::sigmoid_forward(cls_prob, out.cls.back());
+    const std::vector<float> p_vessel = seg_prob.to_floats(), p_cls = cls_prob.to_floats();
+    const std::span<const float> p_artery(p_cls.data(), plane), p_vein(p_cls.data() + plane, plane);
+    vessel.add_image(image.name, p_vessel, vessel_truth_from_classes(image.label_class), image.fov);
+    av.add_image(image.name, p_artery, p_vein, p_vessel, image.label_class, image.fov);
+  }
+  return {vessel.result().pooled.roc_auc, av.result().pooled.all.accuracy};
+}
+
+// ---- Checkpoints -------------------------------------------------------------------------------
+
+struct Counters {
+  int64_t step = 0;            // steps completed
+  uint64_t next_batch = 0;     // BatchLoader index of the next batch
+  Scores best{-1, -1};         // best validation so far
+  int64_t last_saved_step = -1;
+};
+
+void save_checkpoint(const std::string& path, SeqNet& model, AdamOptimizer& adam, const TrainSettings& s,
+                     const Counters& counters, int epoch) {
+  TensorFile file;
+  file.tensors = model.params().to_named_tensors();
+  file.tensors[std::string(kOptimizerPrefix) + "m"] = adam.first_moment().to(Device::cpu);
+  file.tensors[std::string(kOptimizerPrefix) + "v"] = adam.second_moment().to(Device::cpu);
+  file.metadata["config"] = model.config().to_json();
+  file.metadata["format"] = "seqnet-weights";
+  file.metadata["settings"] = s.to_json().dump();
+  file.metadata["training"] = nlohmann::json{{"step", counters.step},
+                                             {"epoch", epoch},
+                                             {"seed", s.seed},
+                                             {"next_batch_index", counters.next_batch},
+                                             {"adam_steps", adam.steps_taken()},
+                                             {"best_vessel_auc", counters.best.vessel_auc},
+                                             {"best_av_accuracy", counters.best.av_accuracy}}
+                                  .dump();
+  write_safetensors(path, file);
+}
+
+Counters restore_checkpoint(const std::string& path, SeqNet& model, AdamOptimizer& adam) {
+  const TensorFile file = read_safetensors(path);
+  const ModelConfig stored = ModelConfig::from_json(file.metadata.count("config") ? file.metadata.at("config") : "{}");
+  if (stored.to_json() != model.config().to_json())
+    throw std::runtime_error(path + " holds a model " + stored.describe() + ", not the " + model.config().describe() + " asked for");
+  load_weights_into(model, path);
+  for (auto [name, moment] : {std::pair{"m", &adam.first_moment()}, std::pair{"v", &adam.second_moment()}}) {
+    auto it = file.tensors.find(std::string(kOptimizerPrefix) + name);
+    if (it == file.tensors.end()) throw std::runtime_error(path + " has no optimizer state (tensor optimizer." + name + ")");
+    expect_shape(it->second, moment->shape(), path + ": optimizer." + name);
+    moment->copy_from(it->second);
+  }
+  const nlohmann::json t = checkpoint_metadata(file, path, "training");
+  Counters c;
+  c.step = t.at("step");
+  c.next_batch = t.at("next_batch_index");
+  c.best = {t.at("best_vessel_auc"), t.at("best_av_accuracy")};
+  c.last_saved_step = c.step;
+  adam.set_steps_taken(t.at("adam_steps"));
+  return c;
+}
+
+// ---- Log and progress --------------------------------------------------------------------------
+
+// Keeps the log lines of steps up to `step` (an interrupted run may have logged past its last
+// checkpoint) and returns the curves they describe.
+TrainingCurves reload_log(const std::string& path, int64_t step) {
+  TrainingCurves curves;
+  std::ifstream in(path);
+  std::string line, kept;
+  while (std::getline(in, line)) {
+    if (line.empty()) continue;
+    const nlohmann::json j = nlohmann::json::parse(line, nullptr, false);
+    if (j.is_discarded() || !j.contains("step") || j.at("step").get<int64_t>() > step) continue;
+    kept += line + "\n";
+    const double at = j.at("step").get<double>();
+    if (j.value("event", "") == "step") curves.loss.push_back({at, j.at("loss").get<double>()});
+    if (j.value("event", "") == "validation") {
+      curves.vessel_auc.push_back({at, j.at("vessel_auc").get<double>()});
+      curves.av_accuracy.push_back({at, j.at("av_accuracy").get<double>()});
+    }
+  }
+  write_file_atomically(path, kept);
+  return curves;
+}
+
+std::string duration_text(double seconds) {
+  const int64_t s = int64_t(std::max(0.0, seconds));
+  char text[32];
+  if (s >= 3600) std::snprintf(text, sizeof text, "%lldh%02lldm", (long long)(s / 3600), (long long)(s / 60 % 60));
+  else std::snprintf(text, sizeof text, "%lldm%02llds", (long long)(s / 60), (long long)(s % 60));
+  return text;
+}
+
+}  // namespace
+
+// ---- The loop ----------------------------------------------------------------------------------
+
+TrainSummary train(const TrainSettings& requested, std::FILE* progress) {
+  TrainSettings s = requested;
+  s.validate();
+  auto say = [&](const char* format, auto... args) {
+    if (!progress) return;
+    std::fprintf(progress, format, args...);
+    std::fflush(progress);
+  };
+
+  // 1. Every image loaded and checked before anything is trained, then the split.
+  Split data = split_images(load_images(s, progress), s);
+  const size_t n_train = data.training->size();
+  if (s.steps_per_epoch == 0) {
+    s.steps_per_epoch = std::max(1, int(100 * n_train / size_t(s.batch)));
+    say("train: steps per epoch %d (100 x %zu training images / batch %d)\n", s.steps_per_epoch, n_train, s.batch);
+  }
+  say("train: %zu training and %zu validation images at %dx%d; validation:", n_train, data.validation.size(), s.size, s.size);
+  for (const LabeledImage& image : data.validation) say(" %s", fs::path(image.name).filename().string().c_str());
+  say("\n");
+
+  // 2. The model, the optimizer and, when resuming, their state.
+  fs::create_directories(s.run_dir);
+  const std::string last_path = last_checkpoint_path(s.run_dir), best_path = best_checkpoint_path(s.run_dir);
+  const std::string log_path = (fs::path(s.run_dir) / "log.jsonl").string();
+  const std::string curves_path = (fs::path(s.run_dir) / "curves.png").string();
+  SeqNet model(s.model, s.device, DType::f32, synth::derive_seed(s.seed, kInitStream));
+  cpu::AdamSettings adam_settings;
+  adam_settings.lr = s.lr;
+  AdamOptimizer adam(model.params(), adam_settings);
+  say("train: model %s, %lld parameters, on %s\n", s.model.describe().c_str(), (long long)model.params().parameter_count(),
+      device_name(s.device));
+
+  Counters counters;
+  TrainingCurves curves;
+  if (s.resume) {
+    counters = restore_checkpoint(last_path, model, adam);
+    curves = reload_log(log_path, counters.step);
+    say("train: resuming %s at step %lld\n", last_path.c_str(), (long long)counters.step);
+  } else {
+    write_file_atomically(log_path, "");
+  }
+  write_file_atomically((fs::path(s.run_dir) / "settings.json").string(), s.to_json().dump(2) + "\n");
+  std::ofstream log(log_path, std::ios::app);
+
+  // 3. Epochs of steps. Batch tensors arrive on the host and are copied into these device tensors.
+  const int64_t total_steps = int64_t(s.epochs) * s.steps_per_epoch;
+  BatchLoaderSettings loader_settings;
+  loader_settings.batch_size = s.batch;
+  loader_settings.crops_per_image = s.crops_per_image;
+  loader_settings.crop_size = s.crop;
+  loader_settings.seed = synth::derive_seed(s.seed, kBatchStream);
+  loader_settings.workers = s.workers;
+  BatchLoader loader(data.training, loader_settings, counters.next_batch);
+  Tensor x = Tensor::empty({s.batch, 3, s.crop, s.crop}, s.device);
+  SeqNetTargets targets;
+  for (Tensor* t : {&targets.vessel, &targets.artery, &targets.vein}) *t = Tensor::empty({s.batch, 1, s.crop, s.crop}, s.device);
+  SeqNetLoss loss;
+
+  const bool tty = progress && isatty(fileno(progress));
+  TrainSummary summary;
+  double interval_loss = 0;
+  int interval_steps = 0;
+  auto interval_start = std::chrono::steady_clock::now();
+  while (counters.step < total_steps) {
+    const int epoch = int(counters.step / s.steps_per_epoch);  // 0-based
+    const Batch batch = loader.next();
+    x.copy_from(batch.x);
+    targets.vessel.copy_from(batch.vessel);
+    targets.artery.copy_from(batch.artery);
+    targets.vein.copy_from(batch.vein);
+    model.params().zero_grads();
+    const SeqNetOutputs& logits = model.forward(x, Mode{true, synth::derive_seed(s.seed ^ kDropoutStream, uint64_t(counters.step))});
+    loss.forward_backward(logits, targets);
+    const double value = loss.value();
+    if (!std::isfinite(value)) {
+      if (tty) say("\n");
+      const std::string kept = counters.last_saved_step < 0
+                                   ? "no checkpoint was written yet"
+                                   : "last good checkpoint " + last_path + " (step " + std::to_string(counters.last_saved_step) + ") kept";
+      throw NonFiniteLossError("loss became " + std::string(std::isnan(value) ? "nan" : "inf") + " at step " +
+                               std::to_string(counters.step + 1) + "; " + kept);
+    }
+    model.backward(loss.gradients());
+    adam.step();
+    ++counters.step;
+    counters.next_batch = loader.batches_produced();
+    interval_loss += value;
+    ++interval_steps;
+
+    if (counters.step % s.log_every == 0 || tty) {
+      const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - interval_start).count();
+      const double rate = interval_steps / std::max(seconds, 1e-9);
+      const std::string eta = duration_text(double(total_steps - counters.step) / rate);
+      say("%sepoch %d/%d step %lld/%lld loss %.4f %.2f steps/s ETA %s%s", tty ? "\r" : "", epoch + 1, s.epochs,
+          (long long)counters.step, (long long)total_steps, value, rate, eta.c_str(), tty ? "   " : "\n");
+      if (counters.step % s.log_every == 0) {
+        const double mean = interval_loss / interval_steps;
+        log << nlohmann::json{{"event", "step"}, {"epoch", epoch + 1}, {"step", counters.step}, {"loss", mean}, {"steps_per_s", rate}}.dump()
+            << std::endl;
+        curves.loss.push_back({double(counters.step), mean});
+        interval_loss = 0;
+        interval_steps = 0;
+        interval_start = std::chrono::steady_clock::now();
+      }
+    }
+
+    const bool epoch_done = counters.step % s.steps_per_epoch == 0;
+    if (!epoch_done) continue;
+    if ((epoch + 1) % s.val_every == 0 || counters.step == total_steps) {
+      const Scores scores = validate(model, data.validation, s.size);
+      const bool best = scores.better_than(counters.best);
+      if (best) counters.best = scores;
+      if (tty) say("\n");
+      say("validation after epoch %d (step %lld): vessel AUC %.4f, A/V accuracy %.4f%s\n", epoch + 1, (long long)counters.step,
+          scores.vessel_auc, scores.av_accuracy, best ? " (best so far)" : "");
+      log << nlohmann::json{{"event", "validation"},     {"epoch", epoch + 1},
+                            {"step", counters.step},      {"vessel_auc", scores.vessel_auc},
+                            {"av_accuracy", scores.av_accuracy}, {"best", best}}
+                 .dump()
+          << std::endl;
+      curves.vessel_auc.push_back({double(counters.step), scores.vessel_auc});
+      curves.av_accuracy.push_back({double(counters.step), scores.av_accuracy});
+      summary.last_vessel_auc = scores.vessel_auc;
+      summary.last_av_accuracy = scores.av_accuracy;
+      if (best) save_checkpoint(best_path, model, adam, s, counters, epoch + 1);
+    }
+    save_checkpoint(last_path, model, adam, s, counters, epoch + 1);
+    counters.last_saved_step = counters.step;
+    write_png(curves_path, plot_curves(curves));
+  }
+  say("train: done, %lld steps; best vessel AUC %.4f (A/V accuracy %.4f) in %s; last state in %s\n", (long long)counters.step,
+      counters.best.vessel_auc, counters.best.av_accuracy, best_path.c_str(), last_path.c_str());
+  summary.steps = counters.step;
+  summary.best_score = counters.best.vessel_auc;
+  return summary;
+}
+
+}  // namespace seqnet

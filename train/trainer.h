@@ -1,0 +1,79 @@
+// trainer.h: training SeqNet (`seqnet train`): load and check every image, split off a validation
+// set, then epochs of Adam steps on random augmented crops, validated and checkpointed.
+//
+// A run folder holds:
+//   settings.json       the settings of the run (TrainSettings::to_json)
+//   last.safetensors    the checkpoint after the latest epoch: weights, running statistics,
+//                       "optimizer.m"/"optimizer.v" (Adam's moments), and in the metadata the
+//                       config, settings, step, epoch, next batch index and best score
+//   best.safetensors    the same, from the epoch with the best validation score
+//   log.jsonl           one JSON object per logged step and per validation
+//   curves.png          training loss and validation scores (train/plot.h)
+// Both checkpoints are also plain weights files (model/weights.h skips the optimizer tensors).
+//
+// Exact resume: every random number is a function of the seed and a counter (the model's
+// initialisation of the seed, batch i of (seed, i), dropout of (seed, step)), and a checkpoint
+// stores the counters, so a resumed run repeats an uninterrupted one step for step.
+#pragma once
+
+#include <cstdint>
+#include <cstdio>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "kernels/tensor.h"
+#include "model/config.h"
+
+namespace seqnet {
+
+struct TrainSettings {
+  std::vector<std::string> data_dirs;  // datasets (find_dataset layout), combined
+  std::string run_dir;
+  ModelConfig model;
+  int batch = 24;            // crops per step
+  int crops_per_image = 4;   // 6 images x 4 crops, as the original
+  int crop = 128;            // crop side
+  int size = 576;            // every image is resized to size x size first
+  int epochs = 200;
+  int steps_per_epoch = 0;   // 0: 100 * training images / batch, as the original
+  double lr = 1e-3;
+  uint64_t seed = 0;
+  int workers = 2;           // batch-preparing threads
+  double val_fraction = 0.1; // of the images (at least one) held out for validation
+  int val_every = 1;         // epochs between validations
+  int log_every = 10;        // steps between log lines
+  Device device = Device::cpu;
+  bool resume = false;       // continue run_dir/last.safetensors
+
+  // The settings that define the run (not device, resume): what settings.json and checkpoints hold.
+  nlohmann::json to_json() const;
+  static TrainSettings from_json(const nlohmann::json& json);
+  // Throws std::invalid_argument naming the setting that is out of range.
+  void validate() const;
+};
+
+// The settings stored in run_dir/last.safetensors (for --resume); errors name the file.
+TrainSettings stored_run_settings(const std::string& run_dir);
+std::string last_checkpoint_path(const std::string& run_dir);
+std::string best_checkpoint_path(const std::string& run_dir);
+
+// The loss became NaN or infinite: training stopped, the last checkpoint was left as it was.
+struct NonFiniteLossError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+struct TrainSummary {
+  int64_t steps = 0;            // steps completed in total (including before a resume)
+  double best_score = 0;        // vessel AUC of the best validation (ties by A/V accuracy)
+  double last_vessel_auc = 0, last_av_accuracy = 0;
+};
+
+// Runs training to settings.epochs. Progress lines go to `progress` (nullptr: silent).
+// Throws std::runtime_error naming the file for unusable data (before the first step) and
+// NonFiniteLossError when the loss stops being finite.
+TrainSummary train(const TrainSettings& settings, std::FILE* progress = stderr);
+
+}  // namespace seqnet
