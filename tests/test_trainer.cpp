@@ -11,6 +11,7 @@
 #include "io/safetensors.h"
 #include "synth/fundus.h"
 #include "test_support.h"
+#include "train/plot.h"
 #include "train/trainer.h"
 
 namespace seqnet {
@@ -193,6 +194,29 @@ TEST(Trainer, NonFiniteLossStopsAndKeepsTheLastGoodCheckpoint) {
     EXPECT_NE(message.find(last + " (step 3) kept"), std::string::npos) << message;
   }
   EXPECT_EQ(file_bytes(last), good) << "the last good checkpoint must be left as it was";
+}
+
+TEST(Trainer, CurvesPlotDrawsLossAndScores) {
+  TrainingCurves curves;
+  for (int step = 1; step <= 100; ++step) curves.loss.push_back({double(step), 2.0 / step});
+  curves.vessel_auc = {{50, 0.7}, {100, 0.9}};
+  curves.av_accuracy = {{50, 0.6}, {100, 0.8}};
+  const Image image = plot_curves(curves, 400, 300);
+  ASSERT_EQ(image.width, 400);
+  ASSERT_EQ(image.height, 300);
+  int black = 0, red = 0, blue = 0;
+  for (int y = 0; y < image.height; ++y)
+    for (int x = 0; x < image.width; ++x) {
+      const float r = image.at(y, x, 0), g = image.at(y, x, 1), b = image.at(y, x, 2);
+      black += r == 0 && g == 0 && b == 0;
+      red += r > 0.8f && g < 0.2f && b < 0.2f;
+      blue += b > 0.8f && r < 0.2f;
+      // The loss panel is the top half, the scores the bottom half.
+      if (r > 0.8f && g < 0.2f && b < 0.2f) EXPECT_GT(y, image.height / 2) << "AUC drawn in the loss panel";
+    }
+  EXPECT_GT(black, 100);  // the smoothed loss curve
+  EXPECT_GT(red, 50);
+  EXPECT_GT(blue, 50);
 }
 
 }  // namespace

@@ -11,7 +11,6 @@
 #include <memory>
 #include <numeric>
 #include <random>
-#include <sstream>
 
 #include "eval/metrics.h"
 #include "io/atomic_file.h"
