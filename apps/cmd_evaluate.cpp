@@ -65,7 +65,7 @@ int run(int argc, char** argv) {
             "datasets (DIR/images, DIR/av, optional DIR/mask) exactly as spec/EVALUATION.md says: vessel\n"
             "segmentation and artery/vein classification ('all' and 'detected'), pooled and per image.");
   args.option("pred", "", "the folder seqnet predict wrote", "DIR")
-      .repeated("data", "a dataset folder with images/, av/ and optionally mask/ (repeatable)", "DIR")
+      .repeated("data", "a dataset folder with images/, av/ and optionally mask/", "DIR")
       .option("json", "", "also write the report as JSON here", "FILE");
   if (!args.parse(argc, argv)) return 0;
   if (!args.given("pred")) throw UsageError("missing --pred DIR (the folder seqnet predict wrote)");

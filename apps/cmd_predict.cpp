@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <map>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -105,6 +106,13 @@ Image overlay_image(const Image& photo_rgb, const Prediction& p) {
   return image;
 }
 
+// A default as a person writes it: 0.5, 30, 0.9 (not 0.500000).
+std::string shortest(double value) {
+  std::ostringstream text;
+  text << value;
+  return text.str();
+}
+
 PostprocessSettings postprocess_settings_from(const Args& args) {
   PostprocessSettings s;
   s.vessel_threshold = float(args.number("pp-vessel-threshold"));
@@ -162,7 +170,7 @@ int run(int argc, char** argv) {
             "vein probability), DIR/out_final (artery red, vein blue, brightness the vessel probability) and\n"
             "DIR/overlay (the photograph with the classified vessels drawn over it), each NAME.png. A file that\n"
             "cannot be read is reported and skipped; the exit status is then 1.");
-  args.repeated("input", "a photograph or a folder of photographs (also -i; repeatable)", "PATH")
+  args.repeated("input", "a photograph or a folder of photographs (also -i)", "PATH")
       .option("out", "", "output folder (also -o)", "DIR")
       .option("weights", "", "trained weights (.safetensors, from seqnet train)", "FILE")
       .option("size", "576", "working size: photographs are resized to SIZE x SIZE for the model", "SIZE")
@@ -170,14 +178,14 @@ int run(int argc, char** argv) {
       .option("tile", "128", "tile side with --tiled", "PIXELS")
       .option("stride", "64", "step between tiles with --tiled", "PIXELS")
       .flag("no-postprocess", "skip the artery/vein label propagation (spec/POSTPROCESS.md)")
-      .option("pp-vessel-threshold", std::to_string(pp_defaults.vessel_threshold), "post-processing: vessel probability threshold", "P")
-      .option("pp-min-component", std::to_string(pp_defaults.min_component_pixels), "post-processing: smaller vessel components are dropped", "PIXELS")
-      .option("pp-min-spur", std::to_string(pp_defaults.min_spur_pixels), "post-processing: shorter skeleton spurs are pruned", "PIXELS")
-      .option("pp-direction-pixels", std::to_string(pp_defaults.direction_pixels), "post-processing: skeleton pixels fitting a segment's direction at a node", "PIXELS")
-      .option("pp-straightness", std::to_string(pp_defaults.straightness_degrees), "post-processing: continuation within this of straight", "DEGREES")
-      .option("pp-crossing-distance", std::to_string(pp_defaults.crossing_node_distance), "post-processing: two 3-way nodes closer than this are a crossing", "PIXELS")
-      .option("pp-anchor-confidence", std::to_string(pp_defaults.anchor_confidence), "post-processing: segments with |mean(A-V)| >= this keep their label", "C")
-      .option("pp-hop-decay", std::to_string(pp_defaults.hop_decay), "post-processing: confidence factor per propagation hop", "F");
+      .option("pp-vessel-threshold", shortest(pp_defaults.vessel_threshold), "post-processing: vessel probability threshold", "P")
+      .option("pp-min-component", shortest(pp_defaults.min_component_pixels), "post-processing: smaller vessel components are dropped", "PIXELS")
+      .option("pp-min-spur", shortest(pp_defaults.min_spur_pixels), "post-processing: shorter skeleton spurs are pruned", "PIXELS")
+      .option("pp-direction-pixels", shortest(pp_defaults.direction_pixels), "post-processing: skeleton pixels fitting a segment's direction at a node", "PIXELS")
+      .option("pp-straightness", shortest(pp_defaults.straightness_degrees), "post-processing: continuation within this of straight", "DEGREES")
+      .option("pp-crossing-distance", shortest(pp_defaults.crossing_node_distance), "post-processing: two 3-way nodes closer than this are a crossing", "PIXELS")
+      .option("pp-anchor-confidence", shortest(pp_defaults.anchor_confidence), "post-processing: segments with |mean(A-V)| >= this keep their label", "C")
+      .option("pp-hop-decay", shortest(pp_defaults.hop_decay), "post-processing: confidence factor per propagation hop", "F");
   add_device_option(args);
   if (!args.parse(int(spelled.size()), spelled.data())) return 0;
 
@@ -194,6 +202,7 @@ int run(int argc, char** argv) {
   const std::vector<fs::path> files = input_files(args.all("input"));
   const fs::path out = args.str("out");
   const std::string weights = args.str("weights");
+  if (!fs::is_regular_file(weights)) throw UsageError("--weights " + weights + ": no such file");
 
   const Device device = chosen_device(args);
   std::unique_ptr<SeqNet> model = load_model(weights, device);
