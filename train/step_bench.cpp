@@ -38,6 +38,7 @@ TimingStats stats_of(std::vector<double> seconds) {
   t.seconds = seconds;
   std::sort(seconds.begin(), seconds.end());
   t.median = seconds[seconds.size() / 2];
+  for (double x : seconds) t.mean += x / seconds.size();
   t.min = seconds.front();
   t.max = seconds.back();
   return t;
@@ -85,7 +86,7 @@ void append_profile(std::string& out, const char* title, const std::vector<ops::
   double total = 0;
   for (const ops::OpTime& t : ops) total += t.seconds;
   char line[160];
-  std::snprintf(line, sizeof line, "\n%s, per repeat (%.3f s in ops of %.3f s measured):\n", title, total, step_s);
+  std::snprintf(line, sizeof line, "\n%s, mean per repeat (%.3f s in ops of %.3f s measured):\n", title, total, step_s);
   out += line;
   std::snprintf(line, sizeof line, "  %-34s %8s %10s %7s\n", "op", "calls", "seconds", "share");
   out += line;
@@ -171,8 +172,8 @@ std::string format_step_bench_text(const StepBenchSettings& s, const StepBenchRe
   }
   out += "\n";
   if (s.profile) {
-    append_profile(out, "training step by op", r.train_ops, r.train_step.median);
-    if (s.infer != 0) append_profile(out, "inference by op", r.infer_ops, r.infer.median);
+    append_profile(out, "training step by op", r.train_ops, r.train_step.mean);
+    if (s.infer != 0) append_profile(out, "inference by op", r.infer_ops, r.infer.mean);
   }
   return out;
 }

@@ -28,7 +28,7 @@ struct StepBenchSettings {
 
 struct TimingStats {
   std::vector<double> seconds;  // every timed repeat
-  double median = 0, min = 0, max = 0;
+  double median = 0, mean = 0, min = 0, max = 0;
 };
 
 struct StepBenchResult {
