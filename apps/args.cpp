@@ -28,6 +28,13 @@ Args& Args::flag(const std::string& name, const std::string& help) {
   return *this;
 }
 
+Args& Args::short_name(char letter, const std::string& name) {
+  Spec& sp = const_cast<Spec&>(spec(name));
+  short_names_[std::string("-") + letter] = name;
+  sp.help += std::string(" (also -") + letter + ")";
+  return *this;
+}
+
 Args& Args::positionals(const std::string& help) {
   accepts_positionals_ = true;
   positional_help_ = help;
@@ -43,6 +50,7 @@ const Args::Spec& Args::spec(const std::string& name) const {
 bool Args::parse(int argc, char** argv) {
   for (int i = 0; i < argc; ++i) {
     std::string a = argv[i];
+    if (auto alias = short_names_.find(a); alias != short_names_.end()) a = "--" + alias->second;
     if (a == "-h" || a == "--help") {
       std::fputs(help().c_str(), stdout);
       return false;

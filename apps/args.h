@@ -26,6 +26,8 @@ class Args {
   Args& repeated(const std::string& name, const std::string& help, const std::string& metavar = "VALUE");
   // --name, no value.
   Args& flag(const std::string& name, const std::string& help);
+  // "-x" as another spelling of "--name" (the help line of --name says "also -x").
+  Args& short_name(char letter, const std::string& name);
   // Accept positional arguments (described in the usage line).
   Args& positionals(const std::string& help);
 
@@ -54,6 +56,7 @@ class Args {
   bool accepts_positionals_ = false;
   std::vector<std::string> order_;
   std::map<std::string, Spec> specs_;
+  std::map<std::string, std::string> short_names_;  // "-o" -> "out"
   std::map<std::string, std::vector<std::string>> values_;
   std::vector<std::string> positional_;
 };

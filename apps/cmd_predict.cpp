@@ -154,15 +154,6 @@ void write_settings_record(const fs::path& out, const std::string& weights, cons
 }
 
 int run(int argc, char** argv) {
-  // The parser knows only --long options; the short -i and -o of the usage line are spelled out.
-  std::vector<std::string> words(argv, argv + argc);
-  for (std::string& word : words) {
-    if (word == "-i") word = "--input";
-    else if (word == "-o") word = "--out";
-  }
-  std::vector<char*> spelled;
-  for (std::string& word : words) spelled.push_back(word.data());
-
   const PostprocessSettings pp_defaults;
   Args args("predict", "-i PATH [-i PATH...] -o DIR --weights FILE [options]",
             "Predicts vessel and artery/vein maps for photographs (files, or folders of .png .jpg .tif .bmp .gif)\n"
@@ -170,8 +161,10 @@ int run(int argc, char** argv) {
             "vein probability), DIR/out_final (artery red, vein blue, brightness the vessel probability) and\n"
             "DIR/overlay (the photograph with the classified vessels drawn over it), each NAME.png. A file that\n"
             "cannot be read is reported and skipped; the exit status is then 1.");
-  args.repeated("input", "a photograph or a folder of photographs (also -i)", "PATH")
-      .option("out", "", "output folder (also -o)", "DIR")
+  args.repeated("input", "a photograph or a folder of photographs", "PATH")
+      .short_name('i', "input")
+      .option("out", "", "output folder", "DIR")
+      .short_name('o', "out")
       .option("weights", "", "trained weights (.safetensors, from seqnet train)", "FILE")
       .option("size", "576", "working size: photographs are resized to SIZE x SIZE for the model", "SIZE")
       .flag("tiled", "cover the image with overlapping tiles averaged where they overlap (the original's way)")
@@ -187,7 +180,7 @@ int run(int argc, char** argv) {
       .option("pp-anchor-confidence", shortest(pp_defaults.anchor_confidence), "post-processing: segments with |mean(A-V)| >= this keep their label", "C")
       .option("pp-hop-decay", shortest(pp_defaults.hop_decay), "post-processing: confidence factor per propagation hop", "F");
   add_device_option(args);
-  if (!args.parse(int(spelled.size()), spelled.data())) return 0;
+  if (!args.parse(argc, argv)) return 0;
 
   if (args.all("input").empty()) throw UsageError("missing -i PATH (a photograph or a folder of photographs)");
   if (!args.given("out")) throw UsageError("missing -o DIR (where to write the predictions)");

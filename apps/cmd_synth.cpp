@@ -30,23 +30,16 @@ std::pair<int, int> parse_size(const std::string& text) {
 }
 
 int run(int argc, char** argv) {
-  // The parser knows only --long options; the short -o and -n of the usage line are spelled out.
-  std::vector<std::string> words(argv, argv + argc);
-  for (std::string& word : words) {
-    if (word == "-o") word = "--out";
-    else if (word == "-n") word = "--n";
-  }
-  std::vector<char*> spelled;
-  for (std::string& word : words) spelled.push_back(word.data());
-
   Args args("synth", "-o DIR -n N [--seed S] [--size WxH]",
             "Draws N synthetic fundus photographs with their artery/vein labels (RITE colours) and\n"
             "field-of-view masks into DIR/images, DIR/av and DIR/mask. The same seed gives the same files.");
-  args.option("out", "", "output folder (also -o)", "DIR")
-      .option("n", "", "number of images (also -n)", "N")
+  args.option("out", "", "output folder", "DIR")
+      .short_name('o', "out")
+      .option("n", "", "number of images", "N")
+      .short_name('n', "n")
       .option("seed", "1", "random seed", "S")
       .option("size", "565x584", "image size", "WxH");
-  if (!args.parse(int(spelled.size()), spelled.data())) return 0;
+  if (!args.parse(argc, argv)) return 0;
 
   if (!args.given("out")) throw UsageError("missing -o DIR (where to write the images)");
   if (!args.given("n")) throw UsageError("missing -n N (how many images to draw)");

@@ -90,13 +90,6 @@ TrainSettings resumed_settings(const Args& args, const TrainSettings& given) {
 }
 
 int run(int argc, char** argv) {
-  // The parser knows only --long options; the short -o of the usage line is spelled out.
-  std::vector<std::string> words(argv, argv + argc);
-  for (std::string& word : words)
-    if (word == "-o") word = "--out";
-  std::vector<char*> spelled;
-  for (std::string& word : words) spelled.push_back(word.data());
-
   Args args("train", "--data DIR [--data DIR ...] -o RUNDIR [options]",
             "Trains SeqNet on artery/vein datasets (DIR/images + DIR/av [+ DIR/mask], or the same under\n"
             "DIR/training) with the original's defaults: Adam lr 1e-3, batches of 24 augmented 128x128\n"
@@ -105,7 +98,7 @@ int run(int argc, char** argv) {
             "last.safetensors and best.safetensors (weights + optimizer state), log.jsonl, curves.png and\n"
             "settings.json. --resume continues RUNDIR exactly where its last checkpoint stopped.");
   args.repeated("data", "a dataset folder; give several to combine them", "DIR")
-      .option("out", "", "run folder (also -o)", "RUNDIR");
+      .option("out", "", "run folder", "RUNDIR").short_name('o', "out");
   add_model_options(args);
   args.option("batch", "24", "crops per step", "B")
       .option("crops-per-image", "4", "crops taken from each augmented image of a batch", "K")
@@ -121,7 +114,7 @@ int run(int argc, char** argv) {
       .option("log-every", "10", "steps between log lines", "N");
   add_device_option(args);
   args.flag("resume", "continue RUNDIR/last.safetensors with the settings stored in it");
-  if (!args.parse(int(spelled.size()), spelled.data())) return 0;
+  if (!args.parse(argc, argv)) return 0;
 
   if (!args.given("out")) throw UsageError("missing -o RUNDIR (where to write checkpoints and logs)");
   TrainSettings settings = settings_from(args);
