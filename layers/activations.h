@@ -21,6 +21,7 @@ class ReLU {
  public:
   void forward(Tensor& x);                       // x <- relu(x); keeps a handle for backward
   void backward(Tensor& dy);                     // dy <- dy [y > 0]
+  void release() { y_ = Tensor(); }              // drops the handle on y
 
  private:
   Tensor y_;

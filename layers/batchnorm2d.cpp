@@ -40,4 +40,9 @@ const Tensor& BatchNorm2d::backward(const Tensor& dy) {
   return dx_;
 }
 
+void BatchNorm2d::release() {
+  x_ = y_ = dx_ = mean_ = rstd_ = Tensor();
+  trained_forward_ = false;
+}
+
 }  // namespace seqnet

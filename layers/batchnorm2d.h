@@ -23,6 +23,9 @@ class BatchNorm2d {
   BatchNorm2d(ParameterStore& store, const std::string& name, int channels);
   const Tensor& forward(const Tensor& x, const Mode& mode);
   const Tensor& backward(const Tensor& dy);  // after a training-mode forward only
+  // Drops every buffer and handle this layer holds; the next forward plans its memory again.
+  // Evaluation passes call it once they hold the output, so each map is freed by its last user.
+  void release();
 
  private:
   ParameterStore& store_;

@@ -38,4 +38,6 @@ const Tensor& Conv2d::backward(const Tensor& dy, bool input_grad) {
   return dx_;
 }
 
+void Conv2d::release() { x_ = y_ = dx_ = Tensor(); }
+
 }  // namespace seqnet

@@ -22,6 +22,10 @@ class Conv2d {
   // Returns dx, or an undefined Tensor when input_grad is false (the first layer on an image).
   const Tensor& backward(const Tensor& dy, bool input_grad = true);
 
+  // Drops every buffer and handle this layer holds; the next forward plans its memory again.
+  // Evaluation passes call it once they hold the output, so each map is freed by its last user.
+  void release();
+
   int in_channels() const { return in_; }
   int out_channels() const { return out_; }
   int ksize() const { return k_; }

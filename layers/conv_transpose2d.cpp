@@ -30,4 +30,6 @@ const Tensor& ConvTranspose2d::backward(const Tensor& dy) {
   return dx_;
 }
 
+void ConvTranspose2d::release() { x_ = y_ = dx_ = Tensor(); }
+
 }  // namespace seqnet

@@ -16,6 +16,9 @@ class ConvTranspose2d {
   ConvTranspose2d(ParameterStore& store, const std::string& name, int in_channels, int out_channels);
   const Tensor& forward(const Tensor& x);
   const Tensor& backward(const Tensor& dy);
+  // Drops every buffer and handle this layer holds; the next forward plans its memory again.
+  // Evaluation passes call it once they hold the output, so each map is freed by its last user.
+  void release();
 
  private:
   ParameterStore& store_;

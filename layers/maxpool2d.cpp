@@ -21,4 +21,6 @@ const Tensor& MaxPool2d::backward(const Tensor& dy) {
   return dx_;
 }
 
+void MaxPool2d::release() { y_ = argmax_ = dx_ = Tensor(); }
+
 }  // namespace seqnet

@@ -12,6 +12,9 @@ class MaxPool2d {
  public:
   const Tensor& forward(const Tensor& x);
   const Tensor& backward(const Tensor& dy);
+  // Drops every buffer and handle this layer holds; the next forward plans its memory again.
+  // Evaluation passes call it once they hold the output, so each map is freed by its last user.
+  void release();
 
  private:
   Shape input_shape_;

@@ -18,11 +18,17 @@ Branch::Branch(ParameterStore& store, const std::string& name, int out_channels,
 const std::vector<Tensor>& Branch::forward(const Tensor& x, const Mode& mode) {
   features_.assign(1, unet_.forward(x, mode));
   if (refiner_) {
-    const std::vector<Tensor>& refined = refiner_->forward(features_[0], unet_.first_features(), mode);
+    std::vector<Tensor> refined = refiner_->forward(features_[0], unet_.first_features(), mode);
     features_.insert(features_.end(), refined.begin(), refined.end());
   }
   logits_.clear();
-  for (size_t k = 0; k < heads_.size(); ++k) logits_.push_back(heads_[k]->forward(features_[k]));
+  for (size_t k = 0; k < heads_.size(); ++k) {
+    logits_.push_back(heads_[k]->forward(features_[k]));
+    if (!mode.training) {  // evaluation: the logits' handles are all that stays
+      heads_[k]->release();
+      features_[k] = Tensor();
+    }
+  }
   return logits_;
 }
 

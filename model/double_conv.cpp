@@ -7,7 +7,7 @@ DoubleConv::Stage DoubleConv::make_stage(ParameterStore& store, const std::strin
                                          Norm norm, float dropout, uint64_t& dropout_id) {
   const std::string i = std::to_string(index);
   Stage s{Conv2d(store, name + ".conv" + i, in, out, 3, norm == Norm::none), std::nullopt, ReLU(),
-          Dropout(dropout, dropout_id++), Tensor()};
+          Dropout(dropout, dropout_id++)};
   if (norm == Norm::batch) s.bn.emplace(store, name + ".bn" + i, out);
   return s;
 }
@@ -17,12 +17,18 @@ DoubleConv::DoubleConv(ParameterStore& store, const std::string& name, int in_ch
     : first_(make_stage(store, name, 1, in_channels, out_channels, norm, dropout, dropout_id)),
       second_(make_stage(store, name, 2, out_channels, out_channels, norm, dropout, dropout_id)) {}
 
-const Tensor& DoubleConv::forward_stage(Stage& s, const Tensor& x, const Mode& mode) {
-  const Tensor& c = s.conv.forward(x);
-  s.out = s.bn ? s.bn->forward(c, mode) : c;
-  s.relu.forward(s.out);
-  s.dropout.forward(s.out, mode);
-  return s.out;
+Tensor DoubleConv::forward_stage(Stage& s, const Tensor& x, const Mode& mode) {
+  // The stage's output is the conv's (or BN's) buffer, then ReLU and Dropout work in place.
+  Tensor out = s.conv.forward(x);
+  if (s.bn) out = s.bn->forward(out, mode);
+  s.relu.forward(out);
+  s.dropout.forward(out, mode);
+  if (!mode.training) {
+    s.conv.release();
+    if (s.bn) s.bn->release();
+    s.relu.release();
+  }
+  return out;
 }
 
 const Tensor& DoubleConv::backward_stage(Stage& s, Tensor& dy, bool input_grad) {
@@ -35,7 +41,7 @@ const Tensor& DoubleConv::backward_stage(Stage& s, Tensor& dy, bool input_grad) 
   return s.conv.backward(dy, input_grad);
 }
 
-const Tensor& DoubleConv::forward(const Tensor& x, const Mode& mode) {
+Tensor DoubleConv::forward(const Tensor& x, const Mode& mode) {
   return forward_stage(second_, forward_stage(first_, x, mode), mode);
 }
 

@@ -20,7 +20,10 @@ class DoubleConv {
   DoubleConv(ParameterStore& store, const std::string& name, int in_channels, int out_channels, Norm norm,
              float dropout, uint64_t& dropout_id);
 
-  const Tensor& forward(const Tensor& x, const Mode& mode);
+  // In training the layers keep what backward needs (planned once per shape). In evaluation
+  // they keep nothing: the returned handle is the output's only owner, so each map is freed as
+  // soon as its consumer is done with it.
+  Tensor forward(const Tensor& x, const Mode& mode);
   // dy is consumed (overwritten). Returns dx, undefined when input_grad is false.
   const Tensor& backward(Tensor& dy, bool input_grad = true);
 
@@ -30,11 +33,10 @@ class DoubleConv {
     std::optional<BatchNorm2d> bn;
     ReLU relu;
     Dropout dropout;
-    Tensor out;  // the stage's output (the conv's or BN's buffer, then ReLU/Dropout in place)
   };
   static Stage make_stage(ParameterStore& store, const std::string& name, int index, int in, int out, Norm norm,
                           float dropout, uint64_t& dropout_id);
-  const Tensor& forward_stage(Stage& s, const Tensor& x, const Mode& mode);
+  Tensor forward_stage(Stage& s, const Tensor& x, const Mode& mode);
   const Tensor& backward_stage(Stage& s, Tensor& dy, bool input_grad);
 
   Stage first_, second_;

@@ -19,9 +19,9 @@ Refiner::Refiner(ParameterStore& store, const std::string& name, int width, int 
     steps_[i].fuse = std::make_unique<Conv2d>(store, name + ".fuse." + std::to_string(i), width * (i + 2), width, 1, true);
 }
 
-const std::vector<Tensor>& Refiner::forward(const Tensor& unet_out, const Tensor& unet_first, const Mode& mode) {
+std::vector<Tensor> Refiner::forward(const Tensor& unet_out, const Tensor& unet_first, const Mode& mode) {
   first_features_.assign(1, unet_first);
-  outputs_.clear();
+  std::vector<Tensor> outputs;
   Tensor f = unet_out;
   for (int i = 0; i < iterations(); ++i) {
     Step& s = steps_[i];
@@ -29,10 +29,16 @@ const std::vector<Tensor>& Refiner::forward(const Tensor& unet_out, const Tensor
     const Shape& fs = f.shape();
     ensure_tensor(s.concat, {fs.n(), int64_t(width_) * (i + 2), fs.h(), fs.w()}, f.device(), f.dtype());
     for (int j = 0; j <= i + 1; ++j) ops::copy_into_channels(s.concat, first_features_[j], j * width_);
-    f = s.body->forward(s.fuse->forward(s.concat), mode);
-    outputs_.push_back(f);
+    Tensor fused = s.fuse->forward(s.concat);
+    if (!mode.training) {  // evaluation: free what this iteration no longer needs
+      s.fuse->release();
+      s.concat = Tensor();
+    }
+    f = s.body->forward(fused, mode);
+    outputs.push_back(f);
   }
-  return outputs_;
+  if (!mode.training) first_features_.clear();
+  return outputs;
 }
 
 const Tensor& Refiner::backward(std::vector<Tensor>& d_features, Tensor& d_unet_first) {

@@ -31,8 +31,8 @@ class Refiner {
 
   int iterations() const { return static_cast<int>(steps_.size()); }
   // Runs all iterations from the branch UNet's output and first-level features; returns the
-  // feature map after each iteration.
-  const std::vector<Tensor>& forward(const Tensor& unet_out, const Tensor& unet_first, const Mode& mode);
+  // feature map after each iteration (the caller's handles are their only owners in evaluation).
+  std::vector<Tensor> forward(const Tensor& unet_out, const Tensor& unet_first, const Mode& mode);
   // d_features[i] is the gradient of iteration i's output (consumed). Returns the gradient of the
   // UNet's output and adds that of its first-level features to d_unet_first. Needs iterations > 0.
   const Tensor& backward(std::vector<Tensor>& d_features, Tensor& d_unet_first);
@@ -46,7 +46,7 @@ class Refiner {
   };
   int width_;
   std::vector<Step> steps_;
-  std::vector<Tensor> first_features_, outputs_;
+  std::vector<Tensor> first_features_;
   Tensor d_unet_out_;
 };
 

@@ -21,20 +21,30 @@ UNetBody::UNetBody(ParameterStore& store, const std::string& name, int width, in
                                            dropout, dropout_id);
 }
 
-const Tensor& UNetBody::forward(const Tensor& s0, const Mode& mode) {
+Tensor UNetBody::forward(const Tensor& s0, const Mode& mode) {
+  // In evaluation every layer lets go of its buffers once its output has been taken, and the
+  // skips and concats are dropped once read, so only the maps still to be used stay alive.
+  const bool keep = mode.training;
   skips_[0] = s0;
-  for (int l = 1; l < depth_; ++l) skips_[l] = enc_[l]->forward(pool_[l].forward(skips_[l - 1]), mode);
-  const Tensor* x = &skips_[depth_ - 1];
+  for (int l = 1; l < depth_; ++l) {
+    Tensor pooled = pool_[l].forward(skips_[l - 1]);
+    if (!keep) pool_[l].release();
+    skips_[l] = enc_[l]->forward(pooled, mode);
+  }
+  Tensor x = skips_[depth_ - 1];
   for (int l = depth_ - 2; l >= 0; --l) {
-    const Tensor& u = up_[l].forward(*x);
+    Tensor u = up_[l].forward(x);
+    if (!keep) up_[l].release();
     const Shape& s = skips_[l].shape();
     // Odd sizes are not allowed (the model pads inputs), so the upsampled map matches the skip.
     ensure_tensor(concat_[l], {s.n(), 2 * ch_[l], s.h(), s.w()}, s0.device(), s0.dtype());
     ops::copy_into_channels(concat_[l], u, 0);  // upsampled first, as in the spec
     ops::copy_into_channels(concat_[l], skips_[l], ch_[l]);
-    x = &dec_[l]->forward(concat_[l], mode);
+    if (!keep) skips_[l + 1] = skips_[l] = u = x = Tensor();
+    x = dec_[l]->forward(concat_[l], mode);
+    if (!keep) concat_[l] = Tensor();
   }
-  return *x;
+  return x;
 }
 
 const Tensor& UNetBody::backward(Tensor& d_out) {
@@ -72,7 +82,7 @@ UNet::UNet(ParameterStore& store, const std::string& name, int in_channels, int 
     : enc0_(store, name + ".enc.0", in_channels, width, norm, dropout, dropout_id),
       body_(store, name, width, depth, norm, dropout, dropout_id) {}
 
-const Tensor& UNet::forward(const Tensor& x, const Mode& mode) {
+Tensor UNet::forward(const Tensor& x, const Mode& mode) {
   first_ = enc0_.forward(x, mode);
   return body_.forward(first_, mode);
 }

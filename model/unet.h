@@ -28,7 +28,8 @@ class UNetBody {
   // Declares <name>.enc.l (l >= 1), <name>.up.l and <name>.dec.l.
   UNetBody(ParameterStore& store, const std::string& name, int width, int depth, Norm norm, float dropout,
            uint64_t& dropout_id);
-  const Tensor& forward(const Tensor& s0, const Mode& mode);
+  // Evaluation keeps nothing (see DoubleConv::forward).
+  Tensor forward(const Tensor& s0, const Mode& mode);
   // d_out is consumed. Returns the gradient with respect to s0.
   const Tensor& backward(Tensor& d_out);
 
@@ -49,7 +50,8 @@ class UNet {
  public:
   UNet(ParameterStore& store, const std::string& name, int in_channels, int width, int depth, Norm norm,
        float dropout, uint64_t& dropout_id);
-  const Tensor& forward(const Tensor& x, const Mode& mode);
+  Tensor forward(const Tensor& x, const Mode& mode);
+  // Kept until the next forward (in evaluation too: the refiner reads them after the body).
   const Tensor& first_features() const { return first_; }
   // d_out is consumed; d_first (may be undefined) is added to the first-level features' gradient.
   const Tensor& backward(Tensor& d_out, const Tensor& d_first, bool input_grad);
