@@ -77,6 +77,9 @@ class Tensor {
   const double* f64() const;
   int32_t* i32();
   const int32_t* i32() const;
+  // How many Tensors share this one's memory (0 for a view): lets a buffer pool see which of its
+  // buffers nobody else holds any more.
+  long use_count() const { return storage_.use_count(); }
   void* raw() { return data_; }
   const void* raw() const { return data_; }
 

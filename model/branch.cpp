@@ -47,4 +47,14 @@ const Tensor& Branch::backward(const std::vector<Tensor>& d_logits, bool input_g
   return unet_.backward(d_unet_out, d_first_, input_grad);
 }
 
+void Branch::release() {
+  unet_.release();
+  if (refiner_) refiner_->release();
+  for (auto& head : heads_) head->release();
+  features_.clear();
+  logits_.clear();
+  d_features_.clear();
+  d_first_ = Tensor();
+}
+
 }  // namespace seqnet

@@ -22,6 +22,8 @@ class Branch {
   // d_logits[k]: gradient of head k's logits. Parameter gradients accumulate; returns the
   // gradient of x when input_grad, else an undefined tensor.
   const Tensor& backward(const std::vector<Tensor>& d_logits, bool input_grad);
+  // Drops every buffer of this block and its layers (an evaluation forward starts with it).
+  void release();
 
  private:
   UNet unet_;

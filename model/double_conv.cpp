@@ -23,12 +23,19 @@ Tensor DoubleConv::forward_stage(Stage& s, const Tensor& x, const Mode& mode) {
   if (s.bn) out = s.bn->forward(out, mode);
   s.relu.forward(out);
   s.dropout.forward(out, mode);
-  if (!mode.training) {
-    s.conv.release();
-    if (s.bn) s.bn->release();
-    s.relu.release();
-  }
+  if (!mode.training) release_stage(s);
   return out;
+}
+
+void DoubleConv::release_stage(Stage& s) {
+  s.conv.release();
+  if (s.bn) s.bn->release();
+  s.relu.release();
+}
+
+void DoubleConv::release() {
+  release_stage(first_);
+  release_stage(second_);
 }
 
 const Tensor& DoubleConv::backward_stage(Stage& s, Tensor& dy, bool input_grad) {

@@ -26,6 +26,8 @@ class DoubleConv {
   Tensor forward(const Tensor& x, const Mode& mode);
   // dy is consumed (overwritten). Returns dx, undefined when input_grad is false.
   const Tensor& backward(Tensor& dy, bool input_grad = true);
+  // Drops every buffer of this block and its layers (an evaluation forward starts with it).
+  void release();
 
  private:
   struct Stage {
@@ -38,6 +40,7 @@ class DoubleConv {
                           float dropout, uint64_t& dropout_id);
   Tensor forward_stage(Stage& s, const Tensor& x, const Mode& mode);
   const Tensor& backward_stage(Stage& s, Tensor& dy, bool input_grad);
+  static void release_stage(Stage& s);
 
   Stage first_, second_;
 };

@@ -66,4 +66,15 @@ const Tensor& Refiner::backward(std::vector<Tensor>& d_features, Tensor& d_unet_
   return d_unet_out_;
 }
 
+void Refiner::release() {
+  for (Step& s : steps_) {
+    s.enc0->release();
+    s.fuse->release();
+    s.body->release();
+    s.concat = s.d_first = s.d_part = Tensor();
+  }
+  first_features_.clear();
+  d_unet_out_ = Tensor();
+}
+
 }  // namespace seqnet

@@ -36,6 +36,8 @@ class Refiner {
   // d_features[i] is the gradient of iteration i's output (consumed). Returns the gradient of the
   // UNet's output and adds that of its first-level features to d_unet_first. Needs iterations > 0.
   const Tensor& backward(std::vector<Tensor>& d_features, Tensor& d_unet_first);
+  // Drops every buffer of this block and its layers (an evaluation forward starts with it).
+  void release();
 
  private:
   struct Step {

@@ -1,6 +1,11 @@
 // seqnet.cpp: SeqNet (seqnet.h).
 #include "model/seqnet.h"
 
+#include <optional>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
+
 #include "kernels/ops.h"
 
 namespace seqnet {
@@ -21,6 +26,21 @@ const SeqNetOutputs& SeqNet::forward(const Tensor& x, const Mode& mode) {
     throw ShapeError("SeqNet input height and width must be multiples of " + std::to_string(m) + " for depth " +
                      std::to_string(config_.depth) + ", got " + s.str() + " (the program pads images to fit)");
   if (x.device() != device()) throw std::runtime_error("SeqNet input is on the wrong device");
+  // Evaluation keeps no maps in the layers: it first lets go of all the training buffers (the
+  // next training step plans them again), then frees each map once its consumer is done, and
+  // the pool lets a dead map's memory serve the next one.
+  std::optional<BufferReuse> reuse;
+  if (!mode.training) {
+    out_ = SeqNetOutputs();
+    seg_.release();
+    cls_.release();
+#if defined(__GLIBC__)
+    // glibc keeps freed heap memory resident; hand it back so the evaluation's larger maps
+    // (which it cannot fit into the training-sized holes) do not add to the peak.
+    malloc_trim(0);
+#endif
+    reuse.emplace();
+  }
   out_.seg = seg_.forward(x, mode);
   // "Block BP": m = sigmoid(s_T) * x is an input to the cls branch, nothing flows back from it.
   const Tensor& last = out_.seg.back();

@@ -77,6 +77,17 @@ const Tensor& UNetBody::backward(Tensor& d_out) {
   return d_s0_;
 }
 
+void UNetBody::release() {
+  for (int l = 0; l < depth_; ++l) {
+    pool_[l].release();
+    if (enc_[l]) enc_[l]->release();
+    skips_[l] = concat_[l] = d_up_[l] = d_level_[l] = Tensor();
+  }
+  for (ConvTranspose2d& up : up_) up.release();
+  for (auto& dec : dec_) dec->release();
+  d_s0_ = Tensor();
+}
+
 UNet::UNet(ParameterStore& store, const std::string& name, int in_channels, int width, int depth, Norm norm,
            float dropout, uint64_t& dropout_id)
     : enc0_(store, name + ".enc.0", in_channels, width, norm, dropout, dropout_id),
@@ -91,6 +102,12 @@ const Tensor& UNet::backward(Tensor& d_out, const Tensor& d_first, bool input_gr
   Tensor d = body_.backward(d_out);
   if (d_first.defined()) ops::add_inplace(d, d_first);
   return enc0_.backward(d, input_grad);
+}
+
+void UNet::release() {
+  enc0_.release();
+  body_.release();
+  first_ = Tensor();
 }
 
 }  // namespace seqnet

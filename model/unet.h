@@ -32,6 +32,8 @@ class UNetBody {
   Tensor forward(const Tensor& s0, const Mode& mode);
   // d_out is consumed. Returns the gradient with respect to s0.
   const Tensor& backward(Tensor& d_out);
+  // Drops every buffer of this block and its layers (an evaluation forward starts with it).
+  void release();
 
  private:
   int depth_;
@@ -55,6 +57,8 @@ class UNet {
   const Tensor& first_features() const { return first_; }
   // d_out is consumed; d_first (may be undefined) is added to the first-level features' gradient.
   const Tensor& backward(Tensor& d_out, const Tensor& d_first, bool input_grad);
+  // Drops every buffer of this block and its layers (an evaluation forward starts with it).
+  void release();
 
  private:
   DoubleConv enc0_;
