@@ -66,10 +66,10 @@ echo "== 5/5 evaluating them against their labels"
 step_done
 
 echo
-echo "done in $(( $(date +%s) - start )) s. The held-out images (pooled over their pixels):"
+echo "done in $(( $(date +%s) - start )) s. On the 4 held-out images:"
 sed -n '/^Vessel segmentation/,/^  per image/p' "$out/metrics.txt" | grep -E '^  (roc_auc|f1) '
 sed -n '/^Artery\/vein classification/,/^  per image/p' "$out/metrics.txt" | grep -E '^  (all|detected)\.accuracy '
-echo "  (columns: pooled, mean over images, std)"
+echo "  (columns: pooled over all their pixels, mean over the images, std; vessel AUC = roc_auc, A/V accuracy = all.accuracy)"
 echo "Pictures:"
 echo "  photographs      $out/data/test/images/"
 echo "  labels           $out/data/test/av/"
