@@ -3,7 +3,7 @@
 // op(A) is (M, K) and op(B) is (K, N); `trans_a` / `trans_b` say the stored matrix is the
 // transpose (A stored (K, M), B stored (N, K)). lda, ldb, ldc are the row strides as stored.
 // A thin wrapper so the templated kernels call one name for float (sgemm) and double (dgemm);
-// OpenBLAS threads each call itself.
+// Large products are split over the OpenMP threads, each calling single-threaded OpenBLAS.
 #pragma once
 
 #include <cstdint>
