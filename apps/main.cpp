@@ -1,7 +1,10 @@
 // main.cpp: `seqnet COMMAND ...`: finds the command (apps/registry.h) and turns every error into
 // a message and an exit status instead of a crash.
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <exception>
 #include <string>
@@ -38,7 +41,18 @@ const std::vector<Command>& commands() {
 
 }  // namespace seqnet::cli
 
+// GNU OpenMP reads OMP_WAIT_POLICY once, before main. Its default lets idle threads spin after
+// every parallel region, which on a busy machine (or beside the batch loader's threads) burns
+// most of the CPU: a training step took 3x the CPU time (docs/PERFORMANCE.md). So unless the
+// user chose a policy, the program restarts itself once with the passive one.
+void prefer_passive_openmp_threads(char** argv) {
+  if (std::getenv("OMP_WAIT_POLICY")) return;
+  setenv("OMP_WAIT_POLICY", "passive", 1);
+  execv("/proc/self/exe", argv);  // returns only on failure: then carry on as we are
+}
+
 int main(int argc, char** argv) {
+  prefer_passive_openmp_threads(argv);
   using namespace seqnet::cli;
   if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h") || !std::strcmp(argv[1], "help")) {
     print_help();
