@@ -12,12 +12,6 @@ build="${SEQNET_BUILD_DIR:-$root/build}"
 start=$(date +%s)
 step_start=$start
 
-# Threads sleep instead of spinning while they wait: on a machine whose cores are busy with other
-# work, spinning OpenMP and OpenBLAS threads made training 5-7x slower in CPU time. OpenBLAS runs
-# single-threaded; the OpenMP loops around it use the cores.
-export OMP_WAIT_POLICY="${OMP_WAIT_POLICY:-PASSIVE}"
-export OPENBLAS_NUM_THREADS="${OPENBLAS_NUM_THREADS:-1}"
-
 # Prints how long the step that just ended took.
 step_done() {
   local now
