@@ -312,7 +312,7 @@ void run_seqnet(Dump& d, DType dtype, std::vector<VerifyRow>& out, std::vector<V
 
 VerifyResult verify_dump(const std::string& path, Device device, DType dtype) {
   Dump d(path, device);
-  VerifyResult result{path, d.op(), {}};
+  VerifyResult result{path, d.op(), {}, {}};
   try {
     const std::string& op = d.op();
     if (op == "conv2d") run_conv2d(d);

@@ -1,4 +1,6 @@
 // runtime.cu: the CUDA runtime services of runtime.h.
+#include <dlfcn.h>
+
 #include <atomic>
 #include <cstdio>
 
@@ -17,6 +19,14 @@ struct Header {
 }  // namespace
 
 bool available(std::string* why_not) {
+  // Without the driver library the runtime reports an "insufficient driver", which would send
+  // the user looking for a driver upgrade on a machine that has no GPU at all.
+  if (void* driver = dlopen("libcuda.so.1", RTLD_LAZY | RTLD_LOCAL)) {
+    dlclose(driver);
+  } else {
+    if (why_not) *why_not = "no NVIDIA driver on this machine (libcuda.so.1 not found)";
+    return false;
+  }
   int count = 0;
   cudaError_t err = cudaGetDeviceCount(&count);
   if (err != cudaSuccess) {
