@@ -205,6 +205,8 @@ TEST(Trainer, CurvesPlotDrawsLossAndScores) {
   ASSERT_EQ(image.width, 400);
   ASSERT_EQ(image.height, 300);
   int black = 0, red = 0, blue = 0;
+  // Text is dark grey (0.15, not the smoothed loss's black): count it where the labels belong.
+  int title = 0, values_top = 0, values_bottom = 0, steps_left = 0, steps_right = 0, text_elsewhere = 0;
   for (int y = 0; y < image.height; ++y)
     for (int x = 0; x < image.width; ++x) {
       const float r = image.at(y, x, 0), g = image.at(y, x, 1), b = image.at(y, x, 2);
@@ -213,10 +215,27 @@ TEST(Trainer, CurvesPlotDrawsLossAndScores) {
       blue += b > 0.8f && r < 0.2f;
       // The loss panel is the top half, the scores the bottom half.
       if (r > 0.8f && g < 0.2f && b < 0.2f) EXPECT_GT(y, image.height / 2) << "AUC drawn in the loss panel";
+      if (!(r == g && g == b && r > 0.1f && r < 0.2f)) continue;
+      const bool top_row = y < 20, left_strip = x < 35, bottom_row = y >= image.height - 14;
+      title += top_row && x < image.width / 2;                          // "training loss"
+      values_top += left_strip && y >= 20 && y < image.height / 2;      // 0 ... 2 at the loss grid
+      values_bottom += left_strip && y >= image.height / 2 && !bottom_row;  // 0.0 ... 1.0
+      steps_left += bottom_row && x < image.width / 4;                  // "step 0"
+      steps_right += bottom_row && x >= image.width * 3 / 4;            // "step 100"
+      text_elsewhere += !top_row && !left_strip && !bottom_row && y < image.height / 2 - 20;
     }
   EXPECT_GT(black, 100);  // the smoothed loss curve
   EXPECT_GT(red, 50);
   EXPECT_GT(blue, 50);
+  EXPECT_GT(title, 40);
+  EXPECT_GT(values_top, 40);
+  EXPECT_GT(values_bottom, 60);
+  EXPECT_GT(steps_left, 20);
+  EXPECT_GT(steps_right, 20);
+  EXPECT_GT(steps_right, steps_left) << "\"step 100\" is longer than \"step 0\"";
+  // The inside of the loss panel holds no text: the legend is in the title row above it.
+  EXPECT_LT(text_elsewhere, 40);
+  EXPECT_THROW(plot_curves(curves, 100, 80), std::invalid_argument);
 }
 
 }  // namespace
