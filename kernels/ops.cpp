@@ -90,7 +90,7 @@ ConvDims conv_dims(const Tensor& x, const Tensor& w, const char* what) {
   return {as_int(x.shape().n()), as_int(x.shape().c()), as_int(x.shape().h()), as_int(x.shape().w()), as_int(s[0]),
           as_int(s[2])};
 }
-bool use_cudnn() { return g_conv_engine == ConvEngine::cudnn; }
+[[maybe_unused]] bool use_cudnn() { return g_conv_engine == ConvEngine::cudnn; }  // unused without CUDA
 }  // namespace
 
 void conv2d_forward(Tensor& y, const Tensor& x, const Tensor& w, const Tensor* b) {
