@@ -9,8 +9,8 @@
 // GEMM size is what makes BLAS fast, so the images are grouped by plane size:
 //  - small planes (deep levels): g images side by side, cols (C*ks*ks, g*HW), one GEMM for the
 //    group; its (K, g*HW) result (or dy gathered into that layout) sits in the workspace too.
-//  - large planes: image by image, in bands of rows when one image's columns exceed the
-//    workspace (a 576x576 plane with 32 channels would need 380 MB of columns).
+//  - large planes: image by image, in bands of rows whose columns fit in the L2 cache (a
+//    576x576 plane with 32 channels would need 380 MB of columns).
 #include "kernels/cpu/conv2d.h"
 
 #include <algorithm>
@@ -27,11 +27,16 @@ namespace {
 constexpr int64_t kParallelMinElements = 1 << 15;
 // The workspace cap: 4M elements (16 MB in float).
 constexpr int64_t kWorkspaceElements = int64_t(1) << 22;
+// The columns of one band: 256K elements (1 MB in float), half a core's 2 MB L2, so the GEMM
+// reads the columns im2col just wrote (and col2im the ones the GEMM just wrote) from cache
+// instead of from memory. Measured (width-16 SeqNet, 1 thread): a training step on 4 x 128x128
+// 2.42 -> 2.25 s against whole-image bands (9.4 MB of columns at 16 channels); 128K: 2.31 s.
+constexpr int64_t kBandElements = int64_t(1) << 18;
 
-// Rows per band so that a band's columns fit kWorkspaceElements; bands of equal height.
+// Rows per band so that a band's columns fit kBandElements; bands of equal height.
 int band_rows(int C, int H, int W, int ksize) {
   const int64_t per_row = int64_t(C) * ksize * ksize * W;
-  const int64_t fit = std::clamp<int64_t>(kWorkspaceElements / std::max<int64_t>(per_row, 1), 1, H);
+  const int64_t fit = std::clamp<int64_t>(kBandElements / std::max<int64_t>(per_row, 1), 1, H);
   const int64_t bands = (H + fit - 1) / fit;
   return int((H + bands - 1) / bands);
 }
