@@ -2,12 +2,10 @@
 // a temporary folder: synth draws a few tiny photographs, train fits a tiny model for a few steps,
 // predict maps the held-out ones (post-processing on), evaluate scores them. No outside data.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 
 #include <cmath>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -20,21 +18,14 @@ namespace seqnet {
 namespace {
 namespace fs = std::filesystem;
 
-// Runs `seqnet ARGS` with stdout and stderr into `dir`/LOG.txt; returns the exit status. One thread:
-// these tensors are tiny, and on a machine whose cores are busy, OpenMP and OpenBLAS threads
-// waiting for each other made 10 training steps take 8 s instead of 0.7 s.
-int run_program(const std::string& args, const test::TempDir& dir, const std::string& log) {
-  const std::string command = "OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 " + std::string(SEQNET_PROGRAM) + " " + args +
-                              " >" + dir.str(log + ".txt") + " 2>&1";
-  const int status = std::system(command.c_str());
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
+using test::read_text;
 
-std::string read_text(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
+// Runs `seqnet ARGS` with stdout and stderr into `dir`/LOG.txt; returns the exit status. One thread:
+// these tensors are tiny, and on a machine whose cores are busy, threads waiting for each other
+// made 10 training steps take 8 s instead of 0.7 s.
+int run_program(const std::string& args, const test::TempDir& dir, const std::string& log) {
+  setenv("OMP_NUM_THREADS", "1", 1);  // inherited by the program
+  return test::run_seqnet(args, dir.str(log + ".txt"), dir.str(log + ".txt"));
 }
 
 // The training losses of RUNDIR/log.jsonl, in step order (validation lines carry no loss).

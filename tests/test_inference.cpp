@@ -14,17 +14,6 @@
 namespace seqnet {
 namespace {
 
-// The tiny model of the tests: size multiple 4, a few thousand parameters, randomly initialised.
-ModelConfig tiny_config() {
-  ModelConfig c;
-  c.width = 4;
-  c.depth = 3;
-  c.refine_depth = 2;
-  c.seg_iterations = 1;
-  c.cls_iterations = 1;
-  return c;
-}
-
 // A deterministic photograph with structure at several scales (smooth waves plus noise), so that
 // the network's outputs vary across the image.
 Image test_photo(int width, int height, uint32_t seed) {
@@ -56,7 +45,7 @@ void expect_probability_maps(const Prediction& p, int width, int height) {
 }
 
 TEST(Inference, WholeImageIsTheSigmoidOfTheLastHeads) {
-  SeqNet model(tiny_config(), Device::cpu, DType::f32, 7);
+  SeqNet model(test::tiny_model_config(), Device::cpu, DType::f32, 7);
   const Image photo = test_photo(64, 64, 1);  // already the working size: the resizes are identities
   InferenceSettings settings;
   settings.size = 64;
@@ -78,7 +67,7 @@ TEST(Inference, WholeImageIsTheSigmoidOfTheLastHeads) {
 }
 
 TEST(Inference, WholeAndTiledAgreeAwayFromTheBorders) {
-  SeqNet model(tiny_config(), Device::cpu, DType::f32, 11);
+  SeqNet model(test::tiny_model_config(), Device::cpu, DType::f32, 11);
   const Image photo = test_photo(64, 64, 2);
   InferenceSettings whole;
   whole.size = 64;
@@ -118,7 +107,7 @@ TEST(Inference, WholeAndTiledAgreeAwayFromTheBorders) {
 }
 
 TEST(Inference, OutputsAreAtTheInputResolution) {
-  SeqNet model(tiny_config(), Device::cpu, DType::f32, 3);
+  SeqNet model(test::tiny_model_config(), Device::cpu, DType::f32, 3);
   const Image photo = test_photo(75, 53, 3);
   InferenceSettings whole;
   whole.size = 64;
@@ -131,7 +120,7 @@ TEST(Inference, OutputsAreAtTheInputResolution) {
 }
 
 TEST(Inference, SizesThatAreNotMultiplesArePadded) {
-  SeqNet model(tiny_config(), Device::cpu, DType::f32, 5);
+  SeqNet model(test::tiny_model_config(), Device::cpu, DType::f32, 5);
   const Image photo = test_photo(40, 30, 4);
   InferenceSettings whole;
   whole.size = 62;  // not a multiple of 4: padded to 64 and cropped back
@@ -150,7 +139,7 @@ TEST(Inference, SizesThatAreNotMultiplesArePadded) {
 }
 
 TEST(Inference, BadSettingsAreErrorsNamingTheSetting) {
-  SeqNet model(tiny_config(), Device::cpu, DType::f32, 5);
+  SeqNet model(test::tiny_model_config(), Device::cpu, DType::f32, 5);
   const Image photo = test_photo(20, 20, 5);
   InferenceSettings s;
   s.size = 0;

@@ -1,11 +1,9 @@
 // test_predict_evaluate.cpp: the `seqnet predict` and `seqnet evaluate` commands end to end, run as
 // the built program (SEQNET_PROGRAM) on files in a temporary folder.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -18,30 +16,16 @@ namespace seqnet {
 namespace {
 namespace fs = std::filesystem;
 
+using test::read_text;
+
 // Runs `seqnet ARGS`, stdout and stderr into files under `dir`; returns the exit status.
 int run_program(const std::string& args, const test::TempDir& dir) {
-  const std::string command = std::string(SEQNET_PROGRAM) + " " + args + " >" + dir.str("stdout.txt") + " 2>" +
-                              dir.str("stderr.txt");
-  const int status = std::system(command.c_str());
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
-std::string read_text(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
+  return test::run_seqnet(args, dir.str("stdout.txt"), dir.str("stderr.txt"));
 }
 
 // A tiny randomly-initialised model saved where the commands can load it.
 std::string save_tiny_model(const test::TempDir& dir) {
-  ModelConfig c;
-  c.width = 4;
-  c.depth = 3;
-  c.refine_depth = 2;
-  c.seg_iterations = 1;
-  c.cls_iterations = 1;
-  SeqNet model(c, Device::cpu, DType::f32, 9);
+  SeqNet model(test::tiny_model_config(), Device::cpu, DType::f32, 9);
   const std::string path = dir.str("tiny.safetensors");
   save_weights(path, model);
   return path;

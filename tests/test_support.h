@@ -3,13 +3,18 @@
 
 #include <gtest/gtest.h>
 
+#include <sys/wait.h>
+
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <random>
 #include <string>
 #include <vector>
 
 #include "kernels/tensor.h"
+#include "model/config.h"
 
 namespace seqnet::test {
 
@@ -52,6 +57,33 @@ class TempDir {
  private:
   std::filesystem::path path_;
 };
+
+// The whole text of a file ("" when it cannot be read).
+inline std::string read_text(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// Runs the built program (SEQNET_PROGRAM) as `seqnet ARGS`, stdout into out_path and stderr into
+// err_path (the same path takes both); returns its exit status, -1 if it did not exit normally.
+inline int run_seqnet(const std::string& args, const std::string& out_path, const std::string& err_path) {
+  const std::string redirect = out_path == err_path ? " >" + out_path + " 2>&1" : " >" + out_path + " 2>" + err_path;
+  const int status = std::system((std::string(SEQNET_PROGRAM) + " " + args + redirect).c_str());
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+// The tiny model of the tests: size multiple 4, a few thousand parameters.
+inline ModelConfig tiny_model_config() {
+  ModelConfig c;
+  c.width = 4;
+  c.depth = 3;
+  c.refine_depth = 2;
+  c.seg_iterations = 1;
+  c.cls_iterations = 1;
+  return c;
+}
 
 // ||a - b|| / max(||b||, 1e-12), the error measure of spec/GOLDEN.md.
 inline double relative_error(const std::vector<double>& a, const std::vector<double>& b) {

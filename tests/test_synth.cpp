@@ -1,12 +1,9 @@
 // test_synth.cpp: the synthetic fundus drawer (synth/fundus.h) and the `seqnet synth` command.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <string>
 
 #include "io/image.h"
@@ -33,12 +30,9 @@ Label label_at(const Image& label, int y, int x) {
 // Runs `seqnet ARGS`, returns its exit status and leaves stdout+stderr in `output`.
 int run_seqnet(const std::string& args, const test::TempDir& tmp, std::string& output) {
   const std::string log = tmp.str("seqnet.log");
-  const int status = std::system((std::string(SEQNET_PROGRAM) + " " + args + " > " + log + " 2>&1").c_str());
-  std::ifstream in(log);
-  std::stringstream text;
-  text << in.rdbuf();
-  output = text.str();
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  const int status = test::run_seqnet(args, log, log);
+  output = test::read_text(log);
+  return status;
 }
 
 }  // namespace
