@@ -14,6 +14,7 @@
 #include "kernels/cpu/batchnorm.h"
 #include "kernels/cpu/channels.h"
 #include "kernels/cpu/conv2d.h"
+#include "kernels/cpu/conv3x3_direct.h"
 #include "kernels/cpu/conv_transpose2x2.h"
 #include "kernels/cpu/elementwise.h"
 #include "kernels/cpu/loss.h"
@@ -128,6 +129,13 @@ TEST(CpuKernelConv2d, Fast3x3MatchesReferenceFloat) {
   for (const auto& s : kEdgeShapes) check_conv2d<float>(s, 3);
 }
 
+TEST(CpuKernelConv2d, Fast3x3MatchesReferenceFloatOnWidePlanes) {
+  // 32 pixels and more: the float path takes the direct kernel (where the CPU has AVX-512) for
+  // the forward pass and, with flipped weights, for the input gradient.
+  check_conv2d<float>({2, 16, 9, 64, 24}, 3);
+  check_conv2d<float>({1, 3, 5, 100, 8}, 3);
+}
+
 TEST(CpuKernelConv2d, Fast1x1MatchesReference) {
   check_conv2d<double>(kOddShape, 1);
   check_conv2d<float>(kOddShape, 1);
@@ -148,6 +156,32 @@ TEST(CpuKernelConv2d, SmallPlanesGoInGroupsOfImages) {
   // (1152 + 40) * 49 elements per image: 71 images fit the workspace, so 73 images make a full
   // group and a group of 2.
   check_conv2d<double>({73, 128, 7, 7, 40}, 3);
+}
+
+// The direct AVX-512 kernel on its own, at widths that leave every tile remainder (0-47 pixels
+// after the 48-pixel tiles, partial last vectors) and channel counts that leave every block
+// remainder (8, 4, 2, 1), including planes one row or one pixel high or wide.
+TEST(CpuKernelConv2d, Direct3x3MatchesReferenceAtEveryRemainder) {
+  if (!cpu::conv3x3_direct_available())
+    GTEST_SKIP() << "this CPU has no AVX-512F (or SEQNET_CONV=gemm): the direct 3x3 kernel is not used here";
+  const ConvShape shapes[] = {{1, 1, 1, 1, 1},   {2, 3, 5, 17, 15},  {1, 4, 3, 32, 8},  {3, 5, 4, 47, 7},
+                              {1, 16, 6, 48, 16}, {2, 2, 1, 49, 11},  {1, 7, 9, 97, 3},  {1, 3, 2, 130, 21},
+                              {2, 9, 1, 8, 9},    {1, 24, 7, 64, 13}};
+  for (const ConvShape& s : shapes) {
+    SCOPED_TRACE("N=" + std::to_string(s.N) + " C=" + std::to_string(s.C) + " H=" + std::to_string(s.H) +
+                 " W=" + std::to_string(s.W) + " K=" + std::to_string(s.K));
+    const int64_t HW = int64_t(s.H) * s.W;
+    auto x = random_values<float>(s.N * s.C * HW, 21);
+    auto w = random_values<float>(int64_t(s.K) * s.C * 9, 22);
+    auto b = random_values<float>(s.K, 23);
+    // NaN where the kernel must write: a pixel it skipped would show.
+    std::vector<float> y(s.N * s.K * HW, std::nanf(""));
+    cpu::conv3x3_forward_direct(y.data(), x.data(), w.data(), b.data(), s.N, s.C, s.H, s.W, s.K);
+    auto xd = as_doubles(x), wd = as_doubles(w), bd = as_doubles(b);
+    std::vector<double> y_ref(y.size());
+    cpu::reference::conv2d_forward(y_ref.data(), xd.data(), wd.data(), bd.data(), s.N, s.C, s.H, s.W, s.K, 3);
+    EXPECT_LE(test::relative_error(as_doubles(y), y_ref), kFloatTolerance);
+  }
 }
 
 TEST(CpuKernelConv2d, ReferenceMatchesHandResult) {

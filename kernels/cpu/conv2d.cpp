@@ -15,7 +15,10 @@
 
 #include <algorithm>
 #include <cstring>
+#include <type_traits>
+#include <vector>
 
+#include "kernels/cpu/conv3x3_direct.h"
 #include "kernels/cpu/gemm.h"
 #include "kernels/cpu/image_matrix.h"
 
@@ -104,6 +107,23 @@ void col2im_add(T* dx, const T* cols, int images, int C, int H, int W, int ksize
     }
 }
 
+// The direct 3x3 kernel (conv3x3_direct.h) instead of im2col + GEMM: float, AVX-512, wide planes.
+template <typename T>
+bool use_direct(int W, int ksize) {
+  if constexpr (std::is_same_v<T, float>)
+    return ksize == 3 && conv3x3_direct_available() && conv3x3_direct_pays(W);
+  else
+    return false;
+}
+
+// The input gradient is a convolution of dy with w flipped in space and with its channel axes
+// swapped: dx[c,i,j] = sum_{k,u,v} w[k,c,2-u,2-v] * dy[k,i+u-1,j+v-1]. flipped (C,K,3,3).
+void flip_and_transpose_3x3(float* flipped, const float* w, int K, int C) {
+  for (int k = 0; k < K; ++k)
+    for (int c = 0; c < C; ++c)
+      for (int tap = 0; tap < 9; ++tap) flipped[(int64_t(c) * K + k) * 9 + (8 - tap)] = w[(int64_t(k) * C + c) * 9 + tap];
+}
+
 }  // namespace
 
 int64_t conv2d_workspace_size(int C, int H, int W, int ksize) {
@@ -115,6 +135,8 @@ int64_t conv2d_workspace_size(int C, int H, int W, int ksize) {
 template <typename T>
 void conv2d_forward(T* y, const T* x, const T* w, const T* b, T* workspace, int N, int C, int H, int W, int K,
                     int ksize) {
+  if constexpr (std::is_same_v<T, float>)
+    if (use_direct<T>(W, ksize)) return conv3x3_forward_direct(y, x, w, b, N, C, H, W, K);
   const int64_t HW = int64_t(H) * W;
   const int CKK = C * ksize * ksize;
   const int group = ksize == 1 ? 1 : group_size(C, H, W, K, ksize, N);
@@ -154,6 +176,14 @@ void conv2d_forward(T* y, const T* x, const T* w, const T* b, T* workspace, int 
 template <typename T>
 void conv2d_backward_input(T* dx, const T* dy, const T* w, T* workspace, int N, int C, int H, int W, int K,
                            int ksize) {
+  if constexpr (std::is_same_v<T, float>)
+    if (use_direct<T>(W, ksize)) {
+      // Grows once to the largest layer; a training step after the first allocates nothing.
+      static thread_local std::vector<float> flipped;
+      flipped.resize(std::max(flipped.size(), size_t(K) * C * 9));
+      flip_and_transpose_3x3(flipped.data(), w, K, C);
+      return conv3x3_forward_direct(dx, dy, flipped.data(), nullptr, N, K, H, W, C);
+    }
   const int64_t HW = int64_t(H) * W;
   const int CKK = C * ksize * ksize;
   const int group = ksize == 1 ? 1 : group_size(C, H, W, K, ksize, N);
