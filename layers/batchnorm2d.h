@@ -27,6 +27,15 @@ class BatchNorm2d {
   // Evaluation passes call it once they hold the output, so each map is freed by its last user.
   void release();
 
+  // The four per-channel tensors, for an op that applies the evaluation-mode normalisation
+  // itself (ops::conv2d_batchnorm_relu_eval).
+  struct Parameters {
+    Tensor gamma, beta, running_mean, running_var;
+  };
+  Parameters parameters() const {
+    return {store_.value(gamma_), store_.value(beta_), store_.value(running_mean_), store_.value(running_var_)};
+  }
+
  private:
   ParameterStore& store_;
   int channels_;

@@ -29,6 +29,8 @@ class Conv2d {
   int in_channels() const { return in_; }
   int out_channels() const { return out_; }
   int ksize() const { return k_; }
+  Tensor weight() const { return store_.value(weight_); }
+  Tensor bias() const { return bias_ >= 0 ? store_.value(bias_) : Tensor(); }  // undefined without a bias
 
  private:
   ParameterStore& store_;

@@ -116,36 +116,36 @@ void ParameterStore::load_named_tensors(const std::map<std::string, Tensor>& ten
 }
 
 namespace {
+BufferPool* g_active_pool = nullptr;  // the pool ensure_tensor draws from, if any
+}  // namespace
 
-int g_reuse_depth = 0;          // open BufferReuse scopes
-std::vector<Tensor> g_pool;     // every buffer made while one is open
+BufferPool::Use::Use(BufferPool& pool) : previous_(g_active_pool) { g_active_pool = &pool; }
+BufferPool::Use::~Use() { g_active_pool = previous_; }
+
+int64_t BufferPool::bytes() const {
+  int64_t total = 0;
+  for (const Tensor& b : buffers_) total += b.bytes();
+  return total;
+}
 
 // The front of the smallest pooled buffer that fits and that no one but the pool holds (at most
 // twice the size asked for, so small maps don't pin large buffers), or a new pooled buffer.
-Tensor pooled_tensor(const Shape& shape, Device device, DType dtype) {
+Tensor BufferPool::take(const Shape& shape, Device device, DType dtype) {
   const int64_t n = shape.numel();
   const Tensor* best = nullptr;
-  for (const Tensor& p : g_pool)
+  for (const Tensor& p : buffers_)
     if (p.use_count() == 1 && p.device() == device && p.dtype() == dtype && p.numel() >= n &&
         p.numel() <= 2 * n && (!best || p.numel() < best->numel()))
       best = &p;
   if (best) return best->reshaped({best->numel()}).slice0(0, n).reshaped(shape);
-  g_pool.push_back(Tensor::empty({n}, device, dtype));
-  return g_pool.back().reshaped(shape);
+  buffers_.push_back(Tensor::empty({n}, device, dtype));
+  return buffers_.back().reshaped(shape);
 }
-
-}  // namespace
 
 void ensure_tensor(Tensor& t, const Shape& shape, Device device, DType dtype) {
   if (t.defined() && t.shape() == shape && t.device() == device && t.dtype() == dtype) return;
   t = Tensor();  // let go first: its memory may be the one the pool hands back
-  t = g_reuse_depth > 0 ? pooled_tensor(shape, device, dtype) : Tensor::empty(shape, device, dtype);
-}
-
-BufferReuse::BufferReuse() { ++g_reuse_depth; }
-
-BufferReuse::~BufferReuse() {
-  if (--g_reuse_depth == 0) g_pool.clear();
+  t = g_active_pool ? g_active_pool->take(shape, device, dtype) : Tensor::empty(shape, device, dtype);
 }
 
 }  // namespace seqnet

@@ -72,21 +72,41 @@ class ParameterStore {
 
 // Makes `t` an uninitialised tensor of this shape/device/dtype unless it already is one:
 // how layers plan their activation memory once per input shape and reuse it every step.
-// While a BufferReuse lives, a new tensor comes from its pool.
+// While a BufferPool is in use, a new tensor comes from that pool.
 void ensure_tensor(Tensor& t, const Shape& shape, Device device, DType dtype);
 
-// Buffer reuse for one evaluation forward. There the layers keep nothing, so each map dies as
-// soon as its consumer is done; while this object lives, ensure_tensor hands out the memory of
-// a dead map of the same size (one only the pool still holds) instead of a fresh allocation.
+// Buffers for evaluation forwards. There the layers keep nothing, so each map dies as soon as
+// its consumer is done; while the pool is in use, ensure_tensor hands out the memory of a dead
+// map of about the same size (one only the pool still holds) instead of a fresh allocation.
 // Without it glibc's heap fragmented to 3x the live maps (1.3 GB for a 576x576 image at width
-// 16); mmap for every map would instead page-fault 3.5 GB per image. The destructor lets go of
-// the pool, freeing every buffer nobody else holds. Scopes nest (the outermost owns the pool).
-class BufferReuse {
+// 16); mmap for every map would instead page-fault 3.5 GB per image. The pool keeps its buffers
+// after the forward, so the next image (or tile) of that size allocates and page-faults nothing;
+// clear() gives them back.
+class BufferPool {
  public:
-  BufferReuse();
-  ~BufferReuse();
-  BufferReuse(const BufferReuse&) = delete;
-  BufferReuse& operator=(const BufferReuse&) = delete;
+  // ensure_tensor draws from `pool` while this lives (the previous pool, if any, after it).
+  class Use {
+   public:
+    explicit Use(BufferPool& pool);
+    ~Use();
+    Use(const Use&) = delete;
+    Use& operator=(const Use&) = delete;
+
+   private:
+    BufferPool* previous_;
+  };
+
+  BufferPool() = default;
+  BufferPool(const BufferPool&) = delete;
+  BufferPool& operator=(const BufferPool&) = delete;
+  // Lets go of every buffer; one still held by a tensor lives on until that tensor goes.
+  void clear() { buffers_.clear(); }
+  int64_t bytes() const;
+
+ private:
+  friend void ensure_tensor(Tensor&, const Shape&, Device, DType);
+  Tensor take(const Shape& shape, Device device, DType dtype);
+  std::vector<Tensor> buffers_;
 };
 
 }  // namespace seqnet

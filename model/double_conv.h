@@ -39,6 +39,7 @@ class DoubleConv {
   static Stage make_stage(ParameterStore& store, const std::string& name, int index, int in, int out, Norm norm,
                           float dropout, uint64_t& dropout_id);
   Tensor forward_stage(Stage& s, const Tensor& x, const Mode& mode);
+  static Tensor fused_eval_stage(Stage& s, const Tensor& x);
   const Tensor& backward_stage(Stage& s, Tensor& dy, bool input_grad);
   static void release_stage(Stage& s);
 

@@ -28,9 +28,12 @@ const SeqNetOutputs& SeqNet::forward(const Tensor& x, const Mode& mode) {
   if (x.device() != device()) throw std::runtime_error("SeqNet input is on the wrong device");
   // Evaluation keeps no maps in the layers: it first lets go of all the training buffers (the
   // next training step plans them again), then frees each map once its consumer is done, and
-  // the pool lets a dead map's memory serve the next one.
-  std::optional<BufferReuse> reuse;
-  if (!mode.training) {
+  // the pool lets a dead map's memory serve the next one, in this forward and the ones after.
+  // Training gives the pool's memory back first.
+  std::optional<BufferPool::Use> use_pool;
+  if (mode.training) {
+    eval_buffers_.clear();
+  } else {
     out_ = SeqNetOutputs();
     seg_.release();
     cls_.release();
@@ -39,7 +42,7 @@ const SeqNetOutputs& SeqNet::forward(const Tensor& x, const Mode& mode) {
     // (which it cannot fit into the training-sized holes) do not add to the peak.
     malloc_trim(0);
 #endif
-    reuse.emplace();
+    use_pool.emplace(eval_buffers_);
   }
   out_.seg = seg_.forward(x, mode);
   // "Block BP": m = sigmoid(s_T) * x is an input to the cls branch, nothing flows back from it.

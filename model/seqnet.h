@@ -5,7 +5,8 @@
 //   m -> cls branch -> c_0..c_U (N,2,H,W): channel 0 artery, channel 1 vein
 //
 // The model owns its ParameterStore; activation memory is planned by the first forward of each
-// input shape and reused by every later step of that shape.
+// input shape and reused by every later step of that shape. Evaluation forwards draw their maps
+// from a BufferPool the model keeps until the next training forward (or release_buffers()).
 #pragma once
 
 #include <vector>
@@ -34,6 +35,8 @@ class SeqNet {
   ParameterStore& params() { return store_; }
   const ParameterStore& params() const { return store_; }
   Device device() const { return store_.device(); }
+  // Frees the evaluation buffers (the training buffers are freed by an evaluation forward).
+  void release_buffers() { eval_buffers_.clear(); }
 
  private:
   ModelConfig config_;
@@ -42,6 +45,7 @@ class SeqNet {
   Branch seg_, cls_;
   SeqNetOutputs out_;
   Tensor seg_prob_, cls_input_;
+  BufferPool eval_buffers_;
 };
 
 }  // namespace seqnet

@@ -21,6 +21,7 @@
 #include "kernels/cpu/maxpool2x2.h"
 #include "kernels/cpu/reference.h"
 #include "kernels/dropout_hash.h"
+#include "kernels/ops.h"
 #include "test_support.h"
 
 namespace seqnet {
@@ -182,6 +183,32 @@ TEST(CpuKernelConv2d, Direct3x3MatchesReferenceAtEveryRemainder) {
     cpu::reference::conv2d_forward(y_ref.data(), xd.data(), wd.data(), bd.data(), s.N, s.C, s.H, s.W, s.K, 3);
     EXPECT_LE(test::relative_error(as_doubles(y), y_ref), kFloatTolerance);
   }
+}
+
+// The evaluation-time Conv2d -> BatchNorm2d -> ReLU op against the three ops one after the
+// other, on a plane wide enough for the direct kernel's fused epilogue and on a narrow one (the
+// three kernels in turn), with and without a conv bias.
+TEST(CpuKernelConv2d, FusedBatchNormReluMatchesSeparateOps) {
+  for (const ConvShape& s : {ConvShape{2, 5, 6, 70, 11}, ConvShape{1, 4, 5, 9, 6}})
+    for (bool with_bias : {true, false}) {
+      SCOPED_TRACE("W=" + std::to_string(s.W) + (with_bias ? " with bias" : " without bias"));
+      Tensor x = test::random_tensor({s.N, s.C, s.H, s.W}, 31), w = test::random_tensor({s.K, s.C, 3, 3}, 32);
+      Tensor b = test::random_tensor({s.K}, 33), gamma = test::random_tensor({s.K}, 34);
+      Tensor beta = test::random_tensor({s.K}, 35), mean = test::random_tensor({s.K}, 36);
+      Tensor var = test::random_tensor({s.K}, 37);
+      for (float* v = var.f32(); v < var.f32() + s.K; ++v) *v = std::abs(*v) + 0.1f;  // a variance
+      const Tensor* bias = with_bias ? &b : nullptr;
+
+      Tensor expected = Tensor::empty({s.N, s.K, s.H, s.W}), fused = Tensor::empty({s.N, s.K, s.H, s.W});
+      ops::conv2d_forward(expected, x, w, bias);
+      ops::batchnorm_forward_eval(expected, expected, gamma, beta, mean, var, 1e-5);
+      ops::relu_forward(expected, expected);
+      ops::conv2d_batchnorm_relu_eval(fused, x, w, bias, gamma, beta, mean, var, 1e-5);
+      EXPECT_LE(test::relative_error(fused, expected), kFloatTolerance);
+      int zeros = 0;
+      for (int64_t i = 0; i < fused.numel(); ++i) zeros += fused.f32()[i] == 0.0f;
+      EXPECT_GT(zeros, 0) << "the ReLU should have cut some outputs to zero";
+    }
 }
 
 TEST(CpuKernelConv2d, ReferenceMatchesHandResult) {

@@ -94,11 +94,6 @@ TEST(ModelGradients, PlainModelMatchesCentralDifferences) {
   check_model_gradients(cfg);
 }
 
-}  // namespace
-}  // namespace seqnet
-
-namespace seqnet {
-namespace {
 
 // Activation memory is planned by the first step of a shape and reused: later steps (forward,
 // loss, backward, Adam) allocate nothing.
@@ -122,6 +117,39 @@ TEST(ModelMemory, StepsAfterTheFirstAllocateNothing) {
   step(2);
   step(3);
   EXPECT_EQ(tensor_allocation_count(), before);
+}
+
+// Evaluation forwards keep their maps in the model's pool: after the first images of a size,
+// another allocates nothing and gives the same result; a training step gives the pool back.
+TEST(ModelMemory, EvaluationReusesItsBuffersAndTrainingFreesThem) {
+  ModelConfig cfg;
+  cfg.width = 4; cfg.depth = 3; cfg.refine_depth = 2; cfg.seg_iterations = 2; cfg.cls_iterations = 1;
+  cfg.norm = Norm::none;  // so that a training forward leaves no running statistics behind
+  cfg.dropout = 0;
+  SeqNet model(cfg);
+  Tensor x = test::random_tensor({1, 3, 16, 16}, 2);
+  const auto eval_outputs = [&] {
+    const SeqNetOutputs& out = model.forward(x, Mode{false, 0});
+    return std::make_pair(out.seg.back().to_doubles(), out.cls.back().to_doubles());
+  };
+  std::vector<int64_t> allocations;
+  const auto first = eval_outputs();
+  for (int i = 0; i < 4; ++i) {
+    const int64_t before = tensor_allocation_count();
+    EXPECT_EQ(eval_outputs(), first);
+    allocations.push_back(tensor_allocation_count() - before);
+  }
+  // The pool's best-fit choice may differ once from the first image's order (one more buffer);
+  // from then on the maps find their buffers.
+  EXPECT_LE(allocations[0], 2);
+  EXPECT_EQ(allocations[2], 0);
+  EXPECT_EQ(allocations[3], 0);
+
+  // A training forward drops the pool, so the next evaluation allocates again (and agrees).
+  model.forward(x, Mode{true, 1});
+  const int64_t after_training = tensor_allocation_count();
+  EXPECT_EQ(eval_outputs(), first);
+  EXPECT_GT(tensor_allocation_count(), after_training);
 }
 
 }  // namespace

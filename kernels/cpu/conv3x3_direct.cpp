@@ -19,7 +19,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
-#include <tuple>
+#include <type_traits>
 
 namespace seqnet::cpu {
 
@@ -41,9 +41,20 @@ SEQNET_AVX512 __mmask16 lane_range(int lo, int hi) {
 
 // One tile: output channels [k0, k0+KB) of row i, pixels [x0, x0 + 16*XV) (clipped to W).
 // xn: image n's input (C,H,W); wk: w + k0*C*9; yk: image n's output at channel k0.
+// The epilogue's per-channel numbers for channels [k0, k0 + KB).
+struct ChannelEpilogue {
+  const float* subtract;  // null: no affine step
+  const float* scale;
+  const float* add;
+  bool relu;
+  ChannelEpilogue at(int k0) const {
+    return subtract ? ChannelEpilogue{subtract + k0, scale + k0, add + k0, relu} : *this;
+  }
+};
+
 template <int KB, int XV>
-SEQNET_AVX512 void conv_tile(float* yk, const float* xn, const float* wk, const float* bk, int C, int H, int W, int i,
-                             int x0) {
+SEQNET_AVX512 void conv_tile(float* yk, const float* xn, const float* wk, const float* bk, const ChannelEpilogue& ep,
+                             int C, int H, int W, int i, int x0) {
   const int64_t HW = int64_t(H) * W;
   __m512 acc[KB][XV];
   for (int k = 0; k < KB; ++k) {
@@ -75,6 +86,15 @@ SEQNET_AVX512 void conv_tile(float* yk, const float* xn, const float* wk, const 
       }
     }
   }
+  if (ep.subtract)
+    for (int k = 0; k < KB; ++k) {
+      const __m512 subtract = _mm512_set1_ps(ep.subtract[k]), scale = _mm512_set1_ps(ep.scale[k]),
+                   add = _mm512_set1_ps(ep.add[k]);
+      for (int t = 0; t < XV; ++t) acc[k][t] = _mm512_fmadd_ps(_mm512_sub_ps(acc[k][t], subtract), scale, add);
+    }
+  if (ep.relu)  // (the masked form: GCC 12 warns about the unmasked one's undefined operand)
+    for (int k = 0; k < KB; ++k)
+      for (int t = 0; t < XV; ++t) acc[k][t] = _mm512_maskz_max_ps(0xFFFF, acc[k][t], _mm512_setzero_ps());
   float* out = yk + int64_t(i) * W + x0;
   for (int t = 0; t < XV; ++t) {
     const __mmask16 store_mask = lane_range(0, W - (x0 + kLanes * t));
@@ -84,41 +104,31 @@ SEQNET_AVX512 void conv_tile(float* yk, const float* xn, const float* wk, const 
 
 // Every tile of channels [k0, k0+KB) in row i: full 3-vector tiles, then the 1-2 vectors left.
 template <int KB>
-SEQNET_AVX512 void conv_row_channels(float* yk, const float* xn, const float* wk, const float* bk, int C, int H, int W,
-                                     int i) {
+SEQNET_AVX512 void conv_row_channels(float* yk, const float* xn, const float* wk, const float* bk,
+                                     const ChannelEpilogue& ep, int C, int H, int W, int i) {
   constexpr int kTile = 3 * kLanes;
   int x0 = 0;
-  for (; x0 + kTile <= W; x0 += kTile) conv_tile<KB, 3>(yk, xn, wk, bk, C, H, W, i, x0);
+  for (; x0 + kTile <= W; x0 += kTile) conv_tile<KB, 3>(yk, xn, wk, bk, ep, C, H, W, i, x0);
   const int vectors_left = (W - x0 + kLanes - 1) / kLanes;  // the last one may be partial
-  if (vectors_left == 3) conv_tile<KB, 3>(yk, xn, wk, bk, C, H, W, i, x0);
-  else if (vectors_left == 2) conv_tile<KB, 2>(yk, xn, wk, bk, C, H, W, i, x0);
-  else if (vectors_left == 1) conv_tile<KB, 1>(yk, xn, wk, bk, C, H, W, i, x0);
+  if (vectors_left == 3) conv_tile<KB, 3>(yk, xn, wk, bk, ep, C, H, W, i, x0);
+  else if (vectors_left == 2) conv_tile<KB, 2>(yk, xn, wk, bk, ep, C, H, W, i, x0);
+  else if (vectors_left == 1) conv_tile<KB, 1>(yk, xn, wk, bk, ep, C, H, W, i, x0);
 }
 
 // Row i of all K output channels: blocks of 8, then 4, 2, 1 for the rest.
-SEQNET_AVX512 void conv_row(float* yn, const float* xn, const float* w, const float* b, int C, int H, int W, int K,
-                            int i) {
+SEQNET_AVX512 void conv_row(float* yn, const float* xn, const float* w, const float* b, const ChannelEpilogue& ep,
+                            int C, int H, int W, int K, int i) {
   const int64_t HW = int64_t(H) * W, k_stride = int64_t(C) * 9;
-  const auto at = [&](int k0) { return std::make_tuple(yn + k0 * HW, w + k0 * k_stride, b ? b + k0 : nullptr); };
   int k0 = 0;
-  for (; k0 + 8 <= K; k0 += 8) {
-    auto [yk, wk, bk] = at(k0);
-    conv_row_channels<8>(yk, xn, wk, bk, C, H, W, i);
-  }
-  if (k0 + 4 <= K) {
-    auto [yk, wk, bk] = at(k0);
-    conv_row_channels<4>(yk, xn, wk, bk, C, H, W, i);
-    k0 += 4;
-  }
-  if (k0 + 2 <= K) {
-    auto [yk, wk, bk] = at(k0);
-    conv_row_channels<2>(yk, xn, wk, bk, C, H, W, i);
-    k0 += 2;
-  }
-  if (k0 < K) {
-    auto [yk, wk, bk] = at(k0);
-    conv_row_channels<1>(yk, xn, wk, bk, C, H, W, i);
-  }
+  const auto block = [&](auto channels) {  // channels: std::integral_constant<int, KB>
+    constexpr int KB = decltype(channels)::value;
+    conv_row_channels<KB>(yn + k0 * HW, xn, w + k0 * k_stride, b ? b + k0 : nullptr, ep.at(k0), C, H, W, i);
+    k0 += KB;
+  };
+  while (k0 + 8 <= K) block(std::integral_constant<int, 8>());
+  if (k0 + 4 <= K) block(std::integral_constant<int, 4>());
+  if (k0 + 2 <= K) block(std::integral_constant<int, 2>());
+  if (k0 < K) block(std::integral_constant<int, 1>());
 }
 
 bool cpu_has_avx512() {
@@ -141,12 +151,13 @@ bool conv3x3_direct_available() {
 bool conv3x3_direct_pays(int W) { return W >= 32; }
 
 void conv3x3_forward_direct(float* y, const float* x, const float* w, const float* b, int N, int C, int H, int W,
-                            int K) {
+                            int K, const Conv3x3Epilogue& epilogue) {
   const int64_t HW = int64_t(H) * W;
+  const ChannelEpilogue ep{epilogue.subtract, epilogue.scale, epilogue.add, epilogue.relu};
   // Static schedule over (image, row): every row costs the same.
 #pragma omp parallel for collapse(2) schedule(static) if (int64_t(N) * H * W * K * C >= (1 << 16))
   for (int n = 0; n < N; ++n)
-    for (int i = 0; i < H; ++i) conv_row(y + int64_t(n) * K * HW, x + int64_t(n) * C * HW, w, b, C, H, W, K, i);
+    for (int i = 0; i < H; ++i) conv_row(y + int64_t(n) * K * HW, x + int64_t(n) * C * HW, w, b, ep, C, H, W, K, i);
 }
 
 }  // namespace seqnet::cpu

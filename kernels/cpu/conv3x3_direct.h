@@ -17,10 +17,21 @@ namespace seqnet::cpu {
 // (SEQNET_CONV=gemm, for benchmarks and for checking one path against the other).
 bool conv3x3_direct_available();
 
-// y (N,K,H,W) = conv3x3(x (N,C,H,W), w (K,C,3,3)) + b (K), or no bias when b is null.
-// Only call when conv3x3_direct_available().
+// What happens to an output channel's sums before they are stored, so that a following
+// batch-norm in evaluation and a ReLU cost no extra pass over the map:
+//   y = (sum + b[k] - subtract[k]) * scale[k] + add[k], then max(y, 0) when relu.
+// Null pointers leave that step out (all null and relu false: the plain convolution).
+struct Conv3x3Epilogue {
+  const float* subtract = nullptr;  // (K), with scale and add: all three or none
+  const float* scale = nullptr;
+  const float* add = nullptr;
+  bool relu = false;
+};
+
+// y (N,K,H,W) = conv3x3(x (N,C,H,W), w (K,C,3,3)) + b (K), or no bias when b is null, then the
+// epilogue. Only call when conv3x3_direct_available().
 void conv3x3_forward_direct(float* y, const float* x, const float* w, const float* b, int N, int C, int H, int W,
-                            int K);
+                            int K, const Conv3x3Epilogue& epilogue = {});
 
 // Whether the direct kernel is the faster choice for a plane this wide: it computes whole 16-pixel
 // vectors, so a row of 8 pixels wastes half of every multiply (measured in bench_conv2d).
