@@ -44,6 +44,7 @@ void batchnorm_forward_train(Tensor& y, Tensor& mean, Tensor& rstd, Tensor& runn
                              const Tensor& x, const Tensor& gamma, const Tensor& beta, double eps, double momentum);
 void batchnorm_forward_eval(Tensor& y, const Tensor& x, const Tensor& gamma, const Tensor& beta,
                             const Tensor& running_mean, const Tensor& running_var, double eps);
+// dx may be dy itself (the sums over dy are made before dx is written).
 void batchnorm_backward(Tensor& dx, Tensor& dgamma, Tensor& dbeta, const Tensor& dy, const Tensor& x,
                         const Tensor& gamma, const Tensor& mean, const Tensor& rstd);
 

@@ -32,16 +32,15 @@ const Tensor& BatchNorm2d::forward(const Tensor& x, const Mode& mode) {
   return y_;
 }
 
-const Tensor& BatchNorm2d::backward(const Tensor& dy) {
+const Tensor& BatchNorm2d::backward(Tensor& dy) {
   if (!trained_forward_) throw std::logic_error("BatchNorm2d::backward after an evaluation-mode forward");
   Tensor dgamma = store_.grad(gamma_), dbeta = store_.grad(beta_);
-  ensure_tensor(dx_, x_.shape(), x_.device(), x_.dtype());
-  ops::batchnorm_backward(dx_, dgamma, dbeta, dy, x_, store_.value(gamma_), mean_, rstd_);
-  return dx_;
+  ops::batchnorm_backward(dy, dgamma, dbeta, dy, x_, store_.value(gamma_), mean_, rstd_);
+  return dy;
 }
 
 void BatchNorm2d::release() {
-  x_ = y_ = dx_ = mean_ = rstd_ = Tensor();
+  x_ = y_ = mean_ = rstd_ = Tensor();
   trained_forward_ = false;
 }
 

@@ -22,7 +22,10 @@ class BatchNorm2d {
   // Declares "<name>.weight", ".bias" (trainable), ".running_mean", ".running_var" (state).
   BatchNorm2d(ParameterStore& store, const std::string& name, int channels);
   const Tensor& forward(const Tensor& x, const Mode& mode);
-  const Tensor& backward(const Tensor& dy);  // after a training-mode forward only
+  // After a training-mode forward only. dy is overwritten with dx, which is returned: the
+  // kernel makes its sums over dy before it writes dx, so no separate buffer is needed (one
+  // map less per batch-norm in a training step).
+  const Tensor& backward(Tensor& dy);
   // Drops every buffer and handle this layer holds; the next forward plans its memory again.
   // Evaluation passes call it once they hold the output, so each map is freed by its last user.
   void release();
@@ -40,7 +43,7 @@ class BatchNorm2d {
   ParameterStore& store_;
   int channels_;
   int gamma_, beta_, running_mean_, running_var_;
-  Tensor x_, y_, dx_, mean_, rstd_;
+  Tensor x_, y_, mean_, rstd_;
   bool trained_forward_ = false;
 };
 

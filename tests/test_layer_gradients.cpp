@@ -121,7 +121,10 @@ TEST(LayerGradients, BatchNorm2dTraining) {
   auto forward = [&] { return bn.forward(x, Mode{true, 0}).clone(); };
   forward();
   store.zero_grads();
-  Tensor dx = bn.backward(r).clone();
+  Tensor dy = r.clone();  // backward overwrites it with dx
+  const Tensor& result = bn.backward(dy);
+  EXPECT_EQ(result.raw(), dy.raw()) << "dx should be computed in dy's memory";
+  Tensor dx = result.clone();
   check_gradient("batchnorm dx", x, dx, r, forward);
   check_gradient("batchnorm dgamma", store.value(store.id("bn.weight")), store.grad(store.id("bn.weight")), r, forward);
   check_gradient("batchnorm dbeta", store.value(store.id("bn.bias")), store.grad(store.id("bn.bias")), r, forward);
