@@ -5,11 +5,14 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <cstdio>
 #include <nlohmann/json.hpp>
+#include <omp.h>
 #include <random>
 #include <stdexcept>
 
+#include "kernels/cpu/conv3x3_direct.h"
 #include "kernels/cuda/runtime.h"
 #include "model/loss.h"
 #include "model/seqnet.h"
@@ -148,12 +151,23 @@ StepBenchResult run_step_bench(const StepBenchSettings& s) {
   return r;
 }
 
+// How the CPU runs: threads, the OpenMP wait policy (apps/main.cpp may have chosen it), and
+// which 3x3 convolution (kernels/cpu/conv3x3_direct.h), so that a recorded number says what made it.
+std::string cpu_engine_description() {
+  const char* policy = std::getenv("OMP_WAIT_POLICY");
+  return std::to_string(omp_get_max_threads()) + " threads, OMP_WAIT_POLICY " + (policy ? policy : "unset") +
+         ", 3x3 convolutions " +
+         (cpu::conv3x3_direct_available() ? "direct (AVX-512) on planes 32+ wide, else im2col + GEMM"
+                                          : "im2col + GEMM");
+}
+
 std::string format_step_bench_text(const StepBenchSettings& s, const StepBenchResult& r) {
   std::string out;
   char line[256];
   std::snprintf(line, sizeof line, "seqnet bench: %s (%lld parameters) on %s\n", s.model.describe().c_str(),
                 static_cast<long long>(r.parameters), device_name(s.device));
   out += line;
+  if (s.device == Device::cpu) out += "cpu: " + cpu_engine_description() + "\n";
   std::snprintf(line, sizeof line, "%d timed repeats after 1 warm-up; seconds as median (min .. max)\n\n", s.steps);
   out += line;
   std::snprintf(line, sizeof line, "train step  %d x 3x%dx%d   %8.4f s (%.4f .. %.4f)   %.2f patches/s\n", s.batch,
@@ -186,6 +200,7 @@ std::string format_step_bench_json(const StepBenchSettings& s, const StepBenchRe
   j["config"]["infer"] = s.infer;
   j["config"]["steps"] = s.steps;
   j["device"] = s.device == Device::cuda ? cuda::device_description() : std::string("cpu");
+  if (s.device == Device::cpu) j["cpu"] = cpu_engine_description();
   j["parameters"] = r.parameters;
   j["train_step_s"] = r.train_step.median;
   j["train_step_min_s"] = r.train_step.min;
