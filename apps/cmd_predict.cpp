@@ -149,7 +149,9 @@ void write_settings_record(const fs::path& out, const std::string& weights, cons
                                       {"straightness_degrees", pp.straightness_degrees},
                                       {"crossing_node_distance", pp.crossing_node_distance},
                                       {"anchor_confidence", pp.anchor_confidence},
-                                      {"hop_decay", pp.hop_decay}};
+                                      {"hop_decay", pp.hop_decay},
+                                      {"pixel_thresholds", "in pixels of the working size, times sqrt(width * height) / size "
+                                                           "for each photograph"}};
   write_file_atomically((out / "predict.json").string(), record.dump(2) + "\n");
 }
 
@@ -170,13 +172,13 @@ int run(int argc, char** argv) {
       .flag("tiled", "cover the image with overlapping tiles averaged where they overlap (the original's way)")
       .option("tile", "128", "tile side with --tiled", "PIXELS")
       .option("stride", "64", "step between tiles with --tiled", "PIXELS")
-      .flag("no-postprocess", "skip the artery/vein label propagation (spec/POSTPROCESS.md)")
+      .flag("no-postprocess", "skip the artery/vein label propagation (spec/POSTPROCESS.md, docs/POSTPROCESSING.md)")
       .option("pp-vessel-threshold", shortest(pp_defaults.vessel_threshold), "post-processing: vessel probability threshold", "P")
-      .option("pp-min-component", shortest(pp_defaults.min_component_pixels), "post-processing: smaller vessel components are dropped", "PIXELS")
-      .option("pp-min-spur", shortest(pp_defaults.min_spur_pixels), "post-processing: shorter skeleton spurs are pruned", "PIXELS")
-      .option("pp-direction-pixels", shortest(pp_defaults.direction_pixels), "post-processing: skeleton pixels fitting a segment's direction at a node", "PIXELS")
+      .option("pp-min-component", shortest(pp_defaults.min_component_pixels), "post-processing: smaller vessel components are dropped (working-size pixels)", "PIXELS")
+      .option("pp-min-spur", shortest(pp_defaults.min_spur_pixels), "post-processing: shorter skeleton spurs are pruned (working-size pixels)", "PIXELS")
+      .option("pp-direction-pixels", shortest(pp_defaults.direction_pixels), "post-processing: skeleton pixels fitting a segment's direction at a node (working size)", "PIXELS")
       .option("pp-straightness", shortest(pp_defaults.straightness_degrees), "post-processing: continuation within this of straight", "DEGREES")
-      .option("pp-crossing-distance", shortest(pp_defaults.crossing_node_distance), "post-processing: two 3-way nodes closer than this are a crossing", "PIXELS")
+      .option("pp-crossing-distance", shortest(pp_defaults.crossing_node_distance), "post-processing: two 3-way nodes closer than this are a crossing (working-size pixels)", "PIXELS")
       .option("pp-anchor-confidence", shortest(pp_defaults.anchor_confidence), "post-processing: segments with |mean(A-V)| >= this keep their label", "C")
       .option("pp-hop-decay", shortest(pp_defaults.hop_decay), "post-processing: confidence factor per propagation hop", "F");
   add_device_option(args);
@@ -229,7 +231,9 @@ int run(int argc, char** argv) {
       continue;
     }
     Prediction p = predict_image(*model, photo, inference);
-    if (postprocess) propagate_av_labels(p.artery, p.vein, p.vessel, compute_fov(photo), p.width, p.height, pp);
+    if (postprocess)
+      propagate_av_labels(p.artery, p.vein, p.vessel, compute_fov(photo), p.width, p.height,
+                          scaled_to_image(pp, p.width, p.height, inference.size));
 
     const std::string png = name + ".png";
     write_png((out / "out_seg" / png).string(), grey_image(p.vessel, p.width, p.height));

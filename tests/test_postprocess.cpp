@@ -1,9 +1,11 @@
 // test_postprocess.cpp: the artery/vein label propagation of spec/POSTPROCESS.md on drawn vessel
-// graphs (its three acceptance cases), and the skeleton it is built on.
+// graphs (its three acceptance cases, and the conservative readings and fixes that
+// docs/POSTPROCESSING.md describes), and the skeleton it is built on.
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cmath>
+#include <numbers>
 #include <queue>
 #include <stdexcept>
 
@@ -20,23 +22,28 @@ constexpr double kRadius = 2.5;  // drawn vessels are about 5 pixels wide
 
 // Probability maps with vessels drawn as thick line segments; `drawn` remembers which line drew
 // each pixel (bit per line) so a test can ask about one vessel's pixels.
+// `scale` magnifies the whole drawing (image side, coordinates and vessel width), as a photograph
+// of higher resolution would.
 struct Canvas {
-  int width = kSize, height = kSize;
-  std::vector<float> vessel = std::vector<float>(kSize * kSize, 0.02f);
-  std::vector<float> artery = std::vector<float>(kSize * kSize, 0.0f);
-  std::vector<float> vein = std::vector<float>(kSize * kSize, 0.0f);
-  std::vector<uint8_t> fov = std::vector<uint8_t>(kSize * kSize, 1);
-  std::vector<uint32_t> drawn = std::vector<uint32_t>(kSize * kSize, 0);
+  explicit Canvas(int scale = 1)
+      : scale(scale), width(kSize * scale), height(kSize * scale), vessel(size_t(width) * height, 0.02f),
+        artery(size_t(width) * height, 0.0f), vein(size_t(width) * height, 0.0f), fov(size_t(width) * height, 1),
+        drawn(size_t(width) * height, 0) {}
+  int scale, width, height;
+  std::vector<float> vessel, artery, vein;
+  std::vector<uint8_t> fov;
+  std::vector<uint32_t> drawn;
   int lines = 0;
 
   // Draws the segment (x0,y0)-(x1,y1) with artery and vein probabilities a, v; returns its line bit.
   uint32_t line(double x0, double y0, double x1, double y1, float a, float v) {
     const uint32_t bit = 1u << lines++;
+    x0 *= scale, y0 *= scale, x1 *= scale, y1 *= scale;
     for (int y = 0; y < height; ++y)
       for (int x = 0; x < width; ++x) {
         const double dx = x1 - x0, dy = y1 - y0;
         const double t = std::clamp(((x - x0) * dx + (y - y0) * dy) / (dx * dx + dy * dy), 0.0, 1.0);
-        if (std::hypot(x - (x0 + t * dx), y - (y0 + t * dy)) > kRadius) continue;
+        if (std::hypot(x - (x0 + t * dx), y - (y0 + t * dy)) > kRadius * scale) continue;
         const size_t i = size_t(y) * width + x;
         vessel[i] = kVesselProbability;
         artery[i] = a;
@@ -46,13 +53,18 @@ struct Canvas {
     return bit;
   }
 
-  PostprocessStats run() { return propagate_av_labels(artery, vein, vessel, fov, width, height); }
+  PostprocessStats run(const PostprocessSettings& settings = {}) {
+    return propagate_av_labels(artery, vein, vessel, fov, width, height, settings);
+  }
 
-  // Counts pixels drawn only by lines in `bits` (any of them) whose output is not `want_artery`.
-  int wrong_pixels(uint32_t bits, bool want_artery, uint32_t exclude_bits = 0) const {
+  // Counts pixels drawn only by lines in `bits` (any of them) whose output is not `want_artery`,
+  // leaving out those closer than keep_out (drawing units) to (cx, cy).
+  int wrong_pixels(uint32_t bits, bool want_artery, uint32_t exclude_bits = 0, double cx = 0, double cy = 0,
+                   double keep_out = 0) const {
     int wrong = 0;
     for (size_t i = 0; i < drawn.size(); ++i) {
       if (!(drawn[i] & bits) || (drawn[i] & exclude_bits)) continue;
+      if (std::hypot(double(i % width) - cx * scale, double(i / width) - cy * scale) < keep_out * scale) continue;
       const bool is_artery = artery[i] > 0 && vein[i] == 0;
       const bool is_vein = vein[i] > 0 && artery[i] == 0;
       wrong += want_artery ? !is_artery : !is_vein;
@@ -124,10 +136,12 @@ TEST(PostprocessAcceptance, NoisyMiddleOfUnbranchedVeinBecomesVein) {
   EXPECT_EQ(c.wrong_pixels(vessel, false), 0);
 }
 
-TEST(PostprocessOutput, SmallComponentsAreRemoved) {
+TEST(PostprocessOutput, SmallComponentsKeepTheirPixelWiseLabels) {
+  // Regression: dropped components were written A = V = 0, which "artery iff A >= V" (the
+  // evaluation, out_final, the overlay) reads as artery, whatever the model said.
   Canvas c;
   const uint32_t big = c.line(10, 80, 86, 80, 0.8f, 0.2f);
-  const uint32_t small = c.line(20, 20, 21, 20, 0.9f, 0.1f);  // about 25 pixels
+  const uint32_t small = c.line(20, 20, 21, 20, 0.2f, 0.7f);  // about 25 pixels, vein
   int small_pixels = 0;
   for (uint32_t d : c.drawn) small_pixels += (d & small) != 0;
   ASSERT_LT(small_pixels, 30);
@@ -135,8 +149,8 @@ TEST(PostprocessOutput, SmallComponentsAreRemoved) {
   EXPECT_EQ(stats.components_removed, 1);
   for (size_t i = 0; i < c.drawn.size(); ++i)
     if (c.drawn[i] & small) {
-      EXPECT_EQ(c.artery[i], 0.0f);
-      EXPECT_EQ(c.vein[i], 0.0f);
+      EXPECT_EQ(c.artery[i], 0.2f);
+      EXPECT_EQ(c.vein[i], 0.7f);
     }
   EXPECT_EQ(c.wrong_pixels(big, true), 0);
 }
@@ -170,6 +184,100 @@ TEST(PostprocessOutput, ArteryXorVeinAndTheOtherEqualsVessel) {
     }
   }
   EXPECT_GT(vessel_pixels, 500);
+}
+
+// ---- Propagation: how far a claim reaches -----------------------------------------------------
+
+TEST(PostprocessPropagation, OwnEvidenceStrongerThanTheClaimStays) {
+  // Trunk z = 0.44 (an anchor): its claim reaches the branches at 0.44 * hop_decay = 0.22. The
+  // branch with z = -0.28 is surer than that and stays vein; the one with z = -0.1 turns artery.
+  Canvas c;
+  const uint32_t trunk = c.line(48, 90, 48, 50, 0.72f, 0.28f);
+  const uint32_t sure = c.line(48, 50, 18, 10, 0.36f, 0.64f);
+  const uint32_t unsure = c.line(48, 50, 78, 10, 0.45f, 0.55f);
+  const PostprocessStats stats = c.run();
+  ASSERT_EQ(stats.bifurcations, 1);
+  EXPECT_EQ(stats.anchors, 1);
+  EXPECT_EQ(c.wrong_pixels(trunk | unsure, true, sure), 0);
+  EXPECT_EQ(c.wrong_pixels(sure, false, trunk | unsure), 0);
+}
+
+// Segments 0-1-2-... linked in a chain.
+Continuations chain(size_t n) {
+  Continuations c;
+  c.linked.resize(n);
+  for (int32_t s = 0; s + 1 < static_cast<int32_t>(n); ++s) c.linked[s].push_back(s + 1), c.linked[s + 1].push_back(s);
+  return c;
+}
+
+TEST(PostprocessPropagation, ClaimsDecayPerHopUntilOwnEvidenceIsStronger) {
+  // From the vein anchor: 0.4, 0.2, 0.1, 0.05 at hops 1-4 (hop_decay 0.5). Segments 1 and 2
+  // (z = 0.05) take vein; segment 3 (z = 0.15 > 0.1) keeps artery and passes nothing on, so
+  // segment 4 (z = 0.01) keeps artery too.
+  int anchors = 0;
+  const std::vector<AVLabel> label =
+      propagate_segment_labels({-0.8, 0.05, 0.05, 0.15, 0.01}, chain(5), PostprocessSettings{}, anchors);
+  EXPECT_EQ(anchors, 1);
+  EXPECT_EQ(label, (std::vector<AVLabel>{AVLabel::vein, AVLabel::vein, AVLabel::vein, AVLabel::artery, AVLabel::artery}));
+}
+
+TEST(PostprocessPropagation, EqualOppositeClaimsLeaveTheOwnLabel) {
+  // Regression: an exact tie went to the label that sorts last (vein) whatever the segment said.
+  int anchors = 0;
+  for (double middle : {0.125, -0.125}) {
+    const std::vector<AVLabel> label =
+        propagate_segment_labels({0.5, middle, -0.5}, chain(3), PostprocessSettings{}, anchors);
+    EXPECT_EQ(label[0], AVLabel::artery);
+    EXPECT_EQ(label[1], middle > 0 ? AVLabel::artery : AVLabel::vein);
+    EXPECT_EQ(label[2], AVLabel::vein);
+  }
+  // Not tied: the stronger claim wins against the middle's own sign.
+  const std::vector<AVLabel> label =
+      propagate_segment_labels({0.5, -0.125, -0.3}, chain(3), PostprocessSettings{}, anchors);
+  EXPECT_EQ(label[1], AVLabel::artery);
+}
+
+// ---- Resolution ---------------------------------------------------------------------------------
+
+TEST(PostprocessScale, ThresholdsFollowTheResolution) {
+  // Regression: the pixel thresholds were applied in the photograph's pixels, so on a 1620-pixel
+  // LES-AV map (2.7x the 576-pixel working size) a crossing's two 3-way nodes lay further apart
+  // than 8 pixels and the crossing became two bifurcations, linking the artery to the vein.
+  // The X crossing of CrossingLinksCarryLabelsThroughIt, at 45 degrees, drawn 3x larger.
+  const auto draw = [](Canvas& c, uint32_t& artery_bits, uint32_t& vein_bits) {
+    const double r = 44, a = 22.5 * std::numbers::pi / 180;
+    const double dx = r * std::cos(a), dy = r * std::sin(a);
+    artery_bits = c.line(48 - dx, 48 - dy, 48, 48, 0.9f, 0.1f) | c.line(48, 48, 48 + dx, 48 + dy, 0.45f, 0.55f);
+    vein_bits = c.line(48 - dx, 48 + dy, 48, 48, 0.1f, 0.9f) | c.line(48, 48, 48 + dx, 48 - dy, 0.55f, 0.45f);
+    c.line(20, 85, 21, 85, 0.9f, 0.1f);  // ~225 pixels: under 30 * 3^2, over 30
+  };
+  uint32_t artery_bits = 0, vein_bits = 0;
+  Canvas unscaled(3);
+  draw(unscaled, artery_bits, vein_bits);
+  const PostprocessStats before = unscaled.run();
+  ASSERT_EQ(before.crossings, 0);  // what the scaling fixes
+  ASSERT_EQ(before.components_removed, 0);
+
+  Canvas c(3);
+  draw(c, artery_bits, vein_bits);
+  const PostprocessSettings settings = scaled_to_image(PostprocessSettings{}, c.width, c.height, kSize);
+  EXPECT_DOUBLE_EQ(settings.pixel_scale, 3.0);
+  const PostprocessStats stats = c.run(settings);
+  EXPECT_EQ(stats.crossings, 1);
+  EXPECT_EQ(stats.bifurcations, 0);
+  EXPECT_EQ(stats.components_removed, 1);
+  // Every pixel of each vessel away from the overlap (the crossing's own segment) has its label.
+  EXPECT_EQ(c.wrong_pixels(artery_bits, true, vein_bits, 48, 48, 8), 0);
+  EXPECT_EQ(c.wrong_pixels(vein_bits, false, artery_bits, 48, 48, 8), 0);
+}
+
+TEST(PostprocessScale, ScaleIsTheGeometricMeanOfTheAxes) {
+  // LES-AV 1620x1444 predicted at 576: sqrt(1620 * 1444) / 576.
+  EXPECT_NEAR(scaled_to_image(PostprocessSettings{}, 1620, 1444, 576).pixel_scale, 2.65533, 1e-5);
+  Canvas c;
+  PostprocessSettings bad;
+  bad.pixel_scale = 0;
+  EXPECT_THROW(c.run(bad), std::invalid_argument);
 }
 
 TEST(PostprocessOutput, RejectsMismatchedSizes) {
