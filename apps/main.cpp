@@ -41,23 +41,22 @@ const std::vector<Command>& commands() {
 
 }  // namespace seqnet::cli
 
-// GNU OpenMP reads OMP_WAIT_POLICY once, before main. Its default lets idle threads spin for a
-// while after every parallel region: best on an idle machine (a training step 1.15 s spinning
-// against 2.25 s sleeping), but on a machine whose cores are busy with other work the spinning
-// threads steal the cores the working ones need (3x the CPU time; docs/PERFORMANCE.md). So when
-// the load average is at least the number of cores, and the user chose no policy, the program
-// restarts itself once with the passive policy.
-void prefer_passive_openmp_threads_when_busy(char** argv) {
+// GNU OpenMP reads OMP_WAIT_POLICY once, before main. Its default lets idle threads spin after
+// every parallel region. On an idle machine that saves the wake-up of a sleeping thread (a
+// training step 0.72 s spinning against 0.85 s sleeping, docs/PERFORMANCE.md), but as soon as any
+// other process wants a core, the spinning threads take the cores the working ones need: with one
+// other busy process on 2 cores a small model's training step took 70x longer (0.84 s against
+// 0.012 s). The load average cannot tell in time (it lags by a minute), so unless the user chose a
+// policy the program restarts itself once with the passive one: a little slower when the machine
+// is idle, never pathological when it is not. OMP_WAIT_POLICY=active gives the spinning back.
+void prefer_passive_openmp_threads(char** argv) {
   if (std::getenv("OMP_WAIT_POLICY")) return;
-  double load = 0;
-  const long cores = sysconf(_SC_NPROCESSORS_ONLN);
-  if (getloadavg(&load, 1) != 1 || load < double(cores)) return;
   setenv("OMP_WAIT_POLICY", "passive", 1);
   execv("/proc/self/exe", argv);  // returns only on failure: then carry on as we are
 }
 
 int main(int argc, char** argv) {
-  prefer_passive_openmp_threads_when_busy(argv);
+  prefer_passive_openmp_threads(argv);
   using namespace seqnet::cli;
   if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h") || !std::strcmp(argv[1], "help")) {
     print_help();
