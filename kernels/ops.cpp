@@ -2,6 +2,7 @@
 #include "kernels/ops.h"
 
 #include <cmath>
+#include <cstdio>
 #include <string>
 #include <type_traits>
 #include <vector>
@@ -94,12 +95,19 @@ ConvDims conv_dims(const Tensor& x, const Tensor& w, const char* what) {
   return {as_int(x.shape().n()), as_int(x.shape().c()), as_int(x.shape().h()), as_int(x.shape().w()), as_int(s[0]),
           as_int(s[2])};
 }
+// "N4 C16>K16 128x128 k3": a convolution's shape for the per-layer profile (op_timer.h).
+std::string conv_shape(const ConvDims& d) {
+  char text[96];
+  std::snprintf(text, sizeof text, "N%d C%d>K%d %dx%d k%d", d.N, d.C, d.K, d.H, d.W, d.ks);
+  return text;
+}
 [[maybe_unused]] bool use_cudnn() { return g_conv_engine == ConvEngine::cudnn; }  // unused without CUDA
 }  // namespace
 
 void conv2d_forward(Tensor& y, const Tensor& x, const Tensor& w, const Tensor* b) {
   SEQNET_OP_TIMER();
   ConvDims d = conv_dims(x, w, "conv2d");
+  seqnet_op_timer_.describe([&] { return conv_shape(d); });
   expect_shape(y, {d.N, d.K, d.H, d.W}, "conv2d output");
   if (b) expect_shape(*b, {d.K}, "conv2d bias");
   expect_same_place({&y, &x, &w}, "conv2d");
@@ -124,6 +132,7 @@ void conv2d_batchnorm_relu_eval(Tensor& y, const Tensor& x, const Tensor& w, con
                                 double eps) {
   SEQNET_OP_TIMER();
   ConvDims d = conv_dims(x, w, "conv2d + batch-norm");
+  seqnet_op_timer_.describe([&] { return conv_shape(d); });
   expect_shape(y, {d.N, d.K, d.H, d.W}, "conv2d + batch-norm output");
   if (b) expect_shape(*b, {d.K}, "conv2d bias");
   for (const Tensor* t : {&running_mean, &running_var, &gamma, &beta})
@@ -166,6 +175,7 @@ void conv2d_batchnorm_relu_eval(Tensor& y, const Tensor& x, const Tensor& w, con
 void conv2d_backward_input(Tensor& dx, const Tensor& dy, const Tensor& w) {
   SEQNET_OP_TIMER();
   ConvDims d = conv_dims(dx, w, "conv2d backward");
+  seqnet_op_timer_.describe([&] { return conv_shape(d); });
   expect_shape(dy, {d.N, d.K, d.H, d.W}, "conv2d output gradient");
   expect_same_place({&dx, &dy, &w}, "conv2d backward");
   dispatch(
@@ -187,6 +197,7 @@ void conv2d_backward_input(Tensor& dx, const Tensor& dy, const Tensor& w) {
 void conv2d_backward_weight(Tensor& dw, const Tensor& dy, const Tensor& x) {
   SEQNET_OP_TIMER();
   ConvDims d = conv_dims(x, dw, "conv2d weight gradient");
+  seqnet_op_timer_.describe([&] { return conv_shape(d); });
   expect_shape(dy, {d.N, d.K, d.H, d.W}, "conv2d output gradient");
   expect_same_place({&dw, &dy, &x}, "conv2d weight gradient");
   dispatch(
@@ -238,6 +249,7 @@ ConvDims upconv_dims(const Tensor& x, const Tensor& w, const char* what) {
 void conv_transpose2x2_forward(Tensor& y, const Tensor& x, const Tensor& w, const Tensor& b) {
   SEQNET_OP_TIMER();
   ConvDims d = upconv_dims(x, w, "transposed conv");
+  seqnet_op_timer_.describe([&] { return conv_shape(d); });
   expect_shape(y, {d.N, d.K, 2 * d.H, 2 * d.W}, "transposed conv output");
   expect_shape(b, {d.K}, "transposed conv bias");
   expect_same_place({&y, &x, &w, &b}, "transposed conv");
@@ -257,6 +269,7 @@ void conv_transpose2x2_forward(Tensor& y, const Tensor& x, const Tensor& w, cons
 void conv_transpose2x2_backward_input(Tensor& dx, const Tensor& dy, const Tensor& w) {
   SEQNET_OP_TIMER();
   ConvDims d = upconv_dims(dx, w, "transposed conv backward");
+  seqnet_op_timer_.describe([&] { return conv_shape(d); });
   expect_shape(dy, {d.N, d.K, 2 * d.H, 2 * d.W}, "transposed conv output gradient");
   expect_same_place({&dx, &dy, &w}, "transposed conv backward");
   dispatch(
@@ -275,6 +288,7 @@ void conv_transpose2x2_backward_input(Tensor& dx, const Tensor& dy, const Tensor
 void conv_transpose2x2_backward_weight(Tensor& dw, const Tensor& dy, const Tensor& x) {
   SEQNET_OP_TIMER();
   ConvDims d = upconv_dims(x, dw, "transposed conv weight gradient");
+  seqnet_op_timer_.describe([&] { return conv_shape(d); });
   expect_shape(dy, {d.N, d.K, 2 * d.H, 2 * d.W}, "transposed conv output gradient");
   expect_same_place({&dw, &dy, &x}, "transposed conv weight gradient");
   dispatch(

@@ -48,9 +48,10 @@ TimingStats stats_of(std::vector<double> seconds) {
 }
 
 // Runs `once` one time untimed, then `steps` times timed; with profile, the op totals of the
-// timed runs, divided by `steps`, go to `ops_out`.
+// timed runs, divided by `steps`, go to `ops_out` (and those per op and shape to `shapes_out`).
 template <typename F>
-TimingStats time_repeats(F once, int steps, Device device, bool profile, std::vector<ops::OpTime>& ops_out) {
+TimingStats time_repeats(F once, int steps, Device device, bool profile, std::vector<ops::OpTime>& ops_out,
+                         std::vector<ops::OpTime>& shapes_out) {
   once();
   wait_for(device);
   ops::reset_op_times();
@@ -65,10 +66,12 @@ TimingStats time_repeats(F once, int steps, Device device, bool profile, std::ve
   ops::set_op_timing(false);
   if (profile) {
     ops_out = ops::op_times();
-    for (ops::OpTime& t : ops_out) {
-      t.seconds /= steps;
-      t.calls /= steps;
-    }
+    shapes_out = ops::op_shape_times();
+    for (std::vector<ops::OpTime>* list : {&ops_out, &shapes_out})
+      for (ops::OpTime& t : *list) {
+        t.seconds /= steps;
+        t.calls /= steps;
+      }
   }
   return stats_of(seconds);
 }
@@ -103,9 +106,34 @@ void append_profile(std::string& out, const char* title, const std::vector<ops::
   out += line;
 }
 
+// The longest (op, shape) totals: which layers the convolution time goes to.
+void append_shape_profile(std::string& out, const char* title, const std::vector<ops::OpTime>& shapes,
+                          double step_s) {
+  constexpr size_t kRows = 15;
+  char line[200];
+  std::snprintf(line, sizeof line, "\n%s, the %zu longest of %zu (op, shape) pairs, mean per repeat:\n", title,
+                std::min(kRows, shapes.size()), shapes.size());
+  out += line;
+  std::snprintf(line, sizeof line, "  %-34s %-26s %6s %10s %7s\n", "op", "shape", "calls", "seconds", "share");
+  out += line;
+  for (size_t i = 0; i < std::min(kRows, shapes.size()); ++i) {
+    const ops::OpTime& t = shapes[i];
+    std::snprintf(line, sizeof line, "  %-34s %-26s %6lld %10.4f %6.1f%%\n", t.op.c_str(), t.shape.c_str(),
+                  static_cast<long long>(t.calls), t.seconds, 100.0 * t.seconds / step_s);
+    out += line;
+  }
+}
+
 nlohmann::json profile_json(const std::vector<ops::OpTime>& ops) {
   nlohmann::json j = nlohmann::json::object();
   for (const ops::OpTime& t : ops) j[t.op] = {{"calls", t.calls}, {"seconds", t.seconds}};
+  return j;
+}
+
+nlohmann::json shape_profile_json(const std::vector<ops::OpTime>& shapes) {
+  nlohmann::json j = nlohmann::json::array();
+  for (const ops::OpTime& t : shapes)
+    j.push_back({{"op", t.op}, {"shape", t.shape}, {"calls", t.calls}, {"seconds", t.seconds}});
   return j;
 }
 
@@ -138,13 +166,13 @@ StepBenchResult run_step_bench(const StepBenchSettings& s) {
     model.backward(loss.gradients());
     adam.step();
   };
-  r.train_step = time_repeats(train_step, s.steps, s.device, s.profile, r.train_ops);
+  r.train_step = time_repeats(train_step, s.steps, s.device, s.profile, r.train_ops, r.train_shapes);
   r.patches_per_s = s.batch / r.train_step.median;
 
   if (s.infer != 0) {
     const Tensor image = random_tensor({1, 3, s.infer, s.infer}, s.device, rng, false);
     auto infer = [&] { model.forward(image, Mode{false, 0}); };
-    r.infer = time_repeats(infer, s.steps, s.device, s.profile, r.infer_ops);
+    r.infer = time_repeats(infer, s.steps, s.device, s.profile, r.infer_ops, r.infer_shapes);
   }
   r.peak_rss_mb = peak_rss_mb();
   if (s.device == Device::cuda) r.peak_device_mb = cuda::peak_allocated_bytes() / 1048576.0;
@@ -187,7 +215,11 @@ std::string format_step_bench_text(const StepBenchSettings& s, const StepBenchRe
   out += "\n";
   if (s.profile) {
     append_profile(out, "training step by op", r.train_ops, r.train_step.mean);
-    if (s.infer != 0) append_profile(out, "inference by op", r.infer_ops, r.infer.mean);
+    append_shape_profile(out, "training step by layer shape", r.train_shapes, r.train_step.mean);
+    if (s.infer != 0) {
+      append_profile(out, "inference by op", r.infer_ops, r.infer.mean);
+      append_shape_profile(out, "inference by layer shape", r.infer_shapes, r.infer.mean);
+    }
   }
   return out;
 }
@@ -217,7 +249,11 @@ std::string format_step_bench_json(const StepBenchSettings& s, const StepBenchRe
   if (s.device == Device::cuda) j["peak_gpu_mb"] = r.peak_device_mb;
   if (s.profile) {
     j["profile"]["train_step"] = profile_json(r.train_ops);
-    if (s.infer != 0) j["profile"]["infer"] = profile_json(r.infer_ops);
+    j["profile"]["train_step_by_shape"] = shape_profile_json(r.train_shapes);
+    if (s.infer != 0) {
+      j["profile"]["infer"] = profile_json(r.infer_ops);
+      j["profile"]["infer_by_shape"] = shape_profile_json(r.infer_shapes);
+    }
   }
   return j.dump();
 }

@@ -38,6 +38,8 @@ struct StepBenchResult {
   double peak_device_mb = 0;       // CUDA: peak bytes allocated on the GPU; 0 on the CPU
   int64_t parameters = 0;
   std::vector<ops::OpTime> train_ops, infer_ops;  // per timed repeat, when profiling
+  // The convolutions per (op, shape): the per-layer breakdown, per timed repeat, when profiling.
+  std::vector<ops::OpTime> train_shapes, infer_shapes;
 };
 
 // Throws std::invalid_argument naming a setting out of range (crop and infer must be multiples
