@@ -5,9 +5,12 @@
 // rounding over the reduction (1e-5).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <cstdint>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "kernels/cpu/adam.h"
@@ -159,30 +162,49 @@ TEST(CpuKernelConv2d, SmallPlanesGoInGroupsOfImages) {
   check_conv2d<double>({73, 128, 7, 7, 40}, 3);
 }
 
-// The direct AVX-512 kernel on its own, at widths that leave every tile remainder (0-47 pixels
-// after the 48-pixel tiles, partial last vectors) and channel counts that leave every block
-// remainder (8, 4, 2, 1), including planes one row or one pixel high or wide.
+// The direct kernel on its own, for each instruction set this CPU has, at widths that leave every
+// tile remainder (after the 48- or 24-pixel tiles, partial last vectors) and channel counts that
+// leave every block remainder (8, 4, 2, 1), including planes one row or one pixel high or wide;
+// once plain, once with the batch-norm + ReLU epilogue.
 TEST(CpuKernelConv2d, Direct3x3MatchesReferenceAtEveryRemainder) {
-  if (!cpu::conv3x3_direct_available())
-    GTEST_SKIP() << "this CPU has no AVX-512F (or SEQNET_CONV=gemm): the direct 3x3 kernel is not used here";
   const ConvShape shapes[] = {{1, 1, 1, 1, 1},   {2, 3, 5, 17, 15},  {1, 4, 3, 32, 8},  {3, 5, 4, 47, 7},
                               {1, 16, 6, 48, 16}, {2, 2, 1, 49, 11},  {1, 7, 9, 97, 3},  {1, 3, 2, 130, 21},
-                              {2, 9, 1, 8, 9},    {1, 24, 7, 64, 13}};
-  for (const ConvShape& s : shapes) {
-    SCOPED_TRACE("N=" + std::to_string(s.N) + " C=" + std::to_string(s.C) + " H=" + std::to_string(s.H) +
-                 " W=" + std::to_string(s.W) + " K=" + std::to_string(s.K));
-    const int64_t HW = int64_t(s.H) * s.W;
-    auto x = random_values<float>(s.N * s.C * HW, 21);
-    auto w = random_values<float>(int64_t(s.K) * s.C * 9, 22);
-    auto b = random_values<float>(s.K, 23);
-    // NaN where the kernel must write: a pixel it skipped would show.
-    std::vector<float> y(s.N * s.K * HW, std::nanf(""));
-    cpu::conv3x3_forward_direct(y.data(), x.data(), w.data(), b.data(), s.N, s.C, s.H, s.W, s.K);
-    auto xd = as_doubles(x), wd = as_doubles(w), bd = as_doubles(b);
-    std::vector<double> y_ref(y.size());
-    cpu::reference::conv2d_forward(y_ref.data(), xd.data(), wd.data(), bd.data(), s.N, s.C, s.H, s.W, s.K, 3);
-    EXPECT_LE(test::relative_error(as_doubles(y), y_ref), kFloatTolerance);
+                              {2, 9, 1, 8, 9},    {1, 24, 7, 64, 13}, {1, 2, 3, 23, 6},  {1, 2, 2, 25, 5}};
+  int checked = 0;
+  for (cpu::Conv3x3Isa isa : {cpu::Conv3x3Isa::avx2, cpu::Conv3x3Isa::avx512}) {
+    if (!cpu::conv3x3_isa_supported(isa)) {
+      std::printf("[ SKIPPED  ] the direct 3x3 kernel's %s version: this CPU lacks it\n", cpu::conv3x3_isa_name(isa));
+      continue;
+    }
+    for (const ConvShape& s : shapes)
+      for (bool with_epilogue : {false, true}) {
+        SCOPED_TRACE(std::string(cpu::conv3x3_isa_name(isa)) + " N=" + std::to_string(s.N) + " C=" +
+                     std::to_string(s.C) + " H=" + std::to_string(s.H) + " W=" + std::to_string(s.W) +
+                     " K=" + std::to_string(s.K) + (with_epilogue ? " with epilogue" : ""));
+        const int64_t HW = int64_t(s.H) * s.W;
+        auto x = random_values<float>(s.N * s.C * HW, 21);
+        auto w = random_values<float>(int64_t(s.K) * s.C * 9, 22);
+        auto b = random_values<float>(s.K, 23), mean = random_values<float>(s.K, 24);
+        auto scale = random_values<float>(s.K, 25), add = random_values<float>(s.K, 26);
+        cpu::Conv3x3Epilogue epilogue;
+        if (with_epilogue) epilogue = {mean.data(), scale.data(), add.data(), true};
+        // NaN where the kernel must write: a pixel it skipped would show.
+        std::vector<float> y(s.N * s.K * HW, std::nanf(""));
+        cpu::conv3x3_forward_direct_with(isa, y.data(), x.data(), w.data(), b.data(), s.N, s.C, s.H, s.W, s.K,
+                                         epilogue);
+        auto xd = as_doubles(x), wd = as_doubles(w), bd = as_doubles(b);
+        std::vector<double> y_ref(y.size());
+        cpu::reference::conv2d_forward(y_ref.data(), xd.data(), wd.data(), bd.data(), s.N, s.C, s.H, s.W, s.K, 3);
+        if (with_epilogue)
+          for (int64_t i = 0; i < int64_t(y_ref.size()); ++i) {
+            const int64_t k = (i / HW) % s.K;
+            y_ref[i] = std::max(0.0, (y_ref[i] - mean[k]) * scale[k] + add[k]);
+          }
+        EXPECT_LE(test::relative_error(as_doubles(y), y_ref), kFloatTolerance);
+        ++checked;
+      }
   }
+  if (checked == 0) GTEST_SKIP() << "this CPU has neither AVX2+FMA nor AVX-512F: the direct 3x3 kernel is not used";
 }
 
 // The evaluation-time Conv2d -> BatchNorm2d -> ReLU op against the three ops one after the

@@ -185,8 +185,10 @@ std::string cpu_engine_description() {
   const char* policy = std::getenv("OMP_WAIT_POLICY");
   return std::to_string(omp_get_max_threads()) + " threads, OMP_WAIT_POLICY " + (policy ? policy : "unset") +
          ", 3x3 convolutions " +
-         (cpu::conv3x3_direct_available() ? "direct (AVX-512) on planes 32+ wide, else im2col + GEMM"
-                                          : "im2col + GEMM");
+         (cpu::conv3x3_direct_available()
+              ? std::string("direct (") + cpu::conv3x3_isa_name(*cpu::conv3x3_direct_isa()) +
+                    ") on planes 32+ wide, else im2col + GEMM"
+              : std::string("im2col + GEMM"));
 }
 
 std::string format_step_bench_text(const StepBenchSettings& s, const StepBenchResult& r) {

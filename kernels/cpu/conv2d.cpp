@@ -1,4 +1,5 @@
-// conv2d.cpp: the fast 2-D convolution of conv2d.h: im2col + GEMM.
+// conv2d.cpp: the fast 2-D convolution of conv2d.h: im2col + GEMM, and for float 3x3 layers on
+// planes 32+ pixels wide the direct kernel of conv3x3_direct.h (forward and input gradient).
 //
 // With the columns  cols[(c,u,v), (i,j)] = x[c, i+u-p, j+v-p]  (zero outside), a (C*ks*ks, H*W)
 // matrix per image, the three sums of conv2d.h are GEMMs:
@@ -109,7 +110,8 @@ void col2im_add(T* dx, const T* cols, int images, int C, int H, int W, int ksize
     }
 }
 
-// The direct 3x3 kernel (conv3x3_direct.h) instead of im2col + GEMM: float, AVX-512, wide planes.
+// The direct 3x3 kernel (conv3x3_direct.h) instead of im2col + GEMM: float, a CPU with AVX2 or
+// AVX-512, planes wide enough to fill the vectors.
 template <typename T>
 bool use_direct(int W, int ksize) {
   if constexpr (std::is_same_v<T, float>)
@@ -123,7 +125,8 @@ bool use_direct(int W, int ksize) {
 void flip_and_transpose_3x3(float* flipped, const float* w, int K, int C) {
   for (int k = 0; k < K; ++k)
     for (int c = 0; c < C; ++c)
-      for (int tap = 0; tap < 9; ++tap) flipped[(int64_t(c) * K + k) * 9 + (8 - tap)] = w[(int64_t(k) * C + c) * 9 + tap];
+      for (int tap = 0; tap < 9; ++tap)  // tap = 3u + v; the flipped tap (2-u, 2-v) is 8 - tap
+        flipped[(int64_t(c) * K + k) * 9 + (8 - tap)] = w[(int64_t(k) * C + c) * 9 + tap];
 }
 
 // dw (K, CKK) += sum over images and bands of dy_band (K, band) * cols_band^T, for large planes.

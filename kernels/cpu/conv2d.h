@@ -5,7 +5,9 @@
 //            dw[k,c,u,v] += sum_{n,i,j} dy[n,k,i,j] * x[n,c,i+u-p,j+v-p]
 //            db[k]       += sum_{n,i,j} dy[n,k,i,j]
 // Fast path: im2col (columns (C*ks*ks, H*W) per image) and a BLAS GEMM; a 1x1 conv is a GEMM
-// on x directly. `workspace` holds conv2d_workspace_size() elements (0 for 1x1: may be null).
+// on x directly. Float 3x3 forward passes and input gradients on planes 32+ wide use the direct
+// kernel of conv3x3_direct.h instead where the CPU has AVX2 or AVX-512.
+// `workspace` holds conv2d_workspace_size() elements (0 for 1x1: may be null).
 // When one image's columns are under 4M elements the size is 4M (16 MB float), and images are
 // grouped so one GEMM covers several of them (the deep levels' small planes); larger images go
 // one by one in bands of rows whose columns fit. The size depends only on (C, H, W, ksize), so

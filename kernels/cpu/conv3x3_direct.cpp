@@ -4,13 +4,17 @@
 // reading input rows i-1, i, i+1 of every input channel (3*C*W floats, which stay in L2 while
 // all K output channels are made from them).
 //
-// Inside a row, a tile is KB output channels x XV vectors of 16 pixels, held in KB*XV
-// accumulators (8 x 3 = 24 of the 32 AVX-512 registers). For every input channel c and tap
-// (u, v) the tile loads XV input vectors, shifted by v - 1 pixels, and adds w[k,c,u,v] times
-// each into the accumulators of channel k:
-//     acc[k][t] += broadcast(w[k0+k, c, u, v]) * x[c, i+u-1, x0+16t-1+v .. +15]
+// Inside a row, a tile is KB output channels x XV vectors of L pixels, held in KB*XV
+// accumulator registers (AVX-512: 8 x 3 of 16 lanes = 24 of 32 registers; AVX2: 4 x 3 of 8
+// lanes = 12 of 16). For every input channel c and tap (u, v) the tile loads XV input vectors,
+// shifted by v - 1 pixels, and adds w[k,c,u,v] times each into the accumulators of channel k:
+//     acc[k][t] += broadcast(w[k0+k, c, u, v]) * x[c, i+u-1, x0+L*t-1+v .. +L-1]
 // The zero padding is done by masked loads: lanes whose input pixel lies outside the row read
-// as 0 (and are never touched in memory), rows outside the plane are skipped.
+// as 0 (and are never touched in memory), rows outside the plane are skipped. The epilogue
+// (batch-norm in evaluation, ReLU) is applied to the registers before the masked store.
+//
+// The two instruction sets differ only in the tile (Avx512Tile, Avx2Tile below); the loops
+// around it (conv_row) are shared.
 #include "kernels/cpu/conv3x3_direct.h"
 
 #include <immintrin.h>
@@ -19,28 +23,13 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <string>
 #include <type_traits>
 
 namespace seqnet::cpu {
 
-#define SEQNET_AVX512 __attribute__((target("avx512f")))
-
 namespace {
 
-constexpr int kLanes = 16;  // floats per AVX-512 vector
-
-// Lanes [lo, hi) of a 16-lane mask, clamped to the vector.
-SEQNET_AVX512 __mmask16 lane_range(int lo, int hi) {
-  lo = std::clamp(lo, 0, kLanes);
-  hi = std::clamp(hi, 0, kLanes);
-  if (lo >= hi) return 0;
-  const unsigned below_hi = hi == kLanes ? 0xFFFFu : (1u << hi) - 1u;
-  const unsigned below_lo = (1u << lo) - 1u;
-  return static_cast<__mmask16>(below_hi & ~below_lo);
-}
-
-// One tile: output channels [k0, k0+KB) of row i, pixels [x0, x0 + 16*XV) (clipped to W).
-// xn: image n's input (C,H,W); wk: w + k0*C*9; yk: image n's output at channel k0.
 // The epilogue's per-channel numbers for channels [k0, k0 + KB).
 struct ChannelEpilogue {
   const float* subtract;  // null: no affine step
@@ -52,112 +41,223 @@ struct ChannelEpilogue {
   }
 };
 
-template <int KB, int XV>
-SEQNET_AVX512 void conv_tile(float* yk, const float* xn, const float* wk, const float* bk, const ChannelEpilogue& ep,
-                             int C, int H, int W, int i, int x0) {
-  const int64_t HW = int64_t(H) * W;
-  __m512 acc[KB][XV];
-  for (int k = 0; k < KB; ++k) {
-    const __m512 init = bk ? _mm512_set1_ps(bk[k]) : _mm512_setzero_ps();
-    for (int t = 0; t < XV; ++t) acc[k][t] = init;
+// Where one tile works: xn image n's input (C,H,W); wk = w + k0*C*9; bk = b + k0 or null;
+// yk image n's output at channel k0; row i, pixels [x0, x0 + lanes*XV) clipped to W.
+struct TileArgs {
+  float* yk;
+  const float* xn;
+  const float* wk;
+  const float* bk;
+  ChannelEpilogue ep;
+  int C, H, W, i, x0;
+};
+
+#define SEQNET_AVX512 __attribute__((target("avx512f")))
+#define SEQNET_AVX2 __attribute__((target("avx2,fma")))
+
+struct Avx512Tile {
+  static constexpr int kLanes = 16, kChannels = 8;
+
+  // Lanes [lo, hi) of a 16-lane mask, clamped to the vector.
+  SEQNET_AVX512 static __mmask16 lanes(int lo, int hi) {
+    lo = std::clamp(lo, 0, kLanes);
+    hi = std::clamp(hi, 0, kLanes);
+    if (lo >= hi) return 0;
+    const unsigned below_hi = hi == kLanes ? 0xFFFFu : (1u << hi) - 1u;
+    return static_cast<__mmask16>(below_hi & ~((1u << lo) - 1u));
   }
-  // Lane l of vector t under tap v reads input pixel x0 + 16t + l + v - 1; keep it when in [0, W).
-  __mmask16 load_mask[XV][3];
-  for (int t = 0; t < XV; ++t)
-    for (int v = 0; v < 3; ++v) {
-      const int first = x0 + kLanes * t + v - 1;
-      load_mask[t][v] = lane_range(-first, W - first);
+
+  template <int KB, int XV>
+  SEQNET_AVX512 static void run(const TileArgs& a) {
+    const int64_t HW = int64_t(a.H) * a.W;
+    __m512 acc[KB][XV];
+    for (int k = 0; k < KB; ++k) {
+      const __m512 init = a.bk ? _mm512_set1_ps(a.bk[k]) : _mm512_setzero_ps();
+      for (int t = 0; t < XV; ++t) acc[k][t] = init;
     }
-  const int u_begin = i == 0 ? 1 : 0, u_end = i == H - 1 ? 2 : 3;  // rows i+u-1 inside the plane
-  const int64_t k_stride = int64_t(C) * 9;
-  for (int c = 0; c < C; ++c) {
-    const float* xc = xn + c * HW;
-    const float* wc = wk + c * 9;
-    for (int u = u_begin; u < u_end; ++u) {
-      // One before the tile's first pixel: tap v reads from row + v (masked at the borders).
-      const float* row = xc + int64_t(i + u - 1) * W + x0 - 1;
+    // Lane l of vector t under tap v reads input pixel x0 + 16t + l + v - 1: kept when in [0, W).
+    __mmask16 load_mask[XV][3];
+    for (int t = 0; t < XV; ++t)
       for (int v = 0; v < 3; ++v) {
-        __m512 in[XV];
-        for (int t = 0; t < XV; ++t) in[t] = _mm512_maskz_loadu_ps(load_mask[t][v], row + kLanes * t + v);
-        for (int k = 0; k < KB; ++k) {
-          const __m512 weight = _mm512_set1_ps(wc[k * k_stride + u * 3 + v]);
-          for (int t = 0; t < XV; ++t) acc[k][t] = _mm512_fmadd_ps(weight, in[t], acc[k][t]);
+        const int first = a.x0 + kLanes * t + v - 1;
+        load_mask[t][v] = lanes(-first, a.W - first);
+      }
+    const int u_begin = a.i == 0 ? 1 : 0, u_end = a.i == a.H - 1 ? 2 : 3;  // rows i+u-1 in the plane
+    const int64_t k_stride = int64_t(a.C) * 9;
+    for (int c = 0; c < a.C; ++c) {
+      const float* xc = a.xn + c * HW;
+      const float* wc = a.wk + c * 9;
+      for (int u = u_begin; u < u_end; ++u) {
+        const float* row = xc + int64_t(a.i + u - 1) * a.W + a.x0 - 1;  // tap v reads from row + v
+        for (int v = 0; v < 3; ++v) {
+          __m512 in[XV];
+          for (int t = 0; t < XV; ++t) in[t] = _mm512_maskz_loadu_ps(load_mask[t][v], row + kLanes * t + v);
+          for (int k = 0; k < KB; ++k) {
+            const __m512 weight = _mm512_set1_ps(wc[k * k_stride + u * 3 + v]);
+            for (int t = 0; t < XV; ++t) acc[k][t] = _mm512_fmadd_ps(weight, in[t], acc[k][t]);
+          }
         }
       }
     }
-  }
-  if (ep.subtract)
-    for (int k = 0; k < KB; ++k) {
-      const __m512 subtract = _mm512_set1_ps(ep.subtract[k]), scale = _mm512_set1_ps(ep.scale[k]),
-                   add = _mm512_set1_ps(ep.add[k]);
-      for (int t = 0; t < XV; ++t) acc[k][t] = _mm512_fmadd_ps(_mm512_sub_ps(acc[k][t], subtract), scale, add);
+    if (a.ep.subtract)
+      for (int k = 0; k < KB; ++k) {
+        const __m512 subtract = _mm512_set1_ps(a.ep.subtract[k]), scale = _mm512_set1_ps(a.ep.scale[k]),
+                     add = _mm512_set1_ps(a.ep.add[k]);
+        for (int t = 0; t < XV; ++t) acc[k][t] = _mm512_fmadd_ps(_mm512_sub_ps(acc[k][t], subtract), scale, add);
+      }
+    if (a.ep.relu)  // (the masked form: GCC 12 warns about the unmasked one's undefined operand)
+      for (int k = 0; k < KB; ++k)
+        for (int t = 0; t < XV; ++t) acc[k][t] = _mm512_maskz_max_ps(0xFFFF, acc[k][t], _mm512_setzero_ps());
+    float* out = a.yk + int64_t(a.i) * a.W + a.x0;
+    for (int t = 0; t < XV; ++t) {
+      const __mmask16 store_mask = lanes(0, a.W - (a.x0 + kLanes * t));
+      for (int k = 0; k < KB; ++k) _mm512_mask_storeu_ps(out + k * HW + kLanes * t, store_mask, acc[k][t]);
     }
-  if (ep.relu)  // (the masked form: GCC 12 warns about the unmasked one's undefined operand)
-    for (int k = 0; k < KB; ++k)
-      for (int t = 0; t < XV; ++t) acc[k][t] = _mm512_maskz_max_ps(0xFFFF, acc[k][t], _mm512_setzero_ps());
-  float* out = yk + int64_t(i) * W + x0;
-  for (int t = 0; t < XV; ++t) {
-    const __mmask16 store_mask = lane_range(0, W - (x0 + kLanes * t));
-    for (int k = 0; k < KB; ++k) _mm512_mask_storeu_ps(out + k * HW + kLanes * t, store_mask, acc[k][t]);
   }
-}
+};
+
+struct Avx2Tile {
+  static constexpr int kLanes = 8, kChannels = 4;
+
+  // Lanes [lo, hi) as an AVX2 mask vector (all bits set in the lanes kept).
+  SEQNET_AVX2 static __m256i lanes(int lo, int hi) {
+    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    const __m256i at_least_lo = _mm256_cmpgt_epi32(lane, _mm256_set1_epi32(lo - 1));
+    const __m256i below_hi = _mm256_cmpgt_epi32(_mm256_set1_epi32(hi), lane);
+    return _mm256_and_si256(at_least_lo, below_hi);
+  }
+
+  template <int KB, int XV>
+  SEQNET_AVX2 static void run(const TileArgs& a) {
+    const int64_t HW = int64_t(a.H) * a.W;
+    __m256 acc[KB][XV];
+    for (int k = 0; k < KB; ++k) {
+      const __m256 init = a.bk ? _mm256_set1_ps(a.bk[k]) : _mm256_setzero_ps();
+      for (int t = 0; t < XV; ++t) acc[k][t] = init;
+    }
+    __m256i load_mask[XV][3];
+    for (int t = 0; t < XV; ++t)
+      for (int v = 0; v < 3; ++v) {
+        const int first = a.x0 + kLanes * t + v - 1;
+        load_mask[t][v] = lanes(-first, a.W - first);
+      }
+    const int u_begin = a.i == 0 ? 1 : 0, u_end = a.i == a.H - 1 ? 2 : 3;
+    const int64_t k_stride = int64_t(a.C) * 9;
+    for (int c = 0; c < a.C; ++c) {
+      const float* xc = a.xn + c * HW;
+      const float* wc = a.wk + c * 9;
+      for (int u = u_begin; u < u_end; ++u) {
+        const float* row = xc + int64_t(a.i + u - 1) * a.W + a.x0 - 1;
+        for (int v = 0; v < 3; ++v) {
+          __m256 in[XV];
+          for (int t = 0; t < XV; ++t) in[t] = _mm256_maskload_ps(row + kLanes * t + v, load_mask[t][v]);
+          for (int k = 0; k < KB; ++k) {
+            const __m256 weight = _mm256_broadcast_ss(wc + k * k_stride + u * 3 + v);
+            for (int t = 0; t < XV; ++t) acc[k][t] = _mm256_fmadd_ps(weight, in[t], acc[k][t]);
+          }
+        }
+      }
+    }
+    if (a.ep.subtract)
+      for (int k = 0; k < KB; ++k) {
+        const __m256 subtract = _mm256_set1_ps(a.ep.subtract[k]), scale = _mm256_set1_ps(a.ep.scale[k]),
+                     add = _mm256_set1_ps(a.ep.add[k]);
+        for (int t = 0; t < XV; ++t) acc[k][t] = _mm256_fmadd_ps(_mm256_sub_ps(acc[k][t], subtract), scale, add);
+      }
+    if (a.ep.relu)
+      for (int k = 0; k < KB; ++k)
+        for (int t = 0; t < XV; ++t) acc[k][t] = _mm256_max_ps(acc[k][t], _mm256_setzero_ps());
+    float* out = a.yk + int64_t(a.i) * a.W + a.x0;
+    for (int t = 0; t < XV; ++t) {
+      const __m256i store_mask = lanes(0, a.W - (a.x0 + kLanes * t));
+      for (int k = 0; k < KB; ++k) _mm256_maskstore_ps(out + k * HW + kLanes * t, store_mask, acc[k][t]);
+    }
+  }
+};
 
 // Every tile of channels [k0, k0+KB) in row i: full 3-vector tiles, then the 1-2 vectors left.
-template <int KB>
-SEQNET_AVX512 void conv_row_channels(float* yk, const float* xn, const float* wk, const float* bk,
-                                     const ChannelEpilogue& ep, int C, int H, int W, int i) {
-  constexpr int kTile = 3 * kLanes;
-  int x0 = 0;
-  for (; x0 + kTile <= W; x0 += kTile) conv_tile<KB, 3>(yk, xn, wk, bk, ep, C, H, W, i, x0);
-  const int vectors_left = (W - x0 + kLanes - 1) / kLanes;  // the last one may be partial
-  if (vectors_left == 3) conv_tile<KB, 3>(yk, xn, wk, bk, ep, C, H, W, i, x0);
-  else if (vectors_left == 2) conv_tile<KB, 2>(yk, xn, wk, bk, ep, C, H, W, i, x0);
-  else if (vectors_left == 1) conv_tile<KB, 1>(yk, xn, wk, bk, ep, C, H, W, i, x0);
+template <typename Tile, int KB>
+void conv_row_channels(const TileArgs& channels) {
+  constexpr int kTile = 3 * Tile::kLanes;
+  TileArgs a = channels;
+  for (a.x0 = 0; a.x0 + kTile <= a.W; a.x0 += kTile) Tile::template run<KB, 3>(a);
+  const int vectors_left = (a.W - a.x0 + Tile::kLanes - 1) / Tile::kLanes;  // the last one may be partial
+  if (vectors_left == 3) Tile::template run<KB, 3>(a);
+  else if (vectors_left == 2) Tile::template run<KB, 2>(a);
+  else if (vectors_left == 1) Tile::template run<KB, 1>(a);
 }
 
-// Row i of all K output channels: blocks of 8, then 4, 2, 1 for the rest.
-SEQNET_AVX512 void conv_row(float* yn, const float* xn, const float* w, const float* b, const ChannelEpilogue& ep,
-                            int C, int H, int W, int K, int i) {
+// Row i of all K output channels: blocks of Tile::kChannels, then halves of it for the rest.
+template <typename Tile>
+void conv_row(float* yn, const float* xn, const float* w, const float* b, const ChannelEpilogue& ep, int C, int H,
+              int W, int K, int i) {
   const int64_t HW = int64_t(H) * W, k_stride = int64_t(C) * 9;
   int k0 = 0;
   const auto block = [&](auto channels) {  // channels: std::integral_constant<int, KB>
     constexpr int KB = decltype(channels)::value;
-    conv_row_channels<KB>(yn + k0 * HW, xn, w + k0 * k_stride, b ? b + k0 : nullptr, ep.at(k0), C, H, W, i);
+    conv_row_channels<Tile, KB>({yn + k0 * HW, xn, w + k0 * k_stride, b ? b + k0 : nullptr, ep.at(k0), C, H, W, i, 0});
     k0 += KB;
   };
-  while (k0 + 8 <= K) block(std::integral_constant<int, 8>());
-  if (k0 + 4 <= K) block(std::integral_constant<int, 4>());
+  constexpr int kFull = Tile::kChannels;
+  while (k0 + kFull <= K) block(std::integral_constant<int, kFull>());
+  if constexpr (kFull > 4)
+    if (k0 + 4 <= K) block(std::integral_constant<int, 4>());
   if (k0 + 2 <= K) block(std::integral_constant<int, 2>());
   if (k0 < K) block(std::integral_constant<int, 1>());
 }
 
-bool cpu_has_avx512() {
-  __builtin_cpu_init();
-  return __builtin_cpu_supports("avx512f");
+template <typename Tile>
+void conv_all_rows(float* y, const float* x, const float* w, const float* b, int N, int C, int H, int W, int K,
+                   const ChannelEpilogue& ep) {
+  const int64_t HW = int64_t(H) * W;
+  // Static schedule over (image, row): every row costs the same.
+#pragma omp parallel for collapse(2) schedule(static) if (int64_t(N) * H * W * K * C >= (1 << 16))
+  for (int n = 0; n < N; ++n)
+    for (int i = 0; i < H; ++i)
+      conv_row<Tile>(y + int64_t(n) * K * HW, x + int64_t(n) * C * HW, w, b, ep, C, H, W, K, i);
 }
 
-bool gemm_requested() {
+std::optional<Conv3x3Isa> widest_isa() {
+  __builtin_cpu_init();
   const char* choice = std::getenv("SEQNET_CONV");
-  return choice && std::strcmp(choice, "gemm") == 0;
+  const std::string asked = choice ? choice : "";
+  if (asked == "gemm") return std::nullopt;
+  const bool avx512 = __builtin_cpu_supports("avx512f");
+  const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  if (avx512 && asked != "avx2") return Conv3x3Isa::avx512;
+  if (avx2) return Conv3x3Isa::avx2;
+  return std::nullopt;
 }
 
 }  // namespace
 
-bool conv3x3_direct_available() {
-  static const bool available = cpu_has_avx512() && !gemm_requested();
-  return available;
+std::optional<Conv3x3Isa> conv3x3_direct_isa() {
+  static const std::optional<Conv3x3Isa> isa = widest_isa();
+  return isa;
 }
+
+bool conv3x3_isa_supported(Conv3x3Isa isa) {
+  __builtin_cpu_init();
+  if (isa == Conv3x3Isa::avx512) return __builtin_cpu_supports("avx512f");
+  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+}
+
+const char* conv3x3_isa_name(Conv3x3Isa isa) { return isa == Conv3x3Isa::avx512 ? "AVX-512" : "AVX2"; }
+
+bool conv3x3_direct_available() { return conv3x3_direct_isa().has_value(); }
 
 bool conv3x3_direct_pays(int W) { return W >= 32; }
 
 void conv3x3_forward_direct(float* y, const float* x, const float* w, const float* b, int N, int C, int H, int W,
                             int K, const Conv3x3Epilogue& epilogue) {
-  const int64_t HW = int64_t(H) * W;
+  conv3x3_forward_direct_with(*conv3x3_direct_isa(), y, x, w, b, N, C, H, W, K, epilogue);
+}
+
+void conv3x3_forward_direct_with(Conv3x3Isa isa, float* y, const float* x, const float* w, const float* b, int N,
+                                 int C, int H, int W, int K, const Conv3x3Epilogue& epilogue) {
   const ChannelEpilogue ep{epilogue.subtract, epilogue.scale, epilogue.add, epilogue.relu};
-  // Static schedule over (image, row): every row costs the same.
-#pragma omp parallel for collapse(2) schedule(static) if (int64_t(N) * H * W * K * C >= (1 << 16))
-  for (int n = 0; n < N; ++n)
-    for (int i = 0; i < H; ++i) conv_row(y + int64_t(n) * K * HW, x + int64_t(n) * C * HW, w, b, ep, C, H, W, K, i);
+  if (isa == Conv3x3Isa::avx512) conv_all_rows<Avx512Tile>(y, x, w, b, N, C, H, W, K, ep);
+  else conv_all_rows<Avx2Tile>(y, x, w, b, N, C, H, W, K, ep);
 }
 
 }  // namespace seqnet::cpu
