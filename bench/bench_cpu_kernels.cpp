@@ -4,7 +4,11 @@
 // Two workloads: a full 576x576 image at batch 1 (inference / large-image training) and
 // 128x128 crops at batch 24 (training). Each benchmark's arguments are N, channels, plane side.
 // Convolutions report GFLOP/s (2*N*K*C*k*k*H*W per pass), the memory-bound kernels bytes/s.
-// Rates are per wall-clock second (the kernels are multi-threaded). Iteration counts are fixed and small so the whole run takes about a minute on 2 cores.
+// Rates are per wall-clock second (the kernels are multi-threaded). Iteration counts are fixed and
+// small so the whole run takes about a minute on 2 cores.
+// conv3x3/* runs the path the program would take (the direct kernel where it applies);
+// conv3x3_direct/* the direct kernel itself in each instruction set the CPU has. Run with
+// SEQNET_CONV=gemm to get the im2col + GEMM path in conv3x3/* and all three in one run.
 #include <benchmark/benchmark.h>
 
 #include <cstdint>
@@ -13,6 +17,7 @@
 
 #include "kernels/cpu/batchnorm.h"
 #include "kernels/cpu/conv2d.h"
+#include "kernels/cpu/conv3x3_direct.h"
 #include "kernels/cpu/conv_transpose2x2.h"
 #include "kernels/cpu/gemm.h"
 #include "kernels/cpu/maxpool2x2.h"
@@ -67,6 +72,24 @@ void conv3x3(benchmark::State& state, Pass pass) {
         cpu::conv2d_backward_weight(dw.data(), dy.data(), x.data(), workspace.data(), N, C, H, W, K, 3);
         break;
     }
+    benchmark::ClobberMemory();
+  }
+  const double flops = 2.0 * N * K * C * 9 * HW;
+  state.counters["GFLOP/s"] = benchmark::Counter(flops * state.iterations() / 1e9, benchmark::Counter::kIsRate);
+}
+
+// The direct 3x3 kernel's forward pass in one instruction set, C = K = the level's channels.
+void conv3x3_direct(benchmark::State& state, cpu::Conv3x3Isa isa) {
+  if (!cpu::conv3x3_isa_supported(isa)) {
+    state.SkipWithError("this CPU lacks the instruction set");
+    return;
+  }
+  const int N = int(state.range(0)), C = int(state.range(1)), H = int(state.range(2)), W = H, K = C;
+  const int64_t HW = int64_t(H) * W;
+  auto x = random_floats(N * C * HW, 1), w = random_floats(int64_t(K) * C * 9, 3);
+  std::vector<float> b(K, 0.1f), y(N * K * HW);
+  for (auto _ : state) {
+    cpu::conv3x3_forward_direct_with(isa, y.data(), x.data(), w.data(), b.data(), N, C, H, W, K);
     benchmark::ClobberMemory();
   }
   const double flops = 2.0 * N * K * C * 9 * HW;
@@ -141,6 +164,10 @@ BENCHMARK_CAPTURE(conv3x3, forward, Pass::forward)->Apply(unet_levels)->Unit(ben
 BENCHMARK_CAPTURE(conv3x3, input_grad, Pass::input_grad)
     ->Apply(unet_levels)->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(2);
 BENCHMARK_CAPTURE(conv3x3, weight_grad, Pass::weight_grad)
+    ->Apply(unet_levels)->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(2);
+BENCHMARK_CAPTURE(conv3x3_direct, avx512, cpu::Conv3x3Isa::avx512)
+    ->Apply(unet_levels)->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(2);
+BENCHMARK_CAPTURE(conv3x3_direct, avx2, cpu::Conv3x3Isa::avx2)
     ->Apply(unet_levels)->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(2);
 BENCHMARK_CAPTURE(conv_transpose, forward, Pass::forward)
     ->Apply(upsampling_levels)->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(3);
