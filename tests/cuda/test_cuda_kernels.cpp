@@ -28,6 +28,7 @@
 #include "kernels/cuda/loss.h"
 #include "kernels/cuda/maxpool2x2.h"
 #include "kernels/cuda/runtime.h"
+#include "kernels/ops.h"
 #include "test_support.h"
 
 namespace seqnet {
@@ -298,6 +299,46 @@ TEST(CudaKernelBatchNorm, TrainEvalAndBackwardMatchCpu) {
     EXPECT_LE(relative_error(dgamma, dgamma_cpu), kTolerance) << "dgamma (+= twice)";
     EXPECT_LE(relative_error(dbeta, dbeta_cpu), kTolerance) << "dbeta (+= twice)";
   }
+}
+
+// BatchNorm2d's backward passes dy as dx (in place): the kernel's sums must be over before any
+// dx is written, on the GPU as on the CPU.
+TEST(CudaKernelBatchNorm, BackwardInPlaceMatchesCpu) {
+  SEQNET_REQUIRE_GPU();
+  const int N = 3, C = 4;
+  const int64_t HW = 37 * 53;
+  const Shape shape{N, C, HW};
+  const Tensor x = random_tensor(shape, 81), gamma = random_tensor({C}, 82), dy = random_tensor(shape, 83);
+  Tensor mean = random_tensor({C}, 84), rstd = random_tensor({C}, 85);
+  for (int c = 0; c < C; ++c) rstd.f32()[c] = std::fabs(rstd.f32()[c]) + 0.5f;
+  Tensor dx_cpu = Tensor::empty(shape), dgamma_cpu = Tensor::zeros({C}), dbeta_cpu = Tensor::zeros({C});
+  cpu::batchnorm_backward(dx_cpu.f32(), dgamma_cpu.f32(), dbeta_cpu.f32(), dy.f32(), x.f32(), gamma.f32(), mean.f32(),
+                          rstd.f32(), N, C, HW);
+  Tensor d = on_gpu(dy), dgamma = on_gpu(Tensor::zeros({C})), dbeta = on_gpu(Tensor::zeros({C}));
+  const Tensor xg = on_gpu(x), gg = on_gpu(gamma), mg = on_gpu(mean), rg = on_gpu(rstd);
+  cuda::batchnorm_backward(d.f32(), dgamma.f32(), dbeta.f32(), d.f32(), xg.f32(), gg.f32(), mg.f32(), rg.f32(), N, C,
+                           HW, cuda::stream());
+  EXPECT_LE(relative_error(d, dx_cpu), kTolerance) << "dx written over dy";
+  EXPECT_LE(relative_error(dgamma, dgamma_cpu), kTolerance);
+  EXPECT_LE(relative_error(dbeta, dbeta_cpu), kTolerance);
+}
+
+// The evaluation op conv + batch-norm + ReLU (ops.h) on the GPU against the same op on the CPU
+// (where a plane this wide takes the direct kernel's fused epilogue).
+TEST(CudaKernelConv2d, FusedBatchNormReluEvalMatchesCpu) {
+  SEQNET_REQUIRE_GPU();
+  const int N = 2, C = 5, H = 7, W = 70, K = 11;
+  const Tensor x = random_tensor({N, C, H, W}, 91), w = random_tensor({K, C, 3, 3}, 92), b = random_tensor({K}, 93);
+  const Tensor gamma = random_tensor({K}, 94), beta = random_tensor({K}, 95), mean = random_tensor({K}, 96);
+  Tensor var = random_tensor({K}, 97);
+  for (int k = 0; k < K; ++k) var.f32()[k] = std::fabs(var.f32()[k]) + 0.1f;
+  Tensor y_cpu = Tensor::empty({N, K, H, W});
+  ops::conv2d_batchnorm_relu_eval(y_cpu, x, w, &b, gamma, beta, mean, var, 1e-5);
+  Tensor y = poisoned({N, K, H, W});
+  const Tensor bg = on_gpu(b);
+  ops::conv2d_batchnorm_relu_eval(y, on_gpu(x), on_gpu(w), &bg, on_gpu(gamma), on_gpu(beta), on_gpu(mean),
+                                  on_gpu(var), 1e-5);
+  EXPECT_LE(relative_error(y, y_cpu), kTolerance);
 }
 
 TEST(CudaKernelBatchNorm, TrainingRejectsASingleValuePerChannel) {
