@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # gpu-check.sh: everything worth checking on a GPU machine, in one command that fits in about
 # 10 minutes on an H100: the machine and libraries, a build (or a prebuilt one), the CUDA tests,
-# compute-sanitizer memcheck and racecheck, `seqnet verify --device cuda` on the golden dumps, and
-# the custom-vs-cuDNN convolution benchmarks. It keeps going past failures and prints a summary
+# compute-sanitizer memcheck and racecheck, `seqnet verify --device cuda` on the golden dumps, the
+# custom-vs-cuDNN convolution benchmarks, and `seqnet bench --device cuda` on the default model
+# (custom and cuDNN convolutions). It keeps going past failures and prints a summary
 # table last; the exit status is non-zero when anything failed.
 #
 # Usage
@@ -201,6 +202,23 @@ if [ -x "$BENCH" ]; then
     }' "$OUT_DIR/bench_cuda_kernels.log")
 else
   note "benchmarks" FAIL "no $BENCH"
+fi
+
+# ---- End to end: the default model (issue #6's inference timing) -------------------------------
+section "seqnet bench --device cuda (default model: training step on 4 x 128x128, inference on 576x576)"
+json_number() { sed -nE "s/.*\"$1\":([-0-9.eE+]+).*/\1/p" "$2"; }
+if [ -x "$SEQNET" ]; then
+  for engine in custom cudnn; do
+    result=$OUT_DIR/bench-default-$engine.json
+    if "$SEQNET" bench --device cuda --conv-engine "$engine" --steps 5 --json > "$result" 2> "$result.err"; then
+      note "bench default $engine" OK \
+        "train step $(json_number train_step_s "$result") s, inference 576 $(json_number infer_s "$result") s, GPU peak $(json_number peak_gpu_mb "$result") MB"
+    else
+      note "bench default $engine" FAIL "$(tail -1 "$result.err")"
+    fi
+  done
+else
+  note "bench default" FAIL "no $SEQNET"
 fi
 
 # ---- Summary (last, so the end of the output carries it) ----------------------------------------
