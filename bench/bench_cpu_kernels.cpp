@@ -15,11 +15,15 @@
 #include <random>
 #include <vector>
 
+#include "kernels/cpu/adam.h"
 #include "kernels/cpu/batchnorm.h"
+#include "kernels/cpu/channels.h"
 #include "kernels/cpu/conv2d.h"
 #include "kernels/cpu/conv3x3_direct.h"
 #include "kernels/cpu/conv_transpose2x2.h"
+#include "kernels/cpu/elementwise.h"
 #include "kernels/cpu/gemm.h"
+#include "kernels/cpu/loss.h"
 #include "kernels/cpu/maxpool2x2.h"
 
 namespace {
@@ -160,6 +164,88 @@ void batchnorm(benchmark::State& state, bool backward) {
   state.SetBytesProcessed(state.iterations() * passes * numel * 4);
 }
 
+// The memory-bound kernels on one level's map (N, C, side): bytes/s counts every float each
+// kernel reads and writes once per element.
+enum class Elementwise {
+  relu_forward, relu_backward, sigmoid_forward, sigmoid_backward, dropout_forward, dropout_backward,
+  add_inplace, batchnorm_eval, concat, broadcast_mul, bce_with_logits
+};
+
+void elementwise(benchmark::State& state, Elementwise kernel) {
+  const int N = int(state.range(0)), C = int(state.range(1)), H = int(state.range(2));
+  const int64_t HW = int64_t(H) * H, n = N * C * HW;
+  auto a = random_floats(n, 1), b = random_floats(n, 2);
+  std::vector<float> out(2 * n), gamma(C, 1.1f), beta(C, 0.1f), mean(C, 0.2f), var(C, 0.9f);
+  int64_t floats_moved = 0;  // per call
+  for (auto _ : state) {
+    switch (kernel) {
+      case Elementwise::relu_forward: cpu::relu_forward(out.data(), a.data(), n); floats_moved = 2 * n; break;
+      case Elementwise::relu_backward: cpu::relu_backward(out.data(), a.data(), b.data(), n); floats_moved = 3 * n; break;
+      case Elementwise::sigmoid_forward: cpu::sigmoid_forward(out.data(), a.data(), n); floats_moved = 2 * n; break;
+      case Elementwise::sigmoid_backward:
+        cpu::sigmoid_backward(out.data(), a.data(), b.data(), n);
+        floats_moved = 3 * n;
+        break;
+      case Elementwise::dropout_forward:
+        cpu::dropout_forward(out.data(), a.data(), n, 0.1f, 42);
+        floats_moved = 2 * n;
+        break;
+      case Elementwise::dropout_backward:
+        cpu::dropout_backward(out.data(), a.data(), n, 0.1f, 42);
+        floats_moved = 2 * n;
+        break;
+      case Elementwise::add_inplace: cpu::add_inplace(out.data(), a.data(), n); floats_moved = 3 * n; break;
+      case Elementwise::batchnorm_eval:
+        cpu::batchnorm_forward_eval(out.data(), a.data(), gamma.data(), beta.data(), mean.data(), var.data(), N, C, HW,
+                                    1e-5);
+        floats_moved = 2 * n;
+        break;
+      case Elementwise::concat:  // both halves of a decoder's input, as UNetBody does
+        cpu::copy_into_channels(out.data(), a.data(), N, 2 * C, 0, C, HW);
+        cpu::copy_into_channels(out.data(), b.data(), N, 2 * C, C, C, HW);
+        floats_moved = 4 * n;
+        break;
+      case Elementwise::broadcast_mul:  // (N, C, HW) times an (N, 1, HW) map
+        cpu::broadcast_mul(out.data(), a.data(), b.data(), N, C, HW);
+        floats_moved = 2 * n + N * HW;
+        break;
+      case Elementwise::bce_with_logits:
+        benchmark::DoNotOptimize(cpu::bce_with_logits(out.data(), a.data(), b.data(), n));
+        floats_moved = 3 * n;
+        break;
+    }
+    benchmark::ClobberMemory();
+  }
+  state.SetBytesProcessed(state.iterations() * floats_moved * 4);
+}
+
+// Adam on the default model's 16.5 M parameters: reads param, m, v, grad, writes param, m, v.
+void adam(benchmark::State& state) {
+  const int64_t n = state.range(0);
+  auto param = random_floats(n, 1), grad = random_floats(n, 2);
+  std::vector<float> m(n, 0.0f), v(n, 0.0f);
+  int64_t step = 0;
+  for (auto _ : state) {
+    cpu::adam_update(param.data(), m.data(), v.data(), grad.data(), n, cpu::AdamSettings{}, ++step);
+    benchmark::ClobberMemory();
+  }
+  state.SetBytesProcessed(state.iterations() * 7 * n * 4);
+}
+
+// The 1x1 convolutions (the refiner's fuse layers and the heads): C -> K at the top level.
+void conv1x1(benchmark::State& state) {
+  const int N = int(state.range(0)), C = int(state.range(1)), H = int(state.range(2)), W = H, K = int(state.range(3));
+  const int64_t HW = int64_t(H) * W;
+  auto x = random_floats(N * C * HW, 1), w = random_floats(int64_t(K) * C, 3);
+  std::vector<float> b(K, 0.1f), y(N * K * HW);
+  for (auto _ : state) {
+    cpu::conv2d_forward(y.data(), x.data(), w.data(), b.data(), static_cast<float*>(nullptr), N, C, H, W, K, 1);
+    benchmark::ClobberMemory();
+  }
+  const double flops = 2.0 * N * K * C * HW;
+  state.counters["GFLOP/s"] = benchmark::Counter(flops * state.iterations() / 1e9, benchmark::Counter::kIsRate);
+}
+
 BENCHMARK_CAPTURE(conv3x3, forward, Pass::forward)->Apply(unet_levels)->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(2);
 BENCHMARK_CAPTURE(conv3x3, input_grad, Pass::input_grad)
     ->Apply(unet_levels)->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(2);
@@ -179,6 +265,35 @@ BENCHMARK_CAPTURE(maxpool, forward, false)->Apply(unet_levels)->Unit(benchmark::
 BENCHMARK_CAPTURE(maxpool, backward, true)->Apply(unet_levels)->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(5);
 BENCHMARK_CAPTURE(batchnorm, forward_train, false)->Apply(unet_levels)->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(5);
 BENCHMARK_CAPTURE(batchnorm, backward, true)->Apply(unet_levels)->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(5);
+
+#define SEQNET_ELEMENTWISE(kernel)                                                                  \
+  BENCHMARK_CAPTURE(elementwise, kernel, Elementwise::kernel)                                       \
+      ->Args({1, kWidth, 576})                                                                      \
+      ->Args({24, kWidth, 128})                                                                     \
+      ->ArgNames({"N", "C", "HW"})                                                                  \
+      ->Unit(benchmark::kMillisecond)                                                               \
+      ->UseRealTime()                                                                               \
+      ->Iterations(5);
+SEQNET_ELEMENTWISE(relu_forward)
+SEQNET_ELEMENTWISE(relu_backward)
+SEQNET_ELEMENTWISE(sigmoid_forward)
+SEQNET_ELEMENTWISE(sigmoid_backward)
+SEQNET_ELEMENTWISE(dropout_forward)
+SEQNET_ELEMENTWISE(dropout_backward)
+SEQNET_ELEMENTWISE(add_inplace)
+SEQNET_ELEMENTWISE(batchnorm_eval)
+SEQNET_ELEMENTWISE(concat)
+SEQNET_ELEMENTWISE(broadcast_mul)
+SEQNET_ELEMENTWISE(bce_with_logits)
+#undef SEQNET_ELEMENTWISE
+BENCHMARK(adam)->ArgName("params")->Arg(16496012)->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(3);
+BENCHMARK(conv1x1)
+    ->ArgNames({"N", "C", "HW", "K"})
+    ->Args({1, 2 * kWidth, 576, kWidth})
+    ->Args({1, kWidth, 576, 1})
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime()
+    ->Iterations(3);
 
 // The ceiling for the convolutions: one large square float GEMM (C = A*B, n x n), 2*n^3 flops.
 // The convolutions are GEMMs over smaller, skinnier matrices plus the image<->matrix copies, so
