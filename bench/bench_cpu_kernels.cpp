@@ -180,7 +180,10 @@ void elementwise(benchmark::State& state, Elementwise kernel) {
   for (auto _ : state) {
     switch (kernel) {
       case Elementwise::relu_forward: cpu::relu_forward(out.data(), a.data(), n); floats_moved = 2 * n; break;
-      case Elementwise::relu_backward: cpu::relu_backward(out.data(), a.data(), b.data(), n); floats_moved = 3 * n; break;
+      case Elementwise::relu_backward:
+        cpu::relu_backward(out.data(), a.data(), b.data(), n);
+        floats_moved = 3 * n;
+        break;
       case Elementwise::sigmoid_forward: cpu::sigmoid_forward(out.data(), a.data(), n); floats_moved = 2 * n; break;
       case Elementwise::sigmoid_backward:
         cpu::sigmoid_backward(out.data(), a.data(), b.data(), n);

@@ -1,6 +1,8 @@
 // bench_cuda_kernels.cpp: the custom implicit-GEMM convolutions against cuDNN (true float32 on
 // both sides) at SeqNet's 3x3 shapes, plus cuBLAS SGEMM at a large square size as the chip's
-// float32 reference line.
+// float32 reference line; and every other CUDA kernel (transposed conv, max-pool, batch-norm,
+// the element-wise kernels, concat, BCE, Adam) at the top level's map, in GB/s
+// (BM_<kernel>/<shape>: bytes read and written once per element, per device-timed second).
 //
 // Names read as BM_conv_<pass>/<engine>/<shape>, so each custom line sits beside its cuDNN line:
 //   BM_conv_fwd/custom/N1_C32_576x576_K32      BM_conv_fwd/cudnn/N1_C32_576x576_K32
@@ -20,7 +22,14 @@
 #if SEQNET_WITH_CUDA
 #include <cuda_runtime.h>
 
+#include "kernels/cuda/adam.h"
+#include "kernels/cuda/batchnorm.h"
+#include "kernels/cuda/channels.h"
 #include "kernels/cuda/check.h"
+#include "kernels/cuda/conv_transpose2x2.h"
+#include "kernels/cuda/elementwise.h"
+#include "kernels/cuda/loss.h"
+#include "kernels/cuda/maxpool2x2.h"
 #include "kernels/cuda/conv2d.h"
 #include "kernels/cuda/cublas_gemm.h"
 #include "kernels/cuda/cudnn_conv.h"
@@ -123,6 +132,170 @@ void bm_sgemm_cublas(benchmark::State& state) {
                  [&](cudaStream_t stream) { seqnet::cublas::sgemm(c.f32(), a.f32(), b.f32(), n, n, n, stream); });
 }
 
+// Times `run` like time_on_device and reports bytes/s for `bytes` moved per call.
+template <typename Run>
+void time_bytes_on_device(benchmark::State& state, double bytes, Run run) {
+  time_on_device(state, 0.0, run);
+  state.counters.erase("GFLOP/s");
+  state.counters["GB/s"] = benchmark::Counter(bytes / 1e9, benchmark::Counter::kIsIterationInvariantRate);
+}
+
+enum class Kernel {
+  upconv_forward, upconv_backward_input, upconv_backward_weight, maxpool_forward, maxpool_backward,
+  batchnorm_train, batchnorm_eval, batchnorm_backward, relu_forward, relu_backward, sigmoid_forward,
+  dropout_forward, dropout_backward, add_inplace, concat, broadcast_mul, bce_with_logits, adam
+};
+
+// One map of the top level: (N, C, side, side), as the 3x3 shapes above.
+void bm_kernel(benchmark::State& state, Kernel kernel, int N, int C, int side) {
+  namespace cuda = seqnet::cuda;
+  const int64_t HW = int64_t(side) * side, n = int64_t(N) * C * HW;
+  const Tensor a = random_device_tensor({N, C, side, side}, 11), b = random_device_tensor({N, C, side, side}, 12);
+  Tensor out = Tensor::empty({2 * n}, Device::cuda), out2 = Tensor::empty({n}, Device::cuda);
+  const Tensor per_channel = random_device_tensor({C}, 13);
+  Tensor var = Tensor::empty({C}, Device::cuda), stat1 = Tensor::empty({C}, Device::cuda);
+  Tensor stat2 = Tensor::empty({C}, Device::cuda), grad1 = Tensor::zeros({C}).to(Device::cuda);
+  var.fill(0.9);
+  stat2.fill(1.0);
+  Tensor grad2 = Tensor::zeros({C}).to(Device::cuda), loss = Tensor::zeros({1}).to(Device::cuda);
+  Tensor argmax = Tensor::empty({n / 4}, Device::cuda, seqnet::DType::i32);
+  const int half = side / 2;  // the transposed conv goes from (N, 2C, half, half) up to (N, C, side, side)
+  const Tensor up_x = random_device_tensor({N, 2 * C, half, half}, 14);
+  const Tensor up_w = random_device_tensor({2 * C, C, 2, 2}, 15);
+  Tensor up_dw = random_device_tensor({2 * C, C, 2, 2}, 16), up_dx = Tensor::empty(up_x.shape(), Device::cuda);
+  const double f = 4.0;  // bytes per float
+  switch (kernel) {
+    case Kernel::upconv_forward:
+      time_on_device(state, 2.0 * n * 2 * C * 4 / 4, [&](cudaStream_t st) {
+        cuda::conv_transpose2x2_forward(out.f32(), up_x.f32(), up_w.f32(), per_channel.f32(), N, 2 * C, half, half, C,
+                                        st);
+      });
+      break;
+    case Kernel::upconv_backward_input:
+      time_on_device(state, 2.0 * n * 2 * C * 4 / 4, [&](cudaStream_t st) {
+        cuda::conv_transpose2x2_backward_input(up_dx.f32(), a.f32(), up_w.f32(), N, 2 * C, half, half, C, st);
+      });
+      break;
+    case Kernel::upconv_backward_weight:
+      time_on_device(state, 2.0 * n * 2 * C * 4 / 4, [&](cudaStream_t st) {
+        cuda::conv_transpose2x2_backward_weight(up_dw.f32(), a.f32(), up_x.f32(), N, 2 * C, half, half, C, st);
+      });
+      break;
+    case Kernel::maxpool_forward:
+      time_bytes_on_device(state, f * n + 2 * f * n / 4, [&](cudaStream_t st) {
+        cuda::maxpool2x2_forward(out.f32(), argmax.i32(), a.f32(), N, C, side, side, st);
+      });
+      break;
+    case Kernel::maxpool_backward:
+      cuda::maxpool2x2_forward(out.f32(), argmax.i32(), a.f32(), N, C, side, side, seqnet::cuda::stream());
+      time_bytes_on_device(state, f * n + 2 * f * n / 4, [&](cudaStream_t st) {
+        cuda::maxpool2x2_backward(out2.f32(), b.f32(), argmax.i32(), N, C, side, side, st);
+      });
+      break;
+    case Kernel::batchnorm_train:
+      time_bytes_on_device(state, 4 * f * n, [&](cudaStream_t st) {
+        cuda::batchnorm_forward_train(out.f32(), stat1.f32(), stat2.f32(), grad1.f32(), var.f32(), a.f32(),
+                                      per_channel.f32(), per_channel.f32(), N, C, HW, 1e-5, 0.1, st);
+      });
+      break;
+    case Kernel::batchnorm_eval:
+      time_bytes_on_device(state, 2 * f * n, [&](cudaStream_t st) {
+        cuda::batchnorm_forward_eval(out.f32(), a.f32(), per_channel.f32(), per_channel.f32(), per_channel.f32(),
+                                     var.f32(), N, C, HW, 1e-5, st);
+      });
+      break;
+    case Kernel::batchnorm_backward:
+      time_bytes_on_device(state, 5 * f * n, [&](cudaStream_t st) {
+        cuda::batchnorm_backward(out.f32(), grad1.f32(), grad2.f32(), b.f32(), a.f32(), per_channel.f32(),
+                                 per_channel.f32(), stat2.f32(), N, C, HW, st);
+      });
+      break;
+    case Kernel::relu_forward:
+      time_bytes_on_device(state, 2 * f * n, [&](cudaStream_t st) { cuda::relu_forward(out.f32(), a.f32(), n, st); });
+      break;
+    case Kernel::relu_backward:
+      time_bytes_on_device(state, 3 * f * n,
+                           [&](cudaStream_t st) { cuda::relu_backward(out.f32(), a.f32(), b.f32(), n, st); });
+      break;
+    case Kernel::sigmoid_forward:
+      time_bytes_on_device(state, 2 * f * n,
+                           [&](cudaStream_t st) { cuda::sigmoid_forward(out.f32(), a.f32(), n, st); });
+      break;
+    case Kernel::dropout_forward:
+      time_bytes_on_device(state, 2 * f * n,
+                           [&](cudaStream_t st) { cuda::dropout_forward(out.f32(), a.f32(), n, 0.1f, 42, st); });
+      break;
+    case Kernel::dropout_backward:
+      time_bytes_on_device(state, 2 * f * n,
+                           [&](cudaStream_t st) { cuda::dropout_backward(out.f32(), a.f32(), n, 0.1f, 42, st); });
+      break;
+    case Kernel::add_inplace:
+      time_bytes_on_device(state, 3 * f * n, [&](cudaStream_t st) { cuda::add_inplace(out.f32(), a.f32(), n, st); });
+      break;
+    case Kernel::concat:
+      time_bytes_on_device(state, 4 * f * n, [&](cudaStream_t st) {
+        cuda::copy_into_channels(out.f32(), a.f32(), N, 2 * C, 0, C, HW, st);
+        cuda::copy_into_channels(out.f32(), b.f32(), N, 2 * C, C, C, HW, st);
+      });
+      break;
+    case Kernel::broadcast_mul:
+      time_bytes_on_device(state, 2 * f * n + f * N * HW, [&](cudaStream_t st) {
+        cuda::broadcast_mul(out.f32(), a.f32(), b.f32(), N, C, HW, st);
+      });
+      break;
+    case Kernel::bce_with_logits:
+      time_bytes_on_device(state, 3 * f * n, [&](cudaStream_t st) {
+        cuda::bce_with_logits(loss.f32(), out.f32(), a.f32(), b.f32(), n, st);
+      });
+      break;
+    case Kernel::adam: {
+      Tensor param = random_device_tensor({n}, 17), m = Tensor::zeros({n}).to(Device::cuda);
+      Tensor v = Tensor::zeros({n}).to(Device::cuda);
+      int64_t step = 0;
+      time_bytes_on_device(state, 7 * f * n, [&](cudaStream_t st) {
+        cuda::adam_update(param.f32(), m.f32(), v.f32(), a.f32(), n, seqnet::cpu::AdamSettings{}, ++step, st);
+      });
+      break;
+    }
+  }
+}
+
+void register_other_kernels() {
+  const struct {
+    Kernel kernel;
+    const char* name;
+  } kernels[] = {{Kernel::upconv_forward, "BM_upconv_fwd"},
+                 {Kernel::upconv_backward_input, "BM_upconv_bwd_input"},
+                 {Kernel::upconv_backward_weight, "BM_upconv_bwd_weight"},
+                 {Kernel::maxpool_forward, "BM_maxpool_fwd"},
+                 {Kernel::maxpool_backward, "BM_maxpool_bwd"},
+                 {Kernel::batchnorm_train, "BM_batchnorm_train"},
+                 {Kernel::batchnorm_eval, "BM_batchnorm_eval"},
+                 {Kernel::batchnorm_backward, "BM_batchnorm_bwd"},
+                 {Kernel::relu_forward, "BM_relu_fwd"},
+                 {Kernel::relu_backward, "BM_relu_bwd"},
+                 {Kernel::sigmoid_forward, "BM_sigmoid_fwd"},
+                 {Kernel::dropout_forward, "BM_dropout_fwd"},
+                 {Kernel::dropout_backward, "BM_dropout_bwd"},
+                 {Kernel::add_inplace, "BM_add_inplace"},
+                 {Kernel::concat, "BM_concat"},
+                 {Kernel::broadcast_mul, "BM_broadcast_mul"},
+                 {Kernel::bce_with_logits, "BM_bce_with_logits"},
+                 {Kernel::adam, "BM_adam"}};
+  const struct {
+    int N, C, side;
+  } maps[] = {{1, 32, 576}, {24, 32, 128}};
+  for (const auto& k : kernels)
+    for (const auto& m : maps) {
+      const std::string name = std::string(k.name) + "/N" + std::to_string(m.N) + "_C" + std::to_string(m.C) + "_" +
+                               std::to_string(m.side) + "x" + std::to_string(m.side);
+      benchmark::RegisterBenchmark(name.c_str(), bm_kernel, k.kernel, m.N, m.C, m.side)
+          ->UseManualTime()
+          ->Unit(benchmark::kMillisecond)
+          ->MinTime(0.1);
+    }
+}
+
 void register_benchmarks() {
   std::string why_not;
   const bool with_cudnn = seqnet::cudnn::available(&why_not);
@@ -144,6 +317,7 @@ void register_benchmarks() {
             ->Unit(benchmark::kMillisecond)
             ->MinTime(0.2);
       }
+  register_other_kernels();
   benchmark::RegisterBenchmark("BM_sgemm_cublas", bm_sgemm_cublas)
       ->Arg(8192)
       ->UseManualTime()
