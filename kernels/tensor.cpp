@@ -72,7 +72,6 @@ std::shared_ptr<void> allocate(size_t bytes, Device device) {
   if (bytes == 0) bytes = 64;
   if (device == Device::cpu) {
     void* p = allocate_host(bytes);
-    if (!p) throw std::bad_alloc();
     return std::shared_ptr<void>(p, [](void* q) { std::free(q); });
   }
   void* p = cuda::device_malloc(bytes);

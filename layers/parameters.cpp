@@ -122,12 +122,6 @@ BufferPool* g_active_pool = nullptr;  // the pool ensure_tensor draws from, if a
 BufferPool::Use::Use(BufferPool& pool) : previous_(g_active_pool) { g_active_pool = &pool; }
 BufferPool::Use::~Use() { g_active_pool = previous_; }
 
-int64_t BufferPool::bytes() const {
-  int64_t total = 0;
-  for (const Tensor& b : buffers_) total += b.bytes();
-  return total;
-}
-
 // The front of the smallest pooled buffer that fits and that no one but the pool holds (at most
 // twice the size asked for, so small maps don't pin large buffers), or a new pooled buffer.
 Tensor BufferPool::take(const Shape& shape, Device device, DType dtype) {

@@ -101,7 +101,6 @@ class BufferPool {
   BufferPool& operator=(const BufferPool&) = delete;
   // Lets go of every buffer; one still held by a tensor lives on until that tensor goes.
   void clear() { buffers_.clear(); }
-  int64_t bytes() const;
 
  private:
   friend void ensure_tensor(Tensor&, const Shape&, Device, DType);
