@@ -21,7 +21,9 @@ int run(int argc, char** argv) {
   args.option("infer", "576", "side of the inference image (0 skips inference)", "N");
   args.option("steps", "5", "timed repeats of each after one warm-up", "N");
   args.flag("json", "print one JSON object instead of the table");
-  args.flag("profile", "also time each op type (kernels/op_timer.h; on CUDA the GPU is waited for around every op)");
+  args.flag("profile",
+            "also time each op type, and each convolution per shape (the per-layer breakdown; kernels/op_timer.h; "
+            "on CUDA the GPU is waited for around every op)");
   add_device_option(args);
   if (!args.parse(argc, argv)) return 0;
   StepBenchSettings settings;
