@@ -195,7 +195,8 @@ void conv_row(float* yn, const float* xn, const float* w, const float* b, const 
   int k0 = 0;
   const auto block = [&](auto channels) {  // channels: std::integral_constant<int, KB>
     constexpr int KB = decltype(channels)::value;
-    conv_row_channels<Tile, KB>({yn + k0 * HW, xn, w + k0 * k_stride, b ? b + k0 : nullptr, ep.at(k0), C, H, W, i, 0});
+    const TileArgs channels_k0{yn + k0 * HW, xn, w + k0 * k_stride, b ? b + k0 : nullptr, ep.at(k0), C, H, W, i, 0};
+    conv_row_channels<Tile, KB>(channels_k0);
     k0 += KB;
   };
   constexpr int kFull = Tile::kChannels;
@@ -217,15 +218,13 @@ void conv_all_rows(float* y, const float* x, const float* w, const float* b, int
       conv_row<Tile>(y + int64_t(n) * K * HW, x + int64_t(n) * C * HW, w, b, ep, C, H, W, K, i);
 }
 
+// The widest instruction set this CPU has, narrowed by SEQNET_CONV (gemm: none; avx2: AVX2).
 std::optional<Conv3x3Isa> widest_isa() {
-  __builtin_cpu_init();
   const char* choice = std::getenv("SEQNET_CONV");
   const std::string asked = choice ? choice : "";
   if (asked == "gemm") return std::nullopt;
-  const bool avx512 = __builtin_cpu_supports("avx512f");
-  const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-  if (avx512 && asked != "avx2") return Conv3x3Isa::avx512;
-  if (avx2) return Conv3x3Isa::avx2;
+  if (asked != "avx2" && conv3x3_isa_supported(Conv3x3Isa::avx512)) return Conv3x3Isa::avx512;
+  if (conv3x3_isa_supported(Conv3x3Isa::avx2)) return Conv3x3Isa::avx2;
   return std::nullopt;
 }
 
