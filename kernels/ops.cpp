@@ -4,7 +4,6 @@
 #include <cmath>
 #include <cstdio>
 #include <string>
-#include <type_traits>
 #include <vector>
 
 #include "kernels/cpu/adam.h"
@@ -102,15 +101,10 @@ std::string conv_shape(const ConvDims& d) {
   return text;
 }
 [[maybe_unused]] bool use_cudnn() { return g_conv_engine == ConvEngine::cudnn; }  // unused without CUDA
-}  // namespace
 
-void conv2d_forward(Tensor& y, const Tensor& x, const Tensor& w, const Tensor* b) {
-  SEQNET_OP_TIMER();
-  ConvDims d = conv_dims(x, w, "conv2d");
-  seqnet_op_timer_.describe([&] { return conv_shape(d); });
-  expect_shape(y, {d.N, d.K, d.H, d.W}, "conv2d output");
-  if (b) expect_shape(*b, {d.K}, "conv2d bias");
-  expect_same_place({&y, &x, &w}, "conv2d");
+// The forward convolution once its shapes are checked: the CPU kernel, or the GPU engine chosen
+// by set_conv_engine. conv2d_forward and conv2d_batchnorm_relu_eval share it.
+void run_conv2d_forward(Tensor& y, const Tensor& x, const Tensor& w, const Tensor* b, const ConvDims& d) {
   dispatch(
       x,
       [&](auto t) {
@@ -126,6 +120,17 @@ void conv2d_forward(Tensor& y, const Tensor& x, const Tensor& w, const Tensor* b
                                       d.ks, cuda::stream()));
       });
 }
+}  // namespace
+
+void conv2d_forward(Tensor& y, const Tensor& x, const Tensor& w, const Tensor* b) {
+  SEQNET_OP_TIMER();
+  ConvDims d = conv_dims(x, w, "conv2d");
+  seqnet_op_timer_.describe([&] { return conv_shape(d); });
+  expect_shape(y, {d.N, d.K, d.H, d.W}, "conv2d output");
+  if (b) expect_shape(*b, {d.K}, "conv2d bias");
+  expect_same_place({&y, &x, &w}, "conv2d");
+  run_conv2d_forward(y, x, w, b, d);
+}
 
 void conv2d_batchnorm_relu_eval(Tensor& y, const Tensor& x, const Tensor& w, const Tensor* b, const Tensor& gamma,
                                 const Tensor& beta, const Tensor& running_mean, const Tensor& running_var,
@@ -138,37 +143,31 @@ void conv2d_batchnorm_relu_eval(Tensor& y, const Tensor& x, const Tensor& w, con
   for (const Tensor* t : {&running_mean, &running_var, &gamma, &beta})
     expect_shape(*t, {d.K}, "batch-norm per-channel tensor");
   expect_same_place({&y, &x, &w, &gamma, &beta, &running_mean, &running_var}, "conv2d + batch-norm");
+  if (x.device() == Device::cpu && x.dtype() == DType::f32 && d.ks == 3 && cpu::conv3x3_direct_available() &&
+      cpu::conv3x3_direct_pays(d.W)) {
+    // The scale exactly as batchnorm_forward_eval computes it: gamma / sqrt(var + eps).
+    std::vector<float> scale(d.K);
+    for (int k = 0; k < d.K; ++k)
+      scale[k] = float(double(gamma.f32()[k]) / std::sqrt(double(running_var.f32()[k]) + eps));
+    cpu::conv3x3_forward_direct(y.f32(), x.f32(), w.f32(), b ? b->f32() : nullptr, d.N, d.C, d.H, d.W, d.K,
+                                {running_mean.f32(), scale.data(), beta.f32(), true});
+    return;
+  }
+  // Elsewhere: the convolution, then batch-norm and ReLU in place on y.
+  run_conv2d_forward(y, x, w, b, d);
   const int64_t HW = int64_t(d.H) * d.W;
   dispatch(
       x,
       [&](auto t) {
         using T = decltype(t);
-        if constexpr (std::is_same_v<T, float>) {
-          if (d.ks == 3 && cpu::conv3x3_direct_available() && cpu::conv3x3_direct_pays(d.W)) {
-            // The scale exactly as batchnorm_forward_eval computes it: gamma / sqrt(var + eps).
-            std::vector<float> scale(d.K);
-            for (int k = 0; k < d.K; ++k)
-              scale[k] = float(double(gamma.f32()[k]) / std::sqrt(double(running_var.f32()[k]) + eps));
-            cpu::conv3x3_forward_direct(y.f32(), x.f32(), w.f32(), b ? b->f32() : nullptr, d.N, d.C, d.H, d.W, d.K,
-                                        {running_mean.f32(), scale.data(), beta.f32(), true});
-            return;
-          }
-        }
-        T* ws = cpu_workspace<T>(cpu::conv2d_workspace_size(d.C, d.H, d.W, d.ks));
-        cpu::conv2d_forward(ptr<T>(y), ptr<T>(x), ptr<T>(w), ptr_or_null<T>(b), ws, d.N, d.C, d.H, d.W, d.K, d.ks);
         cpu::batchnorm_forward_eval(ptr<T>(y), ptr<T>(y), ptr<T>(gamma), ptr<T>(beta), ptr<T>(running_mean),
                                     ptr<T>(running_var), d.N, d.K, HW, eps);
         cpu::relu_forward(ptr<T>(y), ptr<T>(y), y.numel());
       },
       [&] {
-        SEQNET_CUDA_ONLY(
-            if (use_cudnn()) cudnn::conv2d_forward(y.f32(), x.f32(), w.f32(), b ? b->f32() : nullptr, d.N, d.C, d.H,
-                                                   d.W, d.K, d.ks, cuda::stream());
-            else cuda::conv2d_forward(y.f32(), x.f32(), w.f32(), b ? b->f32() : nullptr, d.N, d.C, d.H, d.W, d.K,
-                                      d.ks, cuda::stream());
-            cuda::batchnorm_forward_eval(y.f32(), y.f32(), gamma.f32(), beta.f32(), running_mean.f32(),
-                                         running_var.f32(), d.N, d.K, HW, eps, cuda::stream());
-            cuda::relu_forward(y.f32(), y.f32(), y.numel(), cuda::stream()));
+        SEQNET_CUDA_ONLY(cuda::batchnorm_forward_eval(y.f32(), y.f32(), gamma.f32(), beta.f32(), running_mean.f32(),
+                                                      running_var.f32(), d.N, d.K, HW, eps, cuda::stream());
+                         cuda::relu_forward(y.f32(), y.f32(), y.numel(), cuda::stream()));
       });
 }
 
