@@ -5,7 +5,7 @@
 # is found, e.g. /usr/local/cuda/bin/nvcc).
 set -euo pipefail
 
-packages=(cmake ninja-build g++ pkg-config libopenblas-dev nlohmann-json3-dev libstb-dev libtiff-dev
+packages=(cmake ninja-build g++ pkg-config ccache libopenblas-dev nlohmann-json3-dev libstb-dev libtiff-dev
           libgtest-dev libbenchmark-dev)
 missing=()
 for p in "${packages[@]}"; do
