@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "apps/args.h"
+#include "apps/default_model.h"
 #include "apps/device_option.h"
 #include "apps/registry.h"
 #include "eval/metrics.h"
@@ -157,7 +158,7 @@ void write_settings_record(const fs::path& out, const std::string& weights, cons
 
 int run(int argc, char** argv) {
   const PostprocessSettings pp_defaults;
-  Args args("predict", "-i PATH [-i PATH...] -o DIR --weights FILE [options]",
+  Args args("predict", "-i PATH [-i PATH...] -o DIR [--weights FILE] [options]",
             "Predicts vessel and artery/vein maps for photographs (files, or folders of .png .jpg .tif .bmp .gif)\n"
             "at their own resolution: DIR/out_seg (grey vessel probability), DIR/out_art, DIR/out_vei (artery and\n"
             "vein probability), DIR/out_final (artery red, vein blue, brightness the vessel probability) and\n"
@@ -167,7 +168,7 @@ int run(int argc, char** argv) {
       .short_name('i', "input")
       .option("out", "", "output folder", "DIR")
       .short_name('o', "out")
-      .option("weights", "", "trained weights (.safetensors, from seqnet train)", "FILE")
+      .option("weights", "", "trained weights (.safetensors); default: the model shipped in models/ (docs/MODEL.md) or $SEQNET_MODEL", "FILE")
       .option("size", "576", "working size: photographs are resized to SIZE x SIZE for the model", "SIZE")
       .flag("tiled", "cover the image with overlapping tiles averaged where they overlap (the original's way)")
       .option("tile", "128", "tile side with --tiled", "PIXELS")
@@ -186,7 +187,6 @@ int run(int argc, char** argv) {
 
   if (args.all("input").empty()) throw UsageError("missing -i PATH (a photograph or a folder of photographs)");
   if (!args.given("out")) throw UsageError("missing -o DIR (where to write the predictions)");
-  if (!args.given("weights")) throw UsageError("missing --weights FILE: predict needs a trained model (seqnet train writes one)");
   InferenceSettings inference;
   inference.size = args.integer("size");
   inference.tiled = args.on("tiled");
@@ -196,8 +196,9 @@ int run(int argc, char** argv) {
   const PostprocessSettings pp = postprocess_settings_from(args);
   const std::vector<fs::path> files = input_files(args.all("input"));
   const fs::path out = args.str("out");
-  const std::string weights = args.str("weights");
+  const std::string weights = args.given("weights") ? args.str("weights") : shipped_model_path();
   if (!fs::is_regular_file(weights)) throw UsageError("--weights " + weights + ": no such file");
+  if (!args.given("weights")) std::fprintf(stderr, "predict: using the shipped model %s\n", weights.c_str());
 
   const Device device = chosen_device(args);
   std::unique_ptr<SeqNet> model = load_model(weights, device);

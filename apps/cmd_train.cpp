@@ -33,6 +33,7 @@ const std::vector<std::pair<std::string, std::vector<std::string>>> kFixedOnResu
     {"steps-per-epoch", {"steps_per_epoch"}},
     {"seed", {"seed"}},
     {"val-fraction", {"val_fraction"}},
+    {"av-loss", {"av_loss"}},
 };
 
 uint64_t parse_seed(const std::string& text) {
@@ -61,6 +62,11 @@ TrainSettings settings_from(const Args& args) {
   s.val_fraction = args.number("val-fraction");
   s.val_every = args.integer("val-every");
   s.log_every = args.integer("log-every");
+  try {
+    s.av_loss = artery_vein_loss_from(args.str("av-loss"));
+  } catch (const std::invalid_argument& e) {
+    throw UsageError(std::string("--av-loss: ") + e.what());
+  }
   return s;
 }
 
@@ -111,7 +117,10 @@ int run(int argc, char** argv) {
       .option("workers", "2", "threads preparing batches", "N")
       .option("val-fraction", "0.1", "share of the images held out for validation (at least one)", "F")
       .option("val-every", "1", "epochs between validations", "N")
-      .option("log-every", "10", "steps between log lines", "N");
+      .option("log-every", "10", "steps between log lines", "N")
+      .option("av-loss", "all",
+              "artery/vein loss over 'all' pixels (the original's) or ground-truth 'vessel' pixels only",
+              "REGION");
   add_device_option(args);
   args.flag("resume", "continue RUNDIR/last.safetensors with the settings stored in it");
   if (!args.parse(argc, argv)) return 0;

@@ -552,6 +552,26 @@ void bce_with_logits(Tensor& loss, Tensor& dx, const Tensor& logits, const Tenso
       });
 }
 
+void bce_with_logits_weighted(Tensor& loss, Tensor& dx, const Tensor& logits, const Tensor& target,
+                              const Tensor& weight, double weight_sum) {
+  SEQNET_OP_TIMER();
+  expect_same(target, logits, "BCE target");
+  expect_same(weight, logits, "BCE weight");
+  expect_same(dx, logits, "BCE gradient");
+  expect_shape(loss, {1}, "BCE loss");
+  dispatch(
+      logits,
+      [&](auto t) {
+        using T = decltype(t);
+        ptr<T>(loss)[0] += static_cast<T>(cpu::bce_with_logits_weighted(
+            ptr<T>(dx), ptr<T>(logits), ptr<T>(target), ptr<T>(weight), weight_sum, logits.numel()));
+      },
+      [&] {
+        SEQNET_CUDA_ONLY(cuda::bce_with_logits_weighted(loss.f32(), dx.f32(), logits.f32(), target.f32(), weight.f32(),
+                                                        weight_sum, logits.numel(), cuda::stream()));
+      });
+}
+
 void adam_update(Tensor& param, Tensor& m, Tensor& v, const Tensor& grad, const cpu::AdamSettings& s, int64_t step) {
   SEQNET_OP_TIMER();
   for (const Tensor* t : std::initializer_list<const Tensor*>{&m, &v, &grad}) expect_shape(*t, param.shape(), "Adam state");

@@ -65,6 +65,10 @@ void broadcast_mul(Tensor& y, const Tensor& x, const Tensor& m);
 
 // loss (1 element) += mean BCE of logits against target; dx (same shape) = its gradient.
 void bce_with_logits(Tensor& loss, Tensor& dx, const Tensor& logits, const Tensor& target);
+// loss += sum(weight * BCE) / weight_sum; dx = its gradient (kernels/cpu/loss.h). weight_sum is
+// the sum of weight, given by the caller (who usually knows it on the host).
+void bce_with_logits_weighted(Tensor& loss, Tensor& dx, const Tensor& logits, const Tensor& target,
+                              const Tensor& weight, double weight_sum);
 
 // One Adam step on flat buffers of equal size.
 void adam_update(Tensor& param, Tensor& m, Tensor& v, const Tensor& grad, const cpu::AdamSettings& s,

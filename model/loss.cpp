@@ -1,10 +1,21 @@
 // loss.cpp: SeqNetLoss (loss.h).
 #include "model/loss.h"
 
+#include <numeric>
+#include <stdexcept>
+
 #include "kernels/ops.h"
 #include "layers/parameters.h"
 
 namespace seqnet {
+
+std::string to_string(ArteryVeinLoss region) { return region == ArteryVeinLoss::all_pixels ? "all" : "vessel"; }
+
+ArteryVeinLoss artery_vein_loss_from(const std::string& name) {
+  if (name == "all") return ArteryVeinLoss::all_pixels;
+  if (name == "vessel") return ArteryVeinLoss::vessel_pixels;
+  throw std::invalid_argument("artery/vein loss region must be 'all' or 'vessel', got '" + name + "'");
+}
 
 const Tensor& SeqNetLoss::forward_backward(const SeqNetOutputs& logits, const SeqNetTargets& t) {
   const Tensor& first = logits.seg.front();
@@ -19,6 +30,12 @@ const Tensor& SeqNetLoss::forward_backward(const SeqNetOutputs& logits, const Se
   }
   // The cls logits hold artery in channel 0 and vein in channel 1: each is its own BCE term.
   const Tensor* class_target[2] = {&t.artery, &t.vein};
+  // For vessel_pixels the weight is the vessel target itself; its sum is read once on the host.
+  double vessel_pixels = 0;
+  if (av_region_ == ArteryVeinLoss::vessel_pixels && !logits.cls.empty()) {
+    const std::vector<double> v = t.vessel.to_doubles();
+    vessel_pixels = std::accumulate(v.begin(), v.end(), 0.0);
+  }
   for (size_t k = 0; k < logits.cls.size(); ++k) {
     const Tensor& c = logits.cls[k];
     ensure_tensor(d_logits_.cls[k], c.shape(), c.device(), c.dtype());
@@ -27,7 +44,10 @@ const Tensor& SeqNetLoss::forward_backward(const SeqNetOutputs& logits, const Se
     ensure_tensor(d_channel_, one, c.device(), c.dtype());
     for (int ch = 0; ch < 2; ++ch) {
       ops::copy_from_channels(channel_, c, ch);
-      ops::bce_with_logits(loss_, d_channel_, channel_, *class_target[ch]);
+      if (av_region_ == ArteryVeinLoss::vessel_pixels)
+        ops::bce_with_logits_weighted(loss_, d_channel_, channel_, *class_target[ch], t.vessel, vessel_pixels);
+      else
+        ops::bce_with_logits(loss_, d_channel_, channel_, *class_target[ch]);
       ops::copy_into_channels(d_logits_.cls[k], d_channel_, ch);
     }
   }

@@ -3,11 +3,25 @@
 //   L = sum_k BCE(s_k, vessel) + sum_k [ BCE(c_k[:,0], artery) + BCE(c_k[:,1], vein) ]
 //
 // BCE is the mean binary cross-entropy on logits (kernels/cpu/loss.h); every head weighs 1.
+//
+// Which pixels the artery/vein terms average over is a choice (ArteryVeinLoss):
+// - all_pixels (the original's): every pixel of the crop. Most are background, so the two heads
+//   mostly learn "vessel or not" and the artery-versus-vein signal is a small share of the loss.
+// - vessel_pixels: only ground-truth vessel pixels (weight = the vessel target). The heads then
+//   learn artery versus vein alone; background needs no answer from them, since the segmentation
+//   branch decides where vessels are and prediction classifies only there.
 #pragma once
+
+#include <string>
 
 #include "model/seqnet.h"
 
 namespace seqnet {
+
+enum class ArteryVeinLoss { all_pixels, vessel_pixels };
+
+std::string to_string(ArteryVeinLoss region);                // "all" or "vessel"
+ArteryVeinLoss artery_vein_loss_from(const std::string& name);  // throws std::invalid_argument
 
 struct SeqNetTargets {
   Tensor vessel, artery, vein;  // (N,1,H,W) each, 0/1
@@ -15,6 +29,8 @@ struct SeqNetTargets {
 
 class SeqNetLoss {
  public:
+  explicit SeqNetLoss(ArteryVeinLoss av_region = ArteryVeinLoss::all_pixels) : av_region_(av_region) {}
+
   // Computes L into a device scalar and fills d_logits (same shapes as the logits). Returns
   // the loss tensor (1 element, on the model's device); read it with value().
   const Tensor& forward_backward(const SeqNetOutputs& logits, const SeqNetTargets& targets);
@@ -22,6 +38,7 @@ class SeqNetLoss {
   const SeqNetOutputs& gradients() const { return d_logits_; }
 
  private:
+  ArteryVeinLoss av_region_;
   Tensor loss_;
   SeqNetOutputs d_logits_;
   Tensor channel_, d_channel_;  // one class channel of the cls logits and its gradient

@@ -477,6 +477,41 @@ TEST(CpuKernelLoss, BceMatchesDirectFormulaAndStaysFinite) {
   EXPECT_NEAR(big_dx[2], 0.0f, 1e-20);
 }
 
+// The weighted mean with 0/1 weights is the plain mean over the chosen elements, and the
+// gradient is zero elsewhere; general weights follow (1/W) sum w_i l_i; W = 0 gives nothing.
+TEST(CpuKernelLoss, WeightedBceIsTheMeanOverTheWeightedElements) {
+  const std::vector<double> x{-3.0, -0.5, 0.0, 0.25, 2.0, 7.0}, t{0, 1, 1, 0, 1, 0.3};
+  const std::vector<double> mask{1, 0, 1, 1, 0, 1};
+  std::vector<double> subset_x, subset_t;
+  for (size_t i = 0; i < x.size(); ++i)
+    if (mask[i] > 0) subset_x.push_back(x[i]), subset_t.push_back(t[i]);
+  std::vector<double> subset_dx(subset_x.size()), dx(x.size());
+  const double subset_loss =
+      cpu::bce_with_logits(subset_dx.data(), subset_x.data(), subset_t.data(), int64_t(subset_x.size()));
+  const double loss = cpu::bce_with_logits_weighted(dx.data(), x.data(), t.data(), mask.data(), 4.0, 6);
+  EXPECT_NEAR(loss, subset_loss, 1e-14);
+  for (size_t i = 0, k = 0; i < x.size(); ++i) {
+    if (mask[i] > 0)
+      EXPECT_NEAR(dx[i], subset_dx[k++], 1e-15) << i;
+    else
+      EXPECT_EQ(dx[i], 0.0) << i;
+  }
+
+  const std::vector<double> w{0.5, 2, 1, 0, 3, 1.5};
+  double wsum = 0, expect = 0;
+  for (size_t i = 0; i < x.size(); ++i) {
+    const double s = 1 / (1 + std::exp(-x[i]));
+    expect += w[i] * (-t[i] * std::log(s) - (1 - t[i]) * std::log(1 - s));
+    wsum += w[i];
+  }
+  EXPECT_NEAR(cpu::bce_with_logits_weighted(dx.data(), x.data(), t.data(), w.data(), wsum, 6), expect / wsum, 1e-13);
+  for (size_t i = 0; i < x.size(); ++i) EXPECT_NEAR(dx[i], w[i] * (1 / (1 + std::exp(-x[i])) - t[i]) / wsum, 1e-15);
+
+  const std::vector<double> zero(6, 0.0);
+  EXPECT_EQ(cpu::bce_with_logits_weighted(dx.data(), x.data(), t.data(), zero.data(), 0.0, 6), 0.0);
+  for (double g : dx) EXPECT_EQ(g, 0.0);
+}
+
 TEST(CpuKernelAdam, TwoStepsMatchHandComputation) {
   // One parameter p0 = 1, gradients 0.5 then -0.25, lr 0.1, default betas and eps.
   std::vector<double> p{1.0}, m{0.0}, v{0.0};

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "io/image.h"
+#include "io/safetensors.h"
 #include "model/weights.h"
 #include "test_support.h"
 
@@ -84,11 +85,35 @@ TEST(PredictCommand, TiledWithoutPostprocessingSucceeds) {
   EXPECT_EQ(record["postprocess"], false);
 }
 
-TEST(PredictCommand, MissingWeightsIsAPlainUsageError) {
+// Sets an environment variable for the programs a test starts, and restores it after.
+class ScopedEnv {
+ public:
+  ScopedEnv(const char* name, const std::string& value) : name_(name) {
+    if (const char* old = std::getenv(name)) saved_ = old, had_ = true;
+    setenv(name, value.c_str(), 1);
+  }
+  ~ScopedEnv() { had_ ? setenv(name_, saved_.c_str(), 1) : unsetenv(name_); }
+
+ private:
+  const char* name_;
+  std::string saved_;
+  bool had_ = false;
+};
+
+TEST(PredictCommand, WithoutWeightsUsesTheShippedModelOrSaysWhereItLooked) {
   test::TempDir dir;
   write_png(dir.str("photo.png"), gradient_photo(20, 20));
-  EXPECT_EQ(run_program("predict -i " + dir.str("photo.png") + " -o " + dir.str("out"), dir), 2);
-  EXPECT_NE(read_text(dir.str("stderr.txt")).find("missing --weights FILE"), std::string::npos);
+  {
+    ScopedEnv env("SEQNET_MODEL", dir.str("no-such-model.safetensors"));
+    EXPECT_EQ(run_program("predict -i " + dir.str("photo.png") + " -o " + dir.str("out"), dir), 2);
+    EXPECT_NE(read_text(dir.str("stderr.txt")).find("no-such-model.safetensors: no such file"), std::string::npos)
+        << read_text(dir.str("stderr.txt"));
+  }
+  ScopedEnv env("SEQNET_MODEL", save_tiny_model(dir));
+  EXPECT_EQ(run_program("predict -i " + dir.str("photo.png") + " -o " + dir.str("out") + " --size 32 --device cpu", dir), 0)
+      << read_text(dir.str("stderr.txt"));
+  EXPECT_NE(read_text(dir.str("stderr.txt")).find("using the shipped model"), std::string::npos);
+  EXPECT_EQ(read_image(dir.str("out/out_final/photo.png")).width, 20);
 }
 
 // A dataset folder with two labelled images and masks; writes predictions equal to the ground

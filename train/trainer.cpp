@@ -45,7 +45,8 @@ nlohmann::json TrainSettings::to_json() const {
           {"workers", workers},
           {"val_fraction", val_fraction},
           {"val_every", val_every},
-          {"log_every", log_every}};
+          {"log_every", log_every},
+          {"av_loss", to_string(av_loss)}};
 }
 
 TrainSettings TrainSettings::from_json(const nlohmann::json& j) {
@@ -64,6 +65,8 @@ TrainSettings TrainSettings::from_json(const nlohmann::json& j) {
   s.val_fraction = j.at("val_fraction");
   s.val_every = j.at("val_every");
   s.log_every = j.at("log_every");
+  // Runs written before the option existed trained on all pixels.
+  s.av_loss = artery_vein_loss_from(j.value("av_loss", std::string("all")));
   return s;
 }
 
@@ -370,7 +373,7 @@ TrainSummary train(const TrainSettings& requested, std::FILE* progress) {
   Tensor x = Tensor::empty({s.batch, 3, s.crop, s.crop}, s.device);
   SeqNetTargets targets;
   for (Tensor* t : {&targets.vessel, &targets.artery, &targets.vein}) *t = Tensor::empty({s.batch, 1, s.crop, s.crop}, s.device);
-  SeqNetLoss loss;
+  SeqNetLoss loss(s.av_loss);
 
   const bool tty = progress && isatty(fileno(progress));
   TrainSummary summary;

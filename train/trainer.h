@@ -26,6 +26,7 @@
 
 #include "kernels/tensor.h"
 #include "model/config.h"
+#include "model/loss.h"
 
 namespace seqnet {
 
@@ -45,6 +46,7 @@ struct TrainSettings {
   double val_fraction = 0.1; // of the images (at least one) held out for validation
   int val_every = 1;         // epochs between validations
   int log_every = 10;        // steps between log lines
+  ArteryVeinLoss av_loss = ArteryVeinLoss::all_pixels;  // pixels the artery/vein terms average over
   Device device = Device::cpu;
   bool resume = false;       // continue run_dir/last.safetensors
 

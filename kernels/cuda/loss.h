@@ -13,4 +13,9 @@ namespace seqnet::cuda {
 void bce_with_logits(float* loss_sum, float* dx, const float* logits, const float* target, int64_t n,
                      cudaStream_t stream);
 
+// loss_sum += (1/W) sum_i w_i l_i; dx_i = w_i (sigmoid(x_i) - t_i) / W (may be null); W =
+// weight_sum, known on the host. W == 0 leaves loss_sum unchanged and writes dx = 0.
+void bce_with_logits_weighted(float* loss_sum, float* dx, const float* logits, const float* target,
+                              const float* weight, double weight_sum, int64_t n, cudaStream_t stream);
+
 }  // namespace seqnet::cuda

@@ -454,6 +454,26 @@ TEST_P(CudaKernelGridStride, BceWithLogitsMatchesCpuAndAddsToTheSum) {
   EXPECT_LE(relative_error(dx, dx_cpu), kTolerance);
 }
 
+TEST_P(CudaKernelGridStride, WeightedBceWithLogitsMatchesCpu) {
+  SEQNET_REQUIRE_GPU();
+  const Tensor logits = random_tensor({kElements}, 113, DType::f32, 5.0);
+  Tensor target = Tensor::empty({kElements}), weight = Tensor::empty({kElements});
+  double weight_sum = 0;
+  for (int64_t i = 0; i < kElements; ++i) {
+    target.f32()[i] = float(i % 3 == 0);
+    weight.f32()[i] = float(i % 5 < 2);  // a 0/1 mask, as the vessel-only artery/vein loss uses
+    weight_sum += weight.f32()[i];
+  }
+  Tensor dx_cpu = Tensor::empty({kElements});
+  const double loss_cpu = cpu::bce_with_logits_weighted(dx_cpu.f32(), logits.f32(), target.f32(), weight.f32(),
+                                                        weight_sum, kElements);
+  Tensor loss_sum = on_gpu(Tensor::from_vector({1}, {0.5f})), dx = poisoned({kElements});
+  cuda::bce_with_logits_weighted(loss_sum.f32(), dx.f32(), on_gpu(logits).f32(), on_gpu(target).f32(),
+                                 on_gpu(weight).f32(), weight_sum, kElements, cuda::stream());
+  EXPECT_NEAR(loss_sum.to_doubles()[0], 0.5 + loss_cpu, kTolerance * (0.5 + loss_cpu));
+  EXPECT_LE(relative_error(dx, dx_cpu), kTolerance);
+}
+
 TEST_P(CudaKernelGridStride, AdamStepsMatchCpu) {
   SEQNET_REQUIRE_GPU();
   const cpu::AdamSettings settings{2e-3, 0.9, 0.999, 1e-8};

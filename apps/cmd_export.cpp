@@ -1,0 +1,47 @@
+// cmd_export.cpp: `seqnet export CHECKPOINT -o WEIGHTS`: the weights of a training checkpoint
+// without its optimizer state (a third of the size), with the model configuration and the
+// training settings kept in the metadata. This is the form a trained model ships in (models/).
+#include <cstdio>
+#include <filesystem>
+#include <map>
+#include <string>
+
+#include "apps/args.h"
+#include "apps/registry.h"
+#include "io/safetensors.h"
+#include "model/weights.h"
+
+namespace seqnet::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+int run(int argc, char** argv) {
+  Args args("export", "CHECKPOINT -o WEIGHTS",
+            "Writes the model of a training checkpoint (seqnet train's last.safetensors or best.safetensors)\n"
+            "as a weights-only file: every parameter and running statistic, named as PyTorch's state_dict(),\n"
+            "with the model configuration; the optimizer state is left out. The checkpoint's training\n"
+            "settings and step are copied into the metadata so the file says how it was made.");
+  args.option("out", "", "weights file to write", "WEIGHTS").short_name('o', "out");
+  args.positionals("CHECKPOINT: the training checkpoint to read");
+  if (!args.parse(argc, argv)) return 0;
+  if (args.positional().size() != 1) throw UsageError("give exactly one CHECKPOINT to export");
+  if (!args.given("out")) throw UsageError("missing -o WEIGHTS (the file to write)");
+  const std::string checkpoint = args.positional()[0];
+  if (!fs::is_regular_file(checkpoint)) throw UsageError(checkpoint + ": no such file");
+
+  const std::unique_ptr<SeqNet> model = load_model(checkpoint, Device::cpu);
+  std::map<std::string, std::string> provenance;
+  const TensorFile file = read_safetensors(checkpoint);
+  for (const char* key : {"settings", "training"})
+    if (file.metadata.count(key)) provenance[key] = file.metadata.at(key);
+  provenance["exported_from"] = fs::path(checkpoint).filename().string();
+  save_weights(args.str("out"), *model, provenance);
+  std::printf("wrote %s (%s, weights only)\n", args.str("out").c_str(), model->config().describe().c_str());
+  return 0;
+}
+
+const bool registered = register_command({"export", "write a checkpoint's weights without optimizer state", 75, run});
+
+}  // namespace
+}  // namespace seqnet::cli
