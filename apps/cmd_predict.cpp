@@ -140,6 +140,7 @@ void write_settings_record(const fs::path& out, const std::string& weights, cons
   nlohmann::json record = {{"weights", weights},
                            {"size", inference.size},
                            {"tiled", inference.tiled},
+                           {"flips", inference.flips},
                            {"postprocess", postprocess}};
   if (inference.tiled) record["tile"] = inference.tile, record["stride"] = inference.stride;
   if (postprocess)
@@ -173,6 +174,7 @@ int run(int argc, char** argv) {
       .flag("tiled", "cover the image with overlapping tiles averaged where they overlap (the original's way)")
       .option("tile", "128", "tile side with --tiled", "PIXELS")
       .option("stride", "64", "step between tiles with --tiled", "PIXELS")
+      .flag("flips", "average the maps of the photograph and its three mirror images (4x the time)")
       .flag("no-postprocess", "skip the artery/vein label propagation (spec/POSTPROCESS.md, docs/POSTPROCESSING.md)")
       .option("pp-vessel-threshold", shortest(pp_defaults.vessel_threshold), "post-processing: vessel probability threshold", "P")
       .option("pp-min-component", shortest(pp_defaults.min_component_pixels), "post-processing: smaller vessel components are dropped (working-size pixels)", "PIXELS")
@@ -192,6 +194,7 @@ int run(int argc, char** argv) {
   inference.tiled = args.on("tiled");
   inference.tile = args.integer("tile");
   inference.stride = args.integer("stride");
+  inference.flips = args.on("flips");
   const bool postprocess = !args.on("no-postprocess");
   const PostprocessSettings pp = postprocess_settings_from(args);
   const std::vector<fs::path> files = input_files(args.all("input"));

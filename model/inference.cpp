@@ -103,10 +103,21 @@ void InferenceSettings::validate(const ModelConfig& config) const {
                                 std::to_string(stride));
 }
 
-Prediction predict_image(SeqNet& model, const Image& photo, const InferenceSettings& settings) {
-  settings.validate(model.config());
-  const int size = settings.size;
-  const Image square = resize_bilinear(to_rgb(photo), size, size);
+namespace {
+
+// The image mirrored left-right and/or top-bottom (its own inverse).
+Image mirrored(const Image& image, bool left_right, bool top_bottom) {
+  Image out(image.width, image.height, image.channels);
+  for (int y = 0; y < image.height; ++y)
+    for (int x = 0; x < image.width; ++x)
+      for (int c = 0; c < image.channels; ++c)
+        out.at(y, x, c) = image.at(top_bottom ? image.height - 1 - y : y, left_right ? image.width - 1 - x : x, c);
+  return out;
+}
+
+// The three probability maps (vessel, artery, vein as channels) of the square working image.
+Image square_maps(SeqNet& model, const Image& square, const InferenceSettings& settings) {
+  const int size = square.width;
 
   // Whole image: the square padded up to the model's size multiple. Tiled: padded only when the
   // square is smaller than one tile (windows are already multiples).
@@ -127,13 +138,30 @@ Prediction predict_image(SeqNet& model, const Image& photo, const InferenceSetti
     }
   }
 
-  // The average over windows, cropped to the square, then back to the photograph's size.
+  // The average over windows, cropped to the square.
   Image maps(size, size, 3);
   for (int y = 0; y < size; ++y)
     for (int x = 0; x < size; ++x) {
       const size_t at = size_t(y) * side + x;
       for (int c = 0; c < 3; ++c) maps.at(y, x, c) = acc.sum[size_t(c) * side * side + at] / acc.count[at];
     }
+  return maps;
+}
+
+}  // namespace
+
+Prediction predict_image(SeqNet& model, const Image& photo, const InferenceSettings& settings) {
+  settings.validate(model.config());
+  const Image square = resize_bilinear(to_rgb(photo), settings.size, settings.size);
+  Image maps = square_maps(model, square, settings);
+  if (settings.flips) {
+    for (const auto& [left_right, top_bottom] : {std::pair{true, false}, {false, true}, {true, true}}) {
+      const Image seen = mirrored(square_maps(model, mirrored(square, left_right, top_bottom), settings), left_right,
+                                  top_bottom);
+      for (size_t i = 0; i < maps.pixels.size(); ++i) maps.pixels[i] += seen.pixels[i];
+    }
+    for (float& p : maps.pixels) p *= 0.25f;
+  }
   const Image back = resize_bilinear(maps, photo.width, photo.height);
 
   Prediction out;

@@ -3,7 +3,9 @@
 //
 // The photograph is resized (bilinear) to size x size, the model runs on it either whole or in
 // overlapping tiles averaged where they overlap (the original's way), and the maps are resized
-// (bilinear) back to the photograph's width and height.
+// (bilinear) back to the photograph's width and height. With `flips` the model also sees the
+// image mirrored left-right, top-bottom and both; each result is mirrored back and the four are
+// averaged (4x the work; the model was trained with such flips, so each is a fair second opinion).
 #pragma once
 
 #include <vector>
@@ -18,6 +20,7 @@ struct InferenceSettings {
   bool tiled = false;  // false: one forward over the whole image; true: tile x tile windows
   int tile = 128;      // window side (a multiple of the model's size_multiple)
   int stride = 64;     // step between windows; the last row/column is aligned to the border
+  bool flips = false;  // test-time augmentation: average the maps of the image and its three flips
 
   // Throws std::invalid_argument naming the setting that is out of range for `config`.
   void validate(const ModelConfig& config) const;

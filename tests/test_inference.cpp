@@ -66,6 +66,46 @@ TEST(Inference, WholeImageIsTheSigmoidOfTheLastHeads) {
   }
 }
 
+// With flips the maps are the mean of four plain predictions: of the photograph and of its three
+// mirror images, each mirrored back. (At the working size the resizes are identities.)
+TEST(Inference, FlipsAverageThePredictionsOfTheFourMirrorImages) {
+  SeqNet model(test::tiny_model_config(), Device::cpu, DType::f32, 5);
+  const int side = 32;
+  const Image photo = test_photo(side, side, 2);
+  InferenceSettings plain;
+  plain.size = side;
+  InferenceSettings flips = plain;
+  flips.flips = true;
+  const Prediction averaged = predict_image(model, photo, flips);
+
+  std::vector<double> expect(size_t(3) * side * side, 0.0);
+  for (int lr = 0; lr < 2; ++lr)
+    for (int tb = 0; tb < 2; ++tb) {
+      Image mirrored(side, side, 3);
+      for (int y = 0; y < side; ++y)
+        for (int x = 0; x < side; ++x)
+          for (int c = 0; c < 3; ++c) mirrored.at(y, x, c) = photo.at(tb ? side - 1 - y : y, lr ? side - 1 - x : x, c);
+      const Prediction p = predict_image(model, mirrored, plain);
+      for (int y = 0; y < side; ++y)
+        for (int x = 0; x < side; ++x) {
+          const size_t at = size_t(y) * side + x;
+          const size_t from = size_t(tb ? side - 1 - y : y) * side + (lr ? side - 1 - x : x);
+          expect[at] += p.vessel[from] / 4.0;
+          expect[size_t(side) * side + at] += p.artery[from] / 4.0;
+          expect[size_t(2) * side * side + at] += p.vein[from] / 4.0;
+        }
+    }
+  const Prediction once = predict_image(model, photo, plain);
+  double moved = 0;
+  for (size_t at = 0; at < size_t(side) * side; ++at) {
+    ASSERT_NEAR(averaged.vessel[at], expect[at], 1e-6) << at;
+    ASSERT_NEAR(averaged.artery[at], expect[size_t(side) * side + at], 1e-6) << at;
+    ASSERT_NEAR(averaged.vein[at], expect[size_t(2) * side * side + at], 1e-6) << at;
+    moved = std::max(moved, double(std::abs(averaged.vessel[at] - once.vessel[at])));
+  }
+  EXPECT_GT(moved, 1e-4) << "a random model is not flip-invariant: averaging must change something";
+}
+
 TEST(Inference, WholeAndTiledAgreeAwayFromTheBorders) {
   SeqNet model(test::tiny_model_config(), Device::cpu, DType::f32, 11);
   const Image photo = test_photo(64, 64, 2);
