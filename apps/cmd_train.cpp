@@ -15,7 +15,7 @@ namespace seqnet::cli {
 namespace {
 
 // Options that define the run (a resumed run keeps its stored values; giving a different one is
-// refused) and where each lives in TrainSettings::to_json. --epochs, --lr, --workers,
+// refused) and where each lives in TrainSettings::to_json. --epochs, --lr, --lr-schedule, --workers,
 // --val-every, --log-every and --device may change on --resume (e.g. to train longer).
 const std::vector<std::pair<std::string, std::vector<std::string>>> kFixedOnResume = {
     {"width", {"model", "width"}},
@@ -67,6 +67,11 @@ TrainSettings settings_from(const Args& args) {
   } catch (const std::invalid_argument& e) {
     throw UsageError(std::string("--av-loss: ") + e.what());
   }
+  try {
+    s.lr_schedule = lr_schedule_from(args.str("lr-schedule"));
+  } catch (const std::invalid_argument& e) {
+    throw UsageError(std::string("--lr-schedule: ") + e.what());
+  }
   return s;
 }
 
@@ -88,6 +93,7 @@ TrainSettings resumed_settings(const Args& args, const TrainSettings& given) {
   }
   if (args.given("epochs")) s.epochs = given.epochs;
   if (args.given("lr")) s.lr = given.lr;
+  if (args.given("lr-schedule")) s.lr_schedule = given.lr_schedule;
   if (args.given("workers")) s.workers = given.workers;
   if (args.given("val-every")) s.val_every = given.val_every;
   if (args.given("log-every")) s.log_every = given.log_every;
@@ -113,6 +119,9 @@ int run(int argc, char** argv) {
       .option("epochs", "200", "epochs to train (with --resume: the new total)", "N")
       .option("steps-per-epoch", "", "steps per epoch (default 100 * training images / batch)", "N")
       .option("lr", "0.001", "Adam learning rate", "LR")
+      .option("lr-schedule", "constant",
+              "'constant' (the original's) or 'cosine' (down to 1% of LR at the last step; may change on --resume)",
+              "NAME")
       .option("seed", "0", "seed of initialisation, split, batches and dropout", "S")
       .option("workers", "2", "threads preparing batches", "N")
       .option("val-fraction", "0.1", "share of the images held out for validation (at least one)", "F")

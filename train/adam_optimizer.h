@@ -17,6 +17,7 @@ class AdamOptimizer {
 
   int64_t steps_taken() const { return step_; }
   const cpu::AdamSettings& settings() const { return settings_; }
+  void set_learning_rate(double lr) { settings_.lr = lr; }  // for a schedule (train/lr_schedule.h)
   // State for checkpoints: the moments and the step count.
   Tensor& first_moment() { return m_; }
   Tensor& second_moment() { return v_; }

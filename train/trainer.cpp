@@ -46,7 +46,8 @@ nlohmann::json TrainSettings::to_json() const {
           {"val_fraction", val_fraction},
           {"val_every", val_every},
           {"log_every", log_every},
-          {"av_loss", to_string(av_loss)}};
+          {"av_loss", to_string(av_loss)},
+          {"lr_schedule", to_string(lr_schedule)}};
 }
 
 TrainSettings TrainSettings::from_json(const nlohmann::json& j) {
@@ -67,6 +68,7 @@ TrainSettings TrainSettings::from_json(const nlohmann::json& j) {
   s.log_every = j.at("log_every");
   // Runs written before the option existed trained on all pixels.
   s.av_loss = artery_vein_loss_from(j.value("av_loss", std::string("all")));
+  s.lr_schedule = lr_schedule_from(j.value("lr_schedule", std::string("constant")));
   return s;
 }
 
@@ -400,6 +402,7 @@ TrainSummary train(const TrainSettings& requested, std::FILE* progress) {
                                std::to_string(counters.step + 1) + "; " + kept);
     }
     model.backward(loss.gradients());
+    adam.set_learning_rate(learning_rate_at(s.lr_schedule, s.lr, counters.step, total_steps));
     adam.step();
     ++counters.step;
     counters.next_batch = loader.batches_produced();

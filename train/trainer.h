@@ -27,6 +27,7 @@
 #include "kernels/tensor.h"
 #include "model/config.h"
 #include "model/loss.h"
+#include "train/lr_schedule.h"
 
 namespace seqnet {
 
@@ -47,6 +48,7 @@ struct TrainSettings {
   int val_every = 1;         // epochs between validations
   int log_every = 10;        // steps between log lines
   ArteryVeinLoss av_loss = ArteryVeinLoss::all_pixels;  // pixels the artery/vein terms average over
+  LrSchedule lr_schedule = LrSchedule::constant;         // over epochs * steps_per_epoch steps
   Device device = Device::cpu;
   bool resume = false;       // continue run_dir/last.safetensors
 
