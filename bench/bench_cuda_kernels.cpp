@@ -4,8 +4,9 @@
 // the element-wise kernels, concat, BCE, Adam) at the top level's map, in GB/s
 // (BM_<kernel>/<shape>: bytes read and written once per element, per device-timed second).
 //
-// Names read as BM_conv_<pass>/<engine>/<shape>, so each custom line sits beside its cuDNN line:
-//   BM_conv_fwd/custom/N1_C32_576x576_K32      BM_conv_fwd/cudnn/N1_C32_576x576_K32
+// Names read as BM_conv_<pass>/<engine>/<shape>, so each custom line sits beside its cuDNN line
+// and the naive kernel 1 (kernels/cuda/conv2d_naive.cu, one thread per output; docs/KERNELS.md):
+//   BM_conv_fwd/naive/N1_C32_576x576_K32  BM_conv_fwd/custom/...  BM_conv_fwd/cudnn/...
 // Shapes: the encoder/decoder levels of a 576x576 image, batch 1 (width 32 at 576 up to 512 at
 // 36), and of 128x128 training crops, batch 24 (32 at 128 up to 512 at 8). Each iteration is
 // timed on the device with CUDA events (UseManualTime); the GFLOP/s counter counts 2 flops per
@@ -31,6 +32,7 @@
 #include "kernels/cuda/loss.h"
 #include "kernels/cuda/maxpool2x2.h"
 #include "kernels/cuda/conv2d.h"
+#include "kernels/cuda/conv2d_naive.h"
 #include "kernels/cuda/cublas_gemm.h"
 #include "kernels/cuda/cudnn_conv.h"
 #include "kernels/tensor.h"
@@ -91,7 +93,31 @@ void time_on_device(benchmark::State& state, double flops, Run run) {
 }
 
 enum class Pass { forward, backward_input, backward_weight };
-enum class Engine { custom, cudnn };
+enum class Engine { naive, custom, cudnn };
+
+// The three passes of one engine share their signatures.
+struct ConvFunctions {
+  decltype(&seqnet::cuda::conv2d_forward) forward;
+  decltype(&seqnet::cuda::conv2d_backward_input) backward_input;
+  decltype(&seqnet::cuda::conv2d_backward_weight) backward_weight;
+};
+
+ConvFunctions conv_functions(Engine engine) {
+  switch (engine) {
+    case Engine::naive:
+      return {seqnet::cuda::naive::conv2d_forward, seqnet::cuda::naive::conv2d_backward_input,
+              seqnet::cuda::naive::conv2d_backward_weight};
+    case Engine::custom:
+      return {seqnet::cuda::conv2d_forward, seqnet::cuda::conv2d_backward_input, seqnet::cuda::conv2d_backward_weight};
+    case Engine::cudnn:
+      break;
+  }
+  return {seqnet::cudnn::conv2d_forward, seqnet::cudnn::conv2d_backward_input, seqnet::cudnn::conv2d_backward_weight};
+}
+
+const char* engine_name(Engine engine) {
+  return engine == Engine::naive ? "naive" : engine == Engine::custom ? "custom" : "cudnn";
+}
 
 void bm_conv(benchmark::State& state, ConvShape s, Pass pass, Engine engine) {
   const Tensor x = random_device_tensor({s.N, s.C, s.H, s.W}, 1);
@@ -101,24 +127,21 @@ void bm_conv(benchmark::State& state, ConvShape s, Pass pass, Engine engine) {
   Tensor y = Tensor::empty({s.N, s.K, s.H, s.W}, Device::cuda), dx = Tensor::empty(x.shape(), Device::cuda);
   Tensor dw = random_device_tensor(w.shape(), 5);
   const double flops = 2.0 * s.N * s.H * s.W * double(s.K) * s.C * kKsize * kKsize;
-  const bool custom = engine == Engine::custom;
+  const ConvFunctions f = conv_functions(engine);
   switch (pass) {
     case Pass::forward:
       time_on_device(state, flops, [&](cudaStream_t stream) {
-        (custom ? seqnet::cuda::conv2d_forward : seqnet::cudnn::conv2d_forward)(
-            y.f32(), x.f32(), w.f32(), b.f32(), s.N, s.C, s.H, s.W, s.K, kKsize, stream);
+        f.forward(y.f32(), x.f32(), w.f32(), b.f32(), s.N, s.C, s.H, s.W, s.K, kKsize, stream);
       });
       break;
     case Pass::backward_input:
       time_on_device(state, flops, [&](cudaStream_t stream) {
-        (custom ? seqnet::cuda::conv2d_backward_input : seqnet::cudnn::conv2d_backward_input)(
-            dx.f32(), dy.f32(), w.f32(), s.N, s.C, s.H, s.W, s.K, kKsize, stream);
+        f.backward_input(dx.f32(), dy.f32(), w.f32(), s.N, s.C, s.H, s.W, s.K, kKsize, stream);
       });
       break;
     case Pass::backward_weight:
       time_on_device(state, flops, [&](cudaStream_t stream) {
-        (custom ? seqnet::cuda::conv2d_backward_weight : seqnet::cudnn::conv2d_backward_weight)(
-            dw.f32(), dy.f32(), x.f32(), s.N, s.C, s.H, s.W, s.K, kKsize, stream);
+        f.backward_weight(dw.f32(), dy.f32(), x.f32(), s.N, s.C, s.H, s.W, s.K, kKsize, stream);
       });
       break;
   }
@@ -308,10 +331,12 @@ void register_benchmarks() {
                 {Pass::backward_weight, "BM_conv_bwd_weight"}};
   for (const auto& p : passes)
     for (const ConvShape& s : kShapes)
-      for (Engine engine : {Engine::custom, Engine::cudnn}) {
+      for (Engine engine : {Engine::naive, Engine::custom, Engine::cudnn}) {
         if (engine == Engine::cudnn && !with_cudnn) continue;
-        const std::string name =
-            std::string(p.name) + (engine == Engine::custom ? "/custom/" : "/cudnn/") + shape_name(s);
+        // The naive weight gradient sums N*H*W products in one thread: seconds per call at the
+        // 576x576 and 24 x 128x128 top levels, so it is timed on the smaller planes only.
+        if (engine == Engine::naive && p.pass == Pass::backward_weight && int64_t(s.N) * s.H * s.W > 65536) continue;
+        const std::string name = std::string(p.name) + "/" + engine_name(engine) + "/" + shape_name(s);
         benchmark::RegisterBenchmark(name.c_str(), bm_conv, s, p.pass, engine)
             ->UseManualTime()
             ->Unit(benchmark::kMillisecond)

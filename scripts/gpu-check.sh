@@ -186,17 +186,18 @@ if [ -x "$BENCH" ]; then
     function ms(v, unit) { return unit == "ns" ? v / 1e6 : unit == "us" ? v / 1e3 : unit == "s" ? v * 1e3 : v }
     $1 ~ /^BM_conv_/ && $1 !~ /ERROR/ {
       split($1, part, "/"); key = part[1] "/" part[3]; t = ms($2, $3)
-      if (part[2] == "custom") custom[key] = t; else if (part[2] == "cudnn") cudnn[key] = t
+      if (part[2] == "custom") custom[key] = t; else if (part[2] == "cudnn") cudnn[key] = t; else if (part[2] == "naive") naive[key] = t
       if (!(key in order)) { order[key] = ++n; keys[n] = key }
     }
     $1 ~ /^BM_sgemm_cublas/ { sgemm = $0 }
     END {
       for (i = 1; i <= n; ++i) {
         k = keys[i]; sub(/^BM_conv_/, "", k)
+        slow = (keys[i] in naive) ? sprintf("  naive %9.3f ms", naive[keys[i]]) : ""
         if ((keys[i] in custom) && (keys[i] in cudnn) && cudnn[keys[i]] > 0)
-          printf "  %-38s custom %8.3f ms  cudnn %8.3f ms  ratio %5.2f\n", k, custom[keys[i]], cudnn[keys[i]], custom[keys[i]] / cudnn[keys[i]]
+          printf "  %-38s custom %8.3f ms  cudnn %8.3f ms  ratio %5.2f%s\n", k, custom[keys[i]], cudnn[keys[i]], custom[keys[i]] / cudnn[keys[i]], slow
         else if (keys[i] in custom)
-          printf "  %-38s custom %8.3f ms  (no cuDNN line)\n", k, custom[keys[i]]
+          printf "  %-38s custom %8.3f ms  (no cuDNN line)%s\n", k, custom[keys[i]], slow
       }
       if (sgemm != "") printf "  cuBLAS SGEMM 8192: %s\n", sgemm
     }' "$OUT_DIR/bench_cuda_kernels.log")

@@ -22,6 +22,7 @@
 #include "kernels/cuda/batchnorm.h"
 #include "kernels/cuda/channels.h"
 #include "kernels/cuda/conv2d.h"
+#include "kernels/cuda/conv2d_naive.h"
 #include "kernels/cuda/conv_transpose2x2.h"
 #include "kernels/cuda/cudnn_conv.h"
 #include "kernels/cuda/elementwise.h"
@@ -136,6 +137,30 @@ void expect_engine_matches_cpu(const ConvEngine& engine, uint32_t seed) {
 TEST(CudaKernelConv2d, MatchesCpuForwardBackwardAndAccumulates) {
   SEQNET_REQUIRE_GPU();
   expect_engine_matches_cpu({cuda::conv2d_forward, cuda::conv2d_backward_input, cuda::conv2d_backward_weight}, 11);
+}
+
+// Kernel 1 of the progression (docs/KERNELS.md): one thread per output, checked the same way.
+TEST(CudaKernelConv2dNaive, MatchesCpuForwardBackwardAndAccumulates) {
+  SEQNET_REQUIRE_GPU();
+  expect_engine_matches_cpu(
+      {cuda::naive::conv2d_forward, cuda::naive::conv2d_backward_input, cuda::naive::conv2d_backward_weight}, 13);
+}
+
+TEST(CudaKernelConv2dNaive, ForwardWithoutBiasAndBadKernelSize) {
+  SEQNET_REQUIRE_GPU();
+  const ConvShape s{2, 5, 9, 11, 7, 3};
+  const ConvReference r = conv_reference(s, 23);
+  Tensor zero_bias = Tensor::zeros({s.K});
+  std::vector<float> workspace(cpu::conv2d_workspace_size(s.C, s.H, s.W, s.ksize));
+  Tensor expected = Tensor::empty(r.y.shape());
+  cpu::conv2d_forward(expected.f32(), r.x.f32(), r.w.f32(), zero_bias.f32(), workspace.data(), s.N, s.C, s.H, s.W,
+                      s.K, s.ksize);
+  const Tensor x = on_gpu(r.x), w = on_gpu(r.w);
+  Tensor y = poisoned(r.y.shape());
+  cuda::naive::conv2d_forward(y.f32(), x.f32(), w.f32(), nullptr, s.N, s.C, s.H, s.W, s.K, s.ksize, cuda::stream());
+  EXPECT_LE(relative_error(y, expected), kTolerance);
+  EXPECT_THROW(cuda::naive::conv2d_forward(nullptr, nullptr, nullptr, nullptr, 1, 1, 4, 4, 1, 5, cuda::stream()),
+               std::invalid_argument);
 }
 
 TEST(CudaKernelConv2d, ForwardWithoutBiasIsTheBareConvolution) {
