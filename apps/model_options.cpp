@@ -6,8 +6,7 @@
 
 namespace seqnet::cli {
 
-void add_model_options(Args& args) {
-  const ModelConfig d;
+void add_model_options(Args& args, const ModelConfig& d) {
   auto num = [](auto v) {
     std::ostringstream s;
     s << v;
@@ -18,7 +17,7 @@ void add_model_options(Args& args) {
       .option("refine-depth", num(d.refine_depth), "levels of the refiner's UNet", "N")
       .option("seg-iterations", num(d.seg_iterations), "refiner iterations of the segmentation branch", "T")
       .option("cls-iterations", num(d.cls_iterations), "refiner iterations of the classification branch", "U")
-      .option("norm", "batch", "normalisation after each conv: batch or none", "NORM")
+      .option("norm", d.norm == Norm::batch ? "batch" : "none", "normalisation after each conv: batch or none", "NORM")
       .option("dropout", num(d.dropout), "dropout probability after each conv block", "P");
 }
 

@@ -1,6 +1,6 @@
 // model_options.h: the model settings as options, the same wherever a model is built
 // (train, summary, bench): --width --depth --refine-depth --seg-iterations --cls-iterations
-// --norm --dropout, with spec/ARCHITECTURE.md's defaults.
+// --norm --dropout, with docs/ARCHITECTURE.md's defaults (or a command's own, as trace has).
 #pragma once
 
 #include "apps/args.h"
@@ -8,7 +8,8 @@
 
 namespace seqnet::cli {
 
-void add_model_options(Args& args);
+// The defaults are `defaults` (the spec model unless a command, like trace, starts smaller).
+void add_model_options(Args& args, const ModelConfig& defaults = ModelConfig{});
 ModelConfig model_config_from(const Args& args);  // UsageError naming a bad value
 
 }  // namespace seqnet::cli

@@ -2,12 +2,13 @@
 #include "model/branch.h"
 
 #include "kernels/ops.h"
+#include "model/trace.h"
 
 namespace seqnet {
 
 Branch::Branch(ParameterStore& store, const std::string& name, int out_channels, int iterations,
                const ModelConfig& cfg, uint64_t& dropout_id)
-    : unet_(store, name + ".unet", 3, cfg.width, cfg.depth, cfg.norm, cfg.dropout, dropout_id) {
+    : name_(name), unet_(store, name + ".unet", 3, cfg.width, cfg.depth, cfg.norm, cfg.dropout, dropout_id) {
   if (iterations > 0)
     refiner_ = std::make_unique<Refiner>(store, name + ".refine", cfg.width, cfg.refine_depth, iterations, cfg.norm,
                                          cfg.dropout, dropout_id);
@@ -24,6 +25,7 @@ const std::vector<Tensor>& Branch::forward(const Tensor& x, const Mode& mode) {
   logits_.clear();
   for (size_t k = 0; k < heads_.size(); ++k) {
     logits_.push_back(heads_[k]->forward(features_[k]));
+    trace_layer(TracePass::forward, logits_.back(), name_, ".heads.", int(k));
     if (!mode.training) {  // evaluation: the logits' handles are all that stays
       heads_[k]->release();
       features_[k] = Tensor();
@@ -35,7 +37,10 @@ const std::vector<Tensor>& Branch::forward(const Tensor& x, const Mode& mode) {
 const Tensor& Branch::backward(const std::vector<Tensor>& d_logits, bool input_grad) {
   // Each head's input gradient is a fresh buffer of its own, so the refiner may consume it.
   d_features_.resize(heads_.size());
-  for (size_t k = 0; k < heads_.size(); ++k) d_features_[k] = heads_[k]->backward(d_logits[k]);
+  for (size_t k = 0; k < heads_.size(); ++k) {
+    trace_layer(TracePass::backward, d_logits[k], name_, ".heads.", int(k));
+    d_features_[k] = heads_[k]->backward(d_logits[k]);
+  }
   const Tensor& first = unet_.first_features();
   ensure_tensor(d_first_, first.shape(), first.device(), first.dtype());
   d_first_.zero();

@@ -26,6 +26,7 @@ class Branch {
   void release();
 
  private:
+  std::string name_;  // for the trace (model/trace.h)
   UNet unet_;
   std::unique_ptr<Refiner> refiner_;
   std::vector<std::unique_ptr<Conv2d>> heads_;

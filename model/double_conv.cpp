@@ -2,6 +2,7 @@
 #include "model/double_conv.h"
 
 #include "kernels/ops.h"
+#include "model/trace.h"
 
 namespace seqnet {
 
@@ -9,7 +10,7 @@ DoubleConv::Stage DoubleConv::make_stage(ParameterStore& store, const std::strin
                                          Norm norm, float dropout, uint64_t& dropout_id) {
   const std::string i = std::to_string(index);
   Stage s{Conv2d(store, name + ".conv" + i, in, out, 3, norm == Norm::none), std::nullopt, ReLU(),
-          Dropout(dropout, dropout_id++)};
+          Dropout(dropout, dropout_id++), name + ".", i};
   if (norm == Norm::batch) s.bn.emplace(store, name + ".bn" + i, out);
   return s;
 }
@@ -23,9 +24,15 @@ Tensor DoubleConv::forward_stage(Stage& s, const Tensor& x, const Mode& mode) {
   if (!mode.training && s.bn) return fused_eval_stage(s, x);
   // The stage's output is the conv's (or BN's) buffer, then ReLU and Dropout work in place.
   Tensor out = s.conv.forward(x);
-  if (s.bn) out = s.bn->forward(out, mode);
+  trace_layer(TracePass::forward, out, s.name, "conv", s.index);
+  if (s.bn) {
+    out = s.bn->forward(out, mode);
+    trace_layer(TracePass::forward, out, s.name, "bn", s.index);
+  }
   s.relu.forward(out);
+  trace_layer(TracePass::forward, out, s.name, "relu", s.index);
   s.dropout.forward(out, mode);
+  trace_layer(TracePass::forward, out, s.name, "drop", s.index);
   if (!mode.training) release_stage(s);
   return out;
 }
@@ -56,12 +63,18 @@ void DoubleConv::release() {
 }
 
 const Tensor& DoubleConv::backward_stage(Stage& s, Tensor& dy, bool input_grad) {
+  // Each report is the gradient the layer receives, dL/d(its output), before it is consumed.
+  trace_layer(TracePass::backward, dy, s.name, "drop", s.index);
   s.dropout.backward(dy);
+  trace_layer(TracePass::backward, dy, s.name, "relu", s.index);
   s.relu.backward(dy);
   if (s.bn) {
+    trace_layer(TracePass::backward, dy, s.name, "bn", s.index);
     const Tensor& d = s.bn->backward(dy);
+    trace_layer(TracePass::backward, d, s.name, "conv", s.index);
     return s.conv.backward(d, input_grad);
   }
+  trace_layer(TracePass::backward, dy, s.name, "conv", s.index);
   return s.conv.backward(dy, input_grad);
 }
 

@@ -35,6 +35,8 @@ class DoubleConv {
     std::optional<BatchNorm2d> bn;
     ReLU relu;
     Dropout dropout;
+    std::string name;  // "<block name>.", then conv1/bn1/... with the stage's index, for the trace
+    std::string index;
   };
   static Stage make_stage(ParameterStore& store, const std::string& name, int index, int in, int out, Norm norm,
                           float dropout, uint64_t& dropout_id);

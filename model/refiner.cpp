@@ -2,12 +2,13 @@
 #include "model/refiner.h"
 
 #include "kernels/ops.h"
+#include "model/trace.h"
 
 namespace seqnet {
 
 Refiner::Refiner(ParameterStore& store, const std::string& name, int width, int depth, int iterations, Norm norm,
                  float dropout, uint64_t& dropout_id)
-    : width_(width) {
+    : name_(name), width_(width) {
   // PyTorch's order: the shared UNet (enc, up, dec), then the fuse convs.
   for (int i = 0; i < iterations; ++i) {
     Step s;
@@ -29,7 +30,9 @@ std::vector<Tensor> Refiner::forward(const Tensor& unet_out, const Tensor& unet_
     const Shape& fs = f.shape();
     ensure_tensor(s.concat, {fs.n(), int64_t(width_) * (i + 2), fs.h(), fs.w()}, f.device(), f.dtype());
     for (int j = 0; j <= i + 1; ++j) ops::copy_into_channels(s.concat, first_features_[j], j * width_);
+    trace_layer(TracePass::forward, s.concat, name_, ".fuse.", i, ".cat");
     Tensor fused = s.fuse->forward(s.concat);
+    trace_layer(TracePass::forward, fused, name_, ".fuse.", i);
     if (!mode.training) {  // evaluation: free what this iteration no longer needs
       s.fuse->release();
       s.concat = Tensor();
@@ -55,7 +58,9 @@ const Tensor& Refiner::backward(std::vector<Tensor>& d_features, Tensor& d_unet_
     if (d_f.defined()) ops::add_inplace(d_out, d_f);  // iteration i+1 also consumed this output
     const Tensor& d_g = s.body->backward(d_out);
     Tensor d_g_copy = d_g;
+    trace_layer(TracePass::backward, d_g, name_, ".fuse.", i);
     const Tensor& d_concat = s.fuse->backward(d_g_copy);
+    trace_layer(TracePass::backward, d_concat, name_, ".fuse.", i, ".cat");
     for (int j = 0; j <= i + 1; ++j) {
       Tensor& target = j == 0 ? d_unet_first : steps_[j - 1].d_first;
       ops::add_from_channels(target, d_concat, j * width_);
@@ -71,7 +76,7 @@ void Refiner::release() {
     s.enc0->release();
     s.fuse->release();
     s.body->release();
-    s.concat = s.d_first = s.d_part = Tensor();
+    s.concat = s.d_first = Tensor();
   }
   first_features_.clear();
   d_unet_out_ = Tensor();

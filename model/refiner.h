@@ -44,8 +44,9 @@ class Refiner {
     std::unique_ptr<DoubleConv> enc0;
     std::unique_ptr<Conv2d> fuse;
     std::unique_ptr<UNetBody> body;
-    Tensor concat, d_first, d_part;
+    Tensor concat, d_first;
   };
+  std::string name_;  // for the trace (model/trace.h)
   int width_;
   std::vector<Step> steps_;
   std::vector<Tensor> first_features_;

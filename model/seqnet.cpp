@@ -7,6 +7,7 @@
 #endif
 
 #include "kernels/ops.h"
+#include "model/trace.h"
 
 namespace seqnet {
 
@@ -50,7 +51,9 @@ const SeqNetOutputs& SeqNet::forward(const Tensor& x, const Mode& mode) {
   ensure_tensor(seg_prob_, last.shape(), x.device(), x.dtype());
   ensure_tensor(cls_input_, s, x.device(), x.dtype());
   ops::sigmoid_forward(seg_prob_, last);
+  trace_layer(TracePass::forward, seg_prob_, "block_bp.sigmoid");
   ops::broadcast_mul(cls_input_, x, seg_prob_);
+  trace_layer(TracePass::forward, cls_input_, "block_bp.mul");
   out_.cls = cls_.forward(cls_input_, mode);
   return out_;
 }

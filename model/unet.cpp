@@ -2,12 +2,13 @@
 #include "model/unet.h"
 
 #include "kernels/ops.h"
+#include "model/trace.h"
 
 namespace seqnet {
 
 UNetBody::UNetBody(ParameterStore& store, const std::string& name, int width, int depth, Norm norm, float dropout,
                    uint64_t& dropout_id)
-    : depth_(depth), pool_(depth), skips_(depth), concat_(depth), d_up_(depth), d_level_(depth) {
+    : name_(name), depth_(depth), pool_(depth), skips_(depth), concat_(depth), d_up_(depth), d_level_(depth) {
   for (int l = 0; l < depth; ++l) ch_.push_back(width << l);
   enc_.resize(depth);
   for (int l = 1; l < depth; ++l)
@@ -28,18 +29,21 @@ Tensor UNetBody::forward(const Tensor& s0, const Mode& mode) {
   skips_[0] = s0;
   for (int l = 1; l < depth_; ++l) {
     Tensor pooled = pool_[l].forward(skips_[l - 1]);
+    trace_layer(TracePass::forward, pooled, name_, ".pool.", l);
     if (!keep) pool_[l].release();
     skips_[l] = enc_[l]->forward(pooled, mode);
   }
   Tensor x = skips_[depth_ - 1];
   for (int l = depth_ - 2; l >= 0; --l) {
     Tensor u = up_[l].forward(x);
+    trace_layer(TracePass::forward, u, name_, ".up.", l);
     if (!keep) up_[l].release();
     const Shape& s = skips_[l].shape();
     // Odd sizes are not allowed (the model pads inputs), so the upsampled map matches the skip.
     ensure_tensor(concat_[l], {s.n(), 2 * ch_[l], s.h(), s.w()}, s0.device(), s0.dtype());
-    ops::copy_into_channels(concat_[l], u, 0);  // upsampled first, as in the spec
+    ops::copy_into_channels(concat_[l], u, 0);  // upsampled first (docs/ARCHITECTURE.md)
     ops::copy_into_channels(concat_[l], skips_[l], ch_[l]);
+    trace_layer(TracePass::forward, concat_[l], name_, ".dec.", l, ".cat");
     if (!keep) skips_[l + 1] = skips_[l] = u = x = Tensor();
     x = dec_[l]->forward(concat_[l], mode);
     if (!keep) concat_[l] = Tensor();
@@ -55,9 +59,11 @@ const Tensor& UNetBody::backward(Tensor& d_out) {
   Tensor d_below;
   for (int l = 0; l + 1 < depth_; ++l) {
     d_concat[l] = dec_[l]->backward(*d);
+    trace_layer(TracePass::backward, d_concat[l], name_, ".dec.", l, ".cat");
     const Shape& s = skips_[l].shape();
     ensure_tensor(d_up_[l], s, skips_[l].device(), skips_[l].dtype());
     ops::copy_from_channels(d_up_[l], d_concat[l], 0);
+    trace_layer(TracePass::backward, d_up_[l], name_, ".up.", l);
     d_below = up_[l].backward(d_up_[l]);
     d = &d_below;
   }
@@ -68,6 +74,7 @@ const Tensor& UNetBody::backward(Tensor& d_out) {
     d_level_[l].copy_from(*d);
     if (l < depth_ - 1) ops::add_from_channels(d_level_[l], d_concat[l], ch_[l]);
     const Tensor& d_pooled = enc_[l]->backward(d_level_[l]);
+    trace_layer(TracePass::backward, d_pooled, name_, ".pool.", l);
     d_below = pool_[l].backward(d_pooled);
     d = &d_below;
   }

@@ -36,6 +36,7 @@ class UNetBody {
   void release();
 
  private:
+  std::string name_;  // for the trace (model/trace.h)
   int depth_;
   std::vector<int> ch_;
   std::vector<MaxPool2d> pool_;                  // pool_[l] feeds level l (index 0 unused)
