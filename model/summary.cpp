@@ -126,9 +126,27 @@ std::string with_commas(int64_t v) {
   return out;
 }
 
+// MiB with two decimals, or the exact byte count where that would round to 0.00 (tiny models).
 std::string mib(int64_t bytes) {
   char buf[32];
+  if (bytes < 5243) return with_commas(bytes) + " B";  // under 0.005 MiB
   std::snprintf(buf, sizeof buf, "%.2f MiB", bytes / 1048576.0);
+  return buf;
+}
+
+// Millions with one decimal ("3057.6 M"), or the exact count where that would round to 0.0.
+std::string millions(int64_t count) {
+  char buf[32];
+  if (count < 50000) return with_commas(count);
+  std::snprintf(buf, sizeof buf, "%.1f M", count / 1e6);
+  return buf;
+}
+
+// Billions with two decimals, or the exact count where that would round to 0.00.
+std::string billions(int64_t count) {
+  char buf[32];
+  if (count < 5000000) return with_commas(count);
+  std::snprintf(buf, sizeof buf, "%.2f G", count / 1e9);
   return buf;
 }
 
@@ -148,26 +166,36 @@ ModelSummary summarize_model(const ModelConfig& config, int batch, int height, i
   return s;
 }
 
+std::vector<std::string> summary_cells(const SummaryRow& r) {
+  return {r.path,
+          r.type,
+          r.output.str(),
+          r.shared ? "shared" : r.parameters ? with_commas(r.parameters) : "-",
+          r.macs ? millions(r.macs) : "-",
+          r.activation_bytes ? mib(r.activation_bytes) : "-"};
+}
+
+std::string summary_totals(const ModelSummary& s) {
+  return std::to_string(s.rows.size()) + " layers; parameters " + with_commas(s.parameters) + "; forward " +
+         billions(s.macs) + " multiply-adds; activations " + mib(s.activation_bytes);
+}
+
 std::string format_summary(const ModelSummary& s) {
   std::string out = "SeqNet " + s.config.describe() + ", input " + s.input.str() + "\n\n";
   char line[256];
   std::snprintf(line, sizeof line, "%-38s %-22s %-20s %12s %12s %12s\n", "layer", "type", "output", "parameters",
-                "MACs (M)", "activation");
+                "MACs", "activation");
   out += line;
   for (const SummaryRow& r : s.rows) {
-    const std::string params = r.shared ? "shared" : r.parameters ? with_commas(r.parameters) : "-";
-    const std::string act = r.activation_bytes ? mib(r.activation_bytes) : "-";
-    char macs[32];
-    std::snprintf(macs, sizeof macs, r.macs ? "%.1f" : "-", r.macs / 1e6);
-    std::snprintf(line, sizeof line, "%-38s %-22s %-20s %12s %12s %12s\n", r.path.c_str(), r.type.c_str(),
-                  r.output.str().c_str(), params.c_str(), macs, act.c_str());
+    const std::vector<std::string> c = summary_cells(r);
+    std::snprintf(line, sizeof line, "%-38s %-22s %-20s %12s %12s %12s\n", c[0].c_str(), c[1].c_str(), c[2].c_str(),
+                  c[3].c_str(), c[4].c_str(), c[5].c_str());
     out += line;
   }
-  std::snprintf(line, sizeof line, "\n%zu layers; parameters %s; forward %.2f G multiply-adds; activations %s\n",
-                s.rows.size(), with_commas(s.parameters).c_str(), s.macs / 1e9, mib(s.activation_bytes).c_str());
-  out += line;
+  out += "\n" + summary_totals(s) + "\n";
   out += "(\"shared\": the refiner's UNet applied again with the weights of iteration 0; activations are the\n"
-         " output buffers of one forward pass, float32, in-place ReLU/Dropout adding none)\n";
+         " output buffers of one forward pass, float32, in-place ReLU/Dropout adding none; M = 10^6, G = 10^9,\n"
+         " MiB = 2^20 bytes; counts too small for those units are exact)\n";
   return out;
 }
 

@@ -45,5 +45,9 @@ ModelSummary summarize_model(const ModelConfig& config, int batch, int height, i
 
 // The table with totals, as `seqnet summary` prints it.
 std::string format_summary(const ModelSummary& summary);
+// One row's six cells as printed: path, type, output, parameters, MACs, activation.
+std::vector<std::string> summary_cells(const SummaryRow& row);
+// The totals line, e.g. "466 layers; parameters 16,496,012; forward 338.98 G multiply-adds; ...".
+std::string summary_totals(const ModelSummary& summary);
 
 }  // namespace seqnet

@@ -2,6 +2,8 @@
 #include <gtest/gtest.h>
 
 #include <stdexcept>
+#include <string>
+#include <vector>
 
 #include "model/seqnet.h"
 #include "model/summary.h"
@@ -88,6 +90,31 @@ TEST(Summary, ConvRowMacsByHand) {
   EXPECT_EQ(up.macs, int64_t(256) * 72 * 72 * 512);
   EXPECT_EQ(find_row(s, "seg.unet.enc.4.conv2").output, (Shape{1, 512, 36, 36}));
   EXPECT_EQ(find_row(s, "seg.unet.enc.0.relu1").activation_bytes, 0);
+}
+
+TEST(Summary, TinyModelPrintsExactCountsWhereRoundingWouldGiveZero) {
+  ModelConfig config;
+  config.width = 2;
+  config.depth = 3;
+  config.refine_depth = 2;
+  config.seg_iterations = 1;
+  config.cls_iterations = 1;
+  const ModelSummary s = summarize_model(config, 1, 8, 8);
+  // cls.heads.0: 2 outputs x 64 pixels x 2 inputs = 256 multiply-adds, 2 x 64 floats = 512 bytes.
+  const std::vector<std::string> head = summary_cells(find_row(s, "cls.heads.0"));
+  EXPECT_EQ(head[4], "256");
+  EXPECT_EQ(head[5], "512 B");
+  const std::string text = format_summary(s);
+  EXPECT_EQ(text.find(" 0.0 "), std::string::npos) << text;
+  EXPECT_EQ(text.find("0.00 MiB"), std::string::npos) << text;
+  EXPECT_NE(text.find("forward " + std::to_string(s.macs / 1000) + "," + std::to_string(s.macs % 1000) +
+                      " multiply-adds"),
+            std::string::npos)
+      << text;
+  // The full-size model keeps its units.
+  const SummaryRow& conv = find_row(summarize_model(ModelConfig{}, 1, 576, 576), "seg.unet.enc.0.conv1");
+  EXPECT_EQ(summary_cells(conv)[4], "286.7 M");
+  EXPECT_EQ(summary_cells(conv)[5], "40.50 MiB");
 }
 
 TEST(Summary, RejectsSizesTheModelCannotRun) {
