@@ -8,10 +8,11 @@
 // on x directly. Float 3x3 forward passes and input gradients on planes 32+ wide use the direct
 // kernel of conv3x3_direct.h instead where the CPU has AVX2 or AVX-512.
 // `workspace` holds conv2d_workspace_size() elements (0 for 1x1: may be null).
-// When one image's columns are under 4M elements the size is 4M (16 MB float), and images are
-// grouped so one GEMM covers several of them (the deep levels' small planes); larger images go
-// one by one in bands of rows whose columns fit. The size depends only on (C, H, W, ksize), so
-// one workspace of the largest size over the layers can be shared by all of them.
+// Small images (the deep levels' planes) are grouped so one GEMM covers several of them, their
+// columns plus the GEMM output within 512K elements (2 MB float, one core's L2); larger images go
+// one by one in bands of rows whose columns fit 256K elements (1 MB). The workspace holds the
+// larger of the two (conv2d.cpp, kGroupElements and kBandElements). The size depends only on
+// (C, H, W, ksize), so one workspace of the largest size over the layers serves all of them.
 #pragma once
 
 #include <cstdint>

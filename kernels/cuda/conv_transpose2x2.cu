@@ -2,8 +2,9 @@
 //
 // Every input pixel paints its own 2x2 output block, so each output depends on exactly one input
 // pixel and the three passes are small dot products:
-//   forward          one thread per input pixel (n,k,i,j): the 4 outputs y[n,k,2i+u,2j+v] =
-//                    b[k] + sum_c x[n,c,i,j] w[c,k,u,v] (the 4 taps w[c,k,:,:] are contiguous)
+//   forward          one thread per output channel at an input position (n,k,i,j): it writes the
+//                    4 outputs y[n,k,2i+u,2j+v] = b[k] + sum_c x[n,c,i,j] w[c,k,u,v] (the 4 taps
+//                    w[c,k,:,:] are contiguous), so K threads read the same input pixel
 //   backward-input   one thread per (n,c,i,j): dx = sum_{k,u,v} w[c,k,u,v] dy[n,k,2i+u,2j+v]
 //   backward-weight  one block per (c,k): the 4 sums over n,i,j of x[n,c,i,j] dy[n,k,2i+u,2j+v],
 //                    reduced across the block and added to dw (+=)
