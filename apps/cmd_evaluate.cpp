@@ -1,5 +1,5 @@
 // cmd_evaluate.cpp: `seqnet evaluate --pred DIR --data DIR [--data DIR...] [--json FILE]`: scores
-// the maps `seqnet predict` wrote against the ground truth exactly as spec/EVALUATION.md says
+// the maps `seqnet predict` wrote against the ground truth exactly as eval/metrics.h states the protocol
 // (eval/metrics.h), prints the table and the protocol used, and optionally writes it as JSON.
 #include <filesystem>
 #include <fstream>
@@ -62,7 +62,7 @@ std::string prediction_note(const fs::path& pred) {
 int run(int argc, char** argv) {
   Args args("evaluate", "--pred DIR --data DIR [--data DIR...] [--json FILE]",
             "Scores predictions (DIR/out_seg, out_art, out_vei from seqnet predict; NAME.png per image) against\n"
-            "datasets (DIR/images, DIR/av, optional DIR/mask) exactly as spec/EVALUATION.md says: vessel\n"
+            "datasets (DIR/images, DIR/av, optional DIR/mask) by the protocol every report states: vessel\n"
             "segmentation and artery/vein classification ('all' and 'detected'), pooled and per image.");
   args.option("pred", "", "the folder seqnet predict wrote", "DIR")
       .repeated("data", "a dataset folder with images/, av/ and optionally mask/", "DIR")
@@ -115,7 +115,7 @@ int run(int argc, char** argv) {
   return 0;
 }
 
-const bool registered = register_command({"evaluate", "score predictions against ground truth (spec/EVALUATION.md)", 30, run});
+const bool registered = register_command({"evaluate", "score predictions against ground truth", 30, run});
 
 }  // namespace
 

@@ -1,6 +1,6 @@
 // cmd_predict.cpp: `seqnet predict -i PATH... -o DIR --weights FILE`: vessel and artery/vein maps
 // for photographs of any size, at their own resolution, in the original SeqNet's output folders
-// (spec/ARCHITECTURE.md), post-processed as spec/POSTPROCESS.md (on by default), plus an overlay.
+// (docs/ARCHITECTURE.md), post-processed as eval/postprocess.h does (on by default), plus an overlay.
 #include <unistd.h>
 
 #include <algorithm>
@@ -175,7 +175,7 @@ int run(int argc, char** argv) {
       .option("tile", "128", "tile side with --tiled", "PIXELS")
       .option("stride", "64", "step between tiles with --tiled", "PIXELS")
       .flag("flips", "average the maps of the photograph and its three mirror images (4x the time)")
-      .flag("no-postprocess", "skip the artery/vein label propagation (spec/POSTPROCESS.md, docs/POSTPROCESSING.md)")
+      .flag("no-postprocess", "skip the artery/vein label propagation (docs/POSTPROCESSING.md)")
       .option("pp-vessel-threshold", shortest(pp_defaults.vessel_threshold), "post-processing: vessel probability threshold", "P")
       .option("pp-min-component", shortest(pp_defaults.min_component_pixels), "post-processing: smaller vessel components are dropped (working-size pixels)", "PIXELS")
       .option("pp-min-spur", shortest(pp_defaults.min_spur_pixels), "post-processing: shorter skeleton spurs are pruned (working-size pixels)", "PIXELS")

@@ -1,4 +1,4 @@
-// metrics.cpp: the scores of spec/EVALUATION.md (see metrics.h for the protocol).
+// metrics.cpp: the scores of metrics.h (which states the evaluation protocol).
 #include "eval/metrics.h"
 
 #include <algorithm>
@@ -405,7 +405,7 @@ nlohmann::json to_json(const Aggregate<Scores>& a) {
 }  // namespace
 
 void print_report(std::ostream& out, const EvaluationReport& report) {
-  out << "Protocol (spec/EVALUATION.md):\n";
+  out << "Protocol:\n";
   for (const auto& line : protocol_lines()) out << "  - " << line << "\n";
   for (const auto& line : report.protocol_notes) out << "  - " << line << "\n";
   if (report.vessel) print_aggregate(out, "Vessel segmentation", *report.vessel);

@@ -1,4 +1,4 @@
-// metrics.h: the scores of spec/EVALUATION.md: ROC and PR AUC, thresholded confusion statistics,
+// metrics.h: the scores of the evaluation protocol below: ROC and PR AUC, thresholded confusion statistics,
 // vessel segmentation and artery/vein classification per image, pooled and averaged over images,
 // and the report as a text table and as JSON.
 //

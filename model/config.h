@@ -1,4 +1,4 @@
-// config.h: ModelConfig, the settings of spec/ARCHITECTURE.md with its defaults.
+// config.h: ModelConfig, the settings of docs/ARCHITECTURE.md with their defaults.
 #pragma once
 
 #include <string>

@@ -1,5 +1,5 @@
 // inference.h: predicting one photograph with a trained SeqNet: vessel, artery and vein
-// probability maps at the photograph's own resolution (spec/ARCHITECTURE.md, "Prediction").
+// probability maps at the photograph's own resolution (docs/ARCHITECTURE.md, "Settings and their defaults").
 //
 // The photograph is resized (bilinear) to size x size, the model runs on it either whole or in
 // overlapping tiles averaged where they overlap (the original's way), and the maps are resized

@@ -1,7 +1,8 @@
-// weights.h: SeqNet weights as safetensors files, named exactly as PyTorch's state_dict() of
-// the spec's model (peer/seqnet_ref.py), with the configuration in the metadata ("config", the
-// JSON of ModelConfig::to_json). A file written by PyTorch loads here and one written here
-// loads in PyTorch (load_state_dict, strict=False for num_batches_tracked).
+// weights.h: SeqNet weights as safetensors files, named exactly as PyTorch's state_dict() names
+// the same model built as a PyTorch module tree (docs/ARCHITECTURE.md, "Parameter names"), with
+// the configuration in the metadata ("config", the JSON of ModelConfig::to_json). A file written
+// by PyTorch loads here and one written here loads in PyTorch (load_state_dict, strict=False for
+// num_batches_tracked).
 #pragma once
 
 #include <map>

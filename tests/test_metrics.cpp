@@ -1,5 +1,5 @@
 // test_metrics.cpp: ROC/PR AUC, confusion statistics and the vessel and artery/vein evaluation
-// (spec/EVALUATION.md), each checked against numbers worked out by hand.
+// (the protocol of eval/metrics.h), each checked against numbers worked out by hand.
 #include <gtest/gtest.h>
 
 #include <cmath>
