@@ -112,7 +112,8 @@ TEST(Summary, TinyModelPrintsExactCountsWhereRoundingWouldGiveZero) {
             std::string::npos)
       << text;
   // The full-size model keeps its units.
-  const SummaryRow& conv = find_row(summarize_model(ModelConfig{}, 1, 576, 576), "seg.unet.enc.0.conv1");
+  const ModelSummary full = summarize_model(ModelConfig{}, 1, 576, 576);
+  const SummaryRow& conv = find_row(full, "seg.unet.enc.0.conv1");
   EXPECT_EQ(summary_cells(conv)[4], "286.7 M");
   EXPECT_EQ(summary_cells(conv)[5], "40.50 MiB");
 }

@@ -1,6 +1,6 @@
 // test_trace_command.cpp: `seqnet trace` end to end: its five sections, one forward row per row of
-// `seqnet summary` in the same order, finite numbers, Adam's first step of size lr, and the same
-// output on a second run.
+// `seqnet summary` in the same order, the backward order (cls branch, then seg from its own heads),
+// finite numbers, Adam's first step of size lr, and the same output on a second run.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -26,7 +26,7 @@ std::vector<std::vector<std::string>> section_rows(const std::string& text, cons
     std::istringstream words(line);
     std::vector<std::string> w;
     for (std::string word; words >> word;) w.push_back(word);
-    if (w.size() >= 7 && std::isdigit(static_cast<unsigned char>(w[0][0]))) rows.push_back(w);
+    if (w.size() >= 7 && w[0].find_first_not_of("0123456789") == std::string::npos) rows.push_back(w);
   }
   return rows;
 }
@@ -59,11 +59,21 @@ TEST(TraceCommand, PrintsEveryLayerForwardBackwardAndOneAdamStep) {
     EXPECT_EQ(forward[i][2], summary.rows[i].output.str()) << summary.rows[i].path;
   }
 
-  // Backward: the cls branch's last head first; Block BP means no block_bp row.
+  // Backward: the cls branch first, starting at its heads, then the seg branch from its own heads;
+  // Block BP means no block_bp row.
   const auto backward = section_rows(out, titles[2], titles[3]);
   ASSERT_FALSE(backward.empty());
-  EXPECT_EQ(backward.front()[1], "cls.heads.1");
-  for (const auto& row : backward) EXPECT_EQ(row[1].rfind("block_bp", 0), std::string::npos);
+  EXPECT_EQ(backward.front()[1], "cls.heads.0");
+  bool in_seg = false;
+  for (const auto& row : backward) {
+    EXPECT_EQ(row[1].rfind("block_bp", 0), std::string::npos);
+    if (row[1].rfind("seg.", 0) == 0 && !in_seg) {
+      in_seg = true;
+      EXPECT_EQ(row[1], "seg.heads.0");
+    }
+    if (in_seg) EXPECT_EQ(row[1].rfind("cls.", 0), std::string::npos) << "cls row after the seg branch began";
+  }
+  EXPECT_TRUE(in_seg);
 
   // Adam's first step moves each value by lr g / (|g| + eps): at most lr = 0.001.
   const auto adam = section_rows(out, titles[4], "");
