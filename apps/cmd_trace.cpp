@@ -128,7 +128,8 @@ int run(int argc, char** argv) {
             "The image is drawn, not read: vessels along both diagonals, artery in the top half, vein in the\n"
             "bottom half. Weights are initialised from --seed. Deterministic: the same options print the same\n"
             "numbers.");
-  args.option("size", "8", "image height and width (a multiple of 2^(depth-1))", "N");
+  args.option("size", "8", "image height and width (a multiple of 2^(depth-1), at least twice that with batch norm)",
+              "N");
   args.option("seed", "1", "seed of the weights' initialisation and of the dropout masks", "N");
   args.option("lr", "0.001", "Adam's learning rate", "X");
   add_model_options(args, tiny_config());
@@ -139,6 +140,11 @@ int run(int argc, char** argv) {
   const int multiple = config.size_multiple();
   if (size < multiple || size % multiple)
     throw UsageError("--size must be a positive multiple of " + std::to_string(multiple) + " for this depth, got " +
+                     std::to_string(size));
+  // One image: batch norm's training statistics need more than one pixel at the deepest level.
+  if (config.norm == Norm::batch && size / multiple < 2)
+    throw UsageError("--size must be at least " + std::to_string(2 * multiple) +
+                     " with batch norm: the deepest level of one image needs more than one pixel, got " +
                      std::to_string(size));
   const int seed = args.integer("seed");
   if (seed < 0) throw UsageError("--seed must be at least 0, got " + std::to_string(seed));

@@ -88,6 +88,9 @@ TEST(TraceCommand, RejectsASizeTheModelCannotRun) {
   test::TempDir dir;
   EXPECT_EQ(test::run_seqnet("trace --device cpu --size 6", dir.str("out.txt"), dir.str("err.txt")), 2);
   EXPECT_NE(test::read_text(dir.str("err.txt")).find("--size"), std::string::npos);
+  // 4 is a multiple of 4 (depth 3), but batch norm would see one pixel per channel at the bottom.
+  EXPECT_EQ(test::run_seqnet("trace --device cpu --size 4", dir.str("out.txt"), dir.str("err.txt")), 2);
+  EXPECT_NE(test::read_text(dir.str("err.txt")).find("more than one pixel"), std::string::npos);
 }
 
 }  // namespace
