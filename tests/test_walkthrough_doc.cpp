@@ -140,6 +140,24 @@ TEST(WalkthroughDoc, StatedSharesMatchSummary) {
       if (r.path == "seg.unet.enc." + std::to_string(l) + ".conv2") EXPECT_EQ(double(r.macs), level_macs) << r.path;
 }
 
+// The training step the page quotes (its ```cpp block) is in train/trainer.cpp, line for line.
+TEST(WalkthroughDoc, TrainingStepLinesAreTheTrainers) {
+  const std::string page = test::read_text(std::string(SEQNET_SOURCE_DIR) + "/docs/WALKTHROUGH.md");
+  const std::string trainer = test::read_text(std::string(SEQNET_SOURCE_DIR) + "/train/trainer.cpp");
+  ASSERT_FALSE(trainer.empty());
+  const size_t begin = page.find("```cpp\n");
+  ASSERT_NE(begin, std::string::npos) << "docs/WALKTHROUGH.md quotes no training step";
+  const size_t end = page.find("```", begin + 7);
+  std::istringstream in(page.substr(begin + 7, end - begin - 7));
+  int checked = 0;
+  for (std::string line; std::getline(in, line);) {
+    if (line.empty() || line.rfind("//", 0) == 0) continue;
+    EXPECT_NE(trainer.find(line), std::string::npos) << "not in train/trainer.cpp: " << line;
+    ++checked;
+  }
+  EXPECT_EQ(checked, 5);
+}
+
 // Words of a line, brackets dropped ("[0.001" -> "0.001").
 std::vector<std::string> words(const std::string& line) {
   std::istringstream in(line);
