@@ -116,6 +116,21 @@ TEST(PredictCommand, WithoutWeightsUsesTheShippedModelOrSaysWhereItLooked) {
   EXPECT_EQ(read_image(dir.str("out/out_final/photo.png")).width, 20);
 }
 
+// The model in the repository's models/ loads, is weights only, and predicts a photograph with
+// no --weights and no SEQNET_MODEL (found through the compiled-in source tree).
+TEST(PredictCommand, TheShippedModelPredictsWithNoOptions) {
+  const fs::path shipped = fs::path(SEQNET_SOURCE_DIR) / "models" / "seqnet-av-drive-les.safetensors";
+  ASSERT_TRUE(fs::is_regular_file(shipped)) << shipped << " is missing: the repository ships a trained model";
+  const TensorFile file = read_safetensors(shipped.string());
+  for (const auto& [name, tensor] : file.tensors) EXPECT_NE(name.rfind(kOptimizerPrefix, 0), 0u) << name;
+  EXPECT_TRUE(file.metadata.count("config"));
+  test::TempDir dir;
+  write_png(dir.str("photo.png"), gradient_photo(40, 30));
+  EXPECT_EQ(run_program("predict -i " + dir.str("photo.png") + " -o " + dir.str("out") + " --size 64 --device cpu", dir), 0)
+      << read_text(dir.str("stderr.txt"));
+  EXPECT_EQ(read_image(dir.str("out/out_seg/photo.png")).height, 30);
+}
+
 // A dataset folder with two labelled images and masks; writes predictions equal to the ground
 // truth (vessel = labelled, artery = red, vein = blue) or their inverses into `pred`.
 void write_dataset_and_predictions(const test::TempDir& dir, bool inverted) {
