@@ -168,7 +168,7 @@ int run(int argc, char** argv) {
       .flag("overwrite", "predict every photograph of the shard again, even those whose maps exist")
       .flag("json", "also write the table as JSON lines (DIR/manifest/shard-K-of-N.jsonl)")
       .flag("dry-run", "print the shard's photographs (todo or done) and exit without predicting")
-      .option("batch", "1", "photographs per forward of the model (whole-image prediction; helps on CUDA)", "N")
+      .option("batch", "1", "photographs per forward of the model (for GPUs; on the CPU 1 was fastest, docs/PERFORMANCE.md)", "N")
       .flag("sequential", "read, predict and write one photograph at a time in one thread (for comparison)")
       .option("merge-manifests", "", "instead of predicting: join DIR/manifest/shard-*.csv into "
                                      "DIR/manifest/all.csv and report shards, photographs (of -i, if given) "

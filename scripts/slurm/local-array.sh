@@ -52,7 +52,12 @@ kill -9 "$victim"
 wait "$victim" 2>/dev/null && { say "FAIL: shard 0 finished before it was killed"; exit 1; }
 killed_after=$(($(wc -l <"$journal") - 1))
 for pid in "${pids[@]}"; do wait "$pid"; done
-say "shard 0 killed after $killed_after photographs; running it again"
+say "shard 0 killed after $killed_after photographs; merging now names it:"
+if "$seqnet" predict --merge-manifests "$work/sharded" | sed 's/^/local-array:   /'; then
+  say "FAIL: the merge did not report the unfinished shard"
+  exit 1
+fi
+say "running shard 0 again"
 (task 0 >"$work/rerun.log" 2>&1)
 resumed=$(grep -o "[0-9]* done earlier, [0-9]* to predict" "$work/rerun.log")
 say "rerun: $resumed"
