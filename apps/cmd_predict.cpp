@@ -1,4 +1,4 @@
-// cmd_predict.cpp: `seqnet predict -i PATH... -o DIR --weights FILE`: vessel and artery/vein maps
+// cmd_predict.cpp: `seqnet predict -i PATH... -o DIR [--weights FILE]`: vessel and artery/vein maps
 // for photographs of any size, at their own resolution, in the original SeqNet's output folders
 // (docs/ARCHITECTURE.md), post-processed as eval/postprocess.h does (on by default), plus an overlay.
 // For cohorts (docs/COHORT.md): one shard of a job array per process (predict_inputs.h), photographs
