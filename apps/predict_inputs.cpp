@@ -116,7 +116,6 @@ std::string environment(const char* name) {
 }  // namespace
 
 Shard choose_shard(const std::string& option) {
-  Shard shard;
   if (!option.empty()) {
     const size_t slash = option.find('/');
     const long long k = slash == std::string::npos ? -1 : whole_number(option.substr(0, slash));
@@ -137,10 +136,7 @@ Shard choose_shard(const std::string& option) {
     throw UsageError("the job array's task " + id + " is outside " + std::to_string(first) + ".." +
                      std::to_string(first + n - 1) + " (" + described +
                      "): use a contiguous array such as --array=0-" + std::to_string(n - 1) + ", or give --shard K/N");
-  shard.index = int(task - first);
-  shard.count = int(n);
-  shard.source = described;
-  return shard;
+  return {int(task - first), int(n), described};
 }
 
 std::vector<InputPhoto> photos_of_shard(const std::vector<InputPhoto>& all, const Shard& shard) {

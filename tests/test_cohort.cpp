@@ -138,6 +138,9 @@ TEST(Cohort, ShardsCoverEveryPhotographOnceFromFolderListAndSlurmVariables) {
     EXPECT_FALSE(keys.empty()) << "shard " << k;
     EXPECT_EQ(shard_keys(listed, std::to_string(k) + "/3", {}), keys) << "a list gives the same shards as the folder";
     EXPECT_EQ(shard_keys(folder, "", slurm_task(k + 1, 3)), keys) << "SLURM_ARRAY_TASK_ID " << k + 1 << " of 1..3";
+    EXPECT_NE(read_text(dir.str("dry.txt")).find("shard " + std::to_string(k) + "/3 (SLURM_ARRAY_TASK_ID=" + std::to_string(k + 1)),
+              std::string::npos)
+        << "the log says which shard it is: " << read_text(dir.str("dry.txt"));
     total += keys.size();
     covered.insert(keys.begin(), keys.end());
   }
