@@ -1,12 +1,17 @@
-// cmd_predict.cpp: `seqnet predict -i PATH... -o DIR --weights FILE`: vessel and artery/vein maps
+// cmd_predict.cpp: `seqnet predict -i PATH... -o DIR [--weights FILE]`: vessel and artery/vein maps
 // for photographs of any size, at their own resolution, in the original SeqNet's output folders
 // (docs/ARCHITECTURE.md), post-processed as eval/postprocess.h does (on by default), plus an overlay.
+// For cohorts (docs/COHORT.md): one shard of a job array per process (predict_inputs.h), photographs
+// whose maps exist are skipped, and a per-photograph table is kept (manifest.h); the work itself is
+// predict_pipeline.h.
 #include <unistd.h>
 
-#include <algorithm>
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <map>
+#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -16,58 +21,25 @@
 #include "apps/args.h"
 #include "apps/default_model.h"
 #include "apps/device_option.h"
+#include "apps/manifest.h"
+#include "apps/predict_inputs.h"
+#include "apps/predict_outputs.h"
+#include "apps/predict_pipeline.h"
 #include "apps/registry.h"
-#include "eval/metrics.h"
-#include "eval/postprocess.h"
 #include "io/atomic_file.h"
-#include "io/image.h"
-#include "model/inference.h"
+#include "io/sha256.h"
 #include "model/weights.h"
-#include "train/dataset.h"
 
 namespace seqnet::cli {
 
 namespace {
 namespace fs = std::filesystem;
 
-// The output folders, in the order they are written.
-const char* const kOutputFolders[] = {"out_seg", "out_art", "out_vei", "out_final", "overlay"};
-
-// How strongly the overlay's red/blue covers the photograph where a vessel is predicted.
-constexpr float kOverlayAlpha = 0.6f;
-
-bool has_image_extension(const fs::path& p) {
-  std::string ext = p.extension().string();
-  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return char(std::tolower(c)); });
-  static const char* known[] = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".gif"};
-  return std::find(std::begin(known), std::end(known), ext) != std::end(known);
-}
-
-// Every input file: files as given, folders as their image files (by extension, sorted). Two
-// inputs with one stem would write the same output names: a UsageError naming both.
-std::vector<fs::path> input_files(const std::vector<std::string>& inputs) {
-  std::vector<fs::path> files;
-  for (const std::string& input : inputs) {
-    if (fs::is_directory(input)) {
-      std::vector<fs::path> found;
-      for (const auto& entry : fs::directory_iterator(input))
-        if (entry.is_regular_file() && entry.path().filename().string()[0] != '.' && has_image_extension(entry.path()))
-          found.push_back(entry.path());
-      if (found.empty()) throw UsageError("input folder " + input + " holds no image files (.png .jpg .tif .bmp .gif)");
-      std::sort(found.begin(), found.end());
-      files.insert(files.end(), found.begin(), found.end());
-    } else {
-      files.emplace_back(input);  // a missing or unreadable file is reported when it is read
-    }
-  }
-  std::map<std::string, fs::path> by_stem;
-  for (const fs::path& f : files) {
-    auto [it, inserted] = by_stem.emplace(f.stem().string(), f);
-    if (!inserted)
-      throw UsageError("inputs " + it->second.string() + " and " + f.string() + " would both write " +
-                       f.stem().string() + ".png; predict them into separate folders");
-  }
-  return files;
+std::string read_text_file(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
 }
 
 // "[####      ] 3/10 name" on stderr: redrawn in place on a terminal, one line per image otherwise.
@@ -78,33 +50,6 @@ void show_progress(int done, int total, const std::string& name) {
   std::fprintf(stderr, "%s[%s%s] %d/%d %s%s", terminal ? "\r\033[K" : "", std::string(filled, '#').c_str(),
                std::string(kBarWidth - filled, ' ').c_str(), done, total, name.c_str(), terminal ? "" : "\n");
   std::fflush(stderr);
-}
-
-Image grey_image(const std::vector<float>& values, int width, int height) {
-  Image image(width, height, 1);
-  image.pixels = values;
-  return image;
-}
-
-// Artery red, vein blue (artery where P_artery >= P_vein), brightness the vessel probability.
-Image final_image(const Prediction& p) {
-  Image image(p.width, p.height, 3);
-  for (size_t i = 0; i < p.vessel.size(); ++i)
-    image.pixels[i * 3 + (p.artery[i] >= p.vein[i] ? 0 : 2)] = p.vessel[i];
-  return image;
-}
-
-// The photograph with pure red (artery) or blue (vein) blended over every predicted vessel pixel.
-Image overlay_image(const Image& photo_rgb, const Prediction& p) {
-  Image image = photo_rgb;
-  for (size_t i = 0; i < p.vessel.size(); ++i) {
-    if (p.vessel[i] < kVesselThreshold) continue;
-    const bool artery = p.artery[i] >= p.vein[i];
-    const float colour[3] = {artery ? 1.0f : 0.0f, 0.0f, artery ? 0.0f : 1.0f};
-    for (int c = 0; c < 3; ++c)
-      image.pixels[i * 3 + c] = (1 - kOverlayAlpha) * image.pixels[i * 3 + c] + kOverlayAlpha * colour[c];
-  }
-  return image;
 }
 
 // A default as a person writes it: 0.5, 30, 0.9 (not 0.500000).
@@ -134,10 +79,12 @@ PostprocessSettings postprocess_settings_from(const Args& args) {
   return s;
 }
 
-// DIR/predict.json: how the maps were made, so that `seqnet evaluate` can print it in its protocol.
-void write_settings_record(const fs::path& out, const std::string& weights, const InferenceSettings& inference,
-                           bool postprocess, const PostprocessSettings& pp) {
+// DIR/predict.json: how the maps were made, so that `seqnet evaluate` can print it in its protocol,
+// and so that a rerun into DIR can tell whether the maps already there were made the same way.
+nlohmann::json settings_record(const std::string& weights, const std::string& weights_sha256,
+                               const InferenceSettings& inference, bool postprocess, const PostprocessSettings& pp) {
   nlohmann::json record = {{"weights", weights},
+                           {"weights_sha256", weights_sha256},
                            {"size", inference.size},
                            {"tiled", inference.tiled},
                            {"flips", inference.flips},
@@ -154,22 +101,78 @@ void write_settings_record(const fs::path& out, const std::string& weights, cons
                                       {"hop_decay", pp.hop_decay},
                                       {"pixel_thresholds", "in pixels of the working size, times sqrt(width * height) / size "
                                                            "for each photograph"}};
-  write_file_atomically((out / "predict.json").string(), record.dump(2) + "\n");
+  return record;
+}
+
+// Maps already in DIR may only be kept (skipped) when they were made with the same model and
+// settings: the earlier predict.json must match, apart from the path the weights were read from.
+// Without --overwrite a mismatch is a UsageError naming what differs.
+void check_earlier_settings(const fs::path& out, const nlohmann::json& record, bool overwrite) {
+  const fs::path path = out / "predict.json";
+  if (overwrite || !fs::exists(path)) return;
+  nlohmann::json earlier;
+  try {
+    earlier = nlohmann::json::parse(read_text_file(path.string()));
+  } catch (const std::exception& e) {
+    throw UsageError(path.string() + " cannot be read (" + e.what() + "); remove it, or give --overwrite");
+  }
+  std::string differing;
+  for (const auto& [key, value] : record.items())
+    if (key != "weights" && earlier.value(key, nlohmann::json()) != value) differing += " " + key;
+  if (!differing.empty())
+    throw UsageError("the maps in " + out.string() + " were made with other settings (predict.json differs in" +
+                     differing + "): use another -o DIR, or --overwrite to predict every photograph again");
+}
+
+// This shard's rows of earlier runs (a finished table, then a killed run's journal), by path.
+std::map<std::string, ManifestRow> earlier_rows(const fs::path& out, const Shard& shard) {
+  std::map<std::string, ManifestRow> rows = read_manifest(shard_table_path(out, shard.index, shard.count));
+  for (auto& [path, row] : read_manifest(shard_table_path(out, shard.index, shard.count, ".partial.csv")))
+    rows[path] = row;
+  return rows;
+}
+
+// The row of a photograph whose maps an earlier run wrote: that run's row when there is one
+// (so a resumed shard's table reads as an uninterrupted one's), else "skipped".
+ManifestRow row_of_finished(const InputPhoto& photo, const std::map<std::string, ManifestRow>& earlier,
+                            const std::string& model_sha256) {
+  const auto it = earlier.find(photo.key);
+  if (it != earlier.end() && it->second.status == "ok") return it->second;
+  ManifestRow row;
+  row.path = photo.key;
+  row.status = "skipped";
+  row.message = "its maps were already there; no earlier row of it survived";
+  row.model_sha256 = model_sha256;
+  return row;
 }
 
 int run(int argc, char** argv) {
   const PostprocessSettings pp_defaults;
   Args args("predict", "-i PATH [-i PATH...] -o DIR [--weights FILE] [options]",
-            "Predicts vessel and artery/vein maps for photographs (files, or folders of .png .jpg .tif .bmp .gif)\n"
-            "at their own resolution: DIR/out_seg (grey vessel probability), DIR/out_art, DIR/out_vei (artery and\n"
-            "vein probability), DIR/out_final (artery red, vein blue, brightness the vessel probability) and\n"
-            "DIR/overlay (the photograph with the classified vessels drawn over it), each NAME.png. A file that\n"
-            "cannot be read is reported and skipped; the exit status is then 1.");
-  args.repeated("input", "a photograph or a folder of photographs", "PATH")
+            "Predicts vessel and artery/vein maps for photographs (files, folders of .png .jpg .tif .bmp .gif,\n"
+            "or .txt lists of paths, one a line) at their own resolution: DIR/out_seg (grey vessel probability),\n"
+            "DIR/out_art, DIR/out_vei (artery and vein probability), DIR/out_final (artery red, vein blue,\n"
+            "brightness the vessel probability) and DIR/overlay (the photograph with the classified vessels\n"
+            "drawn over it), each PATH.png (PATH relative to its folder or list). A photograph whose five maps\n"
+            "exist is skipped. Each run writes the table DIR/manifest/shard-K-of-N.csv (one row per photograph:\n"
+            "size, status, seconds, vessel/artery/vein fractions, the model's SHA-256). A file that cannot be\n"
+            "read is an error row; the exit status is then 1. Cohorts on a cluster: docs/COHORT.md.");
+  args.repeated("input", "a photograph, a folder of photographs, or a .txt/.lst file listing photographs", "PATH")
       .short_name('i', "input")
       .option("out", "", "output folder", "DIR")
       .short_name('o', "out")
       .option("weights", "", "trained weights (.safetensors); default: the model shipped in models/ (docs/MODEL.md) or $SEQNET_MODEL", "FILE")
+      .flag("recursive", "take the photographs in the subfolders of an input folder too (keeping their subfolders)")
+      .option("shard", "", "predict only shard K (0 to N-1) of N; default from SLURM_ARRAY_TASK_ID, "
+                           "SLURM_ARRAY_TASK_COUNT and SLURM_ARRAY_TASK_MIN when set, else all", "K/N")
+      .flag("overwrite", "predict every photograph of the shard again, even those whose maps exist")
+      .flag("json", "also write the table as JSON lines (DIR/manifest/shard-K-of-N.jsonl)")
+      .flag("dry-run", "print the shard's photographs (todo or done) and exit without predicting")
+      .option("batch", "1", "photographs per forward of the model (for GPUs; on the CPU 1 was fastest, docs/PERFORMANCE.md)", "N")
+      .flag("sequential", "read, predict and write one photograph at a time in one thread (for comparison)")
+      .option("merge-manifests", "", "instead of predicting: join DIR/manifest/shard-*.csv into "
+                                     "DIR/manifest/all.csv and report shards, photographs (of -i, if given) "
+                                     "and errors missing; exit status 1 if any", "DIR")
       .option("size", "576", "working size: photographs are resized to SIZE x SIZE for the model", "SIZE")
       .flag("tiled", "cover the image with overlapping tiles averaged where they overlap (the original's way)")
       .option("tile", "128", "tile side with --tiled", "PIXELS")
@@ -187,74 +190,111 @@ int run(int argc, char** argv) {
   add_device_option(args);
   if (!args.parse(argc, argv)) return 0;
 
-  if (args.all("input").empty()) throw UsageError("missing -i PATH (a photograph or a folder of photographs)");
+  if (args.given("merge-manifests")) {
+    std::vector<std::string> expected;
+    if (!args.all("input").empty())
+      for (const InputPhoto& photo : list_inputs(args.all("input"), args.on("recursive"))) expected.push_back(photo.key);
+    return merge_manifests(args.str("merge-manifests"), expected);
+  }
+  if (args.all("input").empty()) throw UsageError("missing -i PATH (a photograph, a folder or a list of photographs)");
   if (!args.given("out")) throw UsageError("missing -o DIR (where to write the predictions)");
-  InferenceSettings inference;
-  inference.size = args.integer("size");
-  inference.tiled = args.on("tiled");
-  inference.tile = args.integer("tile");
-  inference.stride = args.integer("stride");
-  inference.flips = args.on("flips");
-  const bool postprocess = !args.on("no-postprocess");
-  const PostprocessSettings pp = postprocess_settings_from(args);
-  const std::vector<fs::path> files = input_files(args.all("input"));
-  const fs::path out = args.str("out");
+  PipelineSettings settings;
+  settings.inference.size = args.integer("size");
+  settings.inference.tiled = args.on("tiled");
+  settings.inference.tile = args.integer("tile");
+  settings.inference.stride = args.integer("stride");
+  settings.inference.flips = args.on("flips");
+  settings.postprocess = !args.on("no-postprocess");
+  settings.postprocess_settings = postprocess_settings_from(args);
+  settings.out = args.str("out");
+  settings.batch = args.integer("batch");
+  settings.sequential = args.on("sequential");
+  if (settings.batch < 1 || settings.batch > 256) throw UsageError("--batch must be 1 to 256");
+  const bool overwrite = args.on("overwrite");
+  const Shard shard = choose_shard(args.str("shard"));
+  const std::vector<InputPhoto> all = list_inputs(args.all("input"), args.on("recursive"));
+  const std::vector<InputPhoto> mine = photos_of_shard(all, shard);
+  const fs::path& out = settings.out;
   const std::string weights = args.given("weights") ? args.str("weights") : shipped_model_path();
   if (!fs::is_regular_file(weights)) throw UsageError("--weights " + weights + ": no such file");
   if (!args.given("weights")) std::fprintf(stderr, "predict: using the shipped model %s\n", weights.c_str());
+  settings.model_sha256 = sha256_file_hex(weights);
+
+  const nlohmann::json record = settings_record(weights, settings.model_sha256, settings.inference,
+                                                settings.postprocess, settings.postprocess_settings);
+  check_earlier_settings(out, record, overwrite);
+  const std::map<std::string, ManifestRow> earlier = earlier_rows(out, shard);
+  std::vector<InputPhoto> todo;
+  std::map<std::string, ManifestRow> rows;  // by path
+  for (const InputPhoto& photo : mine) {
+    if (!overwrite && outputs_complete(out, photo.key)) rows[photo.key] = row_of_finished(photo, earlier, settings.model_sha256);
+    else todo.push_back(photo);
+  }
+  std::fprintf(stderr, "predict: shard %d/%d (%s): %zu of %zu photographs, %zu done earlier, %zu to predict\n",
+               shard.index, shard.count, shard.source.c_str(), mine.size(), all.size(), mine.size() - todo.size(),
+               todo.size());
+  if (args.on("dry-run")) {
+    for (const InputPhoto& photo : mine)
+      std::printf("%s\t%s\n", rows.count(photo.key) ? "done" : "todo", photo.key.c_str());
+    return 0;
+  }
 
   const Device device = chosen_device(args);
   std::unique_ptr<SeqNet> model = load_model(weights, device);
   try {
-    inference.validate(model->config());
+    settings.inference.validate(model->config());
   } catch (const std::invalid_argument& e) {
     throw UsageError(e.what());
   }
-  std::fprintf(stderr, "predict: %s; %d image%s, %dx%d %s, post-processing %s\n", model->config().describe().c_str(),
-               int(files.size()), files.size() == 1 ? "" : "s", inference.size, inference.size,
+  const InferenceSettings& inference = settings.inference;
+  std::fprintf(stderr, "predict: %s (sha256 %.12s); %dx%d %s, post-processing %s, %s\n",
+               model->config().describe().c_str(), settings.model_sha256.c_str(), inference.size, inference.size,
                inference.tiled ? ("in " + std::to_string(inference.tile) + "-pixel tiles every " +
                                   std::to_string(inference.stride)).c_str()
                                : "whole",
-               postprocess ? "on" : "off");
+               settings.postprocess ? "on" : "off",
+               settings.sequential ? "one photograph at a time"
+                                   : ("pipelined, batch " + std::to_string(settings.batch)).c_str());
 
   for (const char* folder : kOutputFolders) fs::create_directories(out / folder);
-  write_settings_record(out, weights, inference, postprocess, pp);
+  write_file_atomically((out / "predict.json").string(), record.dump(2) + "\n");
+  std::set<std::string> todo_keys;
+  for (const InputPhoto& photo : todo) todo_keys.insert(photo.key);
+  if (const int removed = remove_leftover_temporary_files(out, todo_keys))
+    std::fprintf(stderr, "predict: removed %d temporary file%s a killed run left\n", removed, removed == 1 ? "" : "s");
 
-  std::vector<std::string> unreadable;
-  const int total = int(files.size());
-  for (int index = 0; index < total; ++index) {
-    const fs::path& file = files[index];
-    const std::string name = file.stem().string();
-    Image photo;
-    try {
-      photo = to_rgb(read_image(file.string()));
-    } catch (const ImageError& e) {
-      std::fprintf(stderr, "%spredict: skipping %s: %s\n", isatty(fileno(stderr)) ? "\n" : "", file.string().c_str(), e.what());
-      unreadable.push_back(file.string());
-      show_progress(index + 1, total, name + " (unreadable)");
-      continue;
+  ManifestJournal journal(shard_table_path(out, shard.index, shard.count, ".partial.csv"));
+  std::vector<std::string> failed;
+  int done = 0;
+  const auto start = std::chrono::steady_clock::now();
+  const StageSeconds stages = run_prediction_pipeline(*model, todo, settings, [&](const ManifestRow& row) {
+    journal.append(row);
+    rows[row.path] = row;
+    if (row.status == "error") {
+      std::fprintf(stderr, "%spredict: %s: %s\n", isatty(fileno(stderr)) ? "\n" : "", row.path.c_str(), row.message.c_str());
+      failed.push_back(row.path);
     }
-    Prediction p = predict_image(*model, photo, inference);
-    if (postprocess)
-      propagate_av_labels(p.artery, p.vein, p.vessel, compute_fov(photo), p.width, p.height,
-                          scaled_to_image(pp, p.width, p.height, inference.size));
+    show_progress(++done, int(todo.size()), row.path + (row.status == "error" ? " (unreadable)" : ""));
+  });
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  if (isatty(fileno(stderr)) && !todo.empty()) std::fprintf(stderr, "\n");
 
-    const std::string png = name + ".png";
-    write_png((out / "out_seg" / png).string(), grey_image(p.vessel, p.width, p.height));
-    write_png((out / "out_art" / png).string(), grey_image(p.artery, p.width, p.height));
-    write_png((out / "out_vei" / png).string(), grey_image(p.vein, p.width, p.height));
-    write_png((out / "out_final" / png).string(), final_image(p));
-    write_png((out / "overlay" / png).string(), overlay_image(photo, p));
-    show_progress(index + 1, total, name);
-  }
-  if (isatty(fileno(stderr))) std::fprintf(stderr, "\n");
+  std::vector<ManifestRow> table;
+  for (const InputPhoto& photo : mine) table.push_back(rows.at(photo.key));
+  write_shard_table(out, shard.index, shard.count, table, args.on("json"));
+  fs::remove(shard_table_path(out, shard.index, shard.count, ".partial.csv"));
 
-  const int written = total - int(unreadable.size());
-  std::printf("predict: wrote %d image%s to %s/{out_seg,out_art,out_vei,out_final,overlay}\n", written,
-              written == 1 ? "" : "s", out.string().c_str());
-  if (!unreadable.empty()) {
-    std::fprintf(stderr, "predict: %d of %d images could not be read:", int(unreadable.size()), total);
-    for (const std::string& f : unreadable) std::fprintf(stderr, " %s", f.c_str());
+  const int written = int(todo.size() - failed.size());
+  std::printf("predict: wrote %d image%s to %s/{out_seg,out_art,out_vei,out_final,overlay} in %.1f s (%.2f photographs/s); "
+              "table %s\n",
+              written, written == 1 ? "" : "s", out.string().c_str(), seconds, seconds > 0 ? todo.size() / seconds : 0.0,
+              shard_table_path(out, shard.index, shard.count).string().c_str());
+  if (!todo.empty())
+    std::printf("predict: stages' seconds a photograph: decoding %.3f, model %.3f, post-processing and writing %.3f\n",
+                stages.decode / todo.size(), stages.model / todo.size(), stages.finish / todo.size());
+  if (!failed.empty()) {
+    std::fprintf(stderr, "predict: %d of %d images could not be read:", int(failed.size()), int(todo.size()));
+    for (const std::string& f : failed) std::fprintf(stderr, " %s", f.c_str());
     std::fprintf(stderr, "\n");
     return 1;
   }

@@ -51,20 +51,27 @@ struct Accumulator {
   std::vector<float> count;  // (side, side)
 };
 
-// Runs the model on the windows at `origins` (y, x), each window x window, cut from `canvas`
-// (3, side, side), all in one batch, and adds their probabilities to `acc`.
+// One window: cut at (y, x) from a planar canvas (3, side, side), added into `acc`.
+struct Window {
+  const std::vector<float>* canvas;
+  Accumulator* acc;
+  int y, x;
+};
+
+// Runs the model on `windows`, each window x window, all in one batch, and adds their
+// probabilities to their accumulators. The windows may come from different photographs' canvases
+// of one side: evaluation-mode layers treat every item of a batch on its own.
 //
 // The outputs are the sigmoid of the LAST segmentation head s_T and the LAST classification head
 // c_U: the refined results the model is trained towards (the earlier heads are deep supervision).
-void add_windows(SeqNet& model, const std::vector<float>& canvas, int side,
-                 const std::vector<std::pair<int, int>>& origins, int window, Accumulator& acc) {
-  const int n = int(origins.size());
+void add_windows(SeqNet& model, int side, const std::vector<Window>& windows, int window) {
+  const int n = int(windows.size());
   const size_t plane = size_t(window) * window;
   std::vector<float> batch(size_t(n) * 3 * plane);
   for (int i = 0; i < n; ++i)
     for (int c = 0; c < 3; ++c)
       for (int y = 0; y < window; ++y) {
-        const float* row = &canvas[(size_t(c) * side + origins[i].first + y) * side + origins[i].second];
+        const float* row = &(*windows[i].canvas)[(size_t(c) * side + windows[i].y + y) * side + windows[i].x];
         std::copy(row, row + window, &batch[(size_t(i) * 3 + c) * plane + size_t(y) * window]);
       }
   const Tensor x = Tensor::from_vector({n, 3, window, window}, batch).to(model.device());
@@ -77,16 +84,18 @@ void add_windows(SeqNet& model, const std::vector<float>& canvas, int side,
   const std::vector<float> vessel = seg.to_floats();  // (n,1,w,w)
   const std::vector<float> av = cls.to_floats();      // (n,2,w,w): artery, vein
 
-  for (int i = 0; i < n; ++i)
+  for (int i = 0; i < n; ++i) {
+    Accumulator& acc = *windows[i].acc;
     for (int y = 0; y < window; ++y)
       for (int x0 = 0; x0 < window; ++x0) {
-        const size_t at = size_t(origins[i].first + y) * side + origins[i].second + x0;
+        const size_t at = size_t(windows[i].y + y) * side + windows[i].x + x0;
         const size_t in = size_t(y) * window + x0;
         acc.sum[at] += vessel[size_t(i) * plane + in];
         acc.sum[size_t(side) * side + at] += av[(size_t(i) * 2 + 0) * plane + in];
         acc.sum[size_t(2) * side * side + at] += av[(size_t(i) * 2 + 1) * plane + in];
         acc.count[at] += 1.0f;
       }
+  }
 }
 
 }  // namespace
@@ -115,66 +124,95 @@ Image mirrored(const Image& image, bool left_right, bool top_bottom) {
   return out;
 }
 
-// The three probability maps (vessel, artery, vein as channels) of the square working image.
-Image square_maps(SeqNet& model, const Image& square, const InferenceSettings& settings) {
-  const int size = square.width;
-
+// The three probability maps (vessel, artery, vein as channels) of each square working image:
+// whole, all squares go through the model as one batch; tiled, one square's windows at a time.
+std::vector<Image> square_maps(SeqNet& model, const std::vector<Image>& squares, const InferenceSettings& settings) {
+  const int size = settings.size;
   // Whole image: the square padded up to the model's size multiple. Tiled: padded only when the
   // square is smaller than one tile (windows are already multiples).
   const int multiple = model.config().size_multiple();
   const int side = settings.tiled ? std::max(size, settings.tile) : (size + multiple - 1) / multiple * multiple;
-  const std::vector<float> canvas = padded_canvas(square, side);
-  Accumulator acc{std::vector<float>(size_t(3) * side * side, 0.0f), std::vector<float>(size_t(side) * side, 0.0f)};
 
+  const size_t n = squares.size();
+  std::vector<std::vector<float>> canvases(n);
+  std::vector<Accumulator> accs(n);
+  for (size_t i = 0; i < n; ++i) {
+    canvases[i] = padded_canvas(squares[i], side);
+    accs[i] = {std::vector<float>(size_t(3) * side * side, 0.0f), std::vector<float>(size_t(side) * side, 0.0f)};
+  }
   if (!settings.tiled) {
-    add_windows(model, canvas, side, {{0, 0}}, side, acc);
+    std::vector<Window> whole;
+    for (size_t i = 0; i < n; ++i) whole.push_back({&canvases[i], &accs[i], 0, 0});
+    add_windows(model, side, whole, side);
   } else {
-    std::vector<std::pair<int, int>> origins;
-    for (int y : window_starts(side, settings.tile, settings.stride))
-      for (int x : window_starts(side, settings.tile, settings.stride)) origins.emplace_back(y, x);
-    for (size_t first = 0; first < origins.size(); first += kWindowsPerBatch) {
-      const size_t last = std::min(origins.size(), first + kWindowsPerBatch);
-      add_windows(model, canvas, side, {origins.begin() + first, origins.begin() + last}, settings.tile, acc);
+    for (size_t i = 0; i < n; ++i) {
+      std::vector<Window> windows;
+      for (int y : window_starts(side, settings.tile, settings.stride))
+        for (int x : window_starts(side, settings.tile, settings.stride)) windows.push_back({&canvases[i], &accs[i], y, x});
+      for (size_t first = 0; first < windows.size(); first += kWindowsPerBatch) {
+        const size_t last = std::min(windows.size(), first + kWindowsPerBatch);
+        add_windows(model, side, {windows.begin() + first, windows.begin() + last}, settings.tile);
+      }
     }
   }
 
   // The average over windows, cropped to the square.
-  Image maps(size, size, 3);
-  for (int y = 0; y < size; ++y)
-    for (int x = 0; x < size; ++x) {
-      const size_t at = size_t(y) * side + x;
-      for (int c = 0; c < 3; ++c) maps.at(y, x, c) = acc.sum[size_t(c) * side * side + at] / acc.count[at];
-    }
+  std::vector<Image> maps;
+  for (const Accumulator& acc : accs) {
+    Image square(size, size, 3);
+    for (int y = 0; y < size; ++y)
+      for (int x = 0; x < size; ++x) {
+        const size_t at = size_t(y) * side + x;
+        for (int c = 0; c < 3; ++c) square.at(y, x, c) = acc.sum[size_t(c) * side * side + at] / acc.count[at];
+      }
+    maps.push_back(std::move(square));
+  }
   return maps;
 }
 
 }  // namespace
 
 Prediction predict_image(SeqNet& model, const Image& photo, const InferenceSettings& settings) {
-  settings.validate(model.config());
-  const Image square = resize_bilinear(to_rgb(photo), settings.size, settings.size);
-  Image maps = square_maps(model, square, settings);
-  if (settings.flips) {
-    for (const auto& [left_right, top_bottom] : {std::pair{true, false}, {false, true}, {true, true}}) {
-      const Image seen = mirrored(square_maps(model, mirrored(square, left_right, top_bottom), settings), left_right,
-                                  top_bottom);
-      for (size_t i = 0; i < maps.pixels.size(); ++i) maps.pixels[i] += seen.pixels[i];
-    }
-    for (float& p : maps.pixels) p *= 0.25f;
-  }
-  const Image back = resize_bilinear(maps, photo.width, photo.height);
+  return predict_images(model, {photo}, settings).front();
+}
 
-  Prediction out;
-  out.width = photo.width;
-  out.height = photo.height;
-  const size_t n = size_t(photo.width) * photo.height;
-  out.vessel.resize(n);
-  out.artery.resize(n);
-  out.vein.resize(n);
-  for (size_t i = 0; i < n; ++i) {
-    out.vessel[i] = back.pixels[i * 3 + 0];
-    out.artery[i] = back.pixels[i * 3 + 1];
-    out.vein[i] = back.pixels[i * 3 + 2];
+std::vector<Prediction> predict_images(SeqNet& model, const std::vector<Image>& photos,
+                                       const InferenceSettings& settings) {
+  settings.validate(model.config());
+  std::vector<Image> squares;
+  for (const Image& photo : photos) squares.push_back(resize_bilinear(to_rgb(photo), settings.size, settings.size));
+  std::vector<Image> maps = square_maps(model, squares, settings);
+  if (settings.flips) {
+    // Each mirror image of every photograph, one batch per mirroring.
+    for (const auto& [left_right, top_bottom] : {std::pair{true, false}, {false, true}, {true, true}}) {
+      std::vector<Image> flipped;
+      for (const Image& square : squares) flipped.push_back(mirrored(square, left_right, top_bottom));
+      const std::vector<Image> seen = square_maps(model, flipped, settings);
+      for (size_t k = 0; k < maps.size(); ++k) {
+        const Image back = mirrored(seen[k], left_right, top_bottom);
+        for (size_t i = 0; i < maps[k].pixels.size(); ++i) maps[k].pixels[i] += back.pixels[i];
+      }
+    }
+    for (Image& m : maps)
+      for (float& p : m.pixels) p *= 0.25f;
+  }
+
+  std::vector<Prediction> out;
+  for (size_t k = 0; k < photos.size(); ++k) {
+    const Image back = resize_bilinear(maps[k], photos[k].width, photos[k].height);
+    Prediction p;
+    p.width = photos[k].width;
+    p.height = photos[k].height;
+    const size_t n = size_t(p.width) * p.height;
+    p.vessel.resize(n);
+    p.artery.resize(n);
+    p.vein.resize(n);
+    for (size_t i = 0; i < n; ++i) {
+      p.vessel[i] = back.pixels[i * 3 + 0];
+      p.artery[i] = back.pixels[i * 3 + 1];
+      p.vein[i] = back.pixels[i * 3 + 2];
+    }
+    out.push_back(std::move(p));
   }
   return out;
 }

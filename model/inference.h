@@ -37,4 +37,12 @@ struct Prediction {
 // ImageError for an image to_rgb cannot use.
 Prediction predict_image(SeqNet& model, const Image& photo, const InferenceSettings& settings);
 
+// The same for several photographs (of any sizes: each becomes size x size): whole-image
+// prediction runs them through the model as one batch, tiled prediction one photograph's windows
+// at a time (with flips: one batch per mirroring). Each result is predict_image's for that
+// photograph alone; whole-image results may
+// differ from it in float rounding (a batch's convolutions are split into different GEMMs).
+std::vector<Prediction> predict_images(SeqNet& model, const std::vector<Image>& photos,
+                                       const InferenceSettings& settings);
+
 }  // namespace seqnet

@@ -1,5 +1,5 @@
 // test_inference.cpp: predict_image (model/inference.h): the last heads, whole vs tiled,
-// outputs at the photograph's resolution, padding, settings errors.
+// outputs at the photograph's resolution, padding, settings errors, several photographs at once.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -157,6 +157,41 @@ TEST(Inference, OutputsAreAtTheInputResolution) {
   tiled.tile = 32;
   tiled.stride = 24;  // 64 is not a whole number of strides: the last tile is aligned to the border
   expect_probability_maps(predict_image(model, photo, tiled), 75, 53);
+}
+
+float max_difference(const std::vector<float>& a, const std::vector<float>& b) {
+  float most = a.size() == b.size() ? 0.0f : INFINITY;
+  for (size_t i = 0; i < a.size() && i < b.size(); ++i) most = std::max(most, std::abs(a[i] - b[i]));
+  return most;
+}
+
+// A batch of photographs of different sizes gives each its own prediction: evaluation-mode layers
+// (batch-norm with running statistics) treat the items of a batch independently. Tiled, each
+// photograph's windows form the same batches as alone: identical. Whole, the convolutions split
+// a batch over the threads differently from one image, so sums may round differently: float32
+// rounding of the ~10^3-term sums of a tiny model, through a sigmoid, stays far below 1e-5.
+TEST(Inference, SeveralPhotographsAtOnceEqualEachAlone) {
+  SeqNet model(test::tiny_model_config(), Device::cpu, DType::f32, 4);
+  const std::vector<Image> photos = {test_photo(75, 53, 1), test_photo(40, 64, 2), test_photo(64, 64, 3)};
+  for (bool tiled : {false, true}) {
+    InferenceSettings settings;
+    settings.size = 64;
+    settings.tiled = tiled;
+    settings.tile = 32;
+    settings.stride = 24;
+    const float tolerance = tiled ? 0.0f : 1e-5f;
+    const std::vector<Prediction> together = predict_images(model, photos, settings);
+    ASSERT_EQ(together.size(), photos.size());
+    for (size_t i = 0; i < photos.size(); ++i) {
+      const Prediction alone = predict_image(model, photos[i], settings);
+      const std::string which = "photograph " + std::to_string(i) + (tiled ? " tiled" : " whole");
+      EXPECT_EQ(together[i].width, photos[i].width) << which;
+      EXPECT_EQ(together[i].height, photos[i].height) << which;
+      EXPECT_LE(max_difference(together[i].vessel, alone.vessel), tolerance) << which;
+      EXPECT_LE(max_difference(together[i].artery, alone.artery), tolerance) << which;
+      EXPECT_LE(max_difference(together[i].vein, alone.vein), tolerance) << which;
+    }
+  }
 }
 
 TEST(Inference, SizesThatAreNotMultiplesArePadded) {

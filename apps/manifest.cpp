@@ -1,0 +1,250 @@
+// manifest.cpp: the per-photograph table: CSV and JSON lines, the journal, the merge (manifest.h).
+#include "apps/manifest.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <regex>
+#include <set>
+#include <stdexcept>
+
+#include <nlohmann/json.hpp>
+
+#include "io/atomic_file.h"
+
+namespace seqnet::cli {
+namespace {
+namespace fs = std::filesystem;
+
+const char* const kColumns[] = {"path",           "width",           "height",        "status",      "message", "seconds",
+                                "vessel_fraction", "artery_fraction", "vein_fraction", "model_sha256"};
+constexpr size_t kColumnCount = std::size(kColumns);
+
+// A field quoted when it holds a comma, a quote or a line break (RFC 4180); line breaks in
+// messages become spaces so that every row is one line.
+std::string csv_field(std::string text) {
+  std::replace(text.begin(), text.end(), '\n', ' ');
+  std::replace(text.begin(), text.end(), '\r', ' ');
+  if (text.find_first_of(",\"") == std::string::npos) return text;
+  std::string quoted = "\"";
+  for (char c : text) quoted += c == '"' ? std::string("\"\"") : std::string(1, c);
+  return quoted + "\"";
+}
+
+// One CSV line into its fields; false when a quote is left open.
+bool split_csv_line(const std::string& line, std::vector<std::string>& fields) {
+  fields.assign(1, "");
+  bool quoted = false;
+  for (size_t i = 0; i < line.size(); ++i) {
+    const char c = line[i];
+    if (quoted) {
+      if (c != '"') fields.back() += c;
+      else if (i + 1 < line.size() && line[i + 1] == '"') fields.back() += '"', ++i;
+      else quoted = false;
+    } else if (c == '"') {
+      quoted = true;
+    } else if (c == ',') {
+      fields.emplace_back();
+    } else {
+      fields.back() += c;
+    }
+  }
+  return !quoted;
+}
+
+std::string number(double value, const char* format) {
+  if (std::isnan(value)) return "";
+  char text[32];
+  std::snprintf(text, sizeof(text), format, value);
+  return text;
+}
+
+std::string size_text(int pixels) { return pixels > 0 ? std::to_string(pixels) : ""; }
+
+nlohmann::json json_number(double value) { return std::isnan(value) ? nlohmann::json(nullptr) : nlohmann::json(value); }
+
+std::string document(const std::vector<ManifestRow>& rows, bool json) {
+  std::string text = json ? "" : manifest_csv_header();
+  for (const ManifestRow& row : rows) text += json ? manifest_json_line(row) : manifest_csv_line(row);
+  return text;
+}
+
+}  // namespace
+
+fs::path shard_table_path(const fs::path& out, int index, int count, const std::string& extension) {
+  return out / "manifest" / ("shard-" + std::to_string(index) + "-of-" + std::to_string(count) + extension);
+}
+
+std::string manifest_csv_header() {
+  std::string header;
+  for (const char* column : kColumns) header += std::string(header.empty() ? "" : ",") + column;
+  return header + "\n";
+}
+
+std::string manifest_csv_line(const ManifestRow& row) {
+  const std::string fields[] = {csv_field(row.path),
+                                size_text(row.width),
+                                size_text(row.height),
+                                row.status,
+                                csv_field(row.message),
+                                number(row.seconds, "%.3f"),
+                                number(row.vessel_fraction, "%.6f"),
+                                number(row.artery_fraction, "%.6f"),
+                                number(row.vein_fraction, "%.6f"),
+                                row.model_sha256};
+  std::string line;
+  for (size_t i = 0; i < std::size(fields); ++i) line += (i ? "," : "") + fields[i];
+  return line + "\n";
+}
+
+std::string manifest_json_line(const ManifestRow& row) {
+  const nlohmann::json record = {{"path", row.path},
+                                 {"width", row.width > 0 ? nlohmann::json(row.width) : nlohmann::json(nullptr)},
+                                 {"height", row.height > 0 ? nlohmann::json(row.height) : nlohmann::json(nullptr)},
+                                 {"status", row.status},
+                                 {"message", row.message},
+                                 {"seconds", json_number(row.seconds)},
+                                 {"vessel_fraction", json_number(row.vessel_fraction)},
+                                 {"artery_fraction", json_number(row.artery_fraction)},
+                                 {"vein_fraction", json_number(row.vein_fraction)},
+                                 {"model_sha256", row.model_sha256}};
+  return record.dump() + "\n";
+}
+
+std::map<std::string, ManifestRow> read_manifest(const fs::path& path) {
+  std::map<std::string, ManifestRow> rows;
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return rows;
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  size_t start = 0;
+  int line_number = 0;
+  std::vector<std::string> fields;
+  for (size_t end; (end = text.find('\n', start)) != std::string::npos; start = end + 1) {
+    const std::string line = text.substr(start, end - start);
+    const std::string where = path.string() + " line " + std::to_string(++line_number);
+    if (line_number == 1) {
+      if (line + "\n" != manifest_csv_header())
+        throw std::runtime_error(where + ": not a seqnet manifest (the header should be " + manifest_csv_header() + ")");
+      continue;
+    }
+    if (!split_csv_line(line, fields) || fields.size() != kColumnCount)
+      throw std::runtime_error(where + ": expected " + std::to_string(kColumnCount) + " comma-separated fields");
+    try {
+      ManifestRow row;
+      row.path = fields[0];
+      row.width = fields[1].empty() ? 0 : std::stoi(fields[1]);
+      row.height = fields[2].empty() ? 0 : std::stoi(fields[2]);
+      row.status = fields[3];
+      row.message = fields[4];
+      double* numbers[] = {&row.seconds, &row.vessel_fraction, &row.artery_fraction, &row.vein_fraction};
+      for (int i = 0; i < 4; ++i) *numbers[i] = fields[5 + i].empty() ? NAN : std::stod(fields[5 + i]);
+      row.model_sha256 = fields[9];
+      rows[row.path] = row;
+    } catch (const std::logic_error&) {  // stoi/stod: invalid_argument, out_of_range
+      throw std::runtime_error(where + ": a number field is not a number");
+    }
+  }
+  return rows;  // text after the last newline is a row cut short by a kill: ignored
+}
+
+ManifestJournal::ManifestJournal(const fs::path& path) : path_(path) {
+  fs::create_directories(path.parent_path());
+  // A run killed while appending may have left a row cut short: cut the journal back to its last
+  // line break so that the rows appended now start on a line of their own.
+  if (fs::exists(path)) {
+    std::ifstream in(path, std::ios::binary);
+    const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const size_t end = text.rfind('\n');
+    fs::resize_file(path, end == std::string::npos ? 0 : end + 1);
+  }
+  const bool fresh = !fs::exists(path) || fs::file_size(path) == 0;
+  file_ = std::fopen(path.string().c_str(), "ab");
+  if (!file_) throw std::runtime_error("cannot open " + path.string() + " to append to: " + std::strerror(errno));
+  if (fresh) append_text(manifest_csv_header());
+}
+
+ManifestJournal::~ManifestJournal() {
+  if (file_) std::fclose(file_);
+}
+
+void ManifestJournal::append(const ManifestRow& row) { append_text(manifest_csv_line(row)); }
+
+void ManifestJournal::append_text(const std::string& line) {
+  if (std::fputs(line.c_str(), file_) == EOF || std::fflush(file_) != 0)
+    throw std::runtime_error("cannot append to " + path_.string() + ": " + std::strerror(errno));
+}
+
+void write_shard_table(const fs::path& out, int index, int count, const std::vector<ManifestRow>& rows, bool json) {
+  fs::create_directories(out / "manifest");
+  write_file_atomically(shard_table_path(out, index, count).string(), document(rows, false));
+  if (json) write_file_atomically(shard_table_path(out, index, count, ".jsonl").string(), document(rows, true));
+}
+
+int merge_manifests(const fs::path& out, const std::vector<std::string>& expected_keys) {
+  const fs::path folder = out / "manifest";
+  if (!fs::is_directory(folder))
+    throw std::runtime_error(folder.string() + " does not exist: no shard of `seqnet predict -o " + out.string() +
+                             "` has started");
+  // Tables by shard count: {N: {K: path}}.
+  const std::regex table_name(R"(shard-(\d+)-of-(\d+)\.csv)");
+  std::map<int, std::map<int, fs::path>> tables;
+  for (const auto& entry : fs::directory_iterator(folder)) {
+    std::smatch match;
+    const std::string name = entry.path().filename().string();
+    if (std::regex_match(name, match, table_name)) tables[std::stoi(match[2])][std::stoi(match[1])] = entry.path();
+  }
+  if (tables.empty()) throw std::runtime_error("no shard table (shard-K-of-N.csv) in " + folder.string());
+  if (tables.size() > 1) {
+    std::string counts;
+    for (const auto& [n, shards] : tables) counts += (counts.empty() ? "" : " and ") + std::to_string(n);
+    throw std::runtime_error(folder.string() + " holds tables of runs split into " + counts +
+                             " shards; remove the stale ones and merge again");
+  }
+  const int count = tables.begin()->first;
+  const std::map<int, fs::path>& shards = tables.begin()->second;
+
+  std::vector<std::string> problems;
+  std::map<std::string, ManifestRow> all;
+  for (int k = 0; k < count; ++k) {
+    if (!shards.count(k)) {
+      const fs::path journal = shard_table_path(out, k, count, ".partial.csv");
+      problems.push_back("shard " + std::to_string(k) + " of " + std::to_string(count) + " has no table: " +
+                         (fs::exists(journal) ? "it did not finish (" + std::to_string(read_manifest(journal).size()) +
+                                                    " photographs in its journal); rerun it"
+                                              : "it has not run"));
+      continue;
+    }
+    for (auto& [path, row] : read_manifest(shards.at(k))) {
+      if (all.count(path)) problems.push_back(path + " is in two shard tables (were the shards cut differently?)");
+      all[path] = row;
+    }
+  }
+  int ok = 0, skipped = 0;
+  std::vector<std::string> errors;
+  for (const auto& [path, row] : all) {
+    if (row.status == "ok") ++ok;
+    else if (row.status == "skipped") ++skipped;
+    else errors.push_back(path + ": " + row.message);
+  }
+  size_t missing = 0;
+  for (const std::string& key : expected_keys)
+    if (!all.count(key)) {
+      if (++missing <= 20) problems.push_back(key + " has no row");
+    }
+  if (missing > 20) problems.push_back("... and " + std::to_string(missing - 20) + " more photographs have no row");
+
+  std::vector<ManifestRow> rows;
+  for (const auto& [path, row] : all) rows.push_back(row);
+  write_file_atomically((folder / "all.csv").string(), document(rows, false));
+
+  std::printf("merge: %d of %d shard tables, %zu photographs (%d ok, %d skipped, %zu errors) -> %s\n",
+              int(shards.size()), count, all.size(), ok, skipped, errors.size(), (folder / "all.csv").string().c_str());
+  if (!expected_keys.empty())
+    std::printf("merge: %zu of %zu input photographs have a row\n", expected_keys.size() - missing, expected_keys.size());
+  for (const std::string& error : errors) std::printf("error: %s\n", error.c_str());
+  for (const std::string& problem : problems) std::printf("problem: %s\n", problem.c_str());
+  return problems.empty() && errors.empty() ? 0 : 1;
+}
+
+}  // namespace seqnet::cli
