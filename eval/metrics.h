@@ -25,7 +25,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "train/dataset.h"  // LabelClass
+#include "eval/label_class.h"
 
 namespace seqnet {
 

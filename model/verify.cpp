@@ -14,7 +14,7 @@
 #include "layers/maxpool2d.h"
 #include "model/loss.h"
 #include "model/seqnet.h"
-#include "train/adam_optimizer.h"
+#include "layers/adam_optimizer.h"
 
 namespace seqnet {
 

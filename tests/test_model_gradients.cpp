@@ -8,7 +8,7 @@
 
 #include "model/loss.h"
 #include "model/seqnet.h"
-#include "train/adam_optimizer.h"
+#include "layers/adam_optimizer.h"
 #include "test_support.h"
 
 namespace seqnet {

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "eval/label_class.h"
 #include "io/image.h"
 
 namespace seqnet {
@@ -23,9 +24,6 @@ struct DatasetItem {
 // file for: no images/ or av/ folder, an empty folder, an image without a label (or without a
 // mask when a mask/ folder exists), a label or mask without an image, two files with one stem.
 std::vector<DatasetItem> find_dataset(const std::string& dir);
-
-// The colour class of a ground-truth pixel (what the evaluation needs).
-enum class LabelClass : uint8_t { background, artery, vein, crossing, uncertain };
 
 struct LabeledImage {
   Image rgb;                         // 3 channels, values in [0, 1]

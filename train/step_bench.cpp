@@ -16,7 +16,7 @@
 #include "kernels/cuda/runtime.h"
 #include "model/loss.h"
 #include "model/seqnet.h"
-#include "train/adam_optimizer.h"
+#include "layers/adam_optimizer.h"
 
 namespace seqnet {
 namespace {

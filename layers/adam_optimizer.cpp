@@ -1,5 +1,5 @@
 // adam_optimizer.cpp: AdamOptimizer (adam_optimizer.h).
-#include "train/adam_optimizer.h"
+#include "layers/adam_optimizer.h"
 
 #include "kernels/ops.h"
 
