@@ -1,8 +1,16 @@
 // image.cpp: read_image (stb_image for PNG/JPEG/BMP/GIF, libtiff for TIFF) and write_png.
 //
 // Every failure becomes an ImageError naming the file and the reason: missing, unreadable,
-// empty, unsupported format, corrupt or truncated, or an unsupported sample layout.
+// empty, unsupported format, corrupt or truncated, too large, or an unsupported sample layout.
+// Both decoders read from memory, so decode_image is what the fuzzer drives (fuzz/fuzz_image.cpp).
 #define STB_IMAGE_IMPLEMENTATION
+// Only the formats the program promises: stb's other decoders (PSD, TGA, HDR, PIC, PNM) would be
+// reachable attack surface nobody asked for.
+#define STBI_ONLY_PNG
+#define STBI_ONLY_JPEG
+#define STBI_ONLY_BMP
+#define STBI_ONLY_GIF
+#define STBI_NO_STDIO
 #define STB_IMAGE_WRITE_IMPLEMENTATION
 // stb's own code trips -Wextra warnings; they are not ours to fix.
 #pragma GCC diagnostic push
@@ -15,8 +23,10 @@
 #include <tiffio.h>
 
 #include <algorithm>
+#include <climits>
 #include <cmath>
 #include <cstdarg>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -25,6 +35,7 @@
 
 #include "io/atomic_file.h"
 #include "io/image.h"
+#include "io/stb_guards.h"
 
 namespace seqnet {
 namespace {
@@ -37,23 +48,40 @@ std::string read_bytes(const std::string& path) {
   if (!in) throw ImageError("cannot open image " + path + " (no read permission?)");
   std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   if (in.bad()) throw ImageError("cannot read image " + path + ": read error");
-  if (bytes.empty()) throw ImageError("cannot read image " + path + ": the file is empty");
   return bytes;
 }
 
-bool is_tiff(const std::string& bytes) {
+bool is_tiff(std::string_view bytes) {
   return bytes.size() >= 4 && (std::memcmp(bytes.data(), "II*\0", 4) == 0 || std::memcmp(bytes.data(), "MM\0*", 4) == 0);
+}
+
+// Refuses a picture whose header declares no pixels or more than `max_pixels`, before its pixels
+// are allocated.
+void check_image_size(const std::string& path, int64_t w, int64_t h, int64_t max_pixels) {
+  if (w <= 0 || h <= 0)  // stb 2.27 "decodes" a BMP of height 0 (a fuzzer finding)
+    throw ImageError("cannot read image " + path + ": it declares " + std::to_string(w) + " x " + std::to_string(h) +
+                     " pixels (an empty picture; corrupt file?)");
+  if (w * h <= max_pixels) return;
+  char text[512];
+  std::snprintf(text, sizeof text,
+                "cannot read image %s: it declares %lld x %lld pixels (%.1f megapixels), more than the limit of %.1f "
+                "megapixels; to read it anyway set %s=%lld (it needs about %.1f GB of memory)",
+                path.c_str(), (long long)w, (long long)h, double(w * h) / 1e6, double(max_pixels) / 1e6,
+                kMaxImageMegapixelsVariable, (long long)((w * h + 999999) / 1000000), double(w * h) * 16 / 1e9);
+  throw ImageError(text);
 }
 
 // ---- stb_image: PNG, JPEG, BMP, GIF (first frame) ------------------------------------------
 
-Image read_with_stb(const std::string& path, const std::string& bytes) {
+Image read_with_stb(std::string_view bytes, const std::string& path, int64_t max_pixels) {
   const auto* data = reinterpret_cast<const stbi_uc*>(bytes.data());
   const int size = static_cast<int>(bytes.size());
   int w = 0, h = 0, c = 0;
+  check_stb_input(bytes, path);  // before stb parses anything, the header included
   if (!stbi_info_from_memory(data, size, &w, &h, &c))
     throw ImageError("cannot read image " + path + ": unsupported format (" + stbi_failure_reason() +
                      "); use PNG, JPEG, BMP, GIF or TIFF");
+  check_image_size(path, w, h, max_pixels);
   const bool sixteen_bit = stbi_is_16_bit_from_memory(data, size);
   Image image;
   if (sixteen_bit) {
@@ -90,8 +118,13 @@ Image read_tiff_16bit(TIFF* tif, const std::string& path, int w, int h, int samp
   if (TIFFIsTiled(tif) || planar != PLANARCONFIG_CONTIG || samples < 1 || samples > 4)
     throw ImageError("cannot read image " + path + ": unsupported 16-bit TIFF layout (tiled, planar or " +
                      std::to_string(samples) + " samples); save it as a PNG");
+  // A row must hold w x samples values (it does not for, e.g., subsampled YCbCr).
+  const tmsize_t row_bytes = TIFFScanlineSize(tif);
+  if (row_bytes < tmsize_t(w) * samples * 2)
+    throw ImageError("cannot read image " + path + ": unsupported 16-bit TIFF layout (rows of " + std::to_string(row_bytes) +
+                     " bytes for " + std::to_string(w) + " x " + std::to_string(samples) + " samples); save it as a PNG");
   Image image(w, h, samples);
-  std::vector<uint16_t> line(TIFFScanlineSize(tif) / 2 + 1);
+  std::vector<uint16_t> line(row_bytes / 2 + 1);
   for (int y = 0; y < h; ++y) {
     if (TIFFReadScanline(tif, line.data(), y, 0) < 0)
       throw ImageError("cannot decode image " + path + " at row " + std::to_string(y) + ": " + errors +
@@ -101,12 +134,44 @@ Image read_tiff_16bit(TIFF* tif, const std::string& path, int w, int h, int samp
   return image;
 }
 
-Image read_with_libtiff(const std::string& path) {
+// libtiff reading from memory: the client procedures over a byte range.
+struct MemoryFile {
+  std::string_view bytes;
+  uint64_t position = 0;
+};
+tmsize_t memory_read(thandle_t handle, void* buffer, tmsize_t size) {
+  auto* file = static_cast<MemoryFile*>(handle);
+  if (size <= 0 || file->position >= file->bytes.size()) return 0;
+  const uint64_t n = std::min<uint64_t>(uint64_t(size), file->bytes.size() - file->position);
+  std::memcpy(buffer, file->bytes.data() + file->position, n);
+  file->position += n;
+  return tmsize_t(n);
+}
+tmsize_t memory_write(thandle_t, void*, tmsize_t) { return 0; }
+toff_t memory_seek(thandle_t handle, toff_t offset, int whence) {
+  auto* file = static_cast<MemoryFile*>(handle);
+  const uint64_t base = whence == SEEK_CUR ? file->position : whence == SEEK_END ? file->bytes.size() : 0;
+  file->position = base + offset;  // past the end is allowed: reads there return nothing
+  return file->position;
+}
+int memory_close(thandle_t) { return 0; }
+toff_t memory_size(thandle_t handle) { return static_cast<MemoryFile*>(handle)->bytes.size(); }
+int memory_map(thandle_t, void**, toff_t*) { return 0; }  // not mapped: libtiff reads through memory_read
+void memory_unmap(thandle_t, void*, toff_t) {}
+
+Image read_with_libtiff(std::string_view bytes, const std::string& path, int64_t max_pixels) {
   std::string errors;
+  MemoryFile file{bytes};
   TIFFOpenOptions* options = TIFFOpenOptionsAlloc();
   TIFFOpenOptionsSetErrorHandlerExtR(options, collect_tiff_error, &errors);
   TIFFOpenOptionsSetWarningHandlerExtR(options, ignore_tiff_warning, nullptr);
-  std::unique_ptr<TIFF, void (*)(TIFF*)> tif(TIFFOpenExt(path.c_str(), "r", options), TIFFClose);
+  // libtiff's own buffers (strips, tiles, tag arrays) stay within what the pixel limit allows: a
+  // whole 16-bit RGBA image, and at least 64 MB for small limits.
+  TIFFOpenOptionsSetMaxSingleMemAlloc(options, tmsize_t(std::max<int64_t>(max_pixels * 8, int64_t(64) << 20)));
+  std::unique_ptr<TIFF, void (*)(TIFF*)> tif(
+      TIFFClientOpenExt(path.c_str(), "rm", &file, memory_read, memory_write, memory_seek, memory_close, memory_size,
+                        memory_map, memory_unmap, options),
+      TIFFClose);
   TIFFOpenOptionsFree(options);
   if (!tif) throw ImageError("cannot open TIFF image " + path + ": " + errors);
 
@@ -120,6 +185,7 @@ Image read_with_libtiff(const std::string& path) {
   TIFFGetFieldDefaulted(tif.get(), TIFFTAG_EXTRASAMPLES, &extra, &extra_types);
   if (w == 0 || h == 0 || w > 65535 || h > 65535)
     throw ImageError("cannot read image " + path + ": bad TIFF size " + std::to_string(w) + "x" + std::to_string(h));
+  check_image_size(path, w, h, max_pixels);
   if (bits == 16) return read_tiff_16bit(tif.get(), path, int(w), int(h), samples, errors);
 
   // Everything else libtiff can turn into 8-bit RGBA (palette, YCbCr, 1/2/4/8-bit...).
@@ -127,8 +193,11 @@ Image read_with_libtiff(const std::string& path) {
   if (!TIFFReadRGBAImageOriented(tif.get(), w, h, raster.data(), ORIENTATION_TOPLEFT, 0))
     throw ImageError("cannot decode image " + path + ": " + (errors.empty() ? "libtiff failed" : errors) +
                      " (corrupt, truncated or unsupported TIFF)");
-  // Keep the channels as stored: grey stays grey, alpha only when there is an extra sample.
-  const int colours = samples - extra >= 3 ? 3 : 1;
+  // Keep the channels as stored: grey stays grey (a palette is colour), alpha only when there is
+  // an extra sample.
+  uint16_t photometric = PHOTOMETRIC_MINISBLACK;
+  TIFFGetField(tif.get(), TIFFTAG_PHOTOMETRIC, &photometric);
+  const int colours = samples - extra >= 3 || photometric == PHOTOMETRIC_PALETTE ? 3 : 1;
   const int channels = colours + (extra > 0 ? 1 : 0);
   Image image(int(w), int(h), channels);
   for (size_t i = 0; i < raster.size(); ++i) {
@@ -150,9 +219,27 @@ void append_bytes(void* context, void* data, int size) {
 
 }  // namespace
 
+int64_t max_image_pixels() {
+  const char* text = std::getenv(kMaxImageMegapixelsVariable);
+  if (!text || !*text) return kDefaultMaxImageMegapixels * 1000000;
+  char* end = nullptr;
+  const double megapixels = std::strtod(text, &end);
+  if (*end != '\0' || !(megapixels > 0) || megapixels > 1e6)
+    throw ImageError(std::string(kMaxImageMegapixelsVariable) + "='" + text +
+                     "' is not a number of megapixels (a positive number, e.g. 400)");
+  return int64_t(megapixels * 1e6);
+}
+
+Image decode_image(std::string_view bytes, const std::string& path, int64_t max_pixels) {
+  if (bytes.empty()) throw ImageError("cannot read image " + path + ": the file is empty");
+  if (bytes.size() > size_t(INT_MAX))  // stb takes an int length
+    throw ImageError("cannot read image " + path + ": the file is larger than 2 GB");
+  return is_tiff(bytes) ? read_with_libtiff(bytes, path, max_pixels) : read_with_stb(bytes, path, max_pixels);
+}
+
 Image read_image(const std::string& path) {
-  const std::string bytes = read_bytes(path);
-  return is_tiff(bytes) ? read_with_libtiff(path) : read_with_stb(path, bytes);
+  const int64_t max_pixels = max_image_pixels();
+  return decode_image(read_bytes(path), path, max_pixels);
 }
 
 void write_png(const std::string& path, const Image& image) {

@@ -6,8 +6,10 @@
 // conversions every caller needs: to RGB, bilinear resize (images), nearest resize (labels).
 #pragma once
 
+#include <cstdint>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace seqnet {
@@ -29,6 +31,18 @@ struct Image {
 
 // Reads any supported format (chosen by content, TIFF by its magic bytes). Throws ImageError.
 Image read_image(const std::string& path);
+
+// A picture whose header declares more pixels (width x height) than the limit is refused before
+// its pixels are allocated, so a corrupt or hostile header cannot exhaust memory. Decoded, a pixel
+// costs about 16 bytes (4 float channels), so the default, 100 megapixels (10000 x 10000), needs
+// about 1.6 GB; fundus photographs are under 25 megapixels. The environment variable raises it.
+inline constexpr const char* kMaxImageMegapixelsVariable = "SEQNET_MAX_IMAGE_MEGAPIXELS";
+inline constexpr int64_t kDefaultMaxImageMegapixels = 100;
+// The limit in pixels: SEQNET_MAX_IMAGE_MEGAPIXELS when set (ImageError when it is not a positive
+// number), else the default.
+int64_t max_image_pixels();
+// read_image on bytes already in memory; `path` names them in errors. Throws ImageError.
+Image decode_image(std::string_view bytes, const std::string& path, int64_t max_pixels);
 // Writes an 8-bit PNG (values clamped to [0,1], rounded). Throws ImageError.
 void write_png(const std::string& path, const Image& image);
 
