@@ -108,7 +108,10 @@ int run(int argc, char** argv) {
             "crops of images resized to 576x576, 200 epochs of 100*images/24 steps. A share of the images\n"
             "is held out and scored each epoch (vessel ROC AUC, artery/vein accuracy); RUNDIR receives\n"
             "last.safetensors and best.safetensors (weights + optimizer state), log.jsonl, curves.png and\n"
-            "settings.json. --resume continues RUNDIR exactly where its last checkpoint stopped.");
+            "settings.json. --resume continues RUNDIR exactly where its last checkpoint stopped.\n"
+            "Ctrl-C (SIGINT) or SIGTERM stops at the end of the current step, writes last.safetensors and\n"
+            "exits with status 130 or 143; a second signal quits at once. A checkpoint that cannot be\n"
+            "written (disk full) stops the run with status 1 and leaves the previous checkpoint whole.");
   args.repeated("data", "a dataset folder; give several to combine them", "DIR")
       .option("out", "", "run folder", "RUNDIR").short_name('o', "out");
   add_model_options(args);
@@ -147,8 +150,8 @@ int run(int argc, char** argv) {
     throw UsageError(e.what());
   }
   settings.device = chosen_device(args);
-  train(settings, stderr);
-  return 0;
+  const TrainSummary summary = train(settings, stderr);
+  return summary.stopped_by_signal ? 128 + summary.stopped_by_signal : 0;  // the shell's code for a signal
 }
 
 const bool registered = register_command({"train", "train SeqNet on artery/vein datasets (checkpoints, log, curves)", 10, run});

@@ -9,6 +9,8 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "io/write_faults.h"
+
 namespace seqnet {
 
 void write_file_atomically(const std::string& path, std::string_view bytes) {
@@ -20,15 +22,25 @@ void write_file_atomically(const std::string& path, std::string_view bytes) {
   };
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   if (fd < 0) fail("create");
+  // Two halves, with the test faults (write_faults.h) between them.
   size_t done = 0;
-  while (done < bytes.size()) {
-    ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      ::close(fd);
-      fail("write");
+  for (const size_t end : {bytes.size() / 2, bytes.size()}) {
+    while (done < end) {
+      ssize_t n = ::write(fd, bytes.data() + done, end - done);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        ::close(fd);
+        fail("write");
+      }
+      done += static_cast<size_t>(n);
     }
-    done += static_cast<size_t>(n);
+    if (end < bytes.size()) {
+      if (const int fault = midway_write_fault(path)) {
+        ::close(fd);
+        errno = fault;
+        fail("write");
+      }
+    }
   }
   if (::fsync(fd) != 0) {
     ::close(fd);
@@ -36,6 +48,14 @@ void write_file_atomically(const std::string& path, std::string_view bytes) {
   }
   if (::close(fd) != 0) fail("close");
   if (std::rename(tmp.c_str(), path.c_str()) != 0) fail("rename");
+  // The rename itself reaches the disk when the folder is synced (else a power cut may undo it).
+  const size_t slash = path.find_last_of('/');
+  const std::string folder = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
+  const int dir_fd = ::open(folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir_fd >= 0) {
+    ::fsync(dir_fd);  // best effort: the file is complete and in place either way
+    ::close(dir_fd);
+  }
 }
 
 }  // namespace seqnet

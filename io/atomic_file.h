@@ -1,8 +1,9 @@
 // atomic_file.h: writing a file so that readers see the old version or the new one, never half.
 //
 // The bytes go to "<path>.tmp-<pid>" in the same folder, are flushed to disk, then renamed over
-// `path` (rename is atomic on POSIX file systems). A failure leaves the old file untouched and
-// throws std::runtime_error naming the path and the reason.
+// `path` (rename is atomic on POSIX file systems); the folder is flushed so the rename lasts. A
+// failure leaves the old file untouched and throws std::runtime_error naming the path and the
+// reason. A process killed mid-write leaves the old file and a stray "<path>.tmp-<pid>".
 #pragma once
 
 #include <string>

@@ -73,11 +73,14 @@ struct TrainSummary {
   int64_t steps = 0;            // steps completed in total (including before a resume)
   double best_score = 0;        // vessel AUC of the best validation (ties by A/V accuracy)
   double last_vessel_auc = 0, last_av_accuracy = 0;
+  int stopped_by_signal = 0;    // SIGINT or SIGTERM when one stopped the run early (state checkpointed)
 };
 
 // Runs training to settings.epochs. Progress lines go to `progress` (nullptr: silent).
-// Throws std::runtime_error naming the file for unusable data (before the first step) and
-// NonFiniteLossError when the loss stops being finite.
+// Throws std::runtime_error naming the file for unusable data (before the first step) or for a
+// checkpoint that cannot be written (the previous one stays whole), and NonFiniteLossError when
+// the loss stops being finite. SIGINT or SIGTERM (train/stop_signals.h) end it early: the state
+// at the last completed step goes to last.safetensors, resumable, and the summary says which signal.
 TrainSummary train(const TrainSettings& settings, std::FILE* progress = stderr);
 
 }  // namespace seqnet
