@@ -6,6 +6,8 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "io/json_number.h"
+
 namespace seqnet {
 
 void ModelConfig::validate() const {
@@ -42,12 +44,12 @@ ModelConfig ModelConfig::from_json(const std::string& text) {
   ModelConfig c;
   try {
     for (auto& [key, v] : j.items()) {
-      if (key == "width") c.width = v.get<int>();
-      else if (key == "depth") c.depth = v.get<int>();
-      else if (key == "refine_depth") c.refine_depth = v.get<int>();
-      else if (key == "seg_iterations") c.seg_iterations = v.get<int>();
-      else if (key == "cls_iterations") c.cls_iterations = v.get<int>();
-      else if (key == "dropout") c.dropout = v.get<float>();
+      if (key == "width") c.width = json_integer<int>(v, key);
+      else if (key == "depth") c.depth = json_integer<int>(v, key);
+      else if (key == "refine_depth") c.refine_depth = json_integer<int>(v, key);
+      else if (key == "seg_iterations") c.seg_iterations = json_integer<int>(v, key);
+      else if (key == "cls_iterations") c.cls_iterations = json_integer<int>(v, key);
+      else if (key == "dropout") c.dropout = json_real<float>(v, key);
       else if (key == "norm") {
         std::string n = v.get<std::string>();
         if (n != "batch" && n != "none") throw std::invalid_argument("norm must be 'batch' or 'none', got '" + n + "'");
