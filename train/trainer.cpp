@@ -1,6 +1,7 @@
 // trainer.cpp: the training loop (trainer.h).
 #include "train/trainer.h"
 
+#include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -14,16 +15,18 @@
 
 #include "eval/metrics.h"
 #include "io/atomic_file.h"
+#include "io/json_number.h"
 #include "io/safetensors.h"
 #include "kernels/ops.h"
 #include "model/loss.h"
 #include "model/seqnet.h"
 #include "model/weights.h"
 #include "synth/random.h"
-#include "train/adam_optimizer.h"
+#include "layers/adam_optimizer.h"
 #include "train/batch_loader.h"
 #include "train/dataset.h"
 #include "train/plot.h"
+#include "train/stop_signals.h"
 
 namespace seqnet {
 
@@ -54,18 +57,14 @@ TrainSettings TrainSettings::from_json(const nlohmann::json& j) {
   TrainSettings s;
   s.data_dirs = j.at("data").get<std::vector<std::string>>();
   s.model = ModelConfig::from_json(j.at("model").dump());
-  s.batch = j.at("batch");
-  s.crops_per_image = j.at("crops_per_image");
-  s.crop = j.at("crop");
-  s.size = j.at("size");
-  s.epochs = j.at("epochs");
-  s.steps_per_epoch = j.at("steps_per_epoch");
-  s.lr = j.at("lr");
-  s.seed = j.at("seed");
-  s.workers = j.at("workers");
-  s.val_fraction = j.at("val_fraction");
-  s.val_every = j.at("val_every");
-  s.log_every = j.at("log_every");
+  // Checked conversions: the JSON comes from a checkpoint file (io/json_number.h).
+  for (auto [key, field] : {std::pair{"batch", &s.batch}, {"crops_per_image", &s.crops_per_image}, {"crop", &s.crop},
+                            {"size", &s.size}, {"epochs", &s.epochs}, {"steps_per_epoch", &s.steps_per_epoch},
+                            {"workers", &s.workers}, {"val_every", &s.val_every}, {"log_every", &s.log_every}})
+    *field = json_integer<int>(j.at(key), key);
+  s.lr = json_real<double>(j.at("lr"), "lr");
+  s.seed = json_integer<uint64_t>(j.at("seed"), "seed");
+  s.val_fraction = json_real<double>(j.at("val_fraction"), "val_fraction");
   // Runs written before the option existed trained on all pixels.
   s.av_loss = artery_vein_loss_from(j.value("av_loss", std::string("all")));
   s.lr_schedule = lr_schedule_from(j.value("lr_schedule", std::string("constant")));
@@ -127,6 +126,8 @@ TrainSettings stored_run_settings(const std::string& run_dir) {
     return s;
   } catch (const nlohmann::json::exception& e) {
     throw std::runtime_error(path + ": the stored settings are incomplete: " + e.what());
+  } catch (const std::invalid_argument& e) {
+    throw std::runtime_error(path + ": a stored setting is unusable: " + e.what());
   }
 }
 
@@ -275,11 +276,16 @@ Counters restore_checkpoint(const std::string& path, SeqNet& model, AdamOptimize
   }
   const nlohmann::json t = checkpoint_metadata(file, path, "training");
   Counters c;
-  c.step = t.at("step");
-  c.next_batch = t.at("next_batch_index");
-  c.best = {t.at("best_vessel_auc"), t.at("best_av_accuracy")};
+  try {
+    c.step = json_integer<int64_t>(t.at("step"), "step");
+    c.next_batch = json_integer<uint64_t>(t.at("next_batch_index"), "next_batch_index");
+    c.best = {json_real<double>(t.at("best_vessel_auc"), "best_vessel_auc"),
+              json_real<double>(t.at("best_av_accuracy"), "best_av_accuracy")};
+    adam.set_steps_taken(json_integer<int64_t>(t.at("adam_steps"), "adam_steps"));
+  } catch (const std::exception& e) {  // json's out_of_range (a missing counter) or invalid_argument
+    throw std::runtime_error(path + ": metadata 'training' is unusable: " + e.what());
+  }
   c.last_saved_step = c.step;
-  adam.set_steps_taken(t.at("adam_steps"));
   return c;
 }
 
@@ -305,6 +311,18 @@ TrainingCurves reload_log(const std::string& path, int64_t step) {
   }
   write_file_atomically(path, kept);
   return curves;
+}
+
+// A run killed while writing a checkpoint leaves its temporary file ("last.safetensors.tmp-PID",
+// io/atomic_file.h) beside the intact previous checkpoint; the next run in the folder removes it.
+void remove_unfinished_writes(const std::string& run_dir, std::FILE* progress) {
+  std::error_code ec;
+  for (const fs::directory_entry& entry : fs::directory_iterator(run_dir, ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.rfind("last.safetensors.tmp-", 0) != 0 && name.rfind("best.safetensors.tmp-", 0) != 0) continue;
+    if (progress) std::fprintf(progress, "train: removing %s, a checkpoint write that was interrupted\n", entry.path().c_str());
+    fs::remove(entry.path(), ec);
+  }
 }
 
 std::string duration_text(double seconds) {
@@ -353,6 +371,21 @@ TrainSummary train(const TrainSettings& requested, std::FILE* progress) {
 
   Counters counters;
   TrainingCurves curves;
+  const std::string resume_command = "seqnet train --resume -o " + s.run_dir;
+  // A checkpoint that cannot be written (disk full) stops the run; the files already there stay whole.
+  auto checkpoint = [&](const std::string& path, int epoch) {
+    try {
+      save_checkpoint(path, model, adam, s, counters, epoch);
+    } catch (const std::runtime_error& e) {
+      const std::string kept = counters.last_saved_step < 0
+                                   ? "no checkpoint had been written yet"
+                                   : "the previous checkpoint " + last_path + " (step " +
+                                         std::to_string(counters.last_saved_step) + ") is intact";
+      throw std::runtime_error("training stopped at step " + std::to_string(counters.step) + ": " + e.what() + "; " +
+                               kept + (counters.last_saved_step < 0 ? "" : "; once the disk has room, continue with: " + resume_command));
+    }
+  };
+  remove_unfinished_writes(s.run_dir, progress);
   if (s.resume) {
     counters = restore_checkpoint(last_path, model, adam);
     curves = reload_log(log_path, counters.step);
@@ -379,11 +412,22 @@ TrainSummary train(const TrainSettings& requested, std::FILE* progress) {
 
   const bool tty = progress && isatty(fileno(progress));
   TrainSummary summary;
+  const StopSignals stop_signals;
   double interval_loss = 0;
   int interval_steps = 0;
   auto interval_start = std::chrono::steady_clock::now();
   while (counters.step < total_steps) {
     const int epoch = int(counters.step / s.steps_per_epoch);  // 0-based
+    if (const int signal = stop_signals.requested()) {
+      if (counters.last_saved_step != counters.step) checkpoint(last_path, epoch);
+      say("%strain: stopped by %s at step %lld of %lld; the state is in %s; continue with: %s\n", tty ? "\n" : "",
+          signal == SIGINT ? "SIGINT" : "SIGTERM", (long long)counters.step, (long long)total_steps, last_path.c_str(),
+          resume_command.c_str());
+      summary.steps = counters.step;
+      summary.best_score = counters.best.vessel_auc;
+      summary.stopped_by_signal = signal;
+      return summary;
+    }
     const Batch batch = loader.next();
     x.copy_from(batch.x);
     targets.vessel.copy_from(batch.vessel);
@@ -444,9 +488,9 @@ TrainSummary train(const TrainSettings& requested, std::FILE* progress) {
       curves.av_accuracy.push_back({double(counters.step), scores.av_accuracy});
       summary.last_vessel_auc = scores.vessel_auc;
       summary.last_av_accuracy = scores.av_accuracy;
-      if (best) save_checkpoint(best_path, model, adam, s, counters, epoch + 1);
+      if (best) checkpoint(best_path, epoch + 1);
     }
-    save_checkpoint(last_path, model, adam, s, counters, epoch + 1);
+    checkpoint(last_path, epoch + 1);
     counters.last_saved_step = counters.step;
     write_png(curves_path, plot_curves(curves));
   }
