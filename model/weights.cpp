@@ -1,6 +1,8 @@
 // weights.cpp: SeqNet weights files (weights.h).
 #include "model/weights.h"
 
+#include <cmath>
+#include <iterator>
 #include <stdexcept>
 
 #include "io/safetensors.h"
@@ -37,6 +39,48 @@ std::map<std::string, Tensor> without_counters(const std::map<std::string, Tenso
   }
   return out;
 }
+// Refuses what no SeqNet can use, before anything is loaded: a file none of whose tensors is one
+// of the model's (the weights of another network), and values that are not finite (a diverged
+// training run), naming the tensor.
+void check_usable(const std::map<std::string, Tensor>& tensors, const SeqNet& model, const std::string& path) {
+  const std::map<std::string, Tensor> expected = model.params().to_named_tensors();
+  size_t known = 0;
+  for (const auto& entry : tensors) known += expected.count(entry.first);
+  if (known == 0) {
+    std::string names;
+    for (auto it = tensors.begin(); it != tensors.end() && std::distance(tensors.begin(), it) < 3; ++it)
+      names += (names.empty() ? "'" : ", '") + it->first + "'";
+    throw std::runtime_error(path + " is not a SeqNet weights file: none of its " + std::to_string(tensors.size()) +
+                             " tensors (" + (names.empty() ? "none" : names + (tensors.size() > 3 ? ", ..." : "")) +
+                             ") is a SeqNet parameter; give the .safetensors file seqnet train wrote");
+  }
+  for (const auto& [name, t] : tensors) {
+    int64_t nan = 0, inf = 0;
+    const float* v = t.f32();
+    for (int64_t i = 0; i < t.numel(); ++i) {
+      nan += std::isnan(v[i]);
+      inf += std::isinf(v[i]);
+    }
+    if (nan + inf > 0)
+      throw std::runtime_error(path + ": tensor '" + name + "' holds " + std::to_string(nan) + " NaN and " +
+                               std::to_string(inf) + " infinite value(s) of " + std::to_string(t.numel()) +
+                               "; these weights are unusable (did the training that wrote them diverge?)");
+  }
+}
+
+// Loads the model's tensors of `file`, with what its metadata claims in the error when they do not fit.
+void load_checked(SeqNet& model, const TensorFile& file, const std::string& path) {
+  const std::map<std::string, Tensor> tensors = without_counters(file.tensors);
+  check_usable(tensors, model, path);
+  try {
+    model.params().load_named_tensors(tensors, path);
+  } catch (const std::runtime_error& e) {
+    const bool described = file.metadata.count("config") > 0;
+    throw std::runtime_error(std::string(e.what()) + "\n(the model: " + model.config().describe() +
+                             (described ? ", as the file's metadata describes it" : ", the default: the file describes none") + ")");
+  }
+}
+
 }  // namespace
 
 ModelConfig weights_config(const std::string& path, const ModelConfig& fallback) {
@@ -47,12 +91,10 @@ std::unique_ptr<SeqNet> load_model(const std::string& path, Device device) {
   TensorFile file = read_safetensors(path);
   ModelConfig cfg = config_of(file, path, ModelConfig{});
   auto model = std::make_unique<SeqNet>(cfg, device);
-  model->params().load_named_tensors(without_counters(file.tensors), path);
+  load_checked(*model, file, path);
   return model;
 }
 
-void load_weights_into(SeqNet& model, const std::string& path) {
-  model.params().load_named_tensors(without_counters(read_safetensors(path).tensors), path);
-}
+void load_weights_into(SeqNet& model, const std::string& path) { load_checked(model, read_safetensors(path), path); }
 
 }  // namespace seqnet
