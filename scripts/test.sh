@@ -2,8 +2,11 @@
 # test.sh: builds seqnet and runs the whole test suite (CTest over GoogleTest). Tests that need
 # a GPU skip, saying so; tests that need ../shared skip when it is absent, except under CI=true,
 # where its absence is a failure.
+#
+# scripts/test.sh --sanitize: the same suite built with AddressSanitizer + UBSan (scripts/sanitize.sh).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
+if [[ "${1:-}" == "--sanitize" ]]; then exec "$root/scripts/sanitize.sh"; fi
 build="${SEQNET_BUILD_DIR:-$root/build}"
 "$root/scripts/build.sh" "$build"
 cd "$build"
