@@ -35,6 +35,7 @@
 
 #include "io/atomic_file.h"
 #include "io/image.h"
+#include "io/image_header.h"
 #include "io/stb_guards.h"
 
 namespace seqnet {
@@ -61,14 +62,15 @@ void check_image_size(const std::string& path, int64_t w, int64_t h, int64_t max
   if (w <= 0 || h <= 0)  // stb 2.27 "decodes" a BMP of height 0 (a fuzzer finding)
     throw ImageError("cannot read image " + path + ": it declares " + std::to_string(w) + " x " + std::to_string(h) +
                      " pixels (an empty picture; corrupt file?)");
-  if (w * h <= max_pixels) return;
+  const double pixels = double(w) * double(h);  // up to 2^64: a header can declare 2^32 x 2^32
+  if (pixels <= double(max_pixels)) return;
   char text[512];
   std::snprintf(text, sizeof text,
-                "cannot read image %s: it declares %lld x %lld pixels (%.1f megapixels), more than the limit of %.1f "
-                "megapixels; to read it anyway set %s=%lld (it needs about %.1f GB of memory)",
-                path.c_str(), (long long)w, (long long)h, double(w * h) / 1e6, double(max_pixels) / 1e6,
-                kMaxImageMegapixelsVariable, (long long)((w * h + 999999) / 1000000), double(w * h) * 16 / 1e9);
-  throw ImageError(text);
+                ": it declares %lld x %lld pixels (%.1f megapixels), more than the limit of %.1f megapixels; to read "
+                "it anyway set %s=%.0f (it needs about %.1f GB of memory)",
+                (long long)w, (long long)h, pixels / 1e6, double(max_pixels) / 1e6, kMaxImageMegapixelsVariable,
+                std::ceil(pixels / 1e6), pixels * 16 / 1e9);
+  throw ImageError("cannot read image " + path + text);
 }
 
 // ---- stb_image: PNG, JPEG, BMP, GIF (first frame) ------------------------------------------
@@ -78,6 +80,10 @@ Image read_with_stb(std::string_view bytes, const std::string& path, int64_t max
   const int size = static_cast<int>(bytes.size());
   int w = 0, h = 0, c = 0;
   check_stb_input(bytes, path);  // before stb parses anything, the header included
+  // stb's header reader refuses the largest sizes as "unknown image type": the size is read here
+  // first, so such a picture is refused with the limit. (stb's own reading decides the rest.)
+  const DeclaredSize declared = declared_image_size(bytes);
+  if (declared.width > 0 && declared.height > 0) check_image_size(path, declared.width, declared.height, max_pixels);
   if (!stbi_info_from_memory(data, size, &w, &h, &c))
     throw ImageError("cannot read image " + path + ": unsupported format (" + stbi_failure_reason() +
                      "); use PNG, JPEG, BMP, GIF or TIFF");

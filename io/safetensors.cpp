@@ -151,7 +151,7 @@ void read_offsets(const json& entry, const std::string& where, const std::string
   if (begin > end) fail(file, where + ": data_offsets " + text + " end before they begin");
   if (end > data_size)
     fail(file, where + ": data_offsets " + text + " reach past the end of the data section (" +
-                   std::to_string(data_size) + " bytes)");
+                   std::to_string(data_size) + " bytes; the file is truncated or corrupt)");
 }
 
 Entry read_entry(const std::string& name, const json& value, const std::string& file, uint64_t data_size) {

@@ -281,7 +281,7 @@ TEST(SafetensorsErrors, DataOffsetsEndBeforeBegin) {
 
 TEST(SafetensorsErrors, DataOffsetsPastTheData) {
   expect_rejected(file_bytes(one_tensor(R"({"dtype":"F32","shape":[100],"data_offsets":[0,400]})"), zeros(8)),
-                  "reach past the end of the data section (8 bytes)");
+                  "reach past the end of the data section (8 bytes; the file is truncated or corrupt)");
 }
 
 TEST(SafetensorsErrors, ByteLengthDoesNotMatchShape) {
