@@ -17,10 +17,10 @@
 #include "apps/model_options.h"
 #include "apps/registry.h"
 #include "kernels/ops.h"
+#include "layers/adam_optimizer.h"
 #include "model/loss.h"
 #include "model/seqnet.h"
 #include "model/trace.h"
-#include "train/adam_optimizer.h"
 
 namespace seqnet::cli {
 namespace {
