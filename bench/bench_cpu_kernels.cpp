@@ -7,7 +7,8 @@
 // Rates are per wall-clock second (the kernels are multi-threaded). Iteration counts are fixed and
 // small so the whole run takes about a minute on 2 cores.
 // conv3x3/* runs the path the program would take (the direct kernel where it applies);
-// conv3x3_direct/* the direct kernel itself in each instruction set the CPU has. Run with
+// conv3x3_direct/* the direct kernel itself in each instruction set the CPU has, conv3x3_winograd/*
+// the Winograd F(2x2,3x3) kernel. Run with
 // SEQNET_CONV=gemm to get the im2col + GEMM path in conv3x3/* and all three in one run.
 #include <benchmark/benchmark.h>
 
@@ -20,6 +21,7 @@
 #include "kernels/cpu/channels.h"
 #include "kernels/cpu/conv2d.h"
 #include "kernels/cpu/conv3x3_direct.h"
+#include "kernels/cpu/conv3x3_winograd.h"
 #include "kernels/cpu/conv_transpose2x2.h"
 #include "kernels/cpu/elementwise.h"
 #include "kernels/cpu/gemm.h"
@@ -97,6 +99,20 @@ void conv3x3_direct(benchmark::State& state, cpu::Conv3x3Isa isa) {
     benchmark::ClobberMemory();
   }
   const double flops = 2.0 * N * K * C * 9 * HW;
+  state.counters["GFLOP/s"] = benchmark::Counter(flops * state.iterations() / 1e9, benchmark::Counter::kIsRate);
+}
+
+// The Winograd F(2x2,3x3) forward pass on its own, C = K = the level's channels.
+void conv3x3_winograd(benchmark::State& state) {
+  const int N = int(state.range(0)), C = int(state.range(1)), H = int(state.range(2)), W = H, K = C;
+  const int64_t HW = int64_t(H) * W;
+  auto x = random_floats(N * C * HW, 1), w = random_floats(int64_t(K) * C * 9, 3);
+  std::vector<float> b(K, 0.1f), y(N * K * HW);
+  for (auto _ : state) {
+    cpu::conv3x3_forward_winograd(y.data(), x.data(), w.data(), b.data(), N, C, H, W, K);
+    benchmark::ClobberMemory();
+  }
+  const double flops = 2.0 * N * K * C * 9 * HW;  // the direct count, so the rates compare
   state.counters["GFLOP/s"] = benchmark::Counter(flops * state.iterations() / 1e9, benchmark::Counter::kIsRate);
 }
 
@@ -258,6 +274,7 @@ BENCHMARK_CAPTURE(conv3x3_direct, avx512, cpu::Conv3x3Isa::avx512)
     ->Apply(unet_levels)->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(2);
 BENCHMARK_CAPTURE(conv3x3_direct, avx2, cpu::Conv3x3Isa::avx2)
     ->Apply(unet_levels)->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(2);
+BENCHMARK(conv3x3_winograd)->Apply(unet_levels)->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(2);
 BENCHMARK_CAPTURE(conv_transpose, forward, Pass::forward)
     ->Apply(upsampling_levels)->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(3);
 BENCHMARK_CAPTURE(conv_transpose, input_grad, Pass::input_grad)

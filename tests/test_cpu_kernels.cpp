@@ -9,6 +9,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdint>
+#include <functional>
 #include <random>
 #include <string>
 #include <vector>
@@ -18,6 +19,7 @@
 #include "kernels/cpu/channels.h"
 #include "kernels/cpu/conv2d.h"
 #include "kernels/cpu/conv3x3_direct.h"
+#include "kernels/cpu/conv3x3_winograd.h"
 #include "kernels/cpu/conv_transpose2x2.h"
 #include "kernels/cpu/elementwise.h"
 #include "kernels/cpu/loss.h"
@@ -162,49 +164,74 @@ TEST(CpuKernelConv2d, SmallPlanesGoInGroupsOfImages) {
   check_conv2d<double>({73, 128, 7, 7, 40}, 3);
 }
 
-// The direct kernel on its own, for each instruction set this CPU has, at widths that leave every
-// tile remainder (after the 48- or 24-pixel tiles, partial last vectors) and channel counts that
-// leave every block remainder (8, 4, 2, 1), including planes one row or one pixel high or wide;
-// once plain, once with the batch-norm + ReLU epilogue.
+// A float 3x3 forward kernel y = conv3x3(x, w) + b, then an epilogue, against the double reference
+// at widths and heights that leave every tile remainder (the direct kernel's 48- or 24-pixel tiles
+// and partial vectors, Winograd's 2x2 tiles on odd sizes) and channel counts that leave every
+// block remainder (8, 4, 2, 1), including planes one row or one pixel high or wide; once plain,
+// once with the batch-norm + ReLU epilogue. NaN where the kernel must write: a skipped pixel shows.
+using Conv3x3Kernel = std::function<void(float* y, const float* x, const float* w, const float* b, int N, int C,
+                                         int H, int W, int K, const cpu::Conv3x3Epilogue& epilogue)>;
+const std::vector<ConvShape> kRemainderShapes = {
+    {1, 1, 1, 1, 1},   {2, 3, 5, 17, 15}, {1, 4, 3, 32, 8},   {3, 5, 4, 47, 7}, {1, 16, 6, 48, 16},
+    {2, 2, 1, 49, 11}, {1, 7, 9, 97, 3},  {1, 3, 2, 130, 21}, {2, 9, 1, 8, 9},  {1, 24, 7, 64, 13},
+    {1, 2, 3, 23, 6},  {1, 2, 2, 25, 5},  {1, 3, 8, 1, 2},    {2, 6, 11, 13, 4}};
+void check_conv3x3_kernel(const std::string& name, const Conv3x3Kernel& kernel,
+                          const std::vector<ConvShape>& shapes = kRemainderShapes) {
+  for (const ConvShape& s : shapes)
+    for (bool with_epilogue : {false, true}) {
+      SCOPED_TRACE(name + " N=" + std::to_string(s.N) + " C=" + std::to_string(s.C) + " H=" + std::to_string(s.H) +
+                   " W=" + std::to_string(s.W) + " K=" + std::to_string(s.K) + (with_epilogue ? " with epilogue" : ""));
+      const int64_t HW = int64_t(s.H) * s.W;
+      auto x = random_values<float>(s.N * s.C * HW, 21);
+      auto w = random_values<float>(int64_t(s.K) * s.C * 9, 22);
+      auto b = random_values<float>(s.K, 23), mean = random_values<float>(s.K, 24);
+      auto scale = random_values<float>(s.K, 25), add = random_values<float>(s.K, 26);
+      cpu::Conv3x3Epilogue epilogue;
+      if (with_epilogue) epilogue = {mean.data(), scale.data(), add.data(), true};
+      std::vector<float> y(s.N * s.K * HW, std::nanf(""));
+      kernel(y.data(), x.data(), w.data(), b.data(), s.N, s.C, s.H, s.W, s.K, epilogue);
+      auto xd = as_doubles(x), wd = as_doubles(w), bd = as_doubles(b);
+      std::vector<double> y_ref(y.size());
+      cpu::reference::conv2d_forward(y_ref.data(), xd.data(), wd.data(), bd.data(), s.N, s.C, s.H, s.W, s.K, 3);
+      if (with_epilogue)
+        for (int64_t i = 0; i < int64_t(y_ref.size()); ++i) {
+          const int64_t k = (i / HW) % s.K;
+          y_ref[i] = std::max(0.0, (y_ref[i] - mean[k]) * scale[k] + add[k]);
+        }
+      EXPECT_LE(test::relative_error(as_doubles(y), y_ref), kFloatTolerance);
+    }
+}
+
+// The direct kernel on its own, for each instruction set this CPU has.
 TEST(CpuKernelConv2d, Direct3x3MatchesReferenceAtEveryRemainder) {
-  const ConvShape shapes[] = {{1, 1, 1, 1, 1},   {2, 3, 5, 17, 15},  {1, 4, 3, 32, 8},  {3, 5, 4, 47, 7},
-                              {1, 16, 6, 48, 16}, {2, 2, 1, 49, 11},  {1, 7, 9, 97, 3},  {1, 3, 2, 130, 21},
-                              {2, 9, 1, 8, 9},    {1, 24, 7, 64, 13}, {1, 2, 3, 23, 6},  {1, 2, 2, 25, 5}};
   int checked = 0;
   for (cpu::Conv3x3Isa isa : {cpu::Conv3x3Isa::avx2, cpu::Conv3x3Isa::avx512}) {
     if (!cpu::conv3x3_isa_supported(isa)) {
       std::printf("[ SKIPPED  ] the direct 3x3 kernel's %s version: this CPU lacks it\n", cpu::conv3x3_isa_name(isa));
       continue;
     }
-    for (const ConvShape& s : shapes)
-      for (bool with_epilogue : {false, true}) {
-        SCOPED_TRACE(std::string(cpu::conv3x3_isa_name(isa)) + " N=" + std::to_string(s.N) + " C=" +
-                     std::to_string(s.C) + " H=" + std::to_string(s.H) + " W=" + std::to_string(s.W) +
-                     " K=" + std::to_string(s.K) + (with_epilogue ? " with epilogue" : ""));
-        const int64_t HW = int64_t(s.H) * s.W;
-        auto x = random_values<float>(s.N * s.C * HW, 21);
-        auto w = random_values<float>(int64_t(s.K) * s.C * 9, 22);
-        auto b = random_values<float>(s.K, 23), mean = random_values<float>(s.K, 24);
-        auto scale = random_values<float>(s.K, 25), add = random_values<float>(s.K, 26);
-        cpu::Conv3x3Epilogue epilogue;
-        if (with_epilogue) epilogue = {mean.data(), scale.data(), add.data(), true};
-        // NaN where the kernel must write: a pixel it skipped would show.
-        std::vector<float> y(s.N * s.K * HW, std::nanf(""));
-        cpu::conv3x3_forward_direct_with(isa, y.data(), x.data(), w.data(), b.data(), s.N, s.C, s.H, s.W, s.K,
-                                         epilogue);
-        auto xd = as_doubles(x), wd = as_doubles(w), bd = as_doubles(b);
-        std::vector<double> y_ref(y.size());
-        cpu::reference::conv2d_forward(y_ref.data(), xd.data(), wd.data(), bd.data(), s.N, s.C, s.H, s.W, s.K, 3);
-        if (with_epilogue)
-          for (int64_t i = 0; i < int64_t(y_ref.size()); ++i) {
-            const int64_t k = (i / HW) % s.K;
-            y_ref[i] = std::max(0.0, (y_ref[i] - mean[k]) * scale[k] + add[k]);
-          }
-        EXPECT_LE(test::relative_error(as_doubles(y), y_ref), kFloatTolerance);
-        ++checked;
-      }
+    check_conv3x3_kernel(cpu::conv3x3_isa_name(isa), [isa](float* y, const float* x, const float* w, const float* b,
+                                                           int N, int C, int H, int W, int K,
+                                                           const cpu::Conv3x3Epilogue& ep) {
+      cpu::conv3x3_forward_direct_with(isa, y, x, w, b, N, C, H, W, K, ep);
+    });
+    ++checked;
   }
   if (checked == 0) GTEST_SKIP() << "this CPU has neither AVX2+FMA nor AVX-512F: the direct 3x3 kernel is not used";
+}
+
+TEST(CpuKernelConv2d, Winograd3x3MatchesReferenceAtEveryRemainder) {
+  check_conv3x3_kernel("Winograd", [](float* y, const float* x, const float* w, const float* b, int N, int C, int H,
+                                      int W, int K, const cpu::Conv3x3Epilogue& ep) {
+    cpu::conv3x3_forward_winograd(y, x, w, b, N, C, H, W, K, ep);
+  });
+  // Enough blocks for each thread to run whole ones: 9 small images, and 2 planes 600 wide with 48
+  // channels (one tile row per block, 5 blocks per image); and 4 such blocks of one image.
+  check_conv3x3_kernel(
+      "Winograd, many blocks",
+      [](float* y, const float* x, const float* w, const float* b, int N, int C, int H, int W, int K,
+         const cpu::Conv3x3Epilogue& ep) { cpu::conv3x3_forward_winograd(y, x, w, b, N, C, H, W, K, ep); },
+      {{9, 3, 5, 7, 4}, {2, 48, 9, 600, 48}, {1, 40, 7, 600, 24}});
 }
 
 // The evaluation-time Conv2d -> BatchNorm2d -> ReLU op against the three ops one after the

@@ -1,0 +1,241 @@
+// conv3x3_winograd.cpp: the Winograd F(2x2,3x3) convolution of conv3x3_winograd.h.
+//
+//        [1  0 -1  0]          [ 1    0    0 ]           [1  1  1  0]
+//  B^T = [0  1  1  0]     G =  [1/2  1/2  1/2]     A^T = [0  1 -1 -1]
+//        [0 -1  1  0]          [1/2 -1/2  1/2]
+//        [0  1  0 -1]          [ 0    0    1 ]
+//
+// Output tile (ti, tj) is y[2ti .. 2ti+1, 2tj .. 2tj+1]; it reads the 4x4 input patch starting at
+// (2ti - 1, 2tj - 1) (zero outside the plane: the padding). Outputs past an odd H or W are
+// computed and dropped.
+//
+// Work goes in blocks of whole tile rows of one image, sized so the block's transformed input
+// V (16, C, T) and products M (16, K, T) (T tiles) stay in the L2 cache:
+//   1. input transform:  V[xi][c][t] = (B^T d B)[xi]    for the block's tiles, channel by channel
+//   2. 16 GEMMs:         M[xi] (K, T) = U[xi] (K, C) * V[xi] (C, T)
+//   3. output transform: y = A^T M A + b, then the epilogue, channel by channel.
+// With enough blocks each thread runs whole blocks; with few (small planes, one image) the
+// threads share each block's three steps (channels, positions xi, channels).
+// The transforms are written as plain loops over a row of tiles, on even and odd columns kept
+// apart so that every access is unit-stride; they are compiled for AVX-512, AVX2 and the base
+// instruction set (target_clones) and vectorized by the compiler.
+#include "kernels/cpu/conv3x3_winograd.h"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <tuple>
+#include <vector>
+
+#include "kernels/cpu/gemm.h"
+
+namespace seqnet::cpu {
+
+namespace {
+
+constexpr int kPositions = 16;  // xi: the 4x4 positions of a transformed tile
+// V and M of one block: within 512K floats (2 MB), the size the im2col bands use for the same reason.
+constexpr int64_t kBlockElements = int64_t(1) << 19;
+
+#define SEQNET_VECTOR_CLONES __attribute__((target_clones("avx512f", "arch=haswell", "default")))
+
+// U (16, K, C) = G g G^T for every filter g = w[k, c] (K, C, 3, 3), computed in double.
+void transform_weights(float* U, const float* w, int K, int C) {
+  for (int k = 0; k < K; ++k)
+    for (int c = 0; c < C; ++c) {
+      const float* g = w + (int64_t(k) * C + c) * 9;
+      double Gg[4][3];  // G g: rows of the filter combined
+      for (int v = 0; v < 3; ++v) {
+        Gg[0][v] = g[v];
+        Gg[1][v] = 0.5 * (double(g[v]) + g[3 + v] + g[6 + v]);
+        Gg[2][v] = 0.5 * (double(g[v]) - g[3 + v] + g[6 + v]);
+        Gg[3][v] = g[6 + v];
+      }
+      for (int a = 0; a < 4; ++a) {  // (G g) G^T: its columns combined the same way
+        const double u[4] = {Gg[a][0], 0.5 * (Gg[a][0] + Gg[a][1] + Gg[a][2]), 0.5 * (Gg[a][0] - Gg[a][1] + Gg[a][2]),
+                             Gg[a][2]};
+        for (int b = 0; b < 4; ++b) U[((int64_t(a) * 4 + b) * K + k) * C + c] = float(u[b]);
+      }
+    }
+}
+
+// The shape of the problem and of its blocks.
+struct Plan {
+  int N, C, H, W, K;
+  int tile_cols, tile_rows;  // ceil(W/2), ceil(H/2)
+  int block_rows, blocks_per_image;
+  int64_t block_tiles() const { return int64_t(block_rows) * tile_cols; }
+  int64_t v_size() const { return kPositions * C * block_tiles(); }
+  int64_t m_size() const { return kPositions * K * block_tiles(); }
+  // Per thread: 4 input rows split into even and odd columns, 4 output half-rows.
+  int64_t rows_size() const { return 8 * int64_t(tile_cols + 1) + 4 * int64_t(tile_cols); }
+};
+
+Plan make_plan(int N, int C, int H, int W, int K) {
+  Plan p{N, C, H, W, K, (W + 1) / 2, (H + 1) / 2, 1, 1};
+  const int64_t per_row = int64_t(kPositions) * (C + K) * p.tile_cols;
+  const int64_t fit = std::clamp<int64_t>(kBlockElements / per_row, 1, p.tile_rows);
+  p.blocks_per_image = int((p.tile_rows + fit - 1) / fit);
+  p.block_rows = (p.tile_rows + p.blocks_per_image - 1) / p.blocks_per_image;  // blocks of equal height
+  return p;
+}
+
+// V[xi][c][t] for channels [c0, c1) and tile rows [r0, r1) of image xn (C, H, W); t counts the
+// block's tiles from tile row r0. `rows` holds 8 * (tile_cols + 1) floats.
+SEQNET_VECTOR_CLONES
+void input_transform(float* V, const float* xn, const Plan& p, int r0, int r1, int c0, int c1, float* rows) {
+  const int64_t HW = int64_t(p.H) * p.W, T = p.block_tiles();
+  const int tw = p.tile_cols, W = p.W;
+  // even[q][m] = input column 2m - 1, odd[q][m] = column 2m of patch row q (zero outside): tile tj
+  // reads columns 2tj-1 .. 2tj+2 = even[tj], odd[tj], even[tj+1], odd[tj+1].
+  float* even[4];
+  float* odd[4];
+  for (int q = 0; q < 4; ++q) {
+    even[q] = rows + int64_t(2 * q) * (tw + 1);
+    odd[q] = rows + int64_t(2 * q + 1) * (tw + 1);
+  }
+  for (int c = c0; c < c1; ++c)
+    for (int r = r0; r < r1; ++r) {
+      for (int q = 0; q < 4; ++q) {
+        const int i = 2 * r - 1 + q;
+        if (i < 0 || i >= p.H) {
+          std::fill(even[q], even[q] + tw + 1, 0.0f);
+          std::fill(odd[q], odd[q] + tw + 1, 0.0f);
+          continue;
+        }
+        const float* row = xn + c * HW + int64_t(i) * W;
+        even[q][0] = 0.0f;
+        for (int m = 1; m <= tw; ++m) even[q][m] = 2 * m - 1 < W ? row[2 * m - 1] : 0.0f;
+        for (int m = 0; m <= tw; ++m) odd[q][m] = 2 * m < W ? row[2 * m] : 0.0f;
+      }
+      float* out = V + int64_t(c) * T + int64_t(r - r0) * tw;
+      const int64_t stride = int64_t(p.C) * T;  // from position xi to xi + 1
+      for (int tj = 0; tj < tw; ++tj) {
+        float d[4][4], t[4][4];
+        for (int q = 0; q < 4; ++q) {
+          d[q][0] = even[q][tj];
+          d[q][1] = odd[q][tj];
+          d[q][2] = even[q][tj + 1];
+          d[q][3] = odd[q][tj + 1];
+        }
+        for (int col = 0; col < 4; ++col) {  // B^T d
+          t[0][col] = d[0][col] - d[2][col];
+          t[1][col] = d[1][col] + d[2][col];
+          t[2][col] = d[2][col] - d[1][col];
+          t[3][col] = d[1][col] - d[3][col];
+        }
+        for (int a = 0; a < 4; ++a) {  // (B^T d) B
+          out[(4 * a + 0) * stride + tj] = t[a][0] - t[a][2];
+          out[(4 * a + 1) * stride + tj] = t[a][1] + t[a][2];
+          out[(4 * a + 2) * stride + tj] = t[a][2] - t[a][1];
+          out[(4 * a + 3) * stride + tj] = t[a][1] - t[a][3];
+        }
+      }
+    }
+}
+
+// y rows 2r, 2r+1 for tile rows [r0, r1) and output channels [k0, k1) of image yn (K, H, W) from
+// M[xi][k][t], plus the bias, then the epilogue. `rows` holds 4 * tile_cols floats.
+SEQNET_VECTOR_CLONES
+void output_transform(float* yn, const float* M, const float* b, const Conv3x3Epilogue& ep, const Plan& p, int r0,
+                      int r1, int k0, int k1, float* rows) {
+  const int64_t HW = int64_t(p.H) * p.W, T = p.block_tiles();
+  const int tw = p.tile_cols, W = p.W;
+  float* half[2][2] = {{rows, rows + tw}, {rows + 2 * tw, rows + 3 * tw}};  // [output row][column parity]
+  const int64_t stride = int64_t(p.K) * T;
+  for (int k = k0; k < k1; ++k) {
+    const float bias = b ? b[k] : 0.0f;
+    const bool affine = ep.subtract != nullptr;
+    const float subtract = affine ? ep.subtract[k] : 0.0f, scale = affine ? ep.scale[k] : 1.0f,
+                add = affine ? ep.add[k] : 0.0f;
+    for (int r = r0; r < r1; ++r) {
+      const float* in = M + int64_t(k) * T + int64_t(r - r0) * tw;
+      for (int tj = 0; tj < tw; ++tj) {
+        float m[4][4], s[2][4];
+        for (int xi = 0; xi < kPositions; ++xi) m[xi / 4][xi % 4] = in[xi * stride + tj];
+        for (int col = 0; col < 4; ++col) {  // A^T m
+          s[0][col] = m[0][col] + m[1][col] + m[2][col];
+          s[1][col] = m[1][col] - m[2][col] - m[3][col];
+        }
+        for (int a = 0; a < 2; ++a) {  // (A^T m) A, the bias, the epilogue
+          float out[2] = {s[a][0] + s[a][1] + s[a][2] + bias, s[a][1] - s[a][2] - s[a][3] + bias};
+          for (float& v : out) {
+            if (affine) v = (v - subtract) * scale + add;
+            if (ep.relu) v = std::max(v, 0.0f);
+          }
+          half[a][0][tj] = out[0];
+          half[a][1][tj] = out[1];
+        }
+      }
+      for (int a = 0; a < 2 && 2 * r + a < p.H; ++a) {
+        float* dst = yn + k * HW + int64_t(2 * r + a) * W;
+        for (int j = 0; j < W; ++j) dst[j] = half[a][j & 1][j >> 1];
+      }
+    }
+  }
+}
+
+// M[xi] = U[xi] V[xi] for positions [xi0, xi1) of one block (single-threaded GEMMs inside a
+// parallel region, see gemm.h).
+void products(float* M, const float* U, const float* V, const Plan& p, int xi0, int xi1) {
+  const int T = int(p.block_tiles());
+  for (int xi = xi0; xi < xi1; ++xi)
+    gemm<float>(false, false, p.K, T, p.C, 1.0f, U + int64_t(xi) * p.K * p.C, p.C, V + int64_t(xi) * p.C * T, T,
+                0.0f, M + int64_t(xi) * p.K * T, T);
+}
+
+}  // namespace
+
+void conv3x3_forward_winograd(float* y, const float* x, const float* w, const float* b, int N, int C, int H, int W,
+                              int K, const Conv3x3Epilogue& epilogue) {
+  const Plan p = make_plan(N, C, H, W, K);
+  const int64_t HW = int64_t(H) * W;
+  const int blocks = N * p.blocks_per_image;
+  const int threads = omp_in_parallel() ? 1 : omp_get_max_threads();
+  // Whole blocks per thread when there are enough to share out evenly; else the threads share
+  // each block's steps (V and M then belong to thread 0's scratch).
+  const bool block_per_thread = threads == 1 || blocks >= 4 * threads;
+  const int64_t per_thread = p.v_size() + p.m_size() + p.rows_size();
+  // Grows once to the largest layer; later calls allocate nothing.
+  static thread_local std::vector<float> scratch, U;
+  scratch.resize(std::max(scratch.size(), size_t(threads * per_thread)));
+  U.resize(std::max(U.size(), size_t(kPositions) * K * C));
+  transform_weights(U.data(), w, K, C);
+  float* const all_scratch = scratch.data();
+  const float* const u = U.data();
+  const auto block_range = [&](int block) {  // image, first and last tile row
+    const int n = block / p.blocks_per_image, r0 = block % p.blocks_per_image * p.block_rows;
+    return std::tuple{n, r0, std::min(p.tile_rows, r0 + p.block_rows)};
+  };
+  if (block_per_thread) {
+#pragma omp parallel for schedule(static) num_threads(std::min(threads, blocks))
+    for (int block = 0; block < blocks; ++block) {
+      float* V = all_scratch + omp_get_thread_num() * per_thread;
+      float* M = V + p.v_size();
+      float* rows = M + p.m_size();
+      const auto [n, r0, r1] = block_range(block);
+      input_transform(V, x + int64_t(n) * C * HW, p, r0, r1, 0, C, rows);
+      products(M, u, V, p, 0, kPositions);
+      output_transform(y + int64_t(n) * K * HW, M, b, epilogue, p, r0, r1, 0, K, rows);
+    }
+    return;
+  }
+  float* const V = all_scratch;
+  float* const M = V + p.v_size();
+  for (int block = 0; block < blocks; ++block) {
+    const auto [n, r0, r1] = block_range(block);
+#pragma omp parallel num_threads(threads)
+    {
+      float* rows = all_scratch + omp_get_thread_num() * per_thread + p.v_size() + p.m_size();
+#pragma omp for schedule(static)
+      for (int c = 0; c < C; ++c) input_transform(V, x + int64_t(n) * C * HW, p, r0, r1, c, c + 1, rows);
+#pragma omp for schedule(static)
+      for (int xi = 0; xi < kPositions; ++xi) products(M, u, V, p, xi, xi + 1);
+#pragma omp for schedule(static)
+      for (int k = 0; k < K; ++k) output_transform(y + int64_t(n) * K * HW, M, b, epilogue, p, r0, r1, k, k + 1, rows);
+    }
+  }
+}
+
+}  // namespace seqnet::cpu
