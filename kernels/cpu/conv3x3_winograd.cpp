@@ -25,6 +25,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <limits>
 #include <tuple>
 #include <vector>
 
@@ -105,12 +106,18 @@ void input_transform(float* V, const float* xn, const Plan& p, int r0, int r1, i
           continue;
         }
         const float* row = xn + c * HW + int64_t(i) * W;
+        // Column 2m - 1 exists for m in [1, W/2], column 2m for m in [0, tw); the rest is padding.
         even[q][0] = 0.0f;
-        for (int m = 1; m <= tw; ++m) even[q][m] = 2 * m - 1 < W ? row[2 * m - 1] : 0.0f;
-        for (int m = 0; m <= tw; ++m) odd[q][m] = 2 * m < W ? row[2 * m] : 0.0f;
+#pragma omp simd
+        for (int m = 1; m <= W / 2; ++m) even[q][m] = row[2 * m - 1];
+        if (W / 2 < tw) even[q][tw] = 0.0f;
+#pragma omp simd
+        for (int m = 0; m < tw; ++m) odd[q][m] = row[2 * m];
+        odd[q][tw] = 0.0f;
       }
       float* out = V + int64_t(c) * T + int64_t(r - r0) * tw;
       const int64_t stride = int64_t(p.C) * T;  // from position xi to xi + 1
+#pragma omp simd
       for (int tj = 0; tj < tw; ++tj) {
         float d[4][4], t[4][4];
         for (int q = 0; q < 4; ++q) {
@@ -146,31 +153,35 @@ void output_transform(float* yn, const float* M, const float* b, const Conv3x3Ep
   const int64_t stride = int64_t(p.K) * T;
   for (int k = k0; k < k1; ++k) {
     const float bias = b ? b[k] : 0.0f;
+    // The epilogue without branches: no affine step is (v - 0) * 1 + 0, no ReLU a floor of -inf.
     const bool affine = ep.subtract != nullptr;
     const float subtract = affine ? ep.subtract[k] : 0.0f, scale = affine ? ep.scale[k] : 1.0f,
-                add = affine ? ep.add[k] : 0.0f;
+                add = affine ? ep.add[k] : 0.0f, floor = ep.relu ? 0.0f : -std::numeric_limits<float>::infinity();
     for (int r = r0; r < r1; ++r) {
       const float* in = M + int64_t(k) * T + int64_t(r - r0) * tw;
+#pragma omp simd
       for (int tj = 0; tj < tw; ++tj) {
         float m[4][4], s[2][4];
-        for (int xi = 0; xi < kPositions; ++xi) m[xi / 4][xi % 4] = in[xi * stride + tj];
+        for (int a = 0; a < 4; ++a)
+          for (int col = 0; col < 4; ++col) m[a][col] = in[(4 * a + col) * stride + tj];
         for (int col = 0; col < 4; ++col) {  // A^T m
           s[0][col] = m[0][col] + m[1][col] + m[2][col];
           s[1][col] = m[1][col] - m[2][col] - m[3][col];
         }
         for (int a = 0; a < 2; ++a) {  // (A^T m) A, the bias, the epilogue
-          float out[2] = {s[a][0] + s[a][1] + s[a][2] + bias, s[a][1] - s[a][2] - s[a][3] + bias};
-          for (float& v : out) {
-            if (affine) v = (v - subtract) * scale + add;
-            if (ep.relu) v = std::max(v, 0.0f);
-          }
-          half[a][0][tj] = out[0];
-          half[a][1][tj] = out[1];
+          const float left = s[a][0] + s[a][1] + s[a][2] + bias, right = s[a][1] - s[a][2] - s[a][3] + bias;
+          half[a][0][tj] = std::max((left - subtract) * scale + add, floor);
+          half[a][1][tj] = std::max((right - subtract) * scale + add, floor);
         }
       }
-      for (int a = 0; a < 2 && 2 * r + a < p.H; ++a) {
+      for (int a = 0; a < 2 && 2 * r + a < p.H; ++a) {  // interleave the even and odd columns
         float* dst = yn + k * HW + int64_t(2 * r + a) * W;
-        for (int j = 0; j < W; ++j) dst[j] = half[a][j & 1][j >> 1];
+#pragma omp simd
+        for (int tj = 0; tj < W / 2; ++tj) {
+          dst[2 * tj] = half[a][0][tj];
+          dst[2 * tj + 1] = half[a][1][tj];
+        }
+        if (W % 2) dst[W - 1] = half[a][0][tw - 1];
       }
     }
   }
