@@ -10,7 +10,6 @@
 #include "kernels/cpu/batchnorm.h"
 #include "kernels/cpu/channels.h"
 #include "kernels/cpu/conv2d.h"
-#include "kernels/cpu/conv3x3_direct.h"
 #include "kernels/cpu/conv_transpose2x2.h"
 #include "kernels/cpu/elementwise.h"
 #include "kernels/cpu/loss.h"
@@ -143,14 +142,14 @@ void conv2d_batchnorm_relu_eval(Tensor& y, const Tensor& x, const Tensor& w, con
   for (const Tensor* t : {&running_mean, &running_var, &gamma, &beta})
     expect_shape(*t, {d.K}, "batch-norm per-channel tensor");
   expect_same_place({&y, &x, &w, &gamma, &beta, &running_mean, &running_var}, "conv2d + batch-norm");
-  if (x.device() == Device::cpu && x.dtype() == DType::f32 && d.ks == 3 && cpu::conv3x3_direct_available() &&
-      cpu::conv3x3_direct_pays(d.W)) {
+  if (x.device() == Device::cpu && x.dtype() == DType::f32 && d.ks == 3) {
     // The scale exactly as batchnorm_forward_eval computes it: gamma / sqrt(var + eps).
     std::vector<float> scale(d.K);
     for (int k = 0; k < d.K; ++k)
       scale[k] = float(double(gamma.f32()[k]) / std::sqrt(double(running_var.f32()[k]) + eps));
-    cpu::conv3x3_forward_direct(y.f32(), x.f32(), w.f32(), b ? b->f32() : nullptr, d.N, d.C, d.H, d.W, d.K,
-                                {running_mean.f32(), scale.data(), beta.f32(), true});
+    float* ws = cpu_workspace<float>(cpu::conv2d_workspace_size(d.C, d.H, d.W, d.ks));
+    cpu::conv3x3_forward(y.f32(), x.f32(), w.f32(), b ? b->f32() : nullptr, ws, d.N, d.C, d.H, d.W, d.K,
+                         {running_mean.f32(), scale.data(), beta.f32(), true});
     return;
   }
   // Elsewhere: the convolution, then batch-norm and ReLU in place on y.

@@ -6,18 +6,22 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "kernels/cpu/adam.h"
 #include "kernels/cpu/batchnorm.h"
 #include "kernels/cpu/channels.h"
 #include "kernels/cpu/conv2d.h"
+#include "kernels/cpu/conv3x3_algorithm.h"
 #include "kernels/cpu/conv3x3_direct.h"
 #include "kernels/cpu/conv3x3_winograd.h"
 #include "kernels/cpu/conv_transpose2x2.h"
@@ -135,11 +139,53 @@ TEST(CpuKernelConv2d, Fast3x3MatchesReferenceFloat) {
   for (const auto& s : kEdgeShapes) check_conv2d<float>(s, 3);
 }
 
-TEST(CpuKernelConv2d, Fast3x3MatchesReferenceFloatOnWidePlanes) {
-  // 32 pixels and more: the float path takes the direct kernel (where the CPU has AVX-512) for
-  // the forward pass and, with flipped weights, for the input gradient.
-  check_conv2d<float>({2, 16, 9, 64, 24}, 3);
-  check_conv2d<float>({1, 3, 5, 100, 8}, 3);
+// The float 3x3 layers through conv2d.h with each algorithm the CPU can run forced in turn
+// (forward, and input gradient with the flipped weights), then with the measured choice.
+TEST(CpuKernelConv2d, Fast3x3MatchesReferenceFloatWithEveryAlgorithm) {
+  std::vector<std::optional<cpu::Conv3x3Algorithm>> settings;
+  for (cpu::Conv3x3Algorithm a : cpu::conv3x3_algorithms_available()) settings.push_back(a);
+  settings.push_back(std::nullopt);
+  for (const auto& setting : settings) {
+    SCOPED_TRACE(setting ? cpu::conv3x3_algorithm_name(*setting) : "measured");
+    cpu::force_conv3x3_algorithm(setting);
+    check_conv2d<float>(kOddShape, 3);
+    for (const auto& s : kEdgeShapes) check_conv2d<float>(s, 3);
+    check_conv2d<float>({2, 16, 9, 64, 24}, 3);
+    check_conv2d<float>({1, 3, 5, 100, 8}, 3);
+  }
+  cpu::force_conv3x3_algorithm(std::nullopt);
+}
+
+// The chooser times every candidate once per (pass, shape), keeps the fastest, and asks nothing the
+// next time; a forced algorithm is used without timing.
+TEST(CpuKernelConv2d, AlgorithmIsMeasuredOncePerShapeAndPass) {
+  cpu::force_conv3x3_algorithm(std::nullopt);
+  const auto available = cpu::conv3x3_algorithms_available();
+  // A shape no other test uses, so this process has not measured it yet.
+  const cpu::Conv3x3Shape shape{cpu::Conv3x3Pass::input_gradient, 1, 3, 7, 11, 5};
+  std::vector<int> runs(3, 0);
+  // winograd made slowest on purpose (a sleep), so the fastest is one of the others.
+  const auto run = [&](cpu::Conv3x3Algorithm a) {
+    ++runs[int(a)];
+    if (a == cpu::Conv3x3Algorithm::winograd) std::this_thread::sleep_for(std::chrono::milliseconds(30));
+  };
+  const cpu::Conv3x3Algorithm chosen = cpu::conv3x3_algorithm(shape, run);
+  EXPECT_NE(chosen, cpu::Conv3x3Algorithm::winograd);
+  for (cpu::Conv3x3Algorithm a : available) EXPECT_GE(runs[int(a)], 2) << cpu::conv3x3_algorithm_name(a);
+  const std::vector<int> runs_after_choice = runs;
+  EXPECT_EQ(cpu::conv3x3_algorithm(shape, run), chosen);
+  EXPECT_EQ(runs, runs_after_choice) << "a shape met before is not timed again";
+  const auto choices = cpu::conv3x3_choices();
+  const auto recorded = std::find_if(choices.begin(), choices.end(), [&](const auto& c) { return c.shape == shape; });
+  ASSERT_NE(recorded, choices.end());
+  EXPECT_EQ(recorded->algorithm, chosen);
+  EXPECT_EQ(recorded->seconds.size(), available.size());
+
+  cpu::force_conv3x3_algorithm(cpu::Conv3x3Algorithm::gemm);
+  const cpu::Conv3x3Shape other{cpu::Conv3x3Pass::forward, 1, 3, 7, 11, 5};
+  EXPECT_EQ(cpu::conv3x3_algorithm(other, run), cpu::Conv3x3Algorithm::gemm);
+  EXPECT_EQ(runs, runs_after_choice) << "a forced algorithm is not timed";
+  cpu::force_conv3x3_algorithm(std::nullopt);
 }
 
 TEST(CpuKernelConv2d, Fast1x1MatchesReference) {
@@ -234,30 +280,69 @@ TEST(CpuKernelConv2d, Winograd3x3MatchesReferenceAtEveryRemainder) {
       {{9, 3, 5, 7, 4}, {2, 48, 9, 600, 48}, {1, 40, 7, 600, 24}});
 }
 
-// The evaluation-time Conv2d -> BatchNorm2d -> ReLU op against the three ops one after the
-// other, on a plane wide enough for the direct kernel's fused epilogue and on a narrow one (the
-// three kernels in turn), with and without a conv bias.
-TEST(CpuKernelConv2d, FusedBatchNormReluMatchesSeparateOps) {
-  for (const ConvShape& s : {ConvShape{2, 5, 6, 70, 11}, ConvShape{1, 4, 5, 9, 6}})
-    for (bool with_bias : {true, false}) {
-      SCOPED_TRACE("W=" + std::to_string(s.W) + (with_bias ? " with bias" : " without bias"));
-      Tensor x = test::random_tensor({s.N, s.C, s.H, s.W}, 31), w = test::random_tensor({s.K, s.C, 3, 3}, 32);
-      Tensor b = test::random_tensor({s.K}, 33), gamma = test::random_tensor({s.K}, 34);
-      Tensor beta = test::random_tensor({s.K}, 35), mean = test::random_tensor({s.K}, 36);
-      Tensor var = test::random_tensor({s.K}, 37);
-      for (float* v = var.f32(); v < var.f32() + s.K; ++v) *v = std::abs(*v) + 0.1f;  // a variance
-      const Tensor* bias = with_bias ? &b : nullptr;
-
-      Tensor expected = Tensor::empty({s.N, s.K, s.H, s.W}), fused = Tensor::empty({s.N, s.K, s.H, s.W});
-      ops::conv2d_forward(expected, x, w, bias);
-      ops::batchnorm_forward_eval(expected, expected, gamma, beta, mean, var, 1e-5);
-      ops::relu_forward(expected, expected);
-      ops::conv2d_batchnorm_relu_eval(fused, x, w, bias, gamma, beta, mean, var, 1e-5);
-      EXPECT_LE(test::relative_error(fused, expected), kFloatTolerance);
-      int zeros = 0;
-      for (int64_t i = 0; i < fused.numel(); ++i) zeros += fused.f32()[i] == 0.0f;
-      EXPECT_GT(zeros, 0) << "the ReLU should have cut some outputs to zero";
+// The rounding error of each 3x3 algorithm at SeqNet's channel counts (C = K = 16 .. 256, the
+// reduction over 9C products), against the double reference on the same float inputs, printed as
+// max |y - y_ref| / max |y_ref| and as the L2 relative error. Winograd F(2x2,3x3) rounds in its
+// transforms too; it must stay within the float tolerance of the other two.
+TEST(CpuKernelConv2d, RoundingErrorOfEachAlgorithmAtSeqNetChannelCounts) {
+  for (int channels : {16, 32, 64, 128, 256}) {
+    const ConvShape s{1, channels, 20, 20, channels};
+    const int64_t HW = int64_t(s.H) * s.W;
+    auto x = random_values<float>(s.C * HW, 41), w = random_values<float>(int64_t(s.K) * s.C * 9, 42);
+    auto xd = as_doubles(x), wd = as_doubles(w);
+    std::vector<double> y_ref(s.K * HW);
+    cpu::reference::conv2d_forward(y_ref.data(), xd.data(), wd.data(), static_cast<const double*>(nullptr), s.N, s.C,
+                                   s.H, s.W, s.K, 3);
+    double max_ref = 0;
+    for (double v : y_ref) max_ref = std::max(max_ref, std::abs(v));
+    std::string line = "C=K=" + std::to_string(channels) + ":";
+    for (cpu::Conv3x3Algorithm a : cpu::conv3x3_algorithms_available()) {
+      cpu::force_conv3x3_algorithm(a);
+      std::vector<float> y(y_ref.size()), workspace(cpu::conv2d_workspace_size(s.C, s.H, s.W, 3));
+      cpu::conv2d_forward(y.data(), x.data(), w.data(), static_cast<const float*>(nullptr), workspace.data(), s.N, s.C,
+                          s.H, s.W, s.K, 3);
+      double max_error = 0;
+      for (size_t i = 0; i < y.size(); ++i) max_error = std::max(max_error, std::abs(y[i] - y_ref[i]));
+      const double l2 = test::relative_error(as_doubles(y), y_ref);
+      char text[96];
+      std::snprintf(text, sizeof text, "  %s max %.2e L2 %.2e", cpu::conv3x3_algorithm_name(a), max_error / max_ref, l2);
+      line += text;
+      EXPECT_LE(l2, kFloatTolerance) << cpu::conv3x3_algorithm_name(a) << " C=K=" << channels;
     }
+    std::printf("%s\n", line.c_str());
+  }
+  cpu::force_conv3x3_algorithm(std::nullopt);
+}
+
+// The evaluation-time Conv2d -> BatchNorm2d -> ReLU op against the three ops one after the
+// other, with each 3x3 algorithm (the epilogue in the direct and Winograd kernels' registers, or
+// its own pass after im2col + GEMM), on a wide and a narrow plane, with and without a conv bias.
+TEST(CpuKernelConv2d, FusedBatchNormReluMatchesSeparateOps) {
+  for (cpu::Conv3x3Algorithm algorithm : cpu::conv3x3_algorithms_available()) {
+    for (const ConvShape& s : {ConvShape{2, 5, 6, 70, 11}, ConvShape{1, 4, 5, 9, 6}})
+      for (bool with_bias : {true, false}) {
+        cpu::force_conv3x3_algorithm(algorithm);
+        SCOPED_TRACE(std::string(cpu::conv3x3_algorithm_name(algorithm)) + " W=" + std::to_string(s.W) +
+                     (with_bias ? " with bias" : " without bias"));
+        Tensor x = test::random_tensor({s.N, s.C, s.H, s.W}, 31), w = test::random_tensor({s.K, s.C, 3, 3}, 32);
+        Tensor b = test::random_tensor({s.K}, 33), gamma = test::random_tensor({s.K}, 34);
+        Tensor beta = test::random_tensor({s.K}, 35), mean = test::random_tensor({s.K}, 36);
+        Tensor var = test::random_tensor({s.K}, 37);
+        for (float* v = var.f32(); v < var.f32() + s.K; ++v) *v = std::abs(*v) + 0.1f;  // a variance
+        const Tensor* bias = with_bias ? &b : nullptr;
+
+        Tensor expected = Tensor::empty({s.N, s.K, s.H, s.W}), fused = Tensor::empty({s.N, s.K, s.H, s.W});
+        ops::conv2d_forward(expected, x, w, bias);
+        ops::batchnorm_forward_eval(expected, expected, gamma, beta, mean, var, 1e-5);
+        ops::relu_forward(expected, expected);
+        ops::conv2d_batchnorm_relu_eval(fused, x, w, bias, gamma, beta, mean, var, 1e-5);
+        EXPECT_LE(test::relative_error(fused, expected), kFloatTolerance);
+        int zeros = 0;
+        for (int64_t i = 0; i < fused.numel(); ++i) zeros += fused.f32()[i] == 0.0f;
+        EXPECT_GT(zeros, 0) << "the ReLU should have cut some outputs to zero";
+      }
+  }
+  cpu::force_conv3x3_algorithm(std::nullopt);
 }
 
 TEST(CpuKernelConv2d, ReferenceMatchesHandResult) {

@@ -3,8 +3,12 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
 
 #include "io/safetensors.h"
+#include "kernels/cpu/conv3x3_algorithm.h"
 #include "model/verify.h"
 #include "test_support.h"
 
@@ -13,19 +17,29 @@ using seqnet::test::TempDir;
 namespace seqnet {
 namespace {
 
-TEST(Golden, EveryDumpPassesOnTheCpu) {
+// Every dump with each float 3x3 convolution algorithm the CPU can run (as SEQNET_CONV=gemm,
+// direct, winograd would force it), then with the measured choice.
+TEST(Golden, EveryDumpPassesOnTheCpuWithEveryConvAlgorithm) {
   SEQNET_REQUIRE_SHARED(shared);
-  int files = 0;
-  for (const auto& e : std::filesystem::directory_iterator(shared + "/golden")) {
-    if (e.path().extension() != ".safetensors") continue;
-    ++files;
-    VerifyResult r = verify_dump(e.path().string(), Device::cpu);
-    EXPECT_FALSE(r.rows.empty()) << e.path();
-    for (const VerifyRow& row : r.rows)
-      EXPECT_TRUE(row.pass()) << e.path().filename() << " " << row.check << " (" << row.worst << "): " << row.rel_error
-                              << " > " << row.bound;
+  std::vector<std::optional<cpu::Conv3x3Algorithm>> settings;
+  for (cpu::Conv3x3Algorithm a : cpu::conv3x3_algorithms_available()) settings.push_back(a);
+  settings.push_back(std::nullopt);
+  for (const auto& setting : settings) {
+    const std::string name = setting ? cpu::conv3x3_algorithm_name(*setting) : "measured";
+    cpu::force_conv3x3_algorithm(setting);
+    int files = 0;
+    for (const auto& e : std::filesystem::directory_iterator(shared + "/golden")) {
+      if (e.path().extension() != ".safetensors") continue;
+      ++files;
+      VerifyResult r = verify_dump(e.path().string(), Device::cpu);
+      EXPECT_FALSE(r.rows.empty()) << e.path();
+      for (const VerifyRow& row : r.rows)
+        EXPECT_TRUE(row.pass()) << name << ": " << e.path().filename() << " " << row.check << " (" << row.worst
+                                << "): " << row.rel_error << " > " << row.bound;
+    }
+    EXPECT_GE(files, 14);
   }
-  EXPECT_GE(files, 14);
+  cpu::force_conv3x3_algorithm(std::nullopt);
 }
 
 TEST(Golden, ModelDumpMatchesInDoublePrecisionToo) {

@@ -12,6 +12,7 @@
 #include <random>
 #include <stdexcept>
 
+#include "kernels/cpu/conv3x3_algorithm.h"
 #include "kernels/cpu/conv3x3_direct.h"
 #include "kernels/cuda/runtime.h"
 #include "model/loss.h"
@@ -180,15 +181,54 @@ StepBenchResult run_step_bench(const StepBenchSettings& s) {
 }
 
 // How the CPU runs: threads, the OpenMP wait policy (apps/main.cpp may have chosen it), and
-// which 3x3 convolution (kernels/cpu/conv3x3_direct.h), so that a recorded number says what made it.
+// how the 3x3 convolutions are chosen (kernels/cpu/conv3x3_algorithm.h), so that a recorded
+// number says what made it.
 std::string cpu_engine_description() {
   const char* policy = std::getenv("OMP_WAIT_POLICY");
+  const auto forced = cpu::forced_conv3x3_algorithm();
+  std::string conv = forced ? std::string(cpu::conv3x3_algorithm_name(*forced)) : "fastest measured per shape of gemm";
+  if (!forced)
+    for (cpu::Conv3x3Algorithm a : cpu::conv3x3_algorithms_available())
+      if (a != cpu::Conv3x3Algorithm::gemm) conv += std::string(", ") + cpu::conv3x3_algorithm_name(a);
+  if (cpu::conv3x3_direct_available() && (!forced || *forced == cpu::Conv3x3Algorithm::direct))
+    conv += std::string(" (direct in ") + cpu::conv3x3_isa_name(*cpu::conv3x3_direct_isa()) + ")";
   return std::to_string(omp_get_max_threads()) + " threads, OMP_WAIT_POLICY " + (policy ? policy : "unset") +
-         ", 3x3 convolutions " +
-         (cpu::conv3x3_direct_available()
-              ? std::string("direct (") + cpu::conv3x3_isa_name(*cpu::conv3x3_direct_isa()) +
-                    ") on planes 32+ wide, else im2col + GEMM"
-              : std::string("im2col + GEMM"));
+         ", 3x3 convolutions: " + conv;
+}
+
+// The measured choice per 3x3 shape and pass, with every candidate's best time.
+void append_conv_choices(std::string& out) {
+  const auto choices = cpu::conv3x3_choices();
+  if (choices.empty()) return;
+  out += "\n3x3 convolution chosen per shape (best of the timed runs, ms):\n";
+  char line[256];
+  for (const cpu::Conv3x3Choice& c : choices) {
+    std::snprintf(line, sizeof line, "  %-15s N%d C%d>K%d %dx%d  %-8s", cpu::conv3x3_pass_name(c.shape.pass), c.shape.N,
+                  c.shape.C, c.shape.K, c.shape.H, c.shape.W, cpu::conv3x3_algorithm_name(c.algorithm));
+    out += line;
+    for (const auto& [algorithm, seconds] : c.seconds) {
+      std::snprintf(line, sizeof line, "  %s %.2f", cpu::conv3x3_algorithm_name(algorithm), seconds * 1e3);
+      out += line;
+    }
+    out += "\n";
+  }
+}
+
+nlohmann::json conv_choices_json() {
+  nlohmann::json j = nlohmann::json::array();
+  for (const cpu::Conv3x3Choice& c : cpu::conv3x3_choices()) {
+    nlohmann::json seconds;
+    for (const auto& [algorithm, s] : c.seconds) seconds[cpu::conv3x3_algorithm_name(algorithm)] = s;
+    j.push_back({{"pass", cpu::conv3x3_pass_name(c.shape.pass)},
+                 {"N", c.shape.N},
+                 {"C", c.shape.C},
+                 {"K", c.shape.K},
+                 {"H", c.shape.H},
+                 {"W", c.shape.W},
+                 {"chosen", cpu::conv3x3_algorithm_name(c.algorithm)},
+                 {"seconds", seconds}});
+  }
+  return j;
 }
 
 std::string format_step_bench_text(const StepBenchSettings& s, const StepBenchResult& r) {
@@ -222,6 +262,7 @@ std::string format_step_bench_text(const StepBenchSettings& s, const StepBenchRe
       append_profile(out, "inference by op", r.infer_ops, r.infer.mean);
       append_shape_profile(out, "inference by layer shape", r.infer_shapes, r.infer.mean);
     }
+    if (s.device == Device::cpu) append_conv_choices(out);
   }
   return out;
 }
@@ -256,6 +297,7 @@ std::string format_step_bench_json(const StepBenchSettings& s, const StepBenchRe
       j["profile"]["infer"] = profile_json(r.infer_ops);
       j["profile"]["infer_by_shape"] = shape_profile_json(r.infer_shapes);
     }
+    if (s.device == Device::cpu) j["profile"]["conv3x3_choices"] = conv_choices_json();
   }
   return j.dump();
 }

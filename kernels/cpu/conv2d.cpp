@@ -1,5 +1,6 @@
-// conv2d.cpp: the fast 2-D convolution of conv2d.h: im2col + GEMM, and for float 3x3 layers on
-// planes 32+ pixels wide the direct kernel of conv3x3_direct.h (forward and input gradient).
+// conv2d.cpp: the fast 2-D convolution of conv2d.h: im2col + GEMM, and for float 3x3 layers the
+// choice (conv3x3_algorithm.h) between it, the direct kernel and Winograd (forward and input
+// gradient).
 //
 // With the columns  cols[(c,u,v), (i,j)] = x[c, i+u-p, j+v-p]  (zero outside), a (C*ks*ks, H*W)
 // matrix per image, the three sums of conv2d.h are GEMMs:
@@ -21,7 +22,9 @@
 
 #include <omp.h>
 
+#include "kernels/cpu/conv3x3_algorithm.h"
 #include "kernels/cpu/conv3x3_direct.h"
+#include "kernels/cpu/conv3x3_winograd.h"
 #include "kernels/cpu/gemm.h"
 #include "kernels/cpu/image_matrix.h"
 
@@ -110,16 +113,6 @@ void col2im_add(T* dx, const T* cols, int images, int C, int H, int W, int ksize
     }
 }
 
-// The direct 3x3 kernel (conv3x3_direct.h) instead of im2col + GEMM: float, a CPU with AVX2 or
-// AVX-512, planes wide enough to fill the vectors.
-template <typename T>
-bool use_direct(int W, int ksize) {
-  if constexpr (std::is_same_v<T, float>)
-    return ksize == 3 && conv3x3_direct_available() && conv3x3_direct_pays(W);
-  else
-    return false;
-}
-
 // The input gradient is a convolution of dy with w flipped in space and with its channel axes
 // swapped: dx[c,i,j] = sum_{k,u,v} w[k,c,2-u,2-v] * dy[k,i+u-1,j+v-1]. flipped (C,K,3,3).
 void flip_and_transpose_3x3(float* flipped, const float* w, int K, int C) {
@@ -169,19 +162,10 @@ void weight_gradient_in_bands(T* dw, const T* dy, const T* x, int N, int C, int 
   }
 }
 
-}  // namespace
-
-int64_t conv2d_workspace_size(int C, int H, int W, int ksize) {
-  if (ksize == 1) return 0;
-  // Room for a group (group_size never exceeds kGroupElements) or for one band of rows.
-  return std::max(kGroupElements, int64_t(C) * ksize * ksize * band_rows(C, H, W, ksize) * W);
-}
-
+// im2col + GEMM: the forward pass and the input gradient of conv2d.h for any type and ksize.
 template <typename T>
-void conv2d_forward(T* y, const T* x, const T* w, const T* b, T* workspace, int N, int C, int H, int W, int K,
-                    int ksize) {
-  if constexpr (std::is_same_v<T, float>)
-    if (use_direct<T>(W, ksize)) return conv3x3_forward_direct(y, x, w, b, N, C, H, W, K);
+void gemm_forward(T* y, const T* x, const T* w, const T* b, T* workspace, int N, int C, int H, int W, int K,
+                  int ksize) {
   const int64_t HW = int64_t(H) * W;
   const int CKK = C * ksize * ksize;
   const int group = ksize == 1 ? 1 : group_size(C, H, W, K, ksize, N);
@@ -218,17 +202,9 @@ void conv2d_forward(T* y, const T* x, const T* w, const T* b, T* workspace, int 
   }
 }
 
+
 template <typename T>
-void conv2d_backward_input(T* dx, const T* dy, const T* w, T* workspace, int N, int C, int H, int W, int K,
-                           int ksize) {
-  if constexpr (std::is_same_v<T, float>)
-    if (use_direct<T>(W, ksize)) {
-      // Grows once to the largest layer; a training step after the first allocates nothing.
-      static thread_local std::vector<float> flipped;
-      flipped.resize(std::max(flipped.size(), size_t(K) * C * 9));
-      flip_and_transpose_3x3(flipped.data(), w, K, C);
-      return conv3x3_forward_direct(dx, dy, flipped.data(), nullptr, N, K, H, W, C);
-    }
+void gemm_backward_input(T* dx, const T* dy, const T* w, T* workspace, int N, int C, int H, int W, int K, int ksize) {
   const int64_t HW = int64_t(H) * W;
   const int CKK = C * ksize * ksize;
   const int group = ksize == 1 ? 1 : group_size(C, H, W, K, ksize, N);
@@ -258,6 +234,79 @@ void conv2d_backward_input(T* dx, const T* dy, const T* w, T* workspace, int N, 
       col2im_add(dxn, workspace, 1, C, H, W, ksize, i0, i1);
     }
   }
+}
+
+// y = max(0, (y - subtract[k]) * scale[k] + add[k]) in place: the epilogue the direct and Winograd
+// kernels apply in registers, as a pass of its own after im2col + GEMM.
+void apply_epilogue(float* y, const Conv3x3Epilogue& ep, int N, int K, int64_t HW) {
+  if (!ep.subtract && !ep.relu) return;
+#pragma omp parallel for collapse(2) schedule(static) if (int64_t(N) * K * HW >= kParallelMinElements)
+  for (int n = 0; n < N; ++n)
+    for (int k = 0; k < K; ++k) {
+      float* plane = y + (int64_t(n) * K + k) * HW;
+      if (ep.subtract) {
+        const float subtract = ep.subtract[k], scale = ep.scale[k], add = ep.add[k];
+        for (int64_t i = 0; i < HW; ++i) plane[i] = (plane[i] - subtract) * scale + add;
+      }
+      if (ep.relu)
+        for (int64_t i = 0; i < HW; ++i) plane[i] = std::max(plane[i], 0.0f);
+    }
+}
+
+}  // namespace
+
+int64_t conv2d_workspace_size(int C, int H, int W, int ksize) {
+  if (ksize == 1) return 0;
+  // Room for a group (group_size never exceeds kGroupElements) or for one band of rows.
+  return std::max(kGroupElements, int64_t(C) * ksize * ksize * band_rows(C, H, W, ksize) * W);
+}
+
+void conv3x3_forward(float* y, const float* x, const float* w, const float* b, float* workspace, int N, int C, int H,
+                     int W, int K, const Conv3x3Epilogue& epilogue) {
+  const auto run = [&](Conv3x3Algorithm algorithm, const Conv3x3Epilogue& ep) {
+    switch (algorithm) {
+      case Conv3x3Algorithm::direct: return conv3x3_forward_direct(y, x, w, b, N, C, H, W, K, ep);
+      case Conv3x3Algorithm::winograd: return conv3x3_forward_winograd(y, x, w, b, N, C, H, W, K, ep);
+      case Conv3x3Algorithm::gemm:
+        gemm_forward(y, x, w, b, workspace, N, C, H, W, K, 3);
+        return apply_epilogue(y, ep, N, K, int64_t(H) * W);
+    }
+  };
+  const Conv3x3Algorithm chosen =
+      conv3x3_algorithm({Conv3x3Pass::forward, N, C, H, W, K}, [&](Conv3x3Algorithm a) { run(a, {}); });
+  run(chosen, epilogue);
+}
+
+template <typename T>
+void conv2d_forward(T* y, const T* x, const T* w, const T* b, T* workspace, int N, int C, int H, int W, int K,
+                    int ksize) {
+  if constexpr (std::is_same_v<T, float>)
+    if (ksize == 3) return conv3x3_forward(y, x, w, b, workspace, N, C, H, W, K);
+  gemm_forward(y, x, w, b, workspace, N, C, H, W, K, ksize);
+}
+
+template <typename T>
+void conv2d_backward_input(T* dx, const T* dy, const T* w, T* workspace, int N, int C, int H, int W, int K,
+                           int ksize) {
+  if constexpr (std::is_same_v<T, float>)
+    if (ksize == 3) {
+      // The direct and Winograd kernels compute the input gradient as a forward convolution of dy
+      // with the flipped, transposed weights. Grows once to the largest layer.
+      static thread_local std::vector<float> flipped;
+      flipped.resize(std::max(flipped.size(), size_t(K) * C * 9));
+      flip_and_transpose_3x3(flipped.data(), w, K, C);
+      const auto run = [&](Conv3x3Algorithm algorithm) {
+        switch (algorithm) {
+          case Conv3x3Algorithm::direct:
+            return conv3x3_forward_direct(dx, dy, flipped.data(), nullptr, N, K, H, W, C);
+          case Conv3x3Algorithm::winograd:
+            return conv3x3_forward_winograd(dx, dy, flipped.data(), nullptr, N, K, H, W, C);
+          case Conv3x3Algorithm::gemm: return gemm_backward_input(dx, dy, w, workspace, N, C, H, W, K, 3);
+        }
+      };
+      return run(conv3x3_algorithm({Conv3x3Pass::input_gradient, N, C, H, W, K}, run));
+    }
+  gemm_backward_input(dx, dy, w, workspace, N, C, H, W, K, ksize);
 }
 
 template <typename T>

@@ -5,8 +5,9 @@
 //            dw[k,c,u,v] += sum_{n,i,j} dy[n,k,i,j] * x[n,c,i+u-p,j+v-p]
 //            db[k]       += sum_{n,i,j} dy[n,k,i,j]
 // Fast path: im2col (columns (C*ks*ks, H*W) per image) and a BLAS GEMM; a 1x1 conv is a GEMM
-// on x directly. Float 3x3 forward passes and input gradients on planes 32+ wide use the direct
-// kernel of conv3x3_direct.h instead where the CPU has AVX2 or AVX-512.
+// on x directly. Float 3x3 forward passes and input gradients run whichever of im2col + GEMM, the
+// direct kernel (conv3x3_direct.h) and Winograd (conv3x3_winograd.h) was measured fastest for the
+// shape on this CPU (conv3x3_algorithm.h).
 // `workspace` holds conv2d_workspace_size() elements (0 for 1x1: may be null).
 // Small images (the deep levels' planes) are grouped so one GEMM covers several of them, their
 // columns plus the GEMM output within 512K elements (2 MB float, one core's L2); larger images go
@@ -17,6 +18,8 @@
 
 #include <cstdint>
 
+#include "kernels/cpu/conv3x3_direct.h"
+
 namespace seqnet::cpu {
 
 int64_t conv2d_workspace_size(int C, int H, int W, int ksize);
@@ -25,6 +28,10 @@ int64_t conv2d_workspace_size(int C, int H, int W, int ksize);
 template <typename T>
 void conv2d_forward(T* y, const T* x, const T* w, const T* b, T* workspace, int N, int C, int H, int W,
                     int K, int ksize);
+// The float 3x3 forward pass followed by an epilogue (batch-norm in evaluation, ReLU): in the
+// direct and Winograd kernels' registers, or as a pass of its own after im2col + GEMM.
+void conv3x3_forward(float* y, const float* x, const float* w, const float* b, float* workspace, int N, int C, int H,
+                     int W, int K, const Conv3x3Epilogue& epilogue = {});
 // dx (N,C,H,W) = ; from dy (N,K,H,W) and w (K,C,ks,ks).
 template <typename T>
 void conv2d_backward_input(T* dx, const T* dy, const T* w, T* workspace, int N, int C, int H, int W, int K,

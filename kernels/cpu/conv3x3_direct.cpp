@@ -218,11 +218,10 @@ void conv_all_rows(float* y, const float* x, const float* w, const float* b, int
       conv_row<Tile>(y + int64_t(n) * K * HW, x + int64_t(n) * C * HW, w, b, ep, C, H, W, K, i);
 }
 
-// The widest instruction set this CPU has, narrowed by SEQNET_CONV (gemm: none; avx2: AVX2).
+// The widest instruction set this CPU has, narrowed to AVX2 by SEQNET_CONV=avx2.
 std::optional<Conv3x3Isa> widest_isa() {
   const char* choice = std::getenv("SEQNET_CONV");
   const std::string asked = choice ? choice : "";
-  if (asked == "gemm") return std::nullopt;
   if (asked != "avx2" && conv3x3_isa_supported(Conv3x3Isa::avx512)) return Conv3x3Isa::avx512;
   if (conv3x3_isa_supported(Conv3x3Isa::avx2)) return Conv3x3Isa::avx2;
   return std::nullopt;
@@ -244,8 +243,6 @@ bool conv3x3_isa_supported(Conv3x3Isa isa) {
 const char* conv3x3_isa_name(Conv3x3Isa isa) { return isa == Conv3x3Isa::avx512 ? "AVX-512" : "AVX2"; }
 
 bool conv3x3_direct_available() { return conv3x3_direct_isa().has_value(); }
-
-bool conv3x3_direct_pays(int W) { return W >= 32; }
 
 void conv3x3_forward_direct(float* y, const float* x, const float* w, const float* b, int N, int C, int H, int W,
                             int K, const Conv3x3Epilogue& epilogue) {

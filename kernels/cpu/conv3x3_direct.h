@@ -1,7 +1,7 @@
 // conv3x3_direct.h: the 3x3 convolution computed directly, without im2col columns, on CPUs with
 // AVX-512 or AVX2 + FMA (float only). conv2d.cpp uses it for the forward pass and, with the
-// weights flipped and transposed, for the input gradient; everything else keeps the im2col + GEMM
-// path.
+// weights flipped and transposed, for the input gradient, where the chooser (conv3x3_algorithm.h)
+// measured it fastest.
 //
 //   y[n,k,i,j] = b[k] + sum_{c,u,v} w[k,c,u,v] * x[n,c,i+u-1,j+v-1]   (zero outside)
 //
@@ -18,9 +18,9 @@ namespace seqnet::cpu {
 
 enum class Conv3x3Isa { avx2, avx512 };
 
-// The instruction set the direct kernel uses on this CPU: the widest it has, or none (then
-// conv2d.cpp keeps im2col + GEMM). The environment can narrow it: SEQNET_CONV=gemm (no direct
-// kernel) or SEQNET_CONV=avx2, for benchmarks and for checking one path against another.
+// The instruction set the direct kernel uses on this CPU: the widest it has, or none. The
+// environment can narrow it: SEQNET_CONV=gemm (no direct kernel) or SEQNET_CONV=avx2 (AVX2 on an
+// AVX-512 CPU, as on an AVX2-only one), for benchmarks and for checking one path against another.
 std::optional<Conv3x3Isa> conv3x3_direct_isa();
 bool conv3x3_direct_available();  // conv3x3_direct_isa() has a value
 bool conv3x3_isa_supported(Conv3x3Isa isa);
@@ -44,9 +44,5 @@ void conv3x3_forward_direct(float* y, const float* x, const float* w, const floa
 // The same with a given instruction set (the tests run both); only when conv3x3_isa_supported(isa).
 void conv3x3_forward_direct_with(Conv3x3Isa isa, float* y, const float* x, const float* w, const float* b, int N,
                                  int C, int H, int W, int K, const Conv3x3Epilogue& epilogue = {});
-
-// Whether the direct kernel is the faster choice for a plane this wide: it computes whole vectors,
-// so narrow rows waste lanes; at 16 pixels it only ties with im2col + GEMM (bench_cpu_kernels).
-bool conv3x3_direct_pays(int W);
 
 }  // namespace seqnet::cpu

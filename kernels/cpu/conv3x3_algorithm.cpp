@@ -1,0 +1,131 @@
+// conv3x3_algorithm.cpp: the measured choice of conv3x3_algorithm.h.
+#include "kernels/cpu/conv3x3_algorithm.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <map>
+#include <mutex>
+#include <stdexcept>
+#include <string>
+
+#include "kernels/cpu/conv3x3_direct.h"
+
+namespace seqnet::cpu {
+
+namespace {
+
+// Timed runs per candidate: up to this many, stopping early once this much time is spent.
+constexpr int kTimedRuns = 3;
+constexpr double kTimeBudgetS = 0.02;
+
+std::optional<Conv3x3Algorithm> from_environment() {
+  const char* value = std::getenv("SEQNET_CONV");
+  const std::string asked = value ? value : "";
+  if (asked.empty() || asked == "auto") return std::nullopt;
+  if (asked == "gemm") return Conv3x3Algorithm::gemm;
+  if (asked == "direct" || asked == "avx2") return Conv3x3Algorithm::direct;
+  if (asked == "winograd") return Conv3x3Algorithm::winograd;
+  throw std::invalid_argument("SEQNET_CONV=" + asked + ": expected auto, gemm, direct, avx2 or winograd");
+}
+
+struct State {
+  std::mutex mutex;
+  bool forced_set = false;  // force_conv3x3_algorithm was called (else SEQNET_CONV decides)
+  std::optional<Conv3x3Algorithm> forced;
+  std::map<Conv3x3Shape, Conv3x3Algorithm> chosen;
+  std::vector<Conv3x3Choice> choices;
+};
+
+State& state() {
+  static State s;
+  return s;
+}
+
+// The best of up to kTimedRuns runs after one untimed one.
+double best_seconds(const std::function<void(Conv3x3Algorithm)>& run, Conv3x3Algorithm algorithm) {
+  using Clock = std::chrono::steady_clock;
+  run(algorithm);
+  double best = 1e300, spent = 0;
+  for (int i = 0; i < kTimedRuns && spent < kTimeBudgetS; ++i) {
+    const auto start = Clock::now();
+    run(algorithm);
+    const double s = std::chrono::duration<double>(Clock::now() - start).count();
+    best = std::min(best, s);
+    spent += s;
+  }
+  return best;
+}
+
+}  // namespace
+
+const char* conv3x3_algorithm_name(Conv3x3Algorithm algorithm) {
+  switch (algorithm) {
+    case Conv3x3Algorithm::gemm: return "gemm";
+    case Conv3x3Algorithm::direct: return "direct";
+    case Conv3x3Algorithm::winograd: return "winograd";
+  }
+  return "?";
+}
+
+const char* conv3x3_pass_name(Conv3x3Pass pass) {
+  return pass == Conv3x3Pass::forward ? "forward" : "input gradient";
+}
+
+std::vector<Conv3x3Algorithm> conv3x3_algorithms_available() {
+  std::vector<Conv3x3Algorithm> all{Conv3x3Algorithm::gemm, Conv3x3Algorithm::winograd};
+  if (conv3x3_isa_supported(Conv3x3Isa::avx2)) all.push_back(Conv3x3Algorithm::direct);
+  return all;
+}
+
+void force_conv3x3_algorithm(std::optional<Conv3x3Algorithm> algorithm) {
+  State& s = state();
+  std::lock_guard lock(s.mutex);
+  s.forced_set = true;
+  s.forced = algorithm;
+}
+
+std::optional<Conv3x3Algorithm> forced_conv3x3_algorithm() {
+  State& s = state();
+  {
+    std::lock_guard lock(s.mutex);
+    if (s.forced_set) return s.forced;
+  }
+  static const std::optional<Conv3x3Algorithm> from_env = from_environment();
+  return from_env;
+}
+
+Conv3x3Algorithm conv3x3_algorithm(const Conv3x3Shape& shape, const std::function<void(Conv3x3Algorithm)>& run) {
+  if (const auto forced = forced_conv3x3_algorithm()) {
+    if (*forced == Conv3x3Algorithm::direct && !conv3x3_direct_available())
+      throw std::invalid_argument("SEQNET_CONV: the direct 3x3 kernel needs AVX2 + FMA, which this CPU lacks");
+    return *forced;
+  }
+  State& s = state();
+  {
+    std::lock_guard lock(s.mutex);
+    if (const auto it = s.chosen.find(shape); it != s.chosen.end()) return it->second;
+  }
+  // Measured outside the lock: the candidates run OpenMP teams of their own.
+  Conv3x3Choice choice{shape, Conv3x3Algorithm::gemm, {}};
+  double best = 1e300;
+  for (Conv3x3Algorithm algorithm : conv3x3_algorithms_available()) {
+    const double seconds = best_seconds(run, algorithm);
+    choice.seconds.emplace_back(algorithm, seconds);
+    if (seconds < best) {
+      best = seconds;
+      choice.algorithm = algorithm;
+    }
+  }
+  std::lock_guard lock(s.mutex);
+  if (s.chosen.emplace(shape, choice.algorithm).second) s.choices.push_back(choice);
+  return s.chosen.at(shape);
+}
+
+std::vector<Conv3x3Choice> conv3x3_choices() {
+  State& s = state();
+  std::lock_guard lock(s.mutex);
+  return s.choices;
+}
+
+}  // namespace seqnet::cpu

@@ -1,0 +1,60 @@
+// conv3x3_algorithm.h: which float 3x3 convolution runs a layer: im2col + GEMM (conv2d.cpp), the
+// direct kernel (conv3x3_direct.h) or Winograd F(2x2,3x3) (conv3x3_winograd.h), chosen per shape
+// and pass by timing them on this machine, as cuDNN's find does.
+//
+// The first time a (pass, N, C, H, W, K) is met, every candidate runs on the caller's own buffers:
+// one untimed run (it touches the scratch memory and warms the caches), then up to 3 timed runs
+// until 20 ms are spent; the fastest minimum wins and is kept for the process. So no shape runs
+// slower than its im2col + GEMM path, up to the noise of those few runs.
+//
+// The environment variable SEQNET_CONV fixes one instead (tests, verification, benchmarks):
+//   auto (or unset)  measure, as above
+//   gemm             im2col + GEMM everywhere
+//   direct           the direct kernel in the widest instruction set the CPU has
+//   avx2             the direct kernel in AVX2 (imitates an AVX2-only CPU on an AVX-512 one)
+//   winograd         Winograd F(2x2,3x3)
+// The direct kernel needs AVX2 + FMA; asking for it on a CPU without them is an error.
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <vector>
+
+namespace seqnet::cpu {
+
+enum class Conv3x3Algorithm { gemm, direct, winograd };
+enum class Conv3x3Pass { forward, input_gradient };
+
+const char* conv3x3_algorithm_name(Conv3x3Algorithm algorithm);
+const char* conv3x3_pass_name(Conv3x3Pass pass);
+
+// The algorithms this CPU can run: gemm, winograd, and direct where it has AVX2 + FMA.
+std::vector<Conv3x3Algorithm> conv3x3_algorithms_available();
+
+// Fixes the algorithm for every shape (nullopt: measure), overriding SEQNET_CONV. For tests.
+void force_conv3x3_algorithm(std::optional<Conv3x3Algorithm> algorithm);
+// The algorithm SEQNET_CONV or force_conv3x3_algorithm fixed, or nullopt when measuring.
+// Throws std::invalid_argument for a SEQNET_CONV it does not know.
+std::optional<Conv3x3Algorithm> forced_conv3x3_algorithm();
+
+struct Conv3x3Shape {
+  Conv3x3Pass pass;
+  int N, C, H, W, K;
+  auto operator<=>(const Conv3x3Shape&) const = default;
+};
+
+// A measured choice: the winner and each candidate's best time.
+struct Conv3x3Choice {
+  Conv3x3Shape shape;
+  Conv3x3Algorithm algorithm;
+  std::vector<std::pair<Conv3x3Algorithm, double>> seconds;
+};
+
+// The algorithm for `shape`: the forced one, or the fastest candidate; `run(a)` runs algorithm a
+// once on the caller's buffers and is called only the first time the shape is met.
+Conv3x3Algorithm conv3x3_algorithm(const Conv3x3Shape& shape, const std::function<void(Conv3x3Algorithm)>& run);
+
+// Every choice measured so far in this process, in the order the shapes were first met.
+std::vector<Conv3x3Choice> conv3x3_choices();
+
+}  // namespace seqnet::cpu
