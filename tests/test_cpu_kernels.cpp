@@ -266,18 +266,25 @@ TEST(CpuKernelConv2d, Direct3x3MatchesReferenceAtEveryRemainder) {
   if (checked == 0) GTEST_SKIP() << "this CPU has neither AVX2+FMA nor AVX-512F: the direct 3x3 kernel is not used";
 }
 
+// Winograd with its transforms in each instruction set this CPU has (and the base one).
 TEST(CpuKernelConv2d, Winograd3x3MatchesReferenceAtEveryRemainder) {
-  check_conv3x3_kernel("Winograd", [](float* y, const float* x, const float* w, const float* b, int N, int C, int H,
-                                      int W, int K, const cpu::Conv3x3Epilogue& ep) {
-    cpu::conv3x3_forward_winograd(y, x, w, b, N, C, H, W, K, ep);
-  });
-  // Enough blocks for each thread to run whole ones: 9 small images, and 2 planes 600 wide with 48
-  // channels (one tile row per block, 5 blocks per image); and 4 such blocks of one image.
-  check_conv3x3_kernel(
-      "Winograd, many blocks",
-      [](float* y, const float* x, const float* w, const float* b, int N, int C, int H, int W, int K,
-         const cpu::Conv3x3Epilogue& ep) { cpu::conv3x3_forward_winograd(y, x, w, b, N, C, H, W, K, ep); },
-      {{9, 3, 5, 7, 4}, {2, 48, 9, 600, 48}, {1, 40, 7, 600, 24}});
+  for (std::optional<cpu::Conv3x3Isa> isa :
+       {std::optional<cpu::Conv3x3Isa>(), std::optional(cpu::Conv3x3Isa::avx2), std::optional(cpu::Conv3x3Isa::avx512)}) {
+    const std::string name = std::string("Winograd, transforms in ") + (isa ? cpu::conv3x3_isa_name(*isa) : "x86-64");
+    if (isa && !cpu::conv3x3_isa_supported(*isa)) {
+      std::printf("[ SKIPPED  ] %s: this CPU lacks it\n", name.c_str());
+      continue;
+    }
+    const auto kernel = [isa](float* y, const float* x, const float* w, const float* b, int N, int C, int H, int W,
+                              int K, const cpu::Conv3x3Epilogue& ep) {
+      cpu::conv3x3_forward_winograd_with(isa, y, x, w, b, N, C, H, W, K, ep);
+    };
+    check_conv3x3_kernel(name, kernel);
+    // Enough blocks for each thread to run whole ones: 9 small images, and 2 planes 600 wide with
+    // 48 channels (one tile row per block, 5 blocks per image); and 4 such blocks of one image.
+    check_conv3x3_kernel(name + ", many blocks", kernel,
+                         {{9, 3, 5, 7, 4}, {2, 48, 9, 600, 48}, {1, 40, 7, 600, 24}});
+  }
 }
 
 // The rounding error of each 3x3 algorithm at SeqNet's channel counts (C = K = 16 .. 256, the

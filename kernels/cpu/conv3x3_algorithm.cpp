@@ -22,9 +22,9 @@ constexpr double kTimeBudgetS = 0.02;
 std::optional<Conv3x3Algorithm> from_environment() {
   const char* value = std::getenv("SEQNET_CONV");
   const std::string asked = value ? value : "";
-  if (asked.empty() || asked == "auto") return std::nullopt;
+  if (asked.empty() || asked == "auto" || asked == "avx2") return std::nullopt;
   if (asked == "gemm") return Conv3x3Algorithm::gemm;
-  if (asked == "direct" || asked == "avx2") return Conv3x3Algorithm::direct;
+  if (asked == "direct") return Conv3x3Algorithm::direct;
   if (asked == "winograd") return Conv3x3Algorithm::winograd;
   throw std::invalid_argument("SEQNET_CONV=" + asked + ": expected auto, gemm, direct, avx2 or winograd");
 }

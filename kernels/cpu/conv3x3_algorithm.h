@@ -9,9 +9,10 @@
 //
 // The environment variable SEQNET_CONV fixes one instead (tests, verification, benchmarks):
 //   auto (or unset)  measure, as above
+//   avx2             measure, with the direct kernel and the Winograd transforms in AVX2 (imitates an
+//                    AVX2-only CPU on an AVX-512 one; add OPENBLAS_CORETYPE=Haswell for the GEMMs)
 //   gemm             im2col + GEMM everywhere
 //   direct           the direct kernel in the widest instruction set the CPU has
-//   avx2             the direct kernel in AVX2 (imitates an AVX2-only CPU on an AVX-512 one)
 //   winograd         Winograd F(2x2,3x3)
 // The direct kernel needs AVX2 + FMA; asking for it on a CPU without them is an error.
 #pragma once

@@ -19,8 +19,8 @@ namespace seqnet::cpu {
 enum class Conv3x3Isa { avx2, avx512 };
 
 // The instruction set the direct kernel uses on this CPU: the widest it has, or none. The
-// environment can narrow it: SEQNET_CONV=gemm (no direct kernel) or SEQNET_CONV=avx2 (AVX2 on an
-// AVX-512 CPU, as on an AVX2-only one), for benchmarks and for checking one path against another.
+// environment can narrow it: SEQNET_CONV=avx2 (AVX2 on an AVX-512 CPU, as on an AVX2-only one), for
+// benchmarks. The Winograd transforms use the same one.
 std::optional<Conv3x3Isa> conv3x3_direct_isa();
 bool conv3x3_direct_available();  // conv3x3_direct_isa() has a value
 bool conv3x3_isa_supported(Conv3x3Isa isa);

@@ -18,7 +18,7 @@
 // threads share each block's three steps (channels, positions xi, channels).
 // The transforms are written as plain loops over a row of tiles, on even and odd columns kept
 // apart so that every access is unit-stride; they are compiled for AVX-512, AVX2 and the base
-// instruction set (target_clones) and vectorized by the compiler.
+// instruction set and vectorized by the compiler.
 #include "kernels/cpu/conv3x3_winograd.h"
 
 #include <omp.h>
@@ -26,6 +26,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <limits>
+#include <optional>
 #include <tuple>
 #include <vector>
 
@@ -39,7 +40,8 @@ constexpr int kPositions = 16;  // xi: the 4x4 positions of a transformed tile
 // V and M of one block: within 512K floats (2 MB), the size the im2col bands use for the same reason.
 constexpr int64_t kBlockElements = int64_t(1) << 19;
 
-#define SEQNET_VECTOR_CLONES __attribute__((target_clones("avx512f", "arch=haswell", "default")))
+// The transforms are inlined into one function per instruction set (see Transforms below).
+#define SEQNET_INLINE [[gnu::always_inline]] inline
 
 // U (16, K, C) = G g G^T for every filter g = w[k, c] (K, C, 3, 3), computed in double.
 void transform_weights(float* U, const float* w, int K, int C) {
@@ -84,8 +86,7 @@ Plan make_plan(int N, int C, int H, int W, int K) {
 
 // V[xi][c][t] for channels [c0, c1) and tile rows [r0, r1) of image xn (C, H, W); t counts the
 // block's tiles from tile row r0. `rows` holds 8 * (tile_cols + 1) floats.
-SEQNET_VECTOR_CLONES
-void input_transform(float* V, const float* xn, const Plan& p, int r0, int r1, int c0, int c1, float* rows) {
+SEQNET_INLINE void input_transform(float* V, const float* xn, const Plan& p, int r0, int r1, int c0, int c1, float* rows) {
   const int64_t HW = int64_t(p.H) * p.W, T = p.block_tiles();
   const int tw = p.tile_cols, W = p.W;
   // even[q][m] = input column 2m - 1, odd[q][m] = column 2m of patch row q (zero outside): tile tj
@@ -144,8 +145,7 @@ void input_transform(float* V, const float* xn, const Plan& p, int r0, int r1, i
 
 // y rows 2r, 2r+1 for tile rows [r0, r1) and output channels [k0, k1) of image yn (K, H, W) from
 // M[xi][k][t], plus the bias, then the epilogue. `rows` holds 4 * tile_cols floats.
-SEQNET_VECTOR_CLONES
-void output_transform(float* yn, const float* M, const float* b, const Conv3x3Epilogue& ep, const Plan& p, int r0,
+SEQNET_INLINE void output_transform(float* yn, const float* M, const float* b, const Conv3x3Epilogue& ep, const Plan& p, int r0,
                       int r1, int k0, int k1, float* rows) {
   const int64_t HW = int64_t(p.H) * p.W, T = p.block_tiles();
   const int tw = p.tile_cols, W = p.W;
@@ -187,6 +187,36 @@ void output_transform(float* yn, const float* M, const float* b, const Conv3x3Ep
   }
 }
 
+// Both transforms compiled for AVX-512, for AVX2 + FMA and for the base instruction set; the one
+// used is the direct kernel's (conv3x3_direct_isa: the widest the CPU has, AVX2 under
+// SEQNET_CONV=avx2), so that an AVX2-only CPU can be imitated on an AVX-512 one.
+using InputTransform = void (*)(float*, const float*, const Plan&, int, int, int, int, float*);
+using OutputTransform = void (*)(float*, const float*, const float*, const Conv3x3Epilogue&, const Plan&, int, int,
+                                 int, int, float*);
+struct Transforms {
+  InputTransform input;
+  OutputTransform output;
+};
+
+#define SEQNET_TRANSFORMS_FOR(name, target)                                                                      \
+  target void input_##name(float* V, const float* xn, const Plan& p, int r0, int r1, int c0, int c1, float* rows) { \
+    input_transform(V, xn, p, r0, r1, c0, c1, rows);                                                              \
+  }                                                                                                               \
+  target void output_##name(float* yn, const float* M, const float* b, const Conv3x3Epilogue& ep, const Plan& p,   \
+                            int r0, int r1, int k0, int k1, float* rows) {                                         \
+    output_transform(yn, M, b, ep, p, r0, r1, k0, k1, rows);                                                      \
+  }
+SEQNET_TRANSFORMS_FOR(avx512, __attribute__((target("avx512f,avx512dq,avx512bw,avx512vl,avx2,fma"))))
+SEQNET_TRANSFORMS_FOR(avx2, __attribute__((target("avx2,fma"))))
+SEQNET_TRANSFORMS_FOR(base, )
+#undef SEQNET_TRANSFORMS_FOR
+
+Transforms transforms_for(std::optional<Conv3x3Isa> isa) {
+  if (isa == Conv3x3Isa::avx512) return {input_avx512, output_avx512};
+  if (isa == Conv3x3Isa::avx2) return {input_avx2, output_avx2};
+  return {input_base, output_base};
+}
+
 // M[xi] = U[xi] V[xi] for positions [xi0, xi1) of one block (single-threaded GEMMs inside a
 // parallel region, see gemm.h).
 void products(float* M, const float* U, const float* V, const Plan& p, int xi0, int xi1) {
@@ -200,7 +230,14 @@ void products(float* M, const float* U, const float* V, const Plan& p, int xi0, 
 
 void conv3x3_forward_winograd(float* y, const float* x, const float* w, const float* b, int N, int C, int H, int W,
                               int K, const Conv3x3Epilogue& epilogue) {
+  conv3x3_forward_winograd_with(conv3x3_direct_isa(), y, x, w, b, N, C, H, W, K, epilogue);
+}
+
+void conv3x3_forward_winograd_with(std::optional<Conv3x3Isa> isa, float* y, const float* x, const float* w,
+                                   const float* b, int N, int C, int H, int W, int K,
+                                   const Conv3x3Epilogue& epilogue) {
   const Plan p = make_plan(N, C, H, W, K);
+  const Transforms t = transforms_for(isa);
   const int64_t HW = int64_t(H) * W;
   const int blocks = N * p.blocks_per_image;
   const int threads = omp_in_parallel() ? 1 : omp_get_max_threads();
@@ -226,9 +263,9 @@ void conv3x3_forward_winograd(float* y, const float* x, const float* w, const fl
       float* M = V + p.v_size();
       float* rows = M + p.m_size();
       const auto [n, r0, r1] = block_range(block);
-      input_transform(V, x + int64_t(n) * C * HW, p, r0, r1, 0, C, rows);
+      t.input(V, x + int64_t(n) * C * HW, p, r0, r1, 0, C, rows);
       products(M, u, V, p, 0, kPositions);
-      output_transform(y + int64_t(n) * K * HW, M, b, epilogue, p, r0, r1, 0, K, rows);
+      t.output(y + int64_t(n) * K * HW, M, b, epilogue, p, r0, r1, 0, K, rows);
     }
     return;
   }
@@ -240,11 +277,11 @@ void conv3x3_forward_winograd(float* y, const float* x, const float* w, const fl
     {
       float* rows = all_scratch + omp_get_thread_num() * per_thread + p.v_size() + p.m_size();
 #pragma omp for schedule(static)
-      for (int c = 0; c < C; ++c) input_transform(V, x + int64_t(n) * C * HW, p, r0, r1, c, c + 1, rows);
+      for (int c = 0; c < C; ++c) t.input(V, x + int64_t(n) * C * HW, p, r0, r1, c, c + 1, rows);
 #pragma omp for schedule(static)
       for (int xi = 0; xi < kPositions; ++xi) products(M, u, V, p, xi, xi + 1);
 #pragma omp for schedule(static)
-      for (int k = 0; k < K; ++k) output_transform(y + int64_t(n) * K * HW, M, b, epilogue, p, r0, r1, k, k + 1, rows);
+      for (int k = 0; k < K; ++k) t.output(y + int64_t(n) * K * HW, M, b, epilogue, p, r0, r1, k, k + 1, rows);
     }
   }
 }

@@ -12,13 +12,22 @@
 // The matrices, the tiles and why F(4x4,3x3) was not taken: docs/WALKTHROUGH.md.
 #pragma once
 
+#include <optional>
+
 #include "kernels/cpu/conv3x3_direct.h"
 
 namespace seqnet::cpu {
 
 // y (N,K,H,W) = conv3x3(x (N,C,H,W), w (K,C,3,3)) + b (K), or no bias when b is null, then the
 // epilogue (batch-norm in evaluation, ReLU; see Conv3x3Epilogue). Any sizes >= 1.
+// The transforms run in the direct kernel's instruction set (conv3x3_direct_isa: the widest the
+// CPU has, AVX2 under SEQNET_CONV=avx2); the GEMMs are OpenBLAS's, which picks its own.
 void conv3x3_forward_winograd(float* y, const float* x, const float* w, const float* b, int N, int C, int H, int W,
                               int K, const Conv3x3Epilogue& epilogue = {});
+// The same with the transforms in a given instruction set (nullopt: the base x86-64 one), for the
+// tests; only when conv3x3_isa_supported(*isa).
+void conv3x3_forward_winograd_with(std::optional<Conv3x3Isa> isa, float* y, const float* x, const float* w,
+                                   const float* b, int N, int C, int H, int W, int K,
+                                   const Conv3x3Epilogue& epilogue = {});
 
 }  // namespace seqnet::cpu
