@@ -23,7 +23,9 @@ int run(int argc, char** argv) {
   args.flag("json", "print one JSON object instead of the table");
   args.flag("profile",
             "also time each op type, and each convolution per shape (the per-layer breakdown; kernels/op_timer.h; "
-            "on CUDA the GPU is waited for around every op)");
+            "on CUDA the GPU is waited for around every op); on the CPU also print the 3x3 convolution algorithm "
+            "chosen per shape and pass with each candidate's time (kernels/cpu/conv3x3_algorithm.h; SEQNET_CONV "
+            "forces one)");
   add_device_option(args);
   if (!args.parse(argc, argv)) return 0;
   StepBenchSettings settings;

@@ -202,7 +202,6 @@ void gemm_forward(T* y, const T* x, const T* w, const T* b, T* workspace, int N,
   }
 }
 
-
 template <typename T>
 void gemm_backward_input(T* dx, const T* dy, const T* w, T* workspace, int N, int C, int H, int W, int K, int ksize) {
   const int64_t HW = int64_t(H) * W;

@@ -3,8 +3,8 @@
 // and pass by timing them on this machine, as cuDNN's find does.
 //
 // The first time a (pass, N, C, H, W, K) is met, every candidate runs on the caller's own buffers:
-// one untimed run (it touches the scratch memory and warms the caches), then up to 3 timed runs
-// until 20 ms are spent; the fastest minimum wins and is kept for the process. So no shape runs
+// one untimed run (it touches the scratch memory and warms the caches), then up to 5 timed runs
+// until 50 ms are spent; the fastest minimum wins and is kept for the process. So no shape runs
 // slower than its im2col + GEMM path, up to the noise of those few runs.
 //
 // The environment variable SEQNET_CONV fixes one instead (tests, verification, benchmarks):
