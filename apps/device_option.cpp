@@ -22,13 +22,18 @@ Device chosen_device(const Args& args) {
   ops::set_conv_engine(engine == "cudnn" ? ops::ConvEngine::cudnn : ops::ConvEngine::custom);
   std::string why;
   if (want == "cpu") return Device::cpu;
+  if (want == "cuda" && engine == "cudnn" && cuda::emulated())
+    throw UsageError("--conv-engine cudnn needs a GPU: this seqnet emulates the CUDA kernels on the CPU "
+                     "(SEQNET_CUDA_EMULATION), which has only the custom ones; use --conv-engine custom");
   if (want == "cuda") {
     if (!cuda::available(&why)) throw std::runtime_error("--device cuda: " + why);
     std::fprintf(stderr, "device: cuda, %s\n", cuda::device_description().c_str());
     return Device::cuda;
   }
   if (want != "auto") throw UsageError("--device must be cpu, cuda or auto, got '" + want + "'");
-  if (cuda::available(&why)) {
+  // The emulated CUDA path is for tests (slow): auto chooses it only when asked for by name.
+  if (cuda::emulated()) why = "the CUDA kernels are only emulated in this build; --device cuda runs them";
+  else if (cuda::available(&why)) {
     std::fprintf(stderr, "device: cuda, %s\n", cuda::device_description().c_str());
     return Device::cuda;
   }

@@ -66,6 +66,13 @@ T* cpu_workspace(int64_t elements) {
 
 int as_int(int64_t v) { return static_cast<int>(v); }
 
+// Max-pool's argmax: int32, on the device of the maps it indexes.
+void expect_argmax(const Tensor& argmax, const Tensor& maps, const char* what) {
+  if (argmax.dtype() != DType::i32 || argmax.device() != maps.device())
+    throw std::runtime_error(std::string(what) + ": argmax must be int32 on " + device_name(maps.device()) +
+                             ", got " + dtype_name(argmax.dtype()) + " on " + device_name(argmax.device()));
+}
+
 void expect_image(const Tensor& t, const char* what) {
   if (t.shape().rank() != 4) throw ShapeError(std::string(what) + ": expected an (N,C,H,W) tensor, got " + t.shape().str());
 }
@@ -311,6 +318,8 @@ void maxpool2x2_forward(Tensor& y, Tensor& argmax, const Tensor& x) {
   if (H < 2 || W < 2) throw ShapeError("max-pool 2x2 needs planes of at least 2x2, got " + x.shape().str());
   expect_shape(y, {N, C, H / 2, W / 2}, "max-pool output");
   expect_shape(argmax, {N, C, H / 2, W / 2}, "max-pool argmax");
+  expect_same_place({&y, &x}, "max-pool");
+  expect_argmax(argmax, x, "max-pool");
   dispatch(
       x,
       [&](auto t) {
@@ -326,6 +335,9 @@ void maxpool2x2_backward(Tensor& dx, const Tensor& dy, const Tensor& argmax) {
   const int N = as_int(dx.shape().n()), C = as_int(dx.shape().c()), H = as_int(dx.shape().h()),
             W = as_int(dx.shape().w());
   expect_shape(dy, {N, C, H / 2, W / 2}, "max-pool output gradient");
+  expect_shape(argmax, dy.shape(), "max-pool argmax");
+  expect_same_place({&dx, &dy}, "max-pool backward");
+  expect_argmax(argmax, dx, "max-pool backward");
   dispatch(
       dx,
       [&](auto t) {
@@ -393,6 +405,7 @@ void batchnorm_backward(Tensor& dx, Tensor& dgamma, Tensor& dbeta, const Tensor&
   expect_shape(dx, x.shape(), "batch-norm input gradient");
   expect_shape(dy, x.shape(), "batch-norm output gradient");
   for (const Tensor* t : std::initializer_list<const Tensor*>{&dgamma, &dbeta, &gamma, &mean, &rstd}) expect_shape(*t, {C}, "batch-norm per-channel tensor");
+  expect_same_place({&dx, &dgamma, &dbeta, &dy, &x, &gamma, &mean, &rstd}, "batch-norm backward");
   dispatch(
       x,
       [&](auto t) {

@@ -65,6 +65,21 @@ else
   note "nvidia-smi" FAIL "not found"
 fi
 
+# The driver must support the CUDA runtime the build uses (CUDA 13.0 needs driver 580 or newer).
+# An older one makes every CUDA call fail with "insufficient driver": say so with both versions.
+version_lt() { [ "$1" != "$2" ] && [ "$(printf '%s\n%s\n' "$1" "$2" | sort -V | head -1)" = "$1" ]; }
+driver=$(nvidia-smi --query-gpu=driver_version --format=csv,noheader 2> /dev/null | head -1)
+driver_cuda=$(nvidia-smi 2> /dev/null | sed -n 's/.*CUDA Version: *\([0-9.]*\).*/\1/p' | head -1)
+runtime=$({ /usr/local/cuda/bin/nvcc --version || nvcc --version; } 2> /dev/null | sed -n 's/.*release \([0-9.]*\),.*/\1/p' | head -1)
+echo "NVIDIA driver: ${driver:-none} (supports CUDA up to ${driver_cuda:-unknown}); CUDA runtime of the build: ${runtime:-unknown}"
+if [ -z "$driver" ]; then
+  note "driver" FAIL "no NVIDIA driver answered (nvidia-smi); CUDA runtime ${runtime:-unknown}"
+elif [ -n "$driver_cuda" ] && [ -n "$runtime" ] && version_lt "$driver_cuda" "$runtime"; then
+  note "driver" FAIL "driver $driver supports CUDA $driver_cuda, older than the CUDA $runtime runtime: upgrade the driver (CUDA 13.0 needs 580+) or build with a CUDA $driver_cuda toolkit"
+else
+  note "driver" OK "driver $driver (CUDA up to ${driver_cuda:-?}), runtime ${runtime:-?}"
+fi
+
 section "Libraries"
 have_header() { [ -e "/usr/include/$1" ] || [ -e "/usr/local/include/$1" ]; }
 have_lib() { ldconfig -p 2> /dev/null | grep -q "$1"; }

@@ -8,8 +8,9 @@
 //                  Wf[c][(k,u',v')] = w[k,c,ks-1-u',ks-1-v'] (channels swapped, taps flipped), since
 //                  dy[n,k,i-u+p,j-v+p] = dy[n,k,i+u'-p,j+v'-p] for u' = ks-1-u (ks-1 = 2p).
 // Backward-weight  dW (K, C*KK) += dY (K, Q) * Xcol^T (Q, C*KK): the reduction runs over the Q
-//                  pixels, so it is cut into chunks, one per grid z, whose partial tiles are added
-//                  into dw with atomicAdd (dw is += anyway).
+//                  pixels, so it is cut into chunks, one per grid z, whose partial tiles are stored
+//                  apart and then added into dw in chunk order (not with atomics), so two runs give
+//                  the same bits.
 //
 // Tiling, shared by both kernels. A block of 256 threads computes a BM x BN tile of the GEMM
 // output (BM = 64 rows, BN = 16*TN columns, TN = 4 or 8). The threads form a 16 x 16 grid; thread
@@ -163,12 +164,15 @@ __global__ void __launch_bounds__(kThreads) conv_gemm_kernel(float* __restrict__
   }
 }
 
-// Backward-weight: dw (K, R) += dy (K, Q) * Xcol^T (Q, R) over the pixel chunk
-// [blockIdx.z * chunk, +chunk). Grid: x over R / BN column tiles, y over K / BM, z over chunks.
+// Backward-weight: dy (K, Q) * Xcol^T (Q, R) over the pixel chunk [blockIdx.z * chunk, +chunk).
+// With one chunk the tile is added into dw (K, R); with several, chunk z's tile is stored into
+// partials[z] (K, R) for add_chunks_kernel. Grid: x over R / BN column tiles, y over K / BM, z over
+// chunks.
 // Every thread loads for one fixed pixel of each slice (t % 8), walked forward by a cursor
 // (n, i, j) instead of dividing, and both its A value (dy) and its B values (x taps) use it.
 template <int KS, int TN>
-__global__ void __launch_bounds__(kThreads) conv_wgrad_kernel(float* __restrict__ dw, const float* __restrict__ dy,
+__global__ void __launch_bounds__(kThreads) conv_wgrad_kernel(float* __restrict__ dw, float* __restrict__ partials,
+                                                              const float* __restrict__ dy,
                                                               const float* __restrict__ x, int N, int C, int H,
                                                               int W, int K, int64_t chunk) {
   constexpr int KK = KS * KS, P = KS / 2, BN = 16 * TN;
@@ -259,6 +263,9 @@ __global__ void __launch_bounds__(kThreads) conv_wgrad_kernel(float* __restrict_
     __syncthreads();
   }
 
+  // Each (m, r) belongs to one block of this chunk, so no two threads write one element.
+  const bool split = gridDim.z > 1;
+  float* out = split ? partials + int64_t(blockIdx.z) * K * R : dw;
 #pragma unroll
   for (int a = 0; a < 4; ++a) {
     const int m = m0 + ty * 4 + a;
@@ -266,8 +273,20 @@ __global__ void __launch_bounds__(kThreads) conv_wgrad_kernel(float* __restrict_
 #pragma unroll
     for (int b = 0; b < TN; ++b) {
       const int r = r0 + (b / 4) * 64 + tx * 4 + b % 4;
-      if (r < R) atomicAdd(&dw[int64_t(m) * R + r], acc[a][b]);
+      if (r >= R) continue;
+      if (split) out[int64_t(m) * R + r] = acc[a][b];
+      else out[int64_t(m) * R + r] += acc[a][b];
     }
+  }
+}
+
+// dw[e] += partials[0][e] + partials[1][e] + ... in chunk order (elements = K * R).
+__global__ void add_chunks_kernel(float* dw, const float* __restrict__ partials, int64_t elements, int64_t chunks) {
+  for (int64_t e = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; e < elements;
+       e += int64_t(gridDim.x) * blockDim.x) {
+    float sum = 0.f;
+    for (int64_t z = 0; z < chunks; ++z) sum += partials[z * elements + e];
+    dw[e] += sum;
   }
 }
 
@@ -289,16 +308,16 @@ void check_ksize(int ksize, const char* what) {
 }
 
 // Enough blocks to fill the chip about twice over with the wide tile, or else the narrow one.
-bool use_wide_tile(int64_t columns, int rows) {
+int gemm_tile_columns(int64_t columns, int rows) {
   const int64_t wide_blocks = (columns + 127) / 128 * ((rows + BM - 1) / BM);
-  return wide_blocks >= 2 * multiprocessor_count();
+  return wide_blocks >= 2 * multiprocessor_count() ? 128 : 64;
 }
 
 template <int KS, bool FLIP>
 void launch_conv_gemm(float* out, const float* in, const float* w, const float* bias, int N, int Cin, int H, int W,
                       int M, cudaStream_t stream) {
   const int64_t Q = int64_t(N) * H * W;
-  if (use_wide_tile(Q, M)) {
+  if (gemm_tile_columns(Q, M) == 128) {
     const dim3 grid(unsigned((Q + 127) / 128), unsigned((M + BM - 1) / BM));
     conv_gemm_kernel<KS, 8, FLIP><<<grid, kThreads, 0, stream>>>(out, in, w, bias, N, Cin, H, W, M);
   } else {
@@ -308,25 +327,48 @@ void launch_conv_gemm(float* out, const float* in, const float* w, const float* 
   SEQNET_CUDA_CHECK_LAUNCH();
 }
 
+// The weight gradient's tile (wide when the R = C*KK columns fill it) and pixel chunks: about 4
+// blocks per multiprocessor, each chunk at least 512 pixels (so a chunk's partial tile stays a
+// small fraction of its arithmetic).
+struct WgradPlan {
+  int tile_columns;
+  int64_t chunk, chunks;  // pixels per chunk (a multiple of BK), and chunks = ceil(Q / chunk)
+};
+
+WgradPlan wgrad_plan(int64_t Q, int R, int K) {
+  const int BN = R >= 128 ? 128 : 64;
+  const int64_t tiles = int64_t((R + BN - 1) / BN) * ((K + BM - 1) / BM);
+  const int64_t wanted = std::max<int64_t>(1, 4 * multiprocessor_count() / tiles);
+  const int64_t splits = std::clamp<int64_t>(wanted, 1, std::max<int64_t>(1, Q / 512));
+  const int64_t chunk = ((Q + splits - 1) / splits + BK - 1) / BK * BK;
+  return {BN, chunk, (Q + chunk - 1) / chunk};  // rounding the chunk up may leave fewer chunks
+}
+
 template <int KS>
 void launch_conv_wgrad(float* dw, const float* dy, const float* x, int N, int C, int H, int W, int K,
                        cudaStream_t stream) {
   const int64_t Q = int64_t(N) * H * W;
   const int R = C * KS * KS;
-  const bool wide = R >= 128;
-  const int BN = wide ? 128 : 64;
-  const int64_t tiles = int64_t((R + BN - 1) / BN) * ((K + BM - 1) / BM);
-  // Split the pixels so the grid is about 4 blocks per multiprocessor, each chunk at least 512
-  // pixels (so a chunk's atomics stay a small fraction of its arithmetic).
-  const int64_t wanted = std::max<int64_t>(1, 4 * multiprocessor_count() / tiles);
-  const int64_t splits = std::clamp<int64_t>(wanted, 1, std::max<int64_t>(1, Q / 512));
-  const int64_t chunk = ((Q + splits - 1) / splits + BK - 1) / BK * BK;
-  const dim3 grid(unsigned((R + BN - 1) / BN), unsigned((K + BM - 1) / BM), unsigned((Q + chunk - 1) / chunk));
-  if (wide)
-    conv_wgrad_kernel<KS, 8><<<grid, kThreads, 0, stream>>>(dw, dy, x, N, C, H, W, K, chunk);
+  const WgradPlan plan = wgrad_plan(Q, R, K);
+  const int64_t elements = int64_t(K) * R;
+  // The chunks' partial tiles live in stream-ordered memory of this call only.
+  float* partials = nullptr;
+  if (plan.chunks > 1)
+    SEQNET_CUDA_CHECK(cudaMallocAsync(reinterpret_cast<void**>(&partials), plan.chunks * elements * sizeof(float),
+                                      stream));
+  const dim3 grid(unsigned((R + plan.tile_columns - 1) / plan.tile_columns), unsigned((K + BM - 1) / BM),
+                  unsigned(plan.chunks));
+  if (plan.tile_columns == 128)
+    conv_wgrad_kernel<KS, 8><<<grid, kThreads, 0, stream>>>(dw, partials, dy, x, N, C, H, W, K, plan.chunk);
   else
-    conv_wgrad_kernel<KS, 4><<<grid, kThreads, 0, stream>>>(dw, dy, x, N, C, H, W, K, chunk);
+    conv_wgrad_kernel<KS, 4><<<grid, kThreads, 0, stream>>>(dw, partials, dy, x, N, C, H, W, K, plan.chunk);
   SEQNET_CUDA_CHECK_LAUNCH();
+  if (plan.chunks > 1) {
+    add_chunks_kernel<<<grid_stride_blocks(elements), kBlockThreads, 0, stream>>>(dw, partials, elements,
+                                                                                  plan.chunks);
+    SEQNET_CUDA_CHECK_LAUNCH();
+    SEQNET_CUDA_CHECK(cudaFreeAsync(partials, stream));
+  }
 }
 
 }  // namespace
@@ -359,6 +401,16 @@ void conv2d_backward_weight(float* dw, const float* dy, const float* x, int N, i
     launch_conv_wgrad<3>(dw, dy, x, N, C, H, W, K, stream);
   else
     launch_conv_wgrad<1>(dw, dy, x, N, C, H, W, K, stream);
+}
+
+ConvLaunchShape conv2d_forward_launch_shape(int N, int H, int W, int K) {
+  return {gemm_tile_columns(int64_t(N) * H * W, K), 1};
+}
+
+ConvLaunchShape conv2d_backward_weight_launch_shape(int N, int C, int H, int W, int K, int ksize) {
+  check_ksize(ksize, "conv2d_backward_weight_launch_shape");
+  const WgradPlan plan = wgrad_plan(int64_t(N) * H * W, C * ksize * ksize, K);
+  return {plan.tile_columns, plan.chunks};
 }
 
 void bias_backward(float* db, const float* dy, int N, int K, int64_t HW, cudaStream_t stream) {

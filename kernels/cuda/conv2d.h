@@ -21,4 +21,15 @@ void conv2d_backward_weight(float* dw, const float* dy, const float* x, int N, i
 // db (K) += sum of dy (N,K,HW).
 void bias_backward(float* db, const float* dy, int N, int K, int64_t HW, cudaStream_t stream);
 
+// The launch shape the kernels choose, from the problem and the multiprocessor count (launch.h):
+// the GEMM tile's width in output columns (128, the wide tile, or 64) and how many pixel chunks
+// the weight gradient's reduction is split into (1 for the other passes). For tests.
+struct ConvLaunchShape {
+  int tile_columns;
+  int64_t splits;
+};
+// Forward; backward-input is the same GEMM with K = C.
+ConvLaunchShape conv2d_forward_launch_shape(int N, int H, int W, int K);
+ConvLaunchShape conv2d_backward_weight_launch_shape(int N, int C, int H, int W, int K, int ksize);
+
 }  // namespace seqnet::cuda

@@ -2,7 +2,9 @@
 //
 // True float32: every convolution descriptor is set to CUDNN_FMA_MATH (FMA kernels only; the
 // default math type would allow TF32 tensor cores on Ampere and later), and only algorithms
-// reported with FMA math are accepted. The algorithm for each (pass, shape) is chosen once by
+// reported with FMA math are accepted, and among those only direct and GEMM-based ones (no FFT or
+// Winograd: they transform the data and round differently, errors ~1e-4 instead of ~1e-6, which
+// would fail the comparison with the CPU for no fault of either). The algorithm for each (pass, shape) is chosen once by
 // cudnnFind*Algorithm (which times the candidates on scratch buffers of its own) and cached with
 // its descriptors; the workspace is one buffer owned by the engine, grown to the largest need.
 // The engine lives for the whole process and is used from the one thread that drives the GPU.
@@ -83,16 +85,33 @@ struct Plan {
   size_t workspace_bytes = 0;
 };
 
+// Direct or GEMM-based algorithms: each output a plain sum of products, like the custom kernels.
+bool sums_products(cudnnConvolutionFwdAlgo_t a) {
+  return a != CUDNN_CONVOLUTION_FWD_ALGO_FFT && a != CUDNN_CONVOLUTION_FWD_ALGO_FFT_TILING &&
+         a != CUDNN_CONVOLUTION_FWD_ALGO_WINOGRAD && a != CUDNN_CONVOLUTION_FWD_ALGO_WINOGRAD_NONFUSED;
+}
+bool sums_products(cudnnConvolutionBwdDataAlgo_t a) {
+  return a != CUDNN_CONVOLUTION_BWD_DATA_ALGO_FFT && a != CUDNN_CONVOLUTION_BWD_DATA_ALGO_FFT_TILING &&
+         a != CUDNN_CONVOLUTION_BWD_DATA_ALGO_WINOGRAD && a != CUDNN_CONVOLUTION_BWD_DATA_ALGO_WINOGRAD_NONFUSED;
+}
+bool sums_products(cudnnConvolutionBwdFilterAlgo_t a) {
+  return a != CUDNN_CONVOLUTION_BWD_FILTER_ALGO_FFT && a != CUDNN_CONVOLUTION_BWD_FILTER_ALGO_FFT_TILING &&
+         a != CUDNN_CONVOLUTION_BWD_FILTER_ALGO_WINOGRAD_NONFUSED;
+}
+
 // The fastest successful algorithm of a cudnnFind* result (sorted fastest first) that runs without
-// tensor cores: under the FMA-math descriptor cuDNN reports it as FMA (or default) math.
+// tensor cores (under the FMA-math descriptor cuDNN reports it as FMA or default math) and sums
+// products directly.
 template <typename Perf>
 const Perf& fastest_fma(const Perf* results, int count, const char* pass) {
   for (int i = 0; i < count; ++i)
-    if (results[i].status == CUDNN_STATUS_SUCCESS && results[i].mathType != CUDNN_TENSOR_OP_MATH &&
+    if (results[i].status == CUDNN_STATUS_SUCCESS && sums_products(results[i].algo) &&
+        results[i].mathType != CUDNN_TENSOR_OP_MATH &&
         results[i].mathType != CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION &&
         results[i].memory <= kMaxWorkspaceBytes)
       return results[i];
-  throw std::runtime_error(std::string("cuDNN offers no float32 (FMA) algorithm for the convolution ") + pass);
+  throw std::runtime_error(std::string("cuDNN offers no float32 (FMA), non-FFT, non-Winograd algorithm for the "
+                                       "convolution ") + pass);
 }
 
 class Engine {
@@ -188,6 +207,8 @@ void conv2d_forward(float* y, const float* x, const float* w, const float* b, in
                     int ksize, cudaStream_t stream) {
   check_ksize(ksize, "cudnn conv2d_forward");
   if (int64_t(N) * H * W * K == 0) return;
+  // cuDNN refuses a 0-channel input descriptor; the custom engine gives y = bias there.
+  if (C == 0) throw std::invalid_argument("cudnn conv2d_forward: the input has no channels (C = 0); use the custom engine");
   Engine& engine = Engine::instance();
   cudnnHandle_t handle = engine.handle(stream);
   const Plan& plan = engine.plan({Pass::forward, N, C, H, W, K, ksize});

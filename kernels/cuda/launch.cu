@@ -1,5 +1,6 @@
 // launch.cu: the grid-stride cap of elementwise.h's set_max_blocks() and the device's
-// multiprocessor count, used by every kernel of this folder that sizes its own grid.
+// multiprocessor count (or the one set_multiprocessor_count chose), used by every kernel of this
+// folder that sizes its own grid.
 #include <algorithm>
 #include <atomic>
 
@@ -11,6 +12,7 @@ namespace seqnet::cuda {
 
 namespace {
 std::atomic<int> g_max_blocks{0};
+std::atomic<int> g_multiprocessors_override{0};
 }  // namespace
 
 void set_max_blocks(int max_blocks) { g_max_blocks = std::max(max_blocks, 0); }
@@ -22,7 +24,10 @@ int grid_stride_blocks(int64_t n) {
   return static_cast<int>(cap > 0 ? std::min<int64_t>(wanted, cap) : wanted);
 }
 
+void set_multiprocessor_count(int count) { g_multiprocessors_override = std::max(count, 0); }
+
 int multiprocessor_count() {
+  if (const int chosen = g_multiprocessors_override.load(); chosen > 0) return chosen;
   static const int count = [] {
     int device = 0, sms = 0;
     SEQNET_CUDA_CHECK(cudaGetDevice(&device));

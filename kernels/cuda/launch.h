@@ -13,7 +13,10 @@ constexpr int kBlockThreads = 256;
 // set_max_blocks() (elementwise.h); at least 1. Callers return before launching when n == 0.
 int grid_stride_blocks(int64_t n);
 
-// Multiprocessors of the current device (read once), to size split reductions.
+// Multiprocessors of the current device (read once), to size split reductions and choose tiles;
+// set_multiprocessor_count(n > 0) makes the kernels pick the launch shapes of an n-multiprocessor
+// GPU instead (tests: 132 like an H100/H200, or 1), 0 goes back to the device's own count.
 int multiprocessor_count();
+void set_multiprocessor_count(int count);
 
 }  // namespace seqnet::cuda

@@ -1,23 +1,37 @@
 // runtime.cu: the CUDA runtime services of runtime.h.
 #include <dlfcn.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
+#include <mutex>
+#include <unordered_map>
 
 #include "kernels/cuda/check.h"
+#include "kernels/cuda/launch.h"
 #include "kernels/cuda/runtime.h"
 
 namespace seqnet::cuda {
 
 namespace {
 std::atomic<size_t> g_allocated{0}, g_peak{0};
-
-// Remembers each allocation's size so that frees can keep the running total.
-struct Header {
-  size_t bytes;
-};
+// Each live allocation's size, kept on the host so that a free needs no copy from the device.
+std::mutex g_sizes_mutex;
+std::unordered_map<void*, size_t> g_sizes;
 }  // namespace
 
+#ifdef SEQNET_CUDA_EMULATION
+// HIP-CPU is always there: the "device" is this CPU running the CUDA kernels.
+bool available(std::string*) { return true; }
+
+std::string device_description() {
+  return "no GPU: the CUDA kernels emulated on the CPU by HIP-CPU (launch shapes of " +
+         std::to_string(multiprocessor_count()) +
+         " multiprocessors; slow, for testing)";
+}
+
+bool emulated() { return true; }
+#else
 bool available(std::string* why_not) {
   // Without the driver library the runtime reports an "insufficient driver", which would send
   // the user looking for a driver upgrade on a machine that has no GPU at all.
@@ -57,31 +71,41 @@ std::string device_description() {
   return buf;
 }
 
-// Allocations carry their size in a 256-byte prefix (keeps the data 256-byte aligned), so the
-// peak can be tracked without a map.
+bool emulated() { return false; }
+#endif
+
 void* device_malloc(size_t bytes) {
   void* p = nullptr;
-  cudaError_t err = cudaMalloc(&p, bytes + 256);
+  cudaError_t err = cudaMalloc(&p, std::max<size_t>(bytes, 1));
   if (err != cudaSuccess) {
     cudaGetLastError();
     throw std::runtime_error("CUDA could not allocate " + std::to_string(bytes >> 20) +
                              " MiB of device memory: " + cudaGetErrorString(err));
   }
-  Header h{bytes};
-  SEQNET_CUDA_CHECK(cudaMemcpy(p, &h, sizeof h, cudaMemcpyHostToDevice));
+  {
+    std::lock_guard<std::mutex> lock(g_sizes_mutex);
+    g_sizes[p] = bytes;
+  }
   size_t now = g_allocated += bytes;
   size_t peak = g_peak.load();
   while (now > peak && !g_peak.compare_exchange_weak(peak, now)) {
   }
-  return static_cast<char*>(p) + 256;
+  return p;
 }
 
 void device_free(void* ptr) {
   if (!ptr) return;
-  char* base = static_cast<char*>(ptr) - 256;
-  Header h{};
-  if (cudaMemcpy(&h, base, sizeof h, cudaMemcpyDeviceToHost) == cudaSuccess) g_allocated -= h.bytes;
-  cudaFree(base);  // no throw from a destructor path
+  // Kernels queued on the stream may still use this buffer: they finish before it is handed back
+  // (explicitly, not by relying on cudaFree's implicit synchronisation). No throw: destructors call this.
+  cudaStreamSynchronize(stream());
+  {
+    std::lock_guard<std::mutex> lock(g_sizes_mutex);
+    if (auto it = g_sizes.find(ptr); it != g_sizes.end()) {
+      g_allocated -= it->second;
+      g_sizes.erase(it);
+    }
+  }
+  cudaFree(ptr);
 }
 
 void copy_host_to_device(void* dst, const void* src, size_t bytes) {

@@ -2,21 +2,38 @@
 //
 // Built with CUDA, these call the CUDA runtime (runtime.cu). Built without it, every call except
 // available() throws a clear "built without CUDA" error (runtime_stub.cpp), so no caller needs
-// an #ifdef.
+// an #ifdef. In a SEQNET_CUDA_EMULATION build the same runtime.cu runs on HIP-CPU: the CUDA
+// kernels execute on the CPU (docs/CUDA-EMULATION.md).
 #pragma once
 
 #include <cstddef>
 #include <string>
 
+#ifdef SEQNET_CUDA_EMULATION
+// HIP-CPU's stream type (hip::detail::Stream), so that the kernels, compiled against HIP-CPU, and
+// their callers, which never include it, agree on it. The hipified copy of this header redeclares
+// hipStream_t with it, which fails to compile if HIP-CPU's type ever changes.
+#include <future>
+#include <vector>
+namespace hip::detail {
+template <typename T>
+class Flat_combiner;
+}
+using cudaStream_t = hip::detail::Flat_combiner<std::vector<std::packaged_task<void(bool&)>>>*;
+#else
 struct CUstream_st;
 using cudaStream_t = CUstream_st*;
+#endif
 
 namespace seqnet::cuda {
 
 // True when this build has CUDA and a usable GPU answers; otherwise false with the reason.
 bool available(std::string* why_not = nullptr);
-// "NVIDIA H100 80GB HBM3 (sm_90, 79.1 GiB)" for the current device.
+// "NVIDIA H100 80GB HBM3 (sm_90, 79.1 GiB)" for the current device; in an emulation build, a
+// line that says the CUDA kernels run on the CPU.
 std::string device_description();
+// True in a SEQNET_CUDA_EMULATION build: "cuda" is the CUDA kernels run on the CPU, not a GPU.
+bool emulated();
 
 void* device_malloc(size_t bytes);  // throws std::runtime_error with the CUDA message on failure
 void device_free(void* ptr);
