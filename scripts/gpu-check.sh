@@ -196,23 +196,27 @@ if [ -x "$BENCH" ]; then
     note "benchmarks" FAIL "exit $status, $bench_errors benchmarks reported an error"
   fi
   # Lines "BM_conv_fwd/custom/SHAPE/manual_time  1.23 ms ..." -> custom and cuDNN times per
-  # (pass, shape), then their ratio.
+  # (pass, shape), their TFLOP/s (2 N H W K C 9 FLOPs, from SHAPE = N1_C32_576x576_K32) and ratio:
+  # the columns of docs/GPU.md's convolution table, so measured rows sit beside expected ones.
   mapfile -t RATIOS < <(awk '
     function ms(v, unit) { return unit == "ns" ? v / 1e6 : unit == "us" ? v / 1e3 : unit == "s" ? v * 1e3 : v }
+    function flops(shape,   f) { split(shape, f, /[_NCxK]+/); return 2 * f[2] * f[3] * f[4] * f[5] * f[6] * 9 }
+    function cell(table, key, f) { return (key in table) ? sprintf(" %10.3f %8.1f", table[key], f / table[key] / 1e9) : sprintf(" %10s %8s", "-", "-") }
     $1 ~ /^BM_conv_/ && $1 !~ /ERROR/ {
       split($1, part, "/"); key = part[1] "/" part[3]; t = ms($2, $3)
-      if (part[2] == "custom") custom[key] = t; else if (part[2] == "cudnn") cudnn[key] = t; else if (part[2] == "naive") naive[key] = t
-      if (!(key in order)) { order[key] = ++n; keys[n] = key }
+      if (part[2] == "custom") custom[key] = t; else if (part[2] == "tf32") tf32[key] = t
+      else if (part[2] == "cudnn") cudnn[key] = t; else if (part[2] == "naive") naive[key] = t
+      if (!(key in order)) { order[key] = ++n; keys[n] = key; shape[key] = part[3] }
     }
     $1 ~ /^BM_sgemm_cublas/ { sgemm = $0 }
     END {
+      if (n > 0) printf "  %-38s %10s %8s %10s %8s %10s %8s %6s %10s\n", "pass/shape", "custom ms", "TFLOP/s",
+        "tf32 ms", "TFLOP/s", "cuDNN ms", "TFLOP/s", "ratio", "naive ms"
       for (i = 1; i <= n; ++i) {
-        k = keys[i]; sub(/^BM_conv_/, "", k)
-        slow = (keys[i] in naive) ? sprintf("  naive %9.3f ms", naive[keys[i]]) : ""
-        if ((keys[i] in custom) && (keys[i] in cudnn) && cudnn[keys[i]] > 0)
-          printf "  %-38s custom %8.3f ms  cudnn %8.3f ms  ratio %5.2f%s\n", k, custom[keys[i]], cudnn[keys[i]], custom[keys[i]] / cudnn[keys[i]], slow
-        else if (keys[i] in custom)
-          printf "  %-38s custom %8.3f ms  (no cuDNN line)%s\n", k, custom[keys[i]], slow
+        key = keys[i]; k = key; f = flops(shape[key]); sub(/^BM_conv_/, "", k)
+        ratio = (key in custom) && (key in cudnn) && cudnn[key] > 0 ? sprintf(" %6.2f", custom[key] / cudnn[key]) : sprintf(" %6s", "-")
+        slow = (key in naive) ? sprintf(" %10.3f", naive[key]) : sprintf(" %10s", "-")
+        printf "  %-38s%s%s%s%s%s\n", k, cell(custom, key, f), cell(tf32, key, f), cell(cudnn, key, f), ratio, slow
       }
       if (sgemm != "") printf "  cuBLAS SGEMM 8192: %s\n", sgemm
     }' "$OUT_DIR/bench_cuda_kernels.log")
@@ -241,7 +245,7 @@ fi
 section "Summary"
 printf '%s\n' "${SUMMARY[@]}"
 if [ "${#RATIOS[@]}" -gt 0 ]; then
-  echo "conv custom/cuDNN time ratios (lower is better; 1.00 = as fast as cuDNN):"
+  echo "convolutions, custom and cuDNN (ratio = custom/cuDNN time, lower is better; expected figures: docs/GPU.md):"
   printf '%s\n' "${RATIOS[@]}"
 fi
 if [ "$FAILED" -ne 0 ]; then echo "RESULT: FAILED"; else echo "RESULT: OK"; fi
