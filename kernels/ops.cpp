@@ -38,6 +38,7 @@ namespace seqnet::ops {
 namespace {
 
 ConvEngine g_conv_engine = ConvEngine::custom;
+ConvPrecision g_conv_precision = ConvPrecision::fp32;
 
 template <class T> T* ptr(Tensor& t);
 template <> float* ptr<float>(Tensor& t) { return t.f32(); }
@@ -81,6 +82,8 @@ void expect_image(const Tensor& t, const char* what) {
 
 void set_conv_engine(ConvEngine engine) { g_conv_engine = engine; }
 ConvEngine conv_engine() { return g_conv_engine; }
+void set_conv_precision(ConvPrecision precision) { g_conv_precision = precision; }
+ConvPrecision conv_precision() { return g_conv_precision; }
 
 // ---- Convolution ------------------------------------------------------------------------------
 
@@ -107,6 +110,7 @@ std::string conv_shape(const ConvDims& d) {
   return text;
 }
 [[maybe_unused]] bool use_cudnn() { return g_conv_engine == ConvEngine::cudnn; }  // unused without CUDA
+[[maybe_unused]] bool use_tf32() { return g_conv_precision == ConvPrecision::tf32; }  // unused without CUDA
 
 // The forward convolution once its shapes are checked: the CPU kernel, or the GPU engine chosen
 // by set_conv_engine. conv2d_forward and conv2d_batchnorm_relu_eval share it.
@@ -122,8 +126,8 @@ void run_conv2d_forward(Tensor& y, const Tensor& x, const Tensor& w, const Tenso
         SEQNET_CUDA_ONLY(
             if (use_cudnn()) cudnn::conv2d_forward(y.f32(), x.f32(), w.f32(), b ? b->f32() : nullptr, d.N, d.C, d.H,
                                                    d.W, d.K, d.ks, cuda::stream());
-            else cuda::conv2d_forward(y.f32(), x.f32(), w.f32(), b ? b->f32() : nullptr, d.N, d.C, d.H, d.W, d.K,
-                                      d.ks, cuda::stream()));
+            else (use_tf32() ? cuda::conv2d_forward_tf32 : cuda::conv2d_forward)(
+                y.f32(), x.f32(), w.f32(), b ? b->f32() : nullptr, d.N, d.C, d.H, d.W, d.K, d.ks, cuda::stream()));
       });
 }
 }  // namespace
@@ -194,8 +198,8 @@ void conv2d_backward_input(Tensor& dx, const Tensor& dy, const Tensor& w) {
         SEQNET_CUDA_ONLY(
             if (use_cudnn()) cudnn::conv2d_backward_input(dx.f32(), dy.f32(), w.f32(), d.N, d.C, d.H, d.W, d.K, d.ks,
                                                           cuda::stream());
-            else cuda::conv2d_backward_input(dx.f32(), dy.f32(), w.f32(), d.N, d.C, d.H, d.W, d.K, d.ks,
-                                             cuda::stream()));
+            else (use_tf32() ? cuda::conv2d_backward_input_tf32 : cuda::conv2d_backward_input)(
+                dx.f32(), dy.f32(), w.f32(), d.N, d.C, d.H, d.W, d.K, d.ks, cuda::stream()));
       });
 }
 

@@ -16,6 +16,11 @@ namespace seqnet::ops {
 enum class ConvEngine { custom, cudnn };
 void set_conv_engine(ConvEngine engine);
 ConvEngine conv_engine();
+// How the custom GPU convolutions multiply (forward and backward-input): fp32, exact like the CPU,
+// or tf32 on tensor cores (kernels/cuda/conv2d.h). The CPU path and cuDNN ignore it.
+enum class ConvPrecision { fp32, tf32 };
+void set_conv_precision(ConvPrecision precision);
+ConvPrecision conv_precision();
 
 // y (N,K,H,W) = conv(x (N,C,H,W), w (K,C,k,k)) [+ b (K)], stride 1, pad k/2.
 void conv2d_forward(Tensor& y, const Tensor& x, const Tensor& w, const Tensor* b);

@@ -20,6 +20,12 @@
 // next slice is fetched into registers while the current one is multiplied out of shared memory
 // (two shared buffers, one barrier per step). Shared rows are padded by 4 floats so the
 // transposing stores (8 reduction indices x 4 rows per warp) land in 32 different banks.
+//
+// TF32 (precision tf32, forward and backward-input): the same tiles and loads, the values rounded
+// to TF32 as they are stored to shared memory, and the multiply done by tensor cores
+// (mma.cuh): the 8 warps form a 2 x 4 grid, each owning a 32 x BN/4 part of the tile, i.e. 2 x
+// TN/2 fragments of 16 x 8, one mma per fragment per slice (BK = 8 is one mma's k). Shared rows
+// are padded by 8 floats there, so a fragment's 4 reduction rows x 8 columns hit 32 banks.
 #include <algorithm>
 #include <stdexcept>
 #include <string>
@@ -27,6 +33,7 @@
 #include "kernels/cuda/check.h"
 #include "kernels/cuda/conv2d.h"
 #include "kernels/cuda/launch.h"
+#include "kernels/cuda/mma.cuh"
 #include "kernels/cuda/reduce.cuh"
 
 namespace seqnet::cuda {
@@ -38,11 +45,13 @@ constexpr int BM = 64;         // tile rows (output channels)
 constexpr int BK = 8;          // reduction step
 constexpr int kPad = 4;        // shared row padding, in floats (keeps float4 alignment)
 
-template <int TN>
+constexpr int kPadTf32 = 8;    // the TF32 path's padding
+
+template <int TN, int Pad = kPad>
 struct Tiles {
   static constexpr int BN = 16 * TN;
-  float a[2][BK][BM + kPad];  // a[buffer][r][m]: the A slice, stored transposed
-  float b[2][BK][BN + kPad];  // b[buffer][r][q]
+  float a[2][BK][BM + Pad];  // a[buffer][r][m]: the A slice, stored transposed
+  float b[2][BK][BN + Pad];  // b[buffer][r][q]
 };
 
 // acc (4 x TN) += A slice (BK x 4 of the thread's rows)^T * B slice (BK x TN of its columns).
@@ -69,12 +78,48 @@ __device__ __forceinline__ void multiply_slice(float (&acc)[4][TN], const float 
   }
 }
 
+// TF32: acc (4 x TN) += A slice^T * B slice on tensor cores for warp (warp_m, warp_n) of the 2 x 4
+// grid. acc[2 mt + h][2 nt + c] is element d[2 h + c] of the fragment (mt, nt) (mma.cuh): tile row
+// warp_m * 32 + mt * 16 + g + 8 h, column warp_n * 4 TN + nt * 8 + 2 t + c.
+template <int TN>
+__device__ __forceinline__ void multiply_slice_tf32(float (&acc)[4][TN], const float (*a)[BM + kPadTf32],
+                                                    const float (*b)[16 * TN + kPadTf32], int warp_m, int warp_n,
+                                                    int lane) {
+  const int g = lane >> 2, t = lane & 3;
+  float a_frag[2][4], b_frag[TN / 2][2];
+#pragma unroll
+  for (int mt = 0; mt < 2; ++mt) {
+    const int m = warp_m * 32 + mt * 16 + g;
+    a_frag[mt][0] = a[t][m];
+    a_frag[mt][1] = a[t][m + 8];
+    a_frag[mt][2] = a[t + 4][m];
+    a_frag[mt][3] = a[t + 4][m + 8];
+  }
+#pragma unroll
+  for (int nt = 0; nt < TN / 2; ++nt) {
+    const int q = warp_n * 4 * TN + nt * 8 + g;
+    b_frag[nt][0] = b[t][q];
+    b_frag[nt][1] = b[t + 4][q];
+  }
+#pragma unroll
+  for (int mt = 0; mt < 2; ++mt)
+#pragma unroll
+    for (int nt = 0; nt < TN / 2; ++nt) {
+      float d[4] = {acc[2 * mt][2 * nt], acc[2 * mt][2 * nt + 1], acc[2 * mt + 1][2 * nt], acc[2 * mt + 1][2 * nt + 1]};
+      mma_m16n8k8_tf32(d, a_frag[mt], b_frag[nt]);
+      acc[2 * mt][2 * nt] = d[0];
+      acc[2 * mt][2 * nt + 1] = d[1];
+      acc[2 * mt + 1][2 * nt] = d[2];
+      acc[2 * mt + 1][2 * nt + 1] = d[3];
+    }
+}
+
 // Forward (FLIP false) and backward-input (FLIP true): out (N, M, HW) = A (M, R) * gathered in.
 //   in   (N, Cin, H, W): x for forward, dy for backward-input; R = Cin * KK
 //   w    (K, C, KS, KS) as stored; M = K (forward) or C (backward-input)
 //   bias (M) or null
-// Grid: x over Q / BN pixel tiles, y over M / BM channel tiles.
-template <int KS, int TN, bool FLIP>
+// Grid: x over Q / BN pixel tiles, y over M / BM channel tiles. TF32: tensor cores (see the top).
+template <int KS, int TN, bool FLIP, bool TF32>
 __global__ void __launch_bounds__(kThreads) conv_gemm_kernel(float* __restrict__ out, const float* __restrict__ in,
                                                              const float* __restrict__ w,
                                                              const float* __restrict__ bias, int N, int Cin,
@@ -82,9 +127,10 @@ __global__ void __launch_bounds__(kThreads) conv_gemm_kernel(float* __restrict__
   constexpr int KK = KS * KS, P = KS / 2, BN = 16 * TN;
   constexpr int kBPerThread = BK * BN / kThreads;  // B elements each thread loads per step
   constexpr int kBRowStride = kThreads / BN;       // reduction rows between them
-  __shared__ __align__(16) Tiles<TN> tiles;
+  __shared__ __align__(16) Tiles<TN, TF32 ? kPadTf32 : kPad> tiles;
 
   const int t = threadIdx.x, tx = t % 16, ty = t / 16;
+  const int lane = t % 32, warp_m = (t / 32) % 2, warp_n = t / 64;  // TF32's warp grid
   const int HW = H * W, R = Cin * KK;
   const int64_t Q = int64_t(N) * HW;
   const int m0 = blockIdx.y * BM;
@@ -130,9 +176,10 @@ __global__ void __launch_bounds__(kThreads) conv_gemm_kernel(float* __restrict__
   };
   auto store = [&](int buffer) {
 #pragma unroll
-    for (int s = 0; s < 2; ++s) tiles.a[buffer][a_r][a_m + 32 * s] = a_reg[s];
+    for (int s = 0; s < 2; ++s) tiles.a[buffer][a_r][a_m + 32 * s] = TF32 ? round_to_tf32(a_reg[s]) : a_reg[s];
 #pragma unroll
-    for (int s = 0; s < kBPerThread; ++s) tiles.b[buffer][b_r + kBRowStride * s][b_q] = b_reg[s];
+    for (int s = 0; s < kBPerThread; ++s)
+      tiles.b[buffer][b_r + kBRowStride * s][b_q] = TF32 ? round_to_tf32(b_reg[s]) : b_reg[s];
   };
 
   float acc[4][TN] = {};
@@ -144,19 +191,26 @@ __global__ void __launch_bounds__(kThreads) conv_gemm_kernel(float* __restrict__
     const int current = step & 1;
     const bool more = step + 1 < steps;
     if (more) fetch((step + 1) * BK);  // global loads in flight during the multiply
-    multiply_slice<TN>(acc, tiles.a[current], tiles.b[current], ty, tx);
+    if constexpr (TF32)
+      multiply_slice_tf32<TN>(acc, tiles.a[current], tiles.b[current], warp_m, warp_n, lane);
+    else
+      multiply_slice<TN>(acc, tiles.a[current], tiles.b[current], ty, tx);
     if (more) store(current ^ 1);  // that buffer's readers finished before the last barrier
     __syncthreads();
   }
 
+  // acc[i][j]'s place in the tile: SIMT rows ty*4 + i, columns (j/4)*64 + tx*4 + j%4; TF32 as in
+  // multiply_slice_tf32.
+  const int g = lane >> 2, lane_t = lane & 3;
 #pragma unroll
   for (int i = 0; i < 4; ++i) {
-    const int m = m0 + ty * 4 + i;
+    const int m = m0 + (TF32 ? warp_m * 32 + (i / 2) * 16 + g + 8 * (i % 2) : ty * 4 + i);
     if (m >= M) continue;
     const float b = bias ? bias[m] : 0.f;
 #pragma unroll
     for (int j = 0; j < TN; ++j) {
-      const int64_t qo = q0 + (j / 4) * 64 + tx * 4 + j % 4;
+      const int64_t qo =
+          q0 + (TF32 ? warp_n * 4 * TN + (j / 2) * 8 + 2 * lane_t + j % 2 : (j / 4) * 64 + tx * 4 + j % 4);
       if (qo >= Q) continue;
       const int64_t no = qo / HW;
       out[(no * M + m) * HW + (qo - no * HW)] = acc[i][j] + b;
@@ -313,20 +367,6 @@ int gemm_tile_columns(int64_t columns, int rows) {
   return wide_blocks >= 2 * multiprocessor_count() ? 128 : 64;
 }
 
-template <int KS, bool FLIP>
-void launch_conv_gemm(float* out, const float* in, const float* w, const float* bias, int N, int Cin, int H, int W,
-                      int M, cudaStream_t stream) {
-  const int64_t Q = int64_t(N) * H * W;
-  if (gemm_tile_columns(Q, M) == 128) {
-    const dim3 grid(unsigned((Q + 127) / 128), unsigned((M + BM - 1) / BM));
-    conv_gemm_kernel<KS, 8, FLIP><<<grid, kThreads, 0, stream>>>(out, in, w, bias, N, Cin, H, W, M);
-  } else {
-    const dim3 grid(unsigned((Q + 63) / 64), unsigned((M + BM - 1) / BM));
-    conv_gemm_kernel<KS, 4, FLIP><<<grid, kThreads, 0, stream>>>(out, in, w, bias, N, Cin, H, W, M);
-  }
-  SEQNET_CUDA_CHECK_LAUNCH();
-}
-
 // The weight gradient's tile (wide when the R = C*KK columns fill it) and pixel chunks: about 4
 // blocks per multiprocessor, each chunk at least 512 pixels (so a chunk's partial tile stays a
 // small fraction of its arithmetic).
@@ -371,26 +411,70 @@ void launch_conv_wgrad(float* dw, const float* dy, const float* x, int N, int C,
   }
 }
 
+// Forward and backward-input GEMMs: FFMA (fp32) or tensor cores (tf32).
+enum class Precision { fp32, tf32 };
+
+template <int KS, int TN, bool FLIP>
+void launch_conv_gemm_tile(Precision precision, float* out, const float* in, const float* w, const float* bias,
+                           int N, int Cin, int H, int W, int M, cudaStream_t stream) {
+  const int64_t Q = int64_t(N) * H * W, BN = 16 * TN;
+  const dim3 grid(unsigned((Q + BN - 1) / BN), unsigned((M + BM - 1) / BM));
+  if (precision == Precision::tf32)
+    conv_gemm_kernel<KS, TN, FLIP, true><<<grid, kThreads, 0, stream>>>(out, in, w, bias, N, Cin, H, W, M);
+  else
+    conv_gemm_kernel<KS, TN, FLIP, false><<<grid, kThreads, 0, stream>>>(out, in, w, bias, N, Cin, H, W, M);
+  SEQNET_CUDA_CHECK_LAUNCH();
+}
+
+template <int KS, bool FLIP>
+void launch_conv_gemm(Precision precision, float* out, const float* in, const float* w, const float* bias, int N,
+                      int Cin, int H, int W, int M, cudaStream_t stream) {
+  if (gemm_tile_columns(int64_t(N) * H * W, M) == 128)
+    launch_conv_gemm_tile<KS, 8, FLIP>(precision, out, in, w, bias, N, Cin, H, W, M, stream);
+  else
+    launch_conv_gemm_tile<KS, 4, FLIP>(precision, out, in, w, bias, N, Cin, H, W, M, stream);
+}
+
+void forward(Precision precision, float* y, const float* x, const float* w, const float* b, int N, int C, int H,
+             int W, int K, int ksize, cudaStream_t stream) {
+  check_ksize(ksize, "conv2d_forward");
+  if (int64_t(N) * H * W == 0 || K == 0) return;
+  if (ksize == 3)
+    launch_conv_gemm<3, false>(precision, y, x, w, b, N, C, H, W, K, stream);
+  else
+    launch_conv_gemm<1, false>(precision, y, x, w, b, N, C, H, W, K, stream);
+}
+
+void backward_input(Precision precision, float* dx, const float* dy, const float* w, int N, int C, int H, int W,
+                    int K, int ksize, cudaStream_t stream) {
+  check_ksize(ksize, "conv2d_backward_input");
+  if (int64_t(N) * H * W == 0 || C == 0) return;
+  if (ksize == 3)
+    launch_conv_gemm<3, true>(precision, dx, dy, w, nullptr, N, K, H, W, C, stream);
+  else
+    launch_conv_gemm<1, true>(precision, dx, dy, w, nullptr, N, K, H, W, C, stream);
+}
+
 }  // namespace
 
 void conv2d_forward(float* y, const float* x, const float* w, const float* b, int N, int C, int H, int W, int K,
                     int ksize, cudaStream_t stream) {
-  check_ksize(ksize, "conv2d_forward");
-  if (int64_t(N) * H * W == 0 || K == 0) return;
-  if (ksize == 3)
-    launch_conv_gemm<3, false>(y, x, w, b, N, C, H, W, K, stream);
-  else
-    launch_conv_gemm<1, false>(y, x, w, b, N, C, H, W, K, stream);
+  forward(Precision::fp32, y, x, w, b, N, C, H, W, K, ksize, stream);
+}
+
+void conv2d_forward_tf32(float* y, const float* x, const float* w, const float* b, int N, int C, int H, int W, int K,
+                         int ksize, cudaStream_t stream) {
+  forward(Precision::tf32, y, x, w, b, N, C, H, W, K, ksize, stream);
 }
 
 void conv2d_backward_input(float* dx, const float* dy, const float* w, int N, int C, int H, int W, int K, int ksize,
                            cudaStream_t stream) {
-  check_ksize(ksize, "conv2d_backward_input");
-  if (int64_t(N) * H * W == 0 || C == 0) return;
-  if (ksize == 3)
-    launch_conv_gemm<3, true>(dx, dy, w, nullptr, N, K, H, W, C, stream);
-  else
-    launch_conv_gemm<1, true>(dx, dy, w, nullptr, N, K, H, W, C, stream);
+  backward_input(Precision::fp32, dx, dy, w, N, C, H, W, K, ksize, stream);
+}
+
+void conv2d_backward_input_tf32(float* dx, const float* dy, const float* w, int N, int C, int H, int W, int K,
+                                int ksize, cudaStream_t stream) {
+  backward_input(Precision::tf32, dx, dy, w, N, C, H, W, K, ksize, stream);
 }
 
 void conv2d_backward_weight(float* dw, const float* dy, const float* x, int N, int C, int H, int W, int K,
