@@ -1,6 +1,21 @@
-// batchnorm.cu: the batch normalisation of batchnorm.h (the formulas are there). One block per
-// channel; the sums run in double over that channel's N planes, the mean first and the centred
-// squares second, exactly as the CPU twin computes them.
+// batchnorm.cu: the batch normalisation of batchnorm.h (the formulas are there), over many blocks
+// per channel so that even 32 channels fill the GPU.
+//
+// Each channel's M = N*HW values are cut into chunks of equal length (a multiple of 4); the grid is
+// (chunks, C), about 4 blocks per multiprocessor in all, each chunk at least kMinChunk values.
+//   1. sums:     each block reduces its chunk to two sums in double, written to its own slot of a
+//                per-call buffer (no atomics);
+//   2. finish:   one thread per channel adds the slots up in chunk order (so two runs give the same
+//                bits) and computes the channel's statistics and coefficients;
+//   3. apply:    each block maps its chunk elementwise with them.
+// Loads and stores are float4 when the planes allow (HW % 4 == 0, 16-byte aligned pointers).
+//
+// Training forward reads x twice (sums, apply). Its sums are shifted by the channel's first value
+// s: sum (x - s) and sum (x - s)^2, so var = (S2 - S1^2 / M) / M keeps double's precision unless
+// |mean - s| is ~1e8 standard deviations (the CPU twin's two passes agree to ~1e-15 otherwise).
+#include <algorithm>
+#include <cstdint>
+#include <initializer_list>
 #include <stdexcept>
 #include <string>
 
@@ -13,85 +28,218 @@ namespace seqnet::cuda {
 
 namespace {
 
-// Sum over channel c's planes of x (N,C,HW) of f(value), in double, shared by the whole block.
-template <typename F>
-__device__ double channel_sum(const float* x, int N, int C, int64_t HW, int c, F f) {
-  double sum = 0;
-  for (int n = 0; n < N; ++n) {
-    const float* plane = x + (int64_t(n) * C + c) * HW;
-    for (int64_t p = threadIdx.x; p < HW; p += blockDim.x) sum += f(double(plane[p]));
-  }
-  return block_sum(sum);
+constexpr int64_t kMinChunk = 2048;  // values per block at least: 8 per thread
+
+// The split of each channel's M values: `chunks` blocks of `chunk` values (the last may be short).
+struct Split {
+  int64_t chunk;
+  int chunks;
+  bool vectorised;
+};
+
+Split split_channels(int N, int C, int64_t HW, std::initializer_list<const void*> pointers) {
+  const int64_t M = int64_t(N) * HW;
+  const int64_t wanted = std::max<int64_t>(1, (4 * int64_t(multiprocessor_count()) + C - 1) / C);
+  const int64_t chunks = std::clamp<int64_t>(wanted, 1, std::max<int64_t>(1, M / kMinChunk));
+  const int64_t chunk = ((M + chunks - 1) / chunks + 3) / 4 * 4;
+  bool aligned = HW % 4 == 0;
+  for (const void* p : pointers) aligned = aligned && reinterpret_cast<uintptr_t>(p) % 16 == 0;
+  return {chunk, int((M + chunk - 1) / chunk), aligned};
 }
 
-// y = (x - mean) * scale + beta over channel c's planes. The mean is subtracted first: the folded
-// form x * scale + (beta - mean * scale) cancels catastrophically in float when |mean| >> std.
-__device__ void normalize_channel(float* y, const float* x, int N, int C, int64_t HW, int c, float mean, float scale,
-                                  float beta) {
-  for (int n = 0; n < N; ++n) {
-    const int64_t base = (int64_t(n) * C + c) * HW;
-    for (int64_t p = threadIdx.x; p < HW; p += blockDim.x) y[base + p] = (x[base + p] - mean) * scale + beta;
+// Calls f(offset, 4) for each group of 4 consecutive values (VEC: HW % 4 == 0, so a group never
+// leaves its plane) or f(offset, 1) for each value of channel c's values [e0, e1) in (N,C,HW)
+// order, offset being the index into the tensor. Threads of the block take consecutive groups.
+template <bool VEC, typename F>
+__device__ void for_chunk(int C, int64_t HW, int c, int64_t e0, int64_t e1, F f) {
+  constexpr int kWidth = VEC ? 4 : 1;
+  for (int64_t e = e0 + int64_t(threadIdx.x) * kWidth; e < e1; e += int64_t(blockDim.x) * kWidth) {
+    const int64_t n = e / HW;
+    f((n * C + c) * HW + (e - n * HW));
   }
 }
 
-__global__ void forward_train_kernel(float* y, float* mean, float* rstd, float* running_mean, float* running_var,
-                                     const float* x, const float* gamma, const float* beta, int N, int C,
-                                     int64_t HW, double eps, double momentum) {
-  const int c = blockIdx.x;
-  const double M = double(N) * double(HW);
-  const double mu = channel_sum(x, N, C, HW, c, [](double v) { return v; }) / M;
-  const double var = channel_sum(x, N, C, HW, c, [mu](double v) { return (v - mu) * (v - mu); }) / M;
-  const double inv_std = 1.0 / sqrt(var + eps);
-  if (threadIdx.x == 0) {
+__device__ float4 load4(const float* p) { return *reinterpret_cast<const float4*>(p); }
+__device__ void store4(float* p, float4 v) { *reinterpret_cast<float4*>(p) = v; }
+
+// This block's chunk of its channel: [e0, e1).
+__device__ void chunk_range(int64_t M, int64_t chunk, int64_t* e0, int64_t* e1) {
+  *e0 = int64_t(blockIdx.x) * chunk;
+  *e1 = *e0 + chunk < M ? *e0 + chunk : M;
+}
+
+// sums[c * chunks + z] = (sum (x - s), sum (x - s)^2) over chunk z, s = channel c's first value.
+template <bool VEC>
+__global__ void moments_kernel(double2* sums, const float* __restrict__ x, int C, int64_t HW, int64_t M,
+                               int64_t chunk) {
+  const int c = blockIdx.y;
+  int64_t e0, e1;
+  chunk_range(M, chunk, &e0, &e1);
+  const double shift = x[int64_t(c) * HW];
+  double s1 = 0, s2 = 0;
+  for_chunk<VEC>(C, HW, c, e0, e1, [&](int64_t i) {
+    if (VEC) {
+      const float4 v = load4(x + i);
+      const double d[4] = {v.x - shift, v.y - shift, v.z - shift, v.w - shift};
+      for (double value : d) {
+        s1 += value;
+        s2 += value * value;
+      }
+    } else {
+      const double value = x[i] - shift;
+      s1 += value;
+      s2 += value * value;
+    }
+  });
+  s1 = block_sum(s1);
+  s2 = block_sum(s2);
+  if (threadIdx.x == 0) sums[int64_t(c) * gridDim.x + blockIdx.x] = make_double2(s1, s2);
+}
+
+// Per channel: mean, var, rstd and running statistics from the chunk sums (in chunk order), and
+// the coefficients (mean, scale, beta) of y = (x - mean) * scale + beta. The mean is subtracted
+// first: the folded x * scale + (beta - mean * scale) cancels in float when |mean| >> std.
+__global__ void finish_forward_kernel(float4* coefficients, float* mean, float* rstd, float* running_mean,
+                                      float* running_var, const double2* sums, int chunks, const float* x,
+                                      const float* gamma, const float* beta, int C, int64_t HW, int64_t M,
+                                      double eps, double momentum) {
+  for (int c = blockIdx.x * blockDim.x + threadIdx.x; c < C; c += gridDim.x * blockDim.x) {
+    double s1 = 0, s2 = 0;
+    for (int z = 0; z < chunks; ++z) {
+      s1 += sums[int64_t(c) * chunks + z].x;
+      s2 += sums[int64_t(c) * chunks + z].y;
+    }
+    const double m = double(M), shift = x[int64_t(c) * HW];
+    const double mu = shift + s1 / m;
+    const double var = fmax((s2 - s1 * s1 / m) / m, 0.0);
+    const double inv_std = 1.0 / sqrt(var + eps);
     mean[c] = float(mu);
     rstd[c] = float(inv_std);
     running_mean[c] = float((1 - momentum) * double(running_mean[c]) + momentum * mu);
-    running_var[c] = float((1 - momentum) * double(running_var[c]) + momentum * var * M / (M - 1));
+    running_var[c] = float((1 - momentum) * double(running_var[c]) + momentum * var * m / (m - 1));
+    coefficients[c] = make_float4(float(mu), float(double(gamma[c]) * inv_std), beta[c], 0.f);
   }
-  normalize_channel(y, x, N, C, HW, c, float(mu), float(double(gamma[c]) * inv_std), beta[c]);
 }
 
-__global__ void forward_eval_kernel(float* y, const float* x, const float* gamma, const float* beta,
-                                    const float* running_mean, const float* running_var, int N, int C, int64_t HW,
-                                    double eps) {
-  const int c = blockIdx.x;
-  const double inv_std = 1.0 / sqrt(double(running_var[c]) + eps);
-  normalize_channel(y, x, N, C, HW, c, running_mean[c], float(double(gamma[c]) * inv_std), beta[c]);
-}
-
-__global__ void backward_kernel(float* dx, float* dgamma, float* dbeta, const float* dy, const float* x,
-                                const float* gamma, const float* mean, const float* rstd, int N, int C,
-                                int64_t HW) {
-  const int c = blockIdx.x;
-  const double mu = mean[c], inv_std = rstd[c];
-  double sum_dy = 0, sum_dy_xhat = 0;
-  for (int n = 0; n < N; ++n) {
-    const int64_t base = (int64_t(n) * C + c) * HW;
-    for (int64_t p = threadIdx.x; p < HW; p += blockDim.x) {
-      const double g = dy[base + p];
-      sum_dy += g;
-      sum_dy_xhat += g * (double(x[base + p]) - mu) * inv_std;
+// y = (x - mean) * scale + beta over this block's chunk, with (mean, scale, beta) of its channel.
+template <bool VEC>
+__device__ void normalize_chunk(float* y, const float* x, int C, int64_t HW, int64_t M, int64_t chunk, float4 k) {
+  const int c = blockIdx.y;
+  int64_t e0, e1;
+  chunk_range(M, chunk, &e0, &e1);
+  for_chunk<VEC>(C, HW, c, e0, e1, [&](int64_t i) {
+    if (VEC) {
+      const float4 v = load4(x + i);
+      store4(y + i, make_float4((v.x - k.x) * k.y + k.z, (v.y - k.x) * k.y + k.z, (v.z - k.x) * k.y + k.z,
+                                (v.w - k.x) * k.y + k.z));
+    } else {
+      y[i] = (x[i] - k.x) * k.y + k.z;
     }
-  }
-  sum_dy = block_sum(sum_dy);
-  sum_dy_xhat = block_sum(sum_dy_xhat);
-  if (threadIdx.x == 0) {
-    dbeta[c] += float(sum_dy);
-    dgamma[c] += float(sum_dy_xhat);
-  }
-  // dx = g*rstd*(dy - mean(dy) - xhat*mean(dy*xhat)), xhat = (x - mu)*rstd, mean subtracted first.
-  const double M = double(N) * double(HW);
-  const double mean_dy = sum_dy / M, mean_dy_xhat = sum_dy_xhat / M;
-  const float a = float(double(gamma[c]) * inv_std), mu_f = float(mu);
-  const float slope = float(mean_dy_xhat * inv_std), offset = float(mean_dy);
-  for (int n = 0; n < N; ++n) {
-    const int64_t base = (int64_t(n) * C + c) * HW;
-    for (int64_t p = threadIdx.x; p < HW; p += blockDim.x)
-      dx[base + p] = a * (dy[base + p] - offset - (x[base + p] - mu_f) * slope);
+  });
+}
+
+template <bool VEC>
+__global__ void normalize_train_kernel(float* y, const float* x, const float4* coefficients, int C, int64_t HW,
+                                       int64_t M, int64_t chunk) {
+  normalize_chunk<VEC>(y, x, C, HW, M, chunk, coefficients[blockIdx.y]);
+}
+
+template <bool VEC>
+__global__ void normalize_eval_kernel(float* y, const float* x, const float* gamma, const float* beta,
+                                      const float* running_mean, const float* running_var, int C, int64_t HW,
+                                      int64_t M, int64_t chunk, double eps) {
+  const int c = blockIdx.y;
+  const double inv_std = 1.0 / sqrt(double(running_var[c]) + eps);
+  normalize_chunk<VEC>(y, x, C, HW, M, chunk,
+                       make_float4(running_mean[c], float(double(gamma[c]) * inv_std), beta[c], 0.f));
+}
+
+// sums[c * chunks + z] = (sum dy, sum dy * xhat) over chunk z, xhat = (x - mean) * rstd.
+template <bool VEC>
+__global__ void backward_sums_kernel(double2* sums, const float* __restrict__ dy, const float* __restrict__ x,
+                                     const float* mean, const float* rstd, int C, int64_t HW, int64_t M,
+                                     int64_t chunk) {
+  const int c = blockIdx.y;
+  int64_t e0, e1;
+  chunk_range(M, chunk, &e0, &e1);
+  const double mu = mean[c], inv_std = rstd[c];
+  double s_dy = 0, s_dy_xhat = 0;
+  for_chunk<VEC>(C, HW, c, e0, e1, [&](int64_t i) {
+    if (VEC) {
+      const float4 g = load4(dy + i), v = load4(x + i);
+      const double gs[4] = {g.x, g.y, g.z, g.w}, vs[4] = {v.x, v.y, v.z, v.w};
+      for (int l = 0; l < 4; ++l) {
+        s_dy += gs[l];
+        s_dy_xhat += gs[l] * (vs[l] - mu) * inv_std;
+      }
+    } else {
+      const double g = dy[i];
+      s_dy += g;
+      s_dy_xhat += g * (double(x[i]) - mu) * inv_std;
+    }
+  });
+  s_dy = block_sum(s_dy);
+  s_dy_xhat = block_sum(s_dy_xhat);
+  if (threadIdx.x == 0) sums[int64_t(c) * gridDim.x + blockIdx.x] = make_double2(s_dy, s_dy_xhat);
+}
+
+// dbeta += sum dy, dgamma += sum dy*xhat (chunk order); coefficients (mean, a, slope, offset) of
+// dx = a (dy - offset - (x - mean) slope) = g rstd (dy - mean(dy) - xhat mean(dy xhat)).
+__global__ void finish_backward_kernel(float4* coefficients, float* dgamma, float* dbeta, const double2* sums,
+                                       int chunks, const float* gamma, const float* mean, const float* rstd, int C,
+                                       int64_t M) {
+  for (int c = blockIdx.x * blockDim.x + threadIdx.x; c < C; c += gridDim.x * blockDim.x) {
+    double s_dy = 0, s_dy_xhat = 0;
+    for (int z = 0; z < chunks; ++z) {
+      s_dy += sums[int64_t(c) * chunks + z].x;
+      s_dy_xhat += sums[int64_t(c) * chunks + z].y;
+    }
+    dbeta[c] += float(s_dy);
+    dgamma[c] += float(s_dy_xhat);
+    const double inv_std = rstd[c], m = double(M);
+    coefficients[c] = make_float4(mean[c], float(double(gamma[c]) * inv_std), float(s_dy_xhat / m * inv_std),
+                                  float(s_dy / m));
   }
 }
+
+// dx = a (dy - offset - (x - mean) slope) over this block's chunk; dx may be dy.
+template <bool VEC>
+__global__ void backward_apply_kernel(float* dx, const float* dy, const float* x, const float4* coefficients, int C,
+                                      int64_t HW, int64_t M, int64_t chunk) {
+  const int c = blockIdx.y;
+  const float4 k = coefficients[c];  // (mean, a, slope, offset)
+  int64_t e0, e1;
+  chunk_range(M, chunk, &e0, &e1);
+  for_chunk<VEC>(C, HW, c, e0, e1, [&](int64_t i) {
+    if (VEC) {
+      const float4 g = load4(dy + i), v = load4(x + i);
+      store4(dx + i, make_float4(k.y * (g.x - k.w - (v.x - k.x) * k.z), k.y * (g.y - k.w - (v.y - k.x) * k.z),
+                                 k.y * (g.z - k.w - (v.z - k.x) * k.z), k.y * (g.w - k.w - (v.w - k.x) * k.z)));
+    } else {
+      dx[i] = k.y * (dy[i] - k.w - (x[i] - k.x) * k.z);
+    }
+  });
+}
+
+// Per-call scratch: the chunk sums (C * chunks) and the per-channel coefficients (C), in
+// stream-ordered memory freed after the call's last kernel.
+struct Scratch {
+  double2* sums;
+  float4* coefficients;
+};
+
+Scratch allocate_scratch(int C, int chunks, cudaStream_t stream) {
+  void* memory = nullptr;
+  const size_t sums_bytes = size_t(C) * chunks * sizeof(double2);
+  SEQNET_CUDA_CHECK(cudaMallocAsync(&memory, sums_bytes + size_t(C) * sizeof(float4), stream));
+  return {static_cast<double2*>(memory), reinterpret_cast<float4*>(static_cast<char*>(memory) + sums_bytes)};
+}
+
+int per_channel_blocks(int C) { return (C + kBlockThreads - 1) / kBlockThreads; }
 
 }  // namespace
+
+int batchnorm_blocks_per_channel(int N, int C, int64_t HW) { return split_channels(N, C, HW, {}).chunks; }
 
 void batchnorm_forward_train(float* y, float* mean, float* rstd, float* running_mean, float* running_var,
                              const float* x, const float* gamma, const float* beta, int N, int C, int64_t HW,
@@ -101,24 +249,68 @@ void batchnorm_forward_train(float* y, float* mean, float* rstd, float* running_
     throw std::invalid_argument("batchnorm_forward_train: training statistics need more than one value per "
                                 "channel, got N*H*W = " + std::to_string(M) + " (use a larger batch or crop)");
   if (C == 0) return;
-  forward_train_kernel<<<C, kBlockThreads, 0, stream>>>(y, mean, rstd, running_mean, running_var, x, gamma, beta, N,
-                                                        C, HW, eps, momentum);
+  const Split split = split_channels(N, C, HW, {x, y});
+  const Scratch scratch = allocate_scratch(C, split.chunks, stream);
+  const dim3 grid(unsigned(split.chunks), unsigned(C));
+  if (split.vectorised)
+    moments_kernel<true><<<grid, kBlockThreads, 0, stream>>>(scratch.sums, x, C, HW, M, split.chunk);
+  else
+    moments_kernel<false><<<grid, kBlockThreads, 0, stream>>>(scratch.sums, x, C, HW, M, split.chunk);
   SEQNET_CUDA_CHECK_LAUNCH();
+  finish_forward_kernel<<<per_channel_blocks(C), kBlockThreads, 0, stream>>>(
+      scratch.coefficients, mean, rstd, running_mean, running_var, scratch.sums, split.chunks, x, gamma, beta, C, HW,
+      M, eps, momentum);
+  SEQNET_CUDA_CHECK_LAUNCH();
+  if (split.vectorised)
+    normalize_train_kernel<true><<<grid, kBlockThreads, 0, stream>>>(y, x, scratch.coefficients, C, HW, M, split.chunk);
+  else
+    normalize_train_kernel<false><<<grid, kBlockThreads, 0, stream>>>(y, x, scratch.coefficients, C, HW, M,
+                                                                      split.chunk);
+  SEQNET_CUDA_CHECK_LAUNCH();
+  SEQNET_CUDA_CHECK(cudaFreeAsync(scratch.sums, stream));
 }
 
 void batchnorm_forward_eval(float* y, const float* x, const float* gamma, const float* beta,
                             const float* running_mean, const float* running_var, int N, int C, int64_t HW,
                             double eps, cudaStream_t stream) {
-  if (C == 0 || int64_t(N) * HW == 0) return;
-  forward_eval_kernel<<<C, kBlockThreads, 0, stream>>>(y, x, gamma, beta, running_mean, running_var, N, C, HW, eps);
+  const int64_t M = int64_t(N) * HW;
+  if (C == 0 || M == 0) return;
+  const Split split = split_channels(N, C, HW, {x, y});
+  const dim3 grid(unsigned(split.chunks), unsigned(C));
+  if (split.vectorised)
+    normalize_eval_kernel<true><<<grid, kBlockThreads, 0, stream>>>(y, x, gamma, beta, running_mean, running_var, C,
+                                                                    HW, M, split.chunk, eps);
+  else
+    normalize_eval_kernel<false><<<grid, kBlockThreads, 0, stream>>>(y, x, gamma, beta, running_mean, running_var, C,
+                                                                     HW, M, split.chunk, eps);
   SEQNET_CUDA_CHECK_LAUNCH();
 }
 
 void batchnorm_backward(float* dx, float* dgamma, float* dbeta, const float* dy, const float* x, const float* gamma,
                         const float* mean, const float* rstd, int N, int C, int64_t HW, cudaStream_t stream) {
-  if (C == 0 || int64_t(N) * HW == 0) return;
-  backward_kernel<<<C, kBlockThreads, 0, stream>>>(dx, dgamma, dbeta, dy, x, gamma, mean, rstd, N, C, HW);
+  const int64_t M = int64_t(N) * HW;
+  if (C == 0 || M == 0) return;
+  const Split split = split_channels(N, C, HW, {dx, dy, x});
+  const Scratch scratch = allocate_scratch(C, split.chunks, stream);
+  const dim3 grid(unsigned(split.chunks), unsigned(C));
+  if (split.vectorised)
+    backward_sums_kernel<true><<<grid, kBlockThreads, 0, stream>>>(scratch.sums, dy, x, mean, rstd, C, HW, M,
+                                                                   split.chunk);
+  else
+    backward_sums_kernel<false><<<grid, kBlockThreads, 0, stream>>>(scratch.sums, dy, x, mean, rstd, C, HW, M,
+                                                                    split.chunk);
   SEQNET_CUDA_CHECK_LAUNCH();
+  finish_backward_kernel<<<per_channel_blocks(C), kBlockThreads, 0, stream>>>(
+      scratch.coefficients, dgamma, dbeta, scratch.sums, split.chunks, gamma, mean, rstd, C, M);
+  SEQNET_CUDA_CHECK_LAUNCH();
+  if (split.vectorised)
+    backward_apply_kernel<true><<<grid, kBlockThreads, 0, stream>>>(dx, dy, x, scratch.coefficients, C, HW, M,
+                                                                    split.chunk);
+  else
+    backward_apply_kernel<false><<<grid, kBlockThreads, 0, stream>>>(dx, dy, x, scratch.coefficients, C, HW, M,
+                                                                     split.chunk);
+  SEQNET_CUDA_CHECK_LAUNCH();
+  SEQNET_CUDA_CHECK(cudaFreeAsync(scratch.sums, stream));
 }
 
 }  // namespace seqnet::cuda

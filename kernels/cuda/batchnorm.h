@@ -1,6 +1,6 @@
-// batchnorm.h (CUDA): twin of kernels/cpu/batchnorm.h. One block per channel; the sums are
-// reduced in double (Welford-free two-pass: mean first, then centred squares), so large planes
-// lose no precision.
+// batchnorm.h (CUDA): twin of kernels/cpu/batchnorm.h. Many blocks per channel: per-block sums in
+// double, added up per channel in a fixed order (deterministic), then an elementwise pass
+// (batchnorm.cu). Training forward reads x twice, backward reads dy and x twice each.
 #pragma once
 
 #include <cstdint>
@@ -18,5 +18,7 @@ void batchnorm_forward_eval(float* y, const float* x, const float* gamma, const 
 void batchnorm_backward(float* dx, float* dgamma, float* dbeta, const float* dy, const float* x,
                         const float* gamma, const float* mean, const float* rstd, int N, int C, int64_t HW,
                         cudaStream_t stream);
+// How many blocks each channel's N*HW values are split into (from the multiprocessor count); tests.
+int batchnorm_blocks_per_channel(int N, int C, int64_t HW);
 
 }  // namespace seqnet::cuda
