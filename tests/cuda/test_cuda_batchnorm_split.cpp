@@ -10,6 +10,7 @@
 
 #include "kernels/cpu/batchnorm.h"
 #include "kernels/cuda/batchnorm.h"
+#include "kernels/cuda/launch.h"
 #include "kernels/cuda/runtime.h"
 #include "test_support.h"
 
@@ -77,7 +78,15 @@ bool same_bits(const Tensor& a, const Tensor& b) {
 // 2 x 3 planes of 100x100 (float4) and 99x101 (scalar): 20,000 values per channel, several chunks.
 const Case kCases[] = {{2, 3, 100 * 100, 0.f}, {2, 3, 99 * 101, 0.f}, {2, 3, 100 * 100, 1000.f}};
 
-TEST(CudaKernelBatchNormSplit, ManyChunksPerChannelMatchCpu) {
+// The split of a GPU with this many multiprocessors: 132 (H100/H200: 9 chunks per channel here) or
+// 1 (2 chunks).
+class CudaKernelBatchNormSplitOn : public ::testing::TestWithParam<int> {
+ protected:
+  void SetUp() override { cuda::set_multiprocessor_count(GetParam()); }
+  void TearDown() override { cuda::set_multiprocessor_count(0); }
+};
+
+TEST_P(CudaKernelBatchNormSplitOn, ManyChunksPerChannelMatchCpu) {
   SEQNET_REQUIRE_GPU();
   for (const Case& s : kCases) {
     SCOPED_TRACE("N" + std::to_string(s.N) + " C" + std::to_string(s.C) + " HW" + std::to_string(s.HW) +
@@ -122,6 +131,8 @@ TEST(CudaKernelBatchNormSplit, SecondRunGivesTheSameBits) {
   EXPECT_TRUE(same_bits(first.dgamma, second.dgamma));
   EXPECT_TRUE(same_bits(first.dbeta, second.dbeta));
 }
+
+INSTANTIATE_TEST_SUITE_P(Multiprocessors, CudaKernelBatchNormSplitOn, ::testing::Values(132, 1));
 
 }  // namespace
 }  // namespace seqnet

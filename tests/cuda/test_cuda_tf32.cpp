@@ -23,6 +23,7 @@
 
 #include "kernels/cpu/conv2d.h"
 #include "kernels/cuda/conv2d.h"
+#include "kernels/cuda/launch.h"
 #include "kernels/cuda/mma_check.h"
 #include "kernels/cuda/runtime.h"
 #include "test_support.h"
@@ -117,10 +118,12 @@ std::string name_of(const ConvShape& s) {
 }
 
 // Odd sizes (a reduction of 45 = 5 x 9, not a multiple of the 8-step), a 1x1 kernel, SeqNet's 32
-// channels, more than one 64-row tile (K = 130), and one large enough for the wide tile on 132
-// multiprocessors.
+// channels, more than one 64-row tile (K = 130). On 132 multiprocessors they take the narrow tile,
+// on 1 the wide one (the test below checks that).
 const std::vector<ConvShape> kShapes = {
-    {3, 5, 37, 53, 7, 3}, {2, 70, 9, 11, 130, 1}, {1, 32, 24, 40, 32, 3}, {2, 16, 96, 96, 96, 3},
+    {3, 5, 37, 53, 7, 3},
+    {2, 70, 9, 11, 130, 1},
+    {1, 32, 24, 40, 32, 3},
 };
 
 // Elementwise: |got - want| <= factor * scale, for every element; returns max |got - want| / scale.
@@ -158,10 +161,20 @@ struct CpuConv {
   }
 };
 
-TEST(CudaTf32, ConvolutionsRoundTheirInputsAndSumInFloat32) {
+// The launch shapes of a GPU with this many multiprocessors: 132 (H100/H200) or 1.
+class CudaTf32On : public ::testing::TestWithParam<int> {
+ protected:
+  void SetUp() override { cuda::set_multiprocessor_count(GetParam()); }
+  void TearDown() override { cuda::set_multiprocessor_count(0); }
+};
+
+TEST_P(CudaTf32On, ConvolutionsRoundTheirInputsAndSumInFloat32) {
   SEQNET_REQUIRE_GPU();
+  const int wanted_tile = GetParam() == 1 ? 128 : 64;
   for (const ConvShape& s : kShapes) {
     SCOPED_TRACE(name_of(s));
+    EXPECT_EQ(cuda::conv2d_forward_launch_shape(s.N, s.H, s.W, s.K).tile_columns, wanted_tile);
+    EXPECT_EQ(cuda::conv2d_forward_launch_shape(s.N, s.H, s.W, s.C).tile_columns, wanted_tile) << "backward-input";
     CpuConv cpu_conv(s);
     const Tensor x = random_tensor({s.N, s.C, s.H, s.W}, 111), w = random_tensor({s.K, s.C, s.ksize, s.ksize}, 112);
     const Tensor b = random_tensor({s.K}, 113), dy = random_tensor({s.N, s.K, s.H, s.W}, 114);
@@ -194,6 +207,8 @@ TEST(CudaTf32, ConvolutionsRoundTheirInputsAndSumInFloat32) {
                   "backward-input against float32");
   }
 }
+
+INSTANTIATE_TEST_SUITE_P(Multiprocessors, CudaTf32On, ::testing::Values(132, 1));
 
 }  // namespace
 }  // namespace seqnet
