@@ -13,7 +13,7 @@ void add_device_option(Args& args) {
   args.option("device", "auto", "where to compute: cpu, cuda, or auto (cuda when a usable GPU is present)", "DEV");
   args.option("conv-engine", "custom", "GPU convolutions: custom (this project's kernels) or cudnn (comparison)",
               "ENGINE");
-  args.option("precision", "fp32",
+  args.option("conv-precision", "fp32",
               "custom GPU convolutions (forward, input gradient): fp32 (exact, like the CPU) or tf32 (tensor "
               "cores, inputs rounded to a 10-bit mantissa, like PyTorch's allow_tf32; sm_80 and newer)",
               "P");
@@ -24,9 +24,9 @@ Device chosen_device(const Args& args) {
   const std::string engine = args.str("conv-engine");
   if (engine != "custom" && engine != "cudnn") throw UsageError("--conv-engine must be custom or cudnn, got '" + engine + "'");
   ops::set_conv_engine(engine == "cudnn" ? ops::ConvEngine::cudnn : ops::ConvEngine::custom);
-  const std::string precision = args.str("precision");
+  const std::string precision = args.str("conv-precision");
   if (precision != "fp32" && precision != "tf32")
-    throw UsageError("--precision must be fp32 or tf32, got '" + precision + "'");
+    throw UsageError("--conv-precision must be fp32 or tf32, got '" + precision + "'");
   ops::set_conv_precision(precision == "tf32" ? ops::ConvPrecision::tf32 : ops::ConvPrecision::fp32);
   std::string why;
   if (want == "cpu") return Device::cpu;

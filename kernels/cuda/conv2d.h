@@ -15,7 +15,7 @@ void conv2d_forward(float* y, const float* x, const float* w, const float* b, in
 // dx (N,C,H,W) = ; from dy (N,K,H,W) and w.
 void conv2d_backward_input(float* dx, const float* dy, const float* w, int N, int C, int H, int W, int K, int ksize,
                            cudaStream_t stream);
-// The same two on tensor cores (--precision tf32, like PyTorch's allow_tf32): x, w and dy rounded
+// The same two on tensor cores (--conv-precision tf32, like PyTorch's allow_tf32): x, w and dy rounded
 // to TF32 (10-bit mantissa, round to nearest), products summed in FP32. Error against the FP32
 // versions: tests/cuda/test_cuda_tf32.cpp.
 void conv2d_forward_tf32(float* y, const float* x, const float* w, const float* b, int N, int C, int H, int W, int K,

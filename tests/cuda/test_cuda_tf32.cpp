@@ -1,4 +1,4 @@
-// test_cuda_tf32.cpp: the tensor-core path (--precision tf32). The one mma of mma.cuh against a
+// test_cuda_tf32.cpp: the tensor-core path (--conv-precision tf32). The one mma of mma.cuh against a
 // scalar GEMM, and the TF32 convolutions against the CPU's float32 ones, with error bounds derived
 // here rather than tuned. Skips without a usable GPU (the emulated build runs it, through the
 // portable mma that follows the PTX fragment layout lane by lane).
