@@ -121,7 +121,13 @@ ConvFunctions conv_functions(Engine engine) {
 }
 
 const char* engine_name(Engine engine) {
-  return engine == Engine::naive ? "naive" : engine == Engine::custom ? "custom" : engine == Engine::tf32 ? "tf32" : "cudnn";
+  switch (engine) {
+    case Engine::naive: return "naive";
+    case Engine::custom: return "custom";
+    case Engine::tf32: return "tf32";
+    case Engine::cudnn: break;
+  }
+  return "cudnn";
 }
 
 void bm_conv(benchmark::State& state, ConvShape s, Pass pass, Engine engine) {
