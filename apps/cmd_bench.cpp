@@ -5,6 +5,7 @@
 #include "apps/device_option.h"
 #include "apps/model_options.h"
 #include "apps/registry.h"
+#include "train/distributed.h"
 #include "train/step_bench.h"
 
 namespace seqnet::cli {
@@ -26,8 +27,13 @@ int run(int argc, char** argv) {
             "on CUDA the GPU is waited for around every op); on the CPU also print the 3x3 convolution algorithm "
             "chosen per shape and pass with each candidate's time (kernels/cpu/conv3x3_algorithm.h; SEQNET_CONV "
             "forces one)");
+  args.flag("mpi",
+            "under 'mpirun -np R': a data-parallel step, batch/R crops per rank and the gradient average over "
+            "the ranks, whose time is also reported on its own (rank 0 prints; inference is not timed)");
   add_device_option(args);
   if (!args.parse(argc, argv)) return 0;
+  if (args.on("mpi") && !built_with_mpi())
+    throw UsageError("--mpi needs a seqnet built with MPI (apt-get install libopenmpi-dev, then rebuild; SEQNET_MPI)");
   StepBenchSettings settings;
   settings.model = model_config_from(args);
   settings.batch = args.integer("batch");
@@ -35,6 +41,8 @@ int run(int argc, char** argv) {
   settings.infer = args.integer("infer");
   settings.steps = args.integer("steps");
   settings.profile = args.on("profile");
+  settings.mpi = args.on("mpi");
+  if (settings.mpi) settings.infer = 0;
   settings.device = chosen_device(args);
   StepBenchResult result;
   try {
@@ -44,7 +52,7 @@ int run(int argc, char** argv) {
   }
   const std::string text = args.on("json") ? format_step_bench_json(settings, result) + "\n"
                                             : format_step_bench_text(settings, result);
-  std::fputs(text.c_str(), stdout);
+  if (!settings.mpi || world().root()) std::fputs(text.c_str(), stdout);
   return 0;
 }
 

@@ -8,6 +8,7 @@
 #include "apps/device_option.h"
 #include "apps/model_options.h"
 #include "apps/registry.h"
+#include "train/distributed.h"
 #include "train/trainer.h"
 
 namespace seqnet::cli {
@@ -72,6 +73,7 @@ TrainSettings settings_from(const Args& args) {
   } catch (const std::invalid_argument& e) {
     throw UsageError(std::string("--lr-schedule: ") + e.what());
   }
+  s.sync_batchnorm = args.on("sync-batchnorm");
   return s;
 }
 
@@ -97,6 +99,7 @@ TrainSettings resumed_settings(const Args& args, const TrainSettings& given) {
   if (args.given("workers")) s.workers = given.workers;
   if (args.given("val-every")) s.val_every = given.val_every;
   if (args.given("log-every")) s.log_every = given.log_every;
+  if (args.on("sync-batchnorm")) s.sync_batchnorm = true;
   s.resume = true;
   return s;
 }
@@ -111,7 +114,12 @@ int run(int argc, char** argv) {
             "settings.json. --resume continues RUNDIR exactly where its last checkpoint stopped.\n"
             "Ctrl-C (SIGINT) or SIGTERM stops at the end of the current step, writes last.safetensors and\n"
             "exits with status 130 or 143; a second signal quits at once. A checkpoint that cannot be\n"
-            "written (disk full) stops the run with status 1 and leaves the previous checkpoint whole.");
+            "written (disk full) stops the run with status 1 and leaves the previous checkpoint whole.\n\n"
+            "Data-parallel over MPI: 'mpirun -np R seqnet train ...' trains one model on R processes (one\n"
+            "machine or many): each trains on batch/R crops (whole images: the batch must be a multiple of\n"
+            "R x crops-per-image), the gradients are averaged with one all-reduce per step, and rank 0 alone\n"
+            "logs, validates and writes RUNDIR (which every rank must see). A rank that fails ends the whole\n"
+            "job; --resume continues from the last checkpoint, with the same or another number of ranks.");
   args.repeated("data", "a dataset folder; give several to combine them", "DIR")
       .option("out", "", "run folder", "RUNDIR").short_name('o', "out");
   add_model_options(args);
@@ -135,6 +143,9 @@ int run(int argc, char** argv) {
               "REGION");
   add_device_option(args);
   args.flag("resume", "continue RUNDIR/last.safetensors with the settings stored in it");
+  args.flag("sync-batchnorm",
+            "under mpirun: batch-norm statistics over the crops of all ranks (default: each rank's own, as "
+            "PyTorch's DistributedDataParallel); CPU only; once on, a resumed run keeps it");
   if (!args.parse(argc, argv)) return 0;
 
   if (!args.given("out")) throw UsageError("missing -o RUNDIR (where to write checkpoints and logs)");
@@ -150,8 +161,24 @@ int run(int argc, char** argv) {
     throw UsageError(e.what());
   }
   settings.device = chosen_device(args);
-  const TrainSummary summary = train(settings, stderr);
-  return summary.stopped_by_signal ? 128 + summary.stopped_by_signal : 0;  // the shell's code for a signal
+  if (settings.sync_batchnorm && settings.device != Device::cpu)
+    throw UsageError("--sync-batchnorm runs on the CPU only; leave it out with --device cuda");
+  auto run_training = [&] {
+    const TrainSummary summary = train(settings, stderr);
+    return summary.stopped_by_signal ? 128 + summary.stopped_by_signal : 0;  // the shell's code for a signal
+  };
+  Communicator& comm = world();
+  if (comm.ranks() == 1) return run_training();
+  // Several ranks: an error that perhaps only this rank met must end them all, or the others would
+  // wait for it in their next all-reduce forever. A non-finite loss is the mean over all ranks, so
+  // every rank stops at the same step and they can leave together.
+  try {
+    return run_training();
+  } catch (const NonFiniteLossError&) {
+    throw;
+  } catch (const std::exception& e) {
+    comm.abort(e.what());
+  }
 }
 
 const bool registered = register_command({"train", "train SeqNet on artery/vein datasets (checkpoints, log, curves)", 10, run});

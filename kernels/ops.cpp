@@ -353,9 +353,19 @@ void maxpool2x2_backward(Tensor& dx, const Tensor& dy, const Tensor& argmax) {
 
 // ---- Batch normalisation ----------------------------------------------------------------------
 
+namespace {
+void expect_no_sync_on_gpu(const Tensor& x, const BatchNormSync* sync) {
+  if (sync && x.device() != Device::cpu)
+    throw std::invalid_argument("synchronised batch-norm (--sync-batchnorm) runs on the CPU only; leave it out on "
+                                "the GPU (each rank then normalises with its own batch's statistics)");
+}
+}  // namespace
+
 void batchnorm_forward_train(Tensor& y, Tensor& mean, Tensor& rstd, Tensor& running_mean, Tensor& running_var,
-                             const Tensor& x, const Tensor& gamma, const Tensor& beta, double eps, double momentum) {
+                             const Tensor& x, const Tensor& gamma, const Tensor& beta, double eps, double momentum,
+                             const BatchNormSync* sync) {
   SEQNET_OP_TIMER();
+  expect_no_sync_on_gpu(x, sync);
   expect_image(x, "batch-norm");
   const int N = as_int(x.shape().n()), C = as_int(x.shape().c());
   const int64_t HW = x.shape().h() * x.shape().w();
@@ -369,7 +379,7 @@ void batchnorm_forward_train(Tensor& y, Tensor& mean, Tensor& rstd, Tensor& runn
       [&](auto t) {
         using T = decltype(t);
         cpu::batchnorm_forward_train(ptr<T>(y), ptr<T>(mean), ptr<T>(rstd), ptr<T>(running_mean), ptr<T>(running_var),
-                                     ptr<T>(x), ptr<T>(gamma), ptr<T>(beta), N, C, HW, eps, momentum);
+                                     ptr<T>(x), ptr<T>(gamma), ptr<T>(beta), N, C, HW, eps, momentum, sync);
       },
       [&] {
         SEQNET_CUDA_ONLY(cuda::batchnorm_forward_train(y.f32(), mean.f32(), rstd.f32(), running_mean.f32(),
@@ -401,8 +411,9 @@ void batchnorm_forward_eval(Tensor& y, const Tensor& x, const Tensor& gamma, con
 }
 
 void batchnorm_backward(Tensor& dx, Tensor& dgamma, Tensor& dbeta, const Tensor& dy, const Tensor& x,
-                        const Tensor& gamma, const Tensor& mean, const Tensor& rstd) {
+                        const Tensor& gamma, const Tensor& mean, const Tensor& rstd, const BatchNormSync* sync) {
   SEQNET_OP_TIMER();
+  expect_no_sync_on_gpu(x, sync);
   expect_image(x, "batch-norm backward");
   const int N = as_int(x.shape().n()), C = as_int(x.shape().c());
   const int64_t HW = x.shape().h() * x.shape().w();
@@ -415,7 +426,7 @@ void batchnorm_backward(Tensor& dx, Tensor& dgamma, Tensor& dbeta, const Tensor&
       [&](auto t) {
         using T = decltype(t);
         cpu::batchnorm_backward(ptr<T>(dx), ptr<T>(dgamma), ptr<T>(dbeta), ptr<T>(dy), ptr<T>(x), ptr<T>(gamma),
-                                ptr<T>(mean), ptr<T>(rstd), N, C, HW);
+                                ptr<T>(mean), ptr<T>(rstd), N, C, HW, sync);
       },
       [&] {
         SEQNET_CUDA_ONLY(cuda::batchnorm_backward(dx.f32(), dgamma.f32(), dbeta.f32(), dy.f32(), x.f32(), gamma.f32(),

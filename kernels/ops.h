@@ -7,6 +7,7 @@
 
 #include <cstdint>
 
+#include "kernels/batchnorm_sync.h"
 #include "kernels/cpu/adam.h"
 #include "kernels/tensor.h"
 
@@ -45,13 +46,16 @@ void conv_transpose2x2_backward_weight(Tensor& dw, const Tensor& dy, const Tenso
 void maxpool2x2_forward(Tensor& y, Tensor& argmax, const Tensor& x);
 void maxpool2x2_backward(Tensor& dx, const Tensor& dy, const Tensor& argmax);
 
+// With `sync` the statistics cover every rank's batch (kernels/batchnorm_sync.h; CPU only).
 void batchnorm_forward_train(Tensor& y, Tensor& mean, Tensor& rstd, Tensor& running_mean, Tensor& running_var,
-                             const Tensor& x, const Tensor& gamma, const Tensor& beta, double eps, double momentum);
+                             const Tensor& x, const Tensor& gamma, const Tensor& beta, double eps, double momentum,
+                             const BatchNormSync* sync = nullptr);
 void batchnorm_forward_eval(Tensor& y, const Tensor& x, const Tensor& gamma, const Tensor& beta,
                             const Tensor& running_mean, const Tensor& running_var, double eps);
 // dx may be dy itself (the sums over dy are made before dx is written).
 void batchnorm_backward(Tensor& dx, Tensor& dgamma, Tensor& dbeta, const Tensor& dy, const Tensor& x,
-                        const Tensor& gamma, const Tensor& mean, const Tensor& rstd);
+                        const Tensor& gamma, const Tensor& mean, const Tensor& rstd,
+                        const BatchNormSync* sync = nullptr);
 
 void relu_forward(Tensor& y, const Tensor& x);
 void relu_backward(Tensor& dx, const Tensor& dy, const Tensor& y);

@@ -23,25 +23,27 @@ const Tensor& BatchNorm2d::forward(const Tensor& x, const Mode& mode) {
     ensure_tensor(rstd_, {channels_}, x.device(), x.dtype());
     Tensor rm = store_.value(running_mean_), rv = store_.value(running_var_);
     ops::batchnorm_forward_train(y_, mean_, rstd_, rm, rv, x, store_.value(gamma_), store_.value(beta_), kEps,
-                                 kMomentum);
+                                 kMomentum, mode.batchnorm_sync);
   } else {
     ops::batchnorm_forward_eval(y_, x, store_.value(gamma_), store_.value(beta_), store_.value(running_mean_),
                                 store_.value(running_var_), kEps);
   }
   trained_forward_ = mode.training;
+  sync_ = mode.batchnorm_sync;
   return y_;
 }
 
 const Tensor& BatchNorm2d::backward(Tensor& dy) {
   if (!trained_forward_) throw std::logic_error("BatchNorm2d::backward after an evaluation-mode forward");
   Tensor dgamma = store_.grad(gamma_), dbeta = store_.grad(beta_);
-  ops::batchnorm_backward(dy, dgamma, dbeta, dy, x_, store_.value(gamma_), mean_, rstd_);
+  ops::batchnorm_backward(dy, dgamma, dbeta, dy, x_, store_.value(gamma_), mean_, rstd_, sync_);
   return dy;
 }
 
 void BatchNorm2d::release() {
   x_ = y_ = mean_ = rstd_ = Tensor();
   trained_forward_ = false;
+  sync_ = nullptr;
 }
 
 }  // namespace seqnet

@@ -5,6 +5,8 @@
 // Eval      the same with the running statistics
 // Backward  dx = gamma rstd (dy - mean(dy) - xhat mean(dy xhat)); dgamma += sum dy xhat;
 //           dbeta += sum dy   (kernels/cpu/batchnorm.h)
+// With Mode::batchnorm_sync the training statistics and the backward's means cover every rank's
+// batch (synchronised batch-norm of data-parallel training).
 #pragma once
 
 #include <string>
@@ -45,6 +47,7 @@ class BatchNorm2d {
   int gamma_, beta_, running_mean_, running_var_;
   Tensor x_, y_, mean_, rstd_;
   bool trained_forward_ = false;
+  const BatchNormSync* sync_ = nullptr;  // the forward's, for backward
 };
 
 }  // namespace seqnet

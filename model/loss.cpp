@@ -35,6 +35,7 @@ const Tensor& SeqNetLoss::forward_backward(const SeqNetOutputs& logits, const Se
   if (av_region_ == ArteryVeinLoss::vessel_pixels && !logits.cls.empty()) {
     const std::vector<double> v = t.vessel.to_doubles();
     vessel_pixels = std::accumulate(v.begin(), v.end(), 0.0);
+    if (vessel_pixels_over_ranks_) vessel_pixels = vessel_pixels_over_ranks_(vessel_pixels);
   }
   for (size_t k = 0; k < logits.cls.size(); ++k) {
     const Tensor& c = logits.cls[k];

@@ -12,6 +12,7 @@
 //   branch decides where vessels are and prediction classifies only there.
 #pragma once
 
+#include <functional>
 #include <string>
 
 #include "model/seqnet.h"
@@ -37,8 +38,17 @@ class SeqNetLoss {
   double value() const;  // waits for the device
   const SeqNetOutputs& gradients() const { return d_logits_; }
 
+  // Data-parallel training (train/distributed.h) with vessel_pixels: the vessel pixels of this
+  // rank's crops -> the mean count over the ranks, which the artery/vein terms then divide by.
+  // Rank r's terms become R/W times its sum (W the whole batch's count), so the mean of the
+  // ranks' gradients is the gradient of one process with the whole batch.
+  void set_vessel_pixels_over_ranks(std::function<double(double)> mean_over_ranks) {
+    vessel_pixels_over_ranks_ = std::move(mean_over_ranks);
+  }
+
  private:
   ArteryVeinLoss av_region_;
+  std::function<double(double)> vessel_pixels_over_ranks_;
   Tensor loss_;
   SeqNetOutputs d_logits_;
   Tensor channel_, d_channel_;  // one class channel of the cls logits and its gradient

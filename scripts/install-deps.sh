@@ -3,11 +3,13 @@
 # As root it installs what is missing with apt-get; otherwise it prints the exact command and
 # fails, so nothing half-builds. The CUDA Toolkit is optional (the CUDA path is built when nvcc
 # is found, e.g. /usr/local/cuda/bin/nvcc). libtbb-dev is for HIP-CPU, which runs the CUDA kernels on
-# the CPU in the emulation build (docs/CUDA-EMULATION.md).
+# the CPU in the emulation build (docs/CUDA-EMULATION.md). Open MPI is optional for the build
+# (SEQNET_MPI=AUTO builds data-parallel training when it is found) but installed here, so CI
+# builds and tests it.
 set -euo pipefail
 
 packages=(cmake ninja-build g++ pkg-config ccache libopenblas-dev nlohmann-json3-dev libstb-dev libtiff-dev
-          libgtest-dev libbenchmark-dev libtbb-dev)
+          libgtest-dev libbenchmark-dev libtbb-dev libopenmpi-dev openmpi-bin)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

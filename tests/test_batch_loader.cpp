@@ -98,6 +98,39 @@ TEST(BatchLoader, StopsCleanlyWithBatchesPending) {
   SUCCEED();
 }
 
+TEST(BatchLoader, PartsTogetherAreTheWholeBatch) {
+  // What data-parallel training relies on: rank p of P trains on part p, and the parts are the
+  // batch of one process, crop for crop (each image of a batch has its own random stream).
+  const auto images = random_images(3, 64);
+  BatchLoaderSettings whole = small_settings(1);
+  whole.batch_size = 12;
+  whole.crops_per_image = 2;
+  const Batch all = make_batch(*images, whole, 5);
+  const std::vector<float> x = all.x.to_floats(), vein = all.vein.to_floats();
+  for (int parts : {2, 3, 6}) {
+    std::vector<float> joined_x, joined_vein;
+    for (int part = 0; part < parts; ++part) {
+      BatchLoaderSettings s = whole;
+      s.part = part;
+      s.parts = parts;
+      const Batch piece = make_batch(*images, s, 5);
+      EXPECT_EQ(piece.x.shape().n(), 12 / parts);
+      const std::vector<float> px = piece.x.to_floats(), pv = piece.vein.to_floats();
+      joined_x.insert(joined_x.end(), px.begin(), px.end());
+      joined_vein.insert(joined_vein.end(), pv.begin(), pv.end());
+    }
+    EXPECT_EQ(joined_x, x) << parts << " parts";
+    EXPECT_EQ(joined_vein, vein) << parts << " parts";
+  }
+  // 6 images cannot be shared by 4 ranks: refused, naming a batch that can.
+  try {
+    check_batch_split(12, 2, 4);
+    FAIL() << "12 crops of 2 per image split 4 ways";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("multiple of 8"), std::string::npos) << e.what();
+  }
+}
+
 TEST(BatchLoader, RejectsUnusableSettings) {
   BatchLoaderSettings s = small_settings(1);
   s.crop_size = 128;  // larger than the 64x64 images

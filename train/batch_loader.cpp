@@ -7,20 +7,35 @@
 
 namespace seqnet {
 
+void check_batch_split(int batch_size, int crops_per_image, int parts) {
+  if (batch_size <= 0 || crops_per_image <= 0 || batch_size % crops_per_image != 0)
+    throw std::invalid_argument("batch size " + std::to_string(batch_size) +
+                                " must be a positive multiple of the crops per image (" + std::to_string(crops_per_image) + ")");
+  const int images = batch_size / crops_per_image;
+  if (parts < 1 || images % parts != 0)
+    throw std::invalid_argument("a batch of " + std::to_string(batch_size) + " crops is " + std::to_string(images) +
+                                " images of " + std::to_string(crops_per_image) + " crops, which " +
+                                std::to_string(parts) + " ranks cannot share equally: use a batch that is a multiple of " +
+                                std::to_string(parts * crops_per_image) + " (ranks x crops per image), fewer crops per "
+                                "image, or a number of ranks that divides " + std::to_string(images));
+}
+
 Batch make_batch(const std::vector<LabeledImage>& images, const BatchLoaderSettings& s, uint64_t index) {
-  std::seed_seq seeds{uint32_t(s.seed), uint32_t(s.seed >> 32), uint32_t(index), uint32_t(index >> 32)};
-  std::mt19937_64 rng(seeds);
   const int64_t c = s.crop_size, plane = c * c;
+  const int images_per_part = s.batch_size / s.crops_per_image / s.parts, crops = images_per_part * s.crops_per_image;
   Batch batch;
-  batch.x = Tensor::empty({s.batch_size, 3, c, c});
-  batch.vessel = Tensor::empty({s.batch_size, 1, c, c});
-  batch.artery = Tensor::empty({s.batch_size, 1, c, c});
-  batch.vein = Tensor::empty({s.batch_size, 1, c, c});
+  batch.x = Tensor::empty({crops, 3, c, c});
+  batch.vessel = Tensor::empty({crops, 1, c, c});
+  batch.artery = Tensor::empty({crops, 1, c, c});
+  batch.vein = Tensor::empty({crops, 1, c, c});
   std::uniform_int_distribution<size_t> pick(0, images.size() - 1);
   int b = 0;
-  for (int image = 0; image < s.batch_size / s.crops_per_image; ++image) {
+  for (int k = 0; k < images_per_part; ++k) {
+    const uint32_t image = uint32_t(s.part * images_per_part + k);  // within the whole batch
+    std::seed_seq seeds{uint32_t(s.seed), uint32_t(s.seed >> 32), uint32_t(index), uint32_t(index >> 32), image};
+    std::mt19937_64 rng(seeds);
     const LabeledImage augmented = augment(images[pick(rng)], s.augment, rng);
-    for (int k = 0; k < s.crops_per_image; ++k, ++b) {
+    for (int j = 0; j < s.crops_per_image; ++j, ++b) {
       const LabeledImage crop = random_crop(augmented, s.crop_size, rng);
       float* x = batch.x.f32() + b * 3 * plane;
       for (int64_t i = 0; i < plane; ++i)
@@ -40,9 +55,9 @@ BatchLoader::BatchLoader(std::shared_ptr<const std::vector<LabeledImage>> images
     : images_(std::move(images)), settings_(settings), next_to_return_(first_batch_index), next_to_claim_(first_batch_index) {
   const BatchLoaderSettings& s = settings_;
   if (!images_ || images_->empty()) throw std::invalid_argument("BatchLoader: no training images");
-  if (s.batch_size <= 0 || s.crops_per_image <= 0 || s.batch_size % s.crops_per_image != 0)
-    throw std::invalid_argument("BatchLoader: batch size " + std::to_string(s.batch_size) +
-                                " must be a positive multiple of the crops per image (" + std::to_string(s.crops_per_image) + ")");
+  check_batch_split(s.batch_size, s.crops_per_image, s.parts);
+  if (s.part < 0 || s.part >= s.parts)
+    throw std::invalid_argument("BatchLoader: part " + std::to_string(s.part) + " of " + std::to_string(s.parts));
   if (s.workers < 1 || s.queue_depth < 1)
     throw std::invalid_argument("BatchLoader: needs at least one worker and a queue of at least one batch");
   for (const LabeledImage& image : *images_)

@@ -1,10 +1,13 @@
 // batch_loader.h: training batches of random augmented crops, prepared on background threads.
 //
-// Batch i is a pure function of (seed, i): its random numbers come from a generator seeded with
+// Batch i is a pure function of (seed, i): its random numbers come from generators seeded with
 // both, so the batches are the same whatever the number of threads or their timing, and a run
 // resumed at batch k sees exactly the batches k, k+1, ... of an uninterrupted run.
-// A batch: batch_size / crops_per_image images drawn uniformly (with replacement), each
-// augmented once, then crops_per_image random crop_size x crop_size windows of each.
+// A batch: G = batch_size / crops_per_image images drawn uniformly (with replacement), each
+// augmented once, then crops_per_image random crop_size x crop_size windows of each. Image g of
+// the batch draws from its own generator, seeded with (seed, i, g), so that data-parallel
+// training (train/distributed.h) can split a batch without changing it: part p of P holds images
+// [p*G/P, (p+1)*G/P), its own deterministic stream, and the P parts together are the whole batch.
 #pragma once
 
 #include <condition_variable>
@@ -35,9 +38,15 @@ struct BatchLoaderSettings {
   uint64_t seed = 0;
   int workers = 2;
   int queue_depth = 4;      // batches prepared ahead of the consumer
+  int part = 0, parts = 1;  // this loader's share of every batch (G must be a multiple of parts)
 };
 
-// Batch `index` for these images and settings, on the calling thread (what the workers run).
+// Throws std::invalid_argument unless a batch of batch_size crops, crops_per_image from each
+// image, splits into `parts` equal shares of whole images.
+void check_batch_split(int batch_size, int crops_per_image, int parts);
+
+// This loader's part of batch `index` (batch_size / parts crops) for these images and settings,
+// on the calling thread (what the workers run).
 Batch make_batch(const std::vector<LabeledImage>& images, const BatchLoaderSettings& settings, uint64_t index);
 
 class BatchLoader {

@@ -18,6 +18,7 @@
 #include "model/loss.h"
 #include "model/seqnet.h"
 #include "layers/adam_optimizer.h"
+#include "train/distributed.h"
 
 namespace seqnet {
 namespace {
@@ -149,26 +150,40 @@ StepBenchResult run_step_bench(const StepBenchSettings& s) {
   if (s.infer != 0) check_side(s.infer, multiple, "--infer");
 
   StepBenchResult r;
+  Communicator& comm = world();
+  r.ranks = s.mpi ? comm.ranks() : 1;
+  if (s.batch % r.ranks)
+    throw std::invalid_argument("--batch " + std::to_string(s.batch) + " does not split over " + std::to_string(r.ranks) +
+                                " ranks: give a multiple of " + std::to_string(r.ranks));
+  const int local_batch = s.batch / r.ranks;
   SeqNet model(s.model, s.device);
   r.parameters = model.params().parameter_count();
   AdamOptimizer adam(model.params(), cpu::AdamSettings{});
   SeqNetLoss loss;
   std::mt19937 rng(1234);
-  const Shape crops{s.batch, 3, s.crop, s.crop}, labels{s.batch, 1, s.crop, s.crop};
+  const Shape crops{local_batch, 3, s.crop, s.crop}, labels{local_batch, 1, s.crop, s.crop};
   const Tensor x = random_tensor(crops, s.device, rng, false);
   const SeqNetTargets targets{random_tensor(labels, s.device, rng, true), random_tensor(labels, s.device, rng, true),
                               random_tensor(labels, s.device, rng, true)};
 
   uint64_t step_seed = 0;
+  std::vector<double> allreduce_seconds;
   auto train_step = [&] {
     model.params().zero_grads();
     const SeqNetOutputs& out = model.forward(x, Mode{true, ++step_seed});
     loss.forward_backward(out, targets);
     model.backward(loss.gradients());
+    if (s.mpi) {
+      wait_for(s.device);
+      const Clock::time_point start = Clock::now();
+      comm.average(model.params().grads());
+      allreduce_seconds.push_back(std::chrono::duration<double>(Clock::now() - start).count());
+    }
     adam.step();
   };
   r.train_step = time_repeats(train_step, s.steps, s.device, s.profile, r.train_ops, r.train_shapes);
   r.patches_per_s = s.batch / r.train_step.median;
+  if (s.mpi) r.allreduce = stats_of({allreduce_seconds.begin() + 1, allreduce_seconds.end()});  // after the warm-up
 
   if (s.infer != 0) {
     const Tensor image = random_tensor({1, 3, s.infer, s.infer}, s.device, rng, false);
@@ -243,6 +258,14 @@ std::string format_step_bench_text(const StepBenchSettings& s, const StepBenchRe
   std::snprintf(line, sizeof line, "train step  %d x 3x%dx%d   %8.4f s (%.4f .. %.4f)   %.2f patches/s\n", s.batch,
                 s.crop, s.crop, r.train_step.median, r.train_step.min, r.train_step.max, r.patches_per_s);
   out += line;
+  if (s.mpi) {
+    const double mb = double(r.parameters) * 4 / 1048576.0;
+    std::snprintf(line, sizeof line,
+                  "  all-reduce %.2f MB      %8.4f s (%.4f .. %.4f)   %.1f%% of the step; %d ranks x %d crops\n", mb,
+                  r.allreduce.median, r.allreduce.min, r.allreduce.max, 100 * r.allreduce.median / r.train_step.median,
+                  r.ranks, s.batch / r.ranks);
+    out += line;
+  }
   if (s.infer != 0) {
     std::snprintf(line, sizeof line, "inference   1 x 3x%dx%d    %8.4f s (%.4f .. %.4f)\n", s.infer, s.infer,
                   r.infer.median, r.infer.min, r.infer.max);
@@ -281,6 +304,13 @@ std::string format_step_bench_json(const StepBenchSettings& s, const StepBenchRe
   j["train_step_min_s"] = r.train_step.min;
   j["train_step_max_s"] = r.train_step.max;
   j["patches_per_s"] = r.patches_per_s;
+  if (s.mpi) {
+    j["ranks"] = r.ranks;
+    j["allreduce_s"] = r.allreduce.median;
+    j["allreduce_min_s"] = r.allreduce.min;
+    j["allreduce_max_s"] = r.allreduce.max;
+    j["allreduce_bytes"] = r.parameters * 4;
+  }
   if (s.infer != 0) {
     j["infer_s"] = r.infer.median;
     j["infer_min_s"] = r.infer.min;

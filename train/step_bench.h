@@ -5,6 +5,9 @@
 // on a random batch of crops with random 0/1 targets. Inference: an evaluation-mode forward of
 // one random 3xNxN image. Each is run once to warm up (that first pass also plans the activation
 // memory) and then `steps` times, the device synchronised before each clock stops.
+// With `mpi` (under mpirun) the step is data-parallel (train/distributed.h): each rank runs
+// batch/R crops and the step includes averaging the gradient buffer over the ranks, which is
+// also timed on its own (it includes waiting for the slowest rank).
 #pragma once
 
 #include <string>
@@ -24,6 +27,7 @@ struct StepBenchSettings {
   int infer = 576;  // inference image side; 0 skips inference
   int steps = 5;    // timed repeats after one warm-up
   bool profile = false;  // time each op type (kernels/op_timer.h) during the timed repeats
+  bool mpi = false;      // a data-parallel step over the MPI ranks of this job
 };
 
 struct TimingStats {
@@ -33,6 +37,8 @@ struct TimingStats {
 
 struct StepBenchResult {
   TimingStats train_step, infer;   // infer empty when skipped
+  TimingStats allreduce;           // with mpi: the gradient average within each timed step
+  int ranks = 1;
   double patches_per_s = 0;        // batch / median train step
   double peak_rss_mb = 0;          // the process's peak resident memory (getrusage)
   double peak_device_mb = 0;       // CUDA: peak bytes allocated on the GPU; 0 on the CPU

@@ -25,6 +25,7 @@
 #include "layers/adam_optimizer.h"
 #include "train/batch_loader.h"
 #include "train/dataset.h"
+#include "train/distributed.h"
 #include "train/plot.h"
 #include "train/stop_signals.h"
 
@@ -50,7 +51,8 @@ nlohmann::json TrainSettings::to_json() const {
           {"val_every", val_every},
           {"log_every", log_every},
           {"av_loss", to_string(av_loss)},
-          {"lr_schedule", to_string(lr_schedule)}};
+          {"lr_schedule", to_string(lr_schedule)},
+          {"sync_batchnorm", sync_batchnorm}};
 }
 
 TrainSettings TrainSettings::from_json(const nlohmann::json& j) {
@@ -68,6 +70,7 @@ TrainSettings TrainSettings::from_json(const nlohmann::json& j) {
   // Runs written before the option existed trained on all pixels.
   s.av_loss = artery_vein_loss_from(j.value("av_loss", std::string("all")));
   s.lr_schedule = lr_schedule_from(j.value("lr_schedule", std::string("constant")));
+  s.sync_batchnorm = j.value("sync_batchnorm", false);  // absent in runs from before MPI
   return s;
 }
 
@@ -240,6 +243,7 @@ struct Counters {
   uint64_t next_batch = 0;     // BatchLoader index of the next batch
   Scores best{-1, -1};         // best validation so far
   int64_t last_saved_step = -1;
+  int ranks = 1;               // of the data-parallel job that wrote the checkpoint
 };
 
 void save_checkpoint(const std::string& path, SeqNet& model, AdamOptimizer& adam, const TrainSettings& s,
@@ -257,7 +261,8 @@ void save_checkpoint(const std::string& path, SeqNet& model, AdamOptimizer& adam
                                              {"next_batch_index", counters.next_batch},
                                              {"adam_steps", adam.steps_taken()},
                                              {"best_vessel_auc", counters.best.vessel_auc},
-                                             {"best_av_accuracy", counters.best.av_accuracy}}
+                                             {"best_av_accuracy", counters.best.av_accuracy},
+                                             {"ranks", counters.ranks}}
                                   .dump();
   write_safetensors(path, file);
 }
@@ -286,6 +291,7 @@ Counters restore_checkpoint(const std::string& path, SeqNet& model, AdamOptimize
     throw std::runtime_error(path + ": metadata 'training' is unusable: " + e.what());
   }
   c.last_saved_step = c.step;
+  c.ranks = t.value("ranks", 1);
   return c;
 }
 
@@ -340,6 +346,10 @@ std::string duration_text(double seconds) {
 TrainSummary train(const TrainSettings& requested, std::FILE* progress) {
   TrainSettings s = requested;
   s.validate();
+  // Data-parallel over MPI ranks (train/distributed.h): rank 0 alone reports, validates and writes.
+  Communicator& comm = world();
+  check_batch_split(s.batch, s.crops_per_image, comm.ranks());
+  if (!comm.root()) progress = nullptr;
   auto say = [&](const char* format, auto... args) {
     if (!progress) return;
     std::fprintf(progress, format, args...);
@@ -368,12 +378,16 @@ TrainSummary train(const TrainSettings& requested, std::FILE* progress) {
   AdamOptimizer adam(model.params(), adam_settings);
   say("train: model %s, %lld parameters, on %s\n", s.model.describe().c_str(), (long long)model.params().parameter_count(),
       device_name(s.device));
+  if (comm.ranks() > 1)
+    say("train: %d ranks of %d crops each%s\n", comm.ranks(), s.batch / comm.ranks(),
+        s.sync_batchnorm ? ", batch-norm statistics over all ranks" : "");
 
   Counters counters;
   TrainingCurves curves;
   const std::string resume_command = "seqnet train --resume -o " + s.run_dir;
   // A checkpoint that cannot be written (disk full) stops the run; the files already there stay whole.
   auto checkpoint = [&](const std::string& path, int epoch) {
+    if (!comm.root()) return;  // rank 0 alone writes the run folder
     try {
       save_checkpoint(path, model, adam, s, counters, epoch);
     } catch (const std::runtime_error& e) {
@@ -385,16 +399,25 @@ TrainSummary train(const TrainSettings& requested, std::FILE* progress) {
                                kept + (counters.last_saved_step < 0 ? "" : "; once the disk has room, continue with: " + resume_command));
     }
   };
-  remove_unfinished_writes(s.run_dir, progress);
+  if (comm.root()) remove_unfinished_writes(s.run_dir, progress);
   if (s.resume) {
     counters = restore_checkpoint(last_path, model, adam);
-    curves = reload_log(log_path, counters.step);
+    if (comm.root()) curves = reload_log(log_path, counters.step);
     say("train: resuming %s at step %lld\n", last_path.c_str(), (long long)counters.step);
-  } else {
+    // The batches do not depend on the number of ranks, so a run may resume on another number.
+    if (counters.ranks != comm.ranks())
+      say("train: the checkpoint was written by %d rank(s), this job has %d: the same batches, split %d ways%s\n",
+          counters.ranks, comm.ranks(), comm.ranks(),
+          s.model.norm == Norm::batch && !s.sync_batchnorm ? " (so each rank's batch-norm statistics cover other crops)" : "");
+  } else if (comm.root()) {
     write_file_atomically(log_path, "");
   }
-  write_file_atomically((fs::path(s.run_dir) / "settings.json").string(), s.to_json().dump(2) + "\n");
-  std::ofstream log(log_path, std::ios::app);
+  counters.ranks = comm.ranks();
+  std::ofstream log;  // written by rank 0 alone
+  if (comm.root()) {
+    write_file_atomically((fs::path(s.run_dir) / "settings.json").string(), s.to_json().dump(2) + "\n");
+    log.open(log_path, std::ios::app);
+  }
 
   // 3. Epochs of steps. Batch tensors arrive on the host and are copied into these device tensors.
   const int64_t total_steps = int64_t(s.epochs) * s.steps_per_epoch;
@@ -404,11 +427,17 @@ TrainSummary train(const TrainSettings& requested, std::FILE* progress) {
   loader_settings.crop_size = s.crop;
   loader_settings.seed = synth::derive_seed(s.seed, kBatchStream);
   loader_settings.workers = s.workers;
+  loader_settings.part = comm.rank();
+  loader_settings.parts = comm.ranks();
   BatchLoader loader(data.training, loader_settings, counters.next_batch);
-  Tensor x = Tensor::empty({s.batch, 3, s.crop, s.crop}, s.device);
+  const int local_batch = s.batch / comm.ranks();
+  Tensor x = Tensor::empty({local_batch, 3, s.crop, s.crop}, s.device);
   SeqNetTargets targets;
-  for (Tensor* t : {&targets.vessel, &targets.artery, &targets.vein}) *t = Tensor::empty({s.batch, 1, s.crop, s.crop}, s.device);
+  for (Tensor* t : {&targets.vessel, &targets.artery, &targets.vein}) *t = Tensor::empty({local_batch, 1, s.crop, s.crop}, s.device);
   SeqNetLoss loss(s.av_loss);
+  if (comm.ranks() > 1) loss.set_vessel_pixels_over_ranks([&comm](double pixels) { return comm.average(pixels); });
+  const BatchNormSync batchnorm_sync{[&comm](double* values, int64_t n) { comm.sum(values, n); }, comm.ranks()};
+  const BatchNormSync* sync = s.sync_batchnorm && comm.ranks() > 1 ? &batchnorm_sync : nullptr;
 
   const bool tty = progress && isatty(fileno(progress));
   TrainSummary summary;
@@ -418,7 +447,12 @@ TrainSummary train(const TrainSettings& requested, std::FILE* progress) {
   auto interval_start = std::chrono::steady_clock::now();
   while (counters.step < total_steps) {
     const int epoch = int(counters.step / s.steps_per_epoch);  // 0-based
-    if (const int signal = stop_signals.requested()) {
+    int signal = stop_signals.requested();
+    if (comm.ranks() > 1) {  // a signal to any rank stops them all at this step (the others would wait for it)
+      const bool any_rank_signalled = comm.average(double(signal != 0)) > 0;
+      if (any_rank_signalled && !signal) signal = SIGTERM;
+    }
+    if (signal) {
       if (counters.last_saved_step != counters.step) checkpoint(last_path, epoch);
       say("%strain: stopped by %s at step %lld of %lld; the state is in %s; continue with: %s\n", tty ? "\n" : "",
           signal == SIGINT ? "SIGINT" : "SIGTERM", (long long)counters.step, (long long)total_steps, last_path.c_str(),
@@ -434,9 +468,12 @@ TrainSummary train(const TrainSettings& requested, std::FILE* progress) {
     targets.artery.copy_from(batch.artery);
     targets.vein.copy_from(batch.vein);
     model.params().zero_grads();
-    const SeqNetOutputs& logits = model.forward(x, Mode{true, synth::derive_seed(s.seed ^ kDropoutStream, uint64_t(counters.step))});
+    // Dropout: rank 0 draws the masks of a single process; the other ranks their own.
+    uint64_t dropout_seed = synth::derive_seed(s.seed ^ kDropoutStream, uint64_t(counters.step));
+    if (!comm.root()) dropout_seed = synth::derive_seed(dropout_seed, uint64_t(comm.rank()));
+    const SeqNetOutputs& logits = model.forward(x, Mode{true, dropout_seed, sync});
     loss.forward_backward(logits, targets);
-    const double value = loss.value();
+    const double value = comm.average(loss.value());  // the mean over all B crops, the same on every rank
     if (!std::isfinite(value)) {
       if (tty) say("\n");
       const std::string kept = counters.last_saved_step < 0
@@ -446,6 +483,7 @@ TrainSummary train(const TrainSettings& requested, std::FILE* progress) {
                                std::to_string(counters.step + 1) + "; " + kept);
     }
     model.backward(loss.gradients());
+    comm.average(model.params().grads());
     adam.set_learning_rate(learning_rate_at(s.lr_schedule, s.lr, counters.step, total_steps));
     adam.step();
     ++counters.step;
@@ -472,6 +510,8 @@ TrainSummary train(const TrainSettings& requested, std::FILE* progress) {
 
     const bool epoch_done = counters.step % s.steps_per_epoch == 0;
     if (!epoch_done) continue;
+    comm.expect_same_everywhere(model.params().values(), "weights");
+    if (!comm.root()) continue;
     if ((epoch + 1) % s.val_every == 0 || counters.step == total_steps) {
       const Scores scores = validate(model, data.validation, s.size);
       const bool best = scores.better_than(counters.best);

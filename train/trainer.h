@@ -11,6 +11,11 @@
 //   curves.png          training loss and validation scores (train/plot.h)
 // Both checkpoints are also plain weights files (model/weights.h skips the optimizer tensors).
 //
+// Under `mpirun -np R` the batch is split over R ranks (train/distributed.h): each rank trains
+// on batch/R crops, the gradients are averaged, and rank 0 alone logs, validates and writes the
+// run folder (which must be on a file system every rank sees: each reads it on --resume). The
+// checkpoint records R; a run may resume with another R (the batches do not depend on it).
+//
 // Exact resume: every random number is a function of the seed and a counter (the model's
 // initialisation of the seed, batch i of (seed, i), dropout of (seed, step)), and a checkpoint
 // stores the counters, so a resumed run repeats an uninterrupted one step for step.
@@ -49,6 +54,7 @@ struct TrainSettings {
   int log_every = 10;        // steps between log lines
   ArteryVeinLoss av_loss = ArteryVeinLoss::all_pixels;  // pixels the artery/vein terms average over
   LrSchedule lr_schedule = LrSchedule::constant;         // over epochs * steps_per_epoch steps
+  bool sync_batchnorm = false;  // over several MPI ranks: batch-norm statistics over all of them
   Device device = Device::cpu;
   bool resume = false;       // continue run_dir/last.safetensors
 

@@ -9,9 +9,14 @@
 //            dx = gamma * rstd * (dy - mean(dy) - xhat * mean(dy*xhat))
 // The statistics are accumulated in double, in two passes (mean first), so they stay
 // accurate for large planes.
+// With `sync` (kernels/batchnorm_sync.h) the sums behind mean, var, mean(dy) and mean(dy*xhat)
+// are taken over every rank's batch (M = ranks*N*H*W); dgamma and dbeta stay this rank's sums
+// (the gradient all-reduce adds them up like every other parameter gradient).
 #pragma once
 
 #include <cstdint>
+
+#include "kernels/batchnorm_sync.h"
 
 namespace seqnet::cpu {
 
@@ -19,7 +24,7 @@ namespace seqnet::cpu {
 template <typename T>
 void batchnorm_forward_train(T* y, T* mean, T* rstd, T* running_mean, T* running_var, const T* x,
                              const T* gamma, const T* beta, int N, int C, int64_t HW, double eps,
-                             double momentum);
+                             double momentum, const BatchNormSync* sync = nullptr);
 // y (N,C,HW) with the running statistics.
 template <typename T>
 void batchnorm_forward_eval(T* y, const T* x, const T* gamma, const T* beta, const T* running_mean,
@@ -27,6 +32,6 @@ void batchnorm_forward_eval(T* y, const T* x, const T* gamma, const T* beta, con
 // dx (N,C,HW) = ; dgamma, dbeta (C) += ; from dy, x and the saved mean and rstd.
 template <typename T>
 void batchnorm_backward(T* dx, T* dgamma, T* dbeta, const T* dy, const T* x, const T* gamma, const T* mean,
-                        const T* rstd, int N, int C, int64_t HW);
+                        const T* rstd, int N, int C, int64_t HW, const BatchNormSync* sync = nullptr);
 
 }  // namespace seqnet::cpu

@@ -1,0 +1,54 @@
+// distributed.h: data-parallel training over MPI ranks (`mpirun -np R seqnet train ...`).
+//
+// Every rank holds the whole model and optimizer. In a step rank r trains on its share of the
+// global batch (BatchLoaderSettings::part: whole images of the batch, its own deterministic crop
+// stream), the one gradient buffer is averaged over the ranks with one MPI_Allreduce, and every
+// rank applies the same Adam step to the same weights, so the weights stay the same everywhere.
+//
+// Why the average: the loss is a mean over the B crops of a batch (model/loss.h), so rank r's
+// gradient is R/B times the sum over its B/R crops, and the mean of the R gradients is 1/B times
+// the sum over all B crops: the gradient of one process with the whole batch.
+//
+// distributed.cpp implements this with MPI; built without MPI (SEQNET_MPI=OFF, or no MPI found)
+// there is one rank and distributed_single.cpp's collective calls return at once.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "kernels/tensor.h"
+
+namespace seqnet {
+
+class Communicator {
+ public:
+  int rank() const { return rank_; }
+  int ranks() const { return ranks_; }
+  bool root() const { return rank_ == 0; }
+
+  // buffer = its element-wise mean over the ranks, in place (one MPI_Allreduce; a buffer on the
+  // GPU is staged through the host).
+  void average(Tensor& buffer);
+  double average(double value);
+  // values[0..n) = their element-wise sums over the ranks.
+  void sum(double* values, int64_t n);
+  // Throws std::runtime_error naming `what` unless `buffer` is bit for bit the same on every rank.
+  void expect_same_everywhere(const Tensor& buffer, const std::string& what);
+  // Prints "seqnet (rank r of R): error: message" and ends every rank of the job (MPI_Abort):
+  // the way out of an error that perhaps only this rank met, where the others would wait for it
+  // forever in their next collective call.
+  [[noreturn]] void abort(const std::string& message);
+
+ private:
+  friend Communicator& world();
+  Communicator(int rank, int ranks) : rank_(rank), ranks_(ranks) {}
+  int rank_, ranks_;
+};
+
+// This process's place in the job: MPI_COMM_WORLD when seqnet was built with MPI and started by a
+// launcher (mpirun, srun), else a job of one rank. MPI starts on the first call and ends at exit.
+Communicator& world();
+// Whether this seqnet was built with MPI (the SEQNET_MPI build option).
+bool built_with_mpi();
+
+}  // namespace seqnet
