@@ -77,6 +77,10 @@ double Communicator::average(double value) {
   return value / ranks_;
 }
 
+void Communicator::barrier() {
+  if (ranks_ > 1) MPI_Barrier(MPI_COMM_WORLD);
+}
+
 void Communicator::sum(double* values, int64_t n) {
   if (ranks_ > 1) MPI_Allreduce(MPI_IN_PLACE, values, int(n), MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD);
 }

@@ -30,6 +30,8 @@ class Communicator {
   // GPU is staged through the host).
   void average(Tensor& buffer);
   double average(double value);
+  // Returns once every rank has called it (what a benchmark uses to tell waiting from work).
+  void barrier();
   // values[0..n) = their element-wise sums over the ranks.
   void sum(double* values, int64_t n);
   // Throws std::runtime_error naming `what` unless `buffer` is bit for bit the same on every rank.

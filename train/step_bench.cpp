@@ -167,7 +167,7 @@ StepBenchResult run_step_bench(const StepBenchSettings& s) {
                               random_tensor(labels, s.device, rng, true)};
 
   uint64_t step_seed = 0;
-  std::vector<double> allreduce_seconds;
+  std::vector<double> allreduce_seconds, wait_seconds;
   auto train_step = [&] {
     model.params().zero_grads();
     const SeqNetOutputs& out = model.forward(x, Mode{true, ++step_seed});
@@ -175,15 +175,21 @@ StepBenchResult run_step_bench(const StepBenchSettings& s) {
     model.backward(loss.gradients());
     if (s.mpi) {
       wait_for(s.device);
+      const Clock::time_point arrived = Clock::now();
+      comm.barrier();
       const Clock::time_point start = Clock::now();
       comm.average(model.params().grads());
+      wait_seconds.push_back(std::chrono::duration<double>(start - arrived).count());
       allreduce_seconds.push_back(std::chrono::duration<double>(Clock::now() - start).count());
     }
     adam.step();
   };
   r.train_step = time_repeats(train_step, s.steps, s.device, s.profile, r.train_ops, r.train_shapes);
   r.patches_per_s = s.batch / r.train_step.median;
-  if (s.mpi) r.allreduce = stats_of({allreduce_seconds.begin() + 1, allreduce_seconds.end()});  // after the warm-up
+  if (s.mpi) {  // the timed repeats, after the warm-up
+    r.allreduce = stats_of({allreduce_seconds.begin() + 1, allreduce_seconds.end()});
+    r.rank_wait = stats_of({wait_seconds.begin() + 1, wait_seconds.end()});
+  }
 
   if (s.infer != 0) {
     const Tensor image = random_tensor({1, 3, s.infer, s.infer}, s.device, rng, false);
@@ -265,6 +271,9 @@ std::string format_step_bench_text(const StepBenchSettings& s, const StepBenchRe
                   r.allreduce.median, r.allreduce.min, r.allreduce.max, 100 * r.allreduce.median / r.train_step.median,
                   r.ranks, s.batch / r.ranks);
     out += line;
+    std::snprintf(line, sizeof line, "  rank wait                %8.4f s (%.4f .. %.4f)   before it, for the slowest rank\n",
+                  r.rank_wait.median, r.rank_wait.min, r.rank_wait.max);
+    out += line;
   }
   if (s.infer != 0) {
     std::snprintf(line, sizeof line, "inference   1 x 3x%dx%d    %8.4f s (%.4f .. %.4f)\n", s.infer, s.infer,
@@ -310,6 +319,7 @@ std::string format_step_bench_json(const StepBenchSettings& s, const StepBenchRe
     j["allreduce_min_s"] = r.allreduce.min;
     j["allreduce_max_s"] = r.allreduce.max;
     j["allreduce_bytes"] = r.parameters * 4;
+    j["rank_wait_s"] = r.rank_wait.median;
   }
   if (s.infer != 0) {
     j["infer_s"] = r.infer.median;

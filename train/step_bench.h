@@ -7,7 +7,8 @@
 // memory) and then `steps` times, the device synchronised before each clock stops.
 // With `mpi` (under mpirun) the step is data-parallel (train/distributed.h): each rank runs
 // batch/R crops and the step includes averaging the gradient buffer over the ranks, which is
-// also timed on its own (it includes waiting for the slowest rank).
+// also timed on its own, after a barrier that takes the wait for the slowest rank out of it (that
+// wait is reported apart).
 #pragma once
 
 #include <string>
@@ -38,6 +39,7 @@ struct TimingStats {
 struct StepBenchResult {
   TimingStats train_step, infer;   // infer empty when skipped
   TimingStats allreduce;           // with mpi: the gradient average within each timed step
+  TimingStats rank_wait;           // with mpi: the barrier before it (waiting for the slowest rank)
   int ranks = 1;
   double patches_per_s = 0;        // batch / median train step
   double peak_rss_mb = 0;          // the process's peak resident memory (getrusage)
