@@ -164,6 +164,21 @@ TEST_F(Distributed, PerRankBatchNormLossesStayCloseAndFall) {
   EXPECT_NEAR(mean(two, 25, 30), mean(one, 25, 30), 0.15 * mean(one, 25, 30));
 }
 
+TEST_F(Distributed, RunResumesOnAnotherNumberOfRanks) {
+  // The batches do not depend on the number of ranks: one process for two epochs, then two ranks
+  // for two more, trains like one process for four (up to float32 summation order).
+  const std::string run = tiny_run(dir.str("data"), "--norm none --dropout 0 -o ");
+  ASSERT_EQ(run_alone(run + dir.str("switched"), dir.str("first.log")), 0) << test::read_text(dir.str("first.log"));
+  ASSERT_EQ(run_on_ranks(2, "train --resume --epochs 4 -o " + dir.str("switched"), dir.str("second.log")), 0)
+      << test::read_text(dir.str("second.log"));
+  EXPECT_NE(test::read_text(dir.str("second.log")).find("written by 1 rank(s), this job has 2"), std::string::npos)
+      << test::read_text(dir.str("second.log"));
+  ASSERT_EQ(run_alone(run + dir.str("straight") + " --epochs 4", dir.str("straight.log")), 0)
+      << test::read_text(dir.str("straight.log"));
+  expect_same_weights(dir.str("straight/last.safetensors"), dir.str("switched/last.safetensors"), 12,
+                      kNoNormRelativeError);
+}
+
 TEST_F(Distributed, BatchThatDoesNotSplitIsRefused) {
   const std::string run = tiny_run(dir.str("data"), "--batch 3 -o " + dir.str("run"));
   EXPECT_NE(run_on_ranks(2, run, dir.str("run.log")), 0);
