@@ -197,13 +197,13 @@ TEST_F(Distributed, KilledRankEndsTheJobAndResumeContinuesExactly) {
                         << " --oversubscribe -x OMP_NUM_THREADS=1 -np 2 " << SEQNET_PROGRAM << " " << run << " >"
                         << dir.str("killed.log") << " 2>&1 &\n"
                         << "launcher=$!\n"
-                        << "for i in $(seq 600); do [ -f " << dir.str("killed/last.safetensors")
+                        << "for i in $(seq 3000); do [ -f " << dir.str("killed/last.safetensors")
                         << " ] && break; sleep 0.1; done\n"
                         << "for p in $(pgrep -P $launcher); do\n"
                         << "  tr '\\0' '\\n' </proc/$p/environ | grep -qx OMPI_COMM_WORLD_RANK=1 && kill -9 $p\n"
                         << "done\n"
-                        // The job has 60 s to end; then it counts as hung (exit 99).
-                        << "for i in $(seq 600); do kill -0 $launcher 2>/dev/null || break; sleep 0.1; done\n"
+                        // The job has 120 s to end (seconds are enough); then it counts as hung (exit 99).
+                        << "for i in $(seq 1200); do kill -0 $launcher 2>/dev/null || break; sleep 0.1; done\n"
                         << "if kill -0 $launcher 2>/dev/null; then kill -9 $launcher; exit 99; fi\n"
                         << "wait $launcher; exit $?\n";
   const int status = std::system(("bash " + script).c_str());
