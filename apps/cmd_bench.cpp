@@ -12,7 +12,7 @@ namespace seqnet::cli {
 namespace {
 
 int run(int argc, char** argv) {
-  Args args("bench", "[model options] [--batch N] [--crop N] [--infer N] [--steps N] [--json] [--profile]",
+  Args args("bench", "[model options] [--batch N] [--crop N] [--infer N] [--steps N] [--json] [--profile] [--mpi]",
             "Times one training step (zero grads, forward, SeqNetLoss, backward, Adam) on random crops and one\n"
             "inference forward of a random NxN image, each after one warm-up, and prints the median (min,\n"
             "max) seconds, patches/s and peak memory (resident on the CPU, allocated on the GPU).");
