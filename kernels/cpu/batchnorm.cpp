@@ -69,10 +69,9 @@ void finish_channel_forward(T* y, T* mean, T* rstd, T* running_mean, T* running_
 
 // sum dy and sum dy*xhat over one channel, xhat = (x - mu) * inv_std.
 template <typename T>
-void channel_gradient_sums(double& sum_dy, double& sum_dy_xhat, const T* dy, const T* x, int N, int C, int64_t HW,
-                           int c, double mu, double inv_std) {
-  sum_dy = 0;
-  sum_dy_xhat = 0;
+void channel_gradient_sums(double& sum_dy_out, double& sum_dy_xhat_out, const T* dy, const T* x, int N, int C,
+                           int64_t HW, int c, double mu, double inv_std) {
+  double sum_dy = 0, sum_dy_xhat = 0;  // locals: the simd reduction vectorises them
   for (int n = 0; n < N; ++n) {
     const T* dyp = dy + (int64_t(n) * C + c) * HW;
     const T* xp = x + (int64_t(n) * C + c) * HW;
@@ -82,6 +81,8 @@ void channel_gradient_sums(double& sum_dy, double& sum_dy_xhat, const T* dy, con
       sum_dy_xhat += double(dyp[i]) * (double(xp[i]) - mu) * inv_std;
     }
   }
+  sum_dy_out = sum_dy;
+  sum_dy_xhat_out = sum_dy_xhat;
 }
 
 // dx = g*rstd*(dy - mean(dy) - xhat*mean(dy*xhat)) over one channel, xhat = (x - mu)*rstd, the
