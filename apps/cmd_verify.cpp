@@ -13,10 +13,11 @@ namespace {
 
 int run(int argc, char** argv) {
   Args args("verify", "FILE... [--device cpu|cuda]",
-            "Loads each reference dump (a safetensors file written as ../shared/spec/GOLDEN.md describes: one\n"
-            "layer, Adam, or the whole model), reruns exactly what it describes, and prints one row per\n"
-            "tensor (layers) or tensor group (model): the worst relative error ||got-ref||/||ref||, its bound\n"
-            "and pass/fail. Exits 1 if any check fails or any file cannot be read.");
+            "Loads each reference dump (a safetensors file computed in float64 by an independent PyTorch\n"
+            "transcription: one layer, Adam, or the whole model; model/verify.h gives its layout), reruns\n"
+            "exactly what it describes, and prints one row per tensor (layers) or tensor group (model): the\n"
+            "worst relative error ||got-ref||/||ref||, its bound and pass/fail. Exits 1 if any check fails\n"
+            "or any file cannot be read.");
   args.positionals("FILE...   reference dumps (.safetensors); a folder means every .safetensors in it");
   args.option("precision", "float32", "float32, or float64 (CPU, model dumps) to tell a mistake from rounding",
               "P");

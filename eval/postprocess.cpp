@@ -1,4 +1,4 @@
-// postprocess.cpp: spec/POSTPROCESS.md steps 1-8 put together (the skeleton is in skeleton.cpp,
+// postprocess.cpp: the 8 steps of postprocess.h put together (the skeleton is in skeleton.cpp,
 // the graph and continuations in vessel_graph.cpp).
 #include "eval/postprocess.h"
 

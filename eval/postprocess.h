@@ -1,7 +1,17 @@
-// postprocess.h: propagating confident artery/vein labels along the vessel tree
-// (spec/POSTPROCESS.md). Every threshold of that page is a field here with its default; where
-// this code reads the page conservatively or departs from a default, docs/POSTPROCESSING.md
-// says why and with which measurements.
+// postprocess.h: propagating confident artery/vein labels along the vessel tree, in 8 steps:
+//   1. vessel mask: B = (S >= 0.5) inside the field of view, small 8-connected components dropped;
+//   2. skeleton: one pixel wide, topology kept (skeleton.h), short spurs pruned;
+//   3. graph: touching junction pixels (3+ skeleton neighbours) form a node; removing them cuts
+//      the skeleton into segments (vessel_graph.h);
+//   4. ownership: each vessel pixel belongs to the segment of its nearest skeleton pixel;
+//   5. segment evidence: z = mean of (A - V) over its pixels, confidence |z|, label sign(z);
+//   6. continuations: at a node, segments within a set angle of straight continue each other;
+//      a crossing's two straightest pairs are its two vessels, a bifurcation's three share a label;
+//   7. propagation: confident segments (anchors) keep their label; labels travel along
+//      continuations with their confidence decayed per hop, and the stronger claim wins;
+//   8. output: every vessel pixel takes its segment's label, A and V rewritten to match.
+// Every threshold is a field of PostprocessSettings with its default; where this code departs
+// from the usual reading, docs/POSTPROCESSING.md says why and with which measurements.
 #pragma once
 
 #include <cstdint>

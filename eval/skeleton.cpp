@@ -1,5 +1,5 @@
 // skeleton.cpp: components, Zhang-Suen thinning, redundant-pixel removal and spur pruning
-// (spec/POSTPROCESS.md steps 1 and 2).
+// (steps 1 and 2 of eval/postprocess.h).
 #include "eval/skeleton.h"
 
 #include <algorithm>

@@ -1,5 +1,5 @@
 // skeleton.h: binary masks, 8-connected components and a topology-keeping one-pixel skeleton
-// (spec/POSTPROCESS.md steps 1 and 2).
+// (steps 1 and 2 of eval/postprocess.h).
 #pragma once
 
 #include <cstddef>

@@ -1,5 +1,5 @@
 // vessel_graph.cpp: nodes and segments of the skeleton (step 3) and continuations (step 6) of
-// spec/POSTPROCESS.md.
+// eval/postprocess.h.
 #include "eval/vessel_graph.h"
 
 #include <algorithm>

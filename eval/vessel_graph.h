@@ -1,4 +1,4 @@
-// vessel_graph.h: the skeleton as a graph of nodes and segments (spec/POSTPROCESS.md step 3) and
+// vessel_graph.h: the skeleton as a graph of nodes and segments (step 3 of eval/postprocess.h) and
 // which segments continue each other at the nodes (step 6).
 #pragma once
 

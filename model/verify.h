@@ -1,4 +1,5 @@
-// verify.h: checking the implementation against a reference dump (spec/GOLDEN.md).
+// verify.h: checking the implementation against a reference dump: inputs, parameters, outputs,
+// losses, gradients and Adam steps computed in float64 by an independent PyTorch transcription.
 //
 // A dump is a safetensors file whose metadata "op" says what it checks: one layer (conv2d,
 // conv_transpose2d, maxpool2d, batchnorm2d, bce_with_logits, relu, sigmoid, adam) or the whole

@@ -1,4 +1,4 @@
-// test_postprocess.cpp: the artery/vein label propagation of spec/POSTPROCESS.md on drawn vessel
+// test_postprocess.cpp: the artery/vein label propagation of eval/postprocess.h on drawn vessel
 // graphs (its three acceptance cases, and the conservative readings and fixes that
 // docs/POSTPROCESSING.md describes), and the skeleton it is built on.
 #include <gtest/gtest.h>

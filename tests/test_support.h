@@ -85,7 +85,7 @@ inline ModelConfig tiny_model_config() {
   return c;
 }
 
-// ||a - b|| / max(||b||, 1e-12), the error measure of spec/GOLDEN.md.
+// ||a - b|| / max(||b||, 1e-12), the error measure of the golden dumps (model/verify.h).
 inline double relative_error(const std::vector<double>& a, const std::vector<double>& b) {
   double num = 0, den = 0;
   for (size_t i = 0; i < a.size() && i < b.size(); ++i) {
