@@ -159,6 +159,12 @@ TEST(Cohort, ShardsCoverEveryPhotographOnceFromFolderListAndSlurmVariables) {
 // uninterrupted process's (which also runs them one at a time without the pipeline's threads:
 // the pipeline changes nothing in the outputs).
 TEST(Cohort, KilledShardResumesAndTheMergedResultEqualsOneUninterruptedRun) {
+  // Byte-identical maps from different processes need one 3x3 algorithm in all of them (each
+  // process otherwise measures its own choice, kernels/cpu/conv3x3_algorithm.h).
+  setenv("SEQNET_CONV", "gemm", 1);
+  struct Restore {
+    ~Restore() { unsetenv("SEQNET_CONV"); }
+  } restore;
   test::TempDir dir;
   const std::string weights = save_tiny_model(dir);
   ASSERT_EQ(run_seqnet({"synth", "-o", dir.str("data"), "-n", "60", "--seed", "4", "--size", "64x64"}, dir.str("synth.txt")), 0)
