@@ -12,6 +12,7 @@
 #include "kernels/cuda/batchnorm.h"
 #include "kernels/cuda/launch.h"
 #include "kernels/cuda/runtime.h"
+#include "cuda/cuda_test_support.h"
 #include "test_support.h"
 
 namespace seqnet {
@@ -19,10 +20,6 @@ namespace {
 
 using test::random_tensor;
 using test::relative_error;
-
-#define SEQNET_REQUIRE_GPU()                                                       \
-  std::string why;                                                                \
-  if (!seqnet::cuda::available(&why)) GTEST_SKIP() << "no usable GPU: " << why;
 
 constexpr double kTolerance = 1e-5;  // as tests/cuda/test_cuda_kernels.cpp: float32 sums of ~1e4 terms
 constexpr double kEps = 1e-5, kMomentum = 0.1;

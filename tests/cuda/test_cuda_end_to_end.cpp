@@ -15,15 +15,12 @@
 #include "kernels/cuda/runtime.h"
 #include "model/verify.h"
 #include "synth/fundus.h"
+#include "cuda/cuda_test_support.h"
 #include "test_support.h"
 #include "train/trainer.h"
 
 namespace seqnet {
 namespace {
-
-#define SEQNET_REQUIRE_GPU()                                                       \
-  std::string why;                                                                \
-  if (!seqnet::cuda::available(&why)) GTEST_SKIP() << "no usable GPU: " << why;
 
 // `seqnet verify --device cuda` on every dump but seqnet_tiny_batchnorm (see the next test): exit 0,
 // every row passes, and the device line never pretends a GPU is there.

@@ -34,6 +34,7 @@
 #include "kernels/cuda/maxpool2x2.h"
 #include "kernels/cuda/runtime.h"
 #include "kernels/ops.h"
+#include "cuda/cuda_test_support.h"
 #include "test_support.h"
 
 namespace seqnet {
@@ -41,10 +42,6 @@ namespace {
 
 using test::random_tensor;
 using test::relative_error;
-
-#define SEQNET_REQUIRE_GPU()                                                       \
-  std::string why;                                                                \
-  if (!seqnet::cuda::available(&why)) GTEST_SKIP() << "no usable GPU: " << why;
 
 // float32 rounds each operation by up to 2^-24 ~ 6e-8; a sum of L terms in a different order on
 // the two devices differs by about that times sqrt(L) in relative terms. The longest reductions

@@ -26,6 +26,7 @@
 #include "kernels/cuda/launch.h"
 #include "kernels/cuda/mma_check.h"
 #include "kernels/cuda/runtime.h"
+#include "cuda/cuda_test_support.h"
 #include "test_support.h"
 
 namespace seqnet {
@@ -33,10 +34,6 @@ namespace {
 
 using test::random_tensor;
 using test::relative_error;
-
-#define SEQNET_REQUIRE_GPU()                                                       \
-  std::string why;                                                                \
-  if (!seqnet::cuda::available(&why)) GTEST_SKIP() << "no usable GPU: " << why;
 
 constexpr double kU = 1.0 / (1 << 24);                             // float32's unit roundoff
 constexpr double kTf32Product = 1.0 / (1 << 10) + 1.0 / (1 << 22);  // (2) above
