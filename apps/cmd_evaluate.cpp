@@ -1,6 +1,7 @@
-// cmd_evaluate.cpp: `seqnet evaluate --pred DIR --data DIR [--data DIR...] [--json FILE]`: scores
-// the maps `seqnet predict` wrote against the ground truth exactly as eval/metrics.h states the protocol
-// (eval/metrics.h), prints the table and the protocol used, and optionally writes it as JSON.
+// cmd_evaluate.cpp: `seqnet evaluate --pred DIR --data DIR [--data DIR...] [--json FILE] [--errors DIR]`:
+// scores the maps `seqnet predict` wrote against the ground truth exactly as eval/metrics.h states
+// the protocol, prints the table and the protocol used, optionally writes it as JSON and draws
+// where the artery/vein calls are right and wrong (eval/error_map.h).
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -12,6 +13,7 @@
 
 #include "apps/args.h"
 #include "apps/registry.h"
+#include "eval/error_map.h"
 #include "eval/metrics.h"
 #include "io/atomic_file.h"
 #include "io/image.h"
@@ -60,13 +62,15 @@ std::string prediction_note(const fs::path& pred) {
 }
 
 int run(int argc, char** argv) {
-  Args args("evaluate", "--pred DIR --data DIR [--data DIR...] [--json FILE]",
+  Args args("evaluate", "--pred DIR --data DIR [--data DIR...] [--json FILE] [--errors DIR]",
             "Scores predictions (DIR/out_seg, out_art, out_vei from seqnet predict; NAME.png per image) against\n"
             "datasets (DIR/images, DIR/av, optional DIR/mask) by the protocol every report states: vessel\n"
             "segmentation and artery/vein classification ('all' and 'detected'), pooled and per image.");
   args.option("pred", "", "the folder seqnet predict wrote", "DIR")
       .repeated("data", "a dataset folder with images/, av/ and optionally mask/", "DIR")
-      .option("json", "", "also write the report as JSON here", "FILE");
+      .option("json", "", "also write the report as JSON here", "FILE")
+      .option("errors", "", "also write DIR/NAME.png per image: artery/vein pixels called right green, wrong red, "
+              "vessel called where there is none grey", "DIR");
   if (!args.parse(argc, argv)) return 0;
   if (!args.given("pred")) throw UsageError("missing --pred DIR (the folder seqnet predict wrote)");
   if (args.all("data").empty()) throw UsageError("missing --data DIR (a dataset with images/ and av/)");
@@ -91,6 +95,11 @@ int run(int argc, char** argv) {
       const std::vector<float> v = read_map(pred, "out_vei", truth.name, truth.width, truth.height, resized);
       vessel.add_image(truth.name, s, vessel_truth_from_classes(truth.label_class), truth.fov);
       artery_vein.add_image(truth.name, a, v, s, truth.label_class, truth.fov);
+      if (args.given("errors")) {
+        fs::create_directories(args.str("errors"));
+        write_png((fs::path(args.str("errors")) / (truth.name + ".png")).string(),
+                  artery_vein_error_map(a, v, s, truth.label_class, truth.fov, truth.width, truth.height));
+      }
       computed_fov += item.mask.empty();
       resized_images += resized;
       ++images;
@@ -112,6 +121,7 @@ int run(int argc, char** argv) {
     write_file_atomically(args.str("json"), report_to_json(report).dump(2) + "\n");
     std::cout << "evaluate: wrote " << args.str("json") << "\n";
   }
+  if (args.given("errors")) std::cout << "evaluate: error maps in " << args.str("errors") << "\n";
   return 0;
 }
 

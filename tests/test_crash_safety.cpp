@@ -103,9 +103,10 @@ class Program {
 class CrashSafety : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    // Every run here must round exactly as the reference does. Left to measure, each process
-    // picks its own fastest 3x3 algorithm per shape (kernels/cpu/conv3x3_algorithm.h), and on a
-    // busy machine two processes can pick differently and round differently: fix one.
+    // Every run here must round exactly as the reference does. A resumed run takes the 3x3
+    // algorithms of its checkpoint, but the reference is a process of its own: left to measure,
+    // it may pick other algorithms per shape (kernels/cpu/conv3x3_algorithm.h) on a busy machine
+    // than the interrupted run, and round differently. Fix one.
     setenv("SEQNET_CONV", "gemm", 1);
     dir_ = new test::TempDir;
     const std::string log = dir_->str("synth.txt");

@@ -6,6 +6,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "eval/error_map.h"
 #include "eval/metrics.h"
 
 namespace seqnet {
@@ -230,6 +231,25 @@ TEST(MetricsReport, TextAndJsonStateTheProtocolAndTheNumbers) {
   EXPECT_NEAR(j["artery_vein"]["pooled"]["all"]["accuracy"].get<double>(), 0.5, kTolerance);
   EXPECT_NEAR(j["artery_vein"]["mean"]["detected_fraction"].get<double>(), 0.5, kTolerance);
   EXPECT_EQ(j["artery_vein"]["images"][0]["name"], "one");
+}
+
+// One pixel of each kind, in a row of 7: artery right, artery wrong, vein right, vein wrong,
+// a false vessel on background, a crossing (left out), and an artery outside the FOV.
+TEST(ErrorMap, ColoursEachKindOfPixel) {
+  const std::vector<float> art{0.9f, 0.2f, 0.1f, 0.8f, 0.5f, 0.9f, 0.9f};
+  const std::vector<float> vei{0.1f, 0.7f, 0.6f, 0.3f, 0.5f, 0.1f, 0.1f};
+  const std::vector<float> ves{0.9f, 0.9f, 0.9f, 0.2f, 0.7f, 0.9f, 0.9f};
+  const auto A = uint8_t(LabelClass::artery), V = uint8_t(LabelClass::vein), B = uint8_t(LabelClass::background),
+             X = uint8_t(LabelClass::crossing);
+  const std::vector<uint8_t> classes{A, A, V, V, B, X, A};
+  const std::vector<uint8_t> fov{1, 1, 1, 1, 1, 1, 0};
+  const Image map = artery_vein_error_map(art, vei, ves, classes, fov, 7, 1);
+  ASSERT_EQ(map.channels, 3);
+  const std::vector<std::vector<float>> expected{{0, 1, 0}, {1, 0, 0}, {0, 1, 0}, {1, 0, 0},
+                                                 {0.45f, 0.45f, 0.45f}, {0, 0, 0}, {0, 0, 0}};
+  for (int x = 0; x < 7; ++x)
+    for (int c = 0; c < 3; ++c) EXPECT_EQ(map.at(0, x, c), expected[x][c]) << "pixel " << x << " channel " << c;
+  EXPECT_THROW(artery_vein_error_map(art, vei, ves, classes, fov, 6, 1), std::invalid_argument);
 }
 
 }  // namespace

@@ -187,13 +187,24 @@ TEST(EvaluateCommand, InvertedPredictionsScoreZero) {
   test::TempDir dir;
   write_dataset_and_predictions(dir, true);
   ASSERT_EQ(run_program("evaluate --pred " + dir.str("pred") + " --data " + dir.str("data") + " --json " +
-                            dir.str("report.json"),
+                            dir.str("report.json") + " --errors " + dir.str("errors"),
                         dir),
             0)
       << read_text(dir.str("stderr.txt"));
   const auto report = nlohmann::json::parse(read_text(dir.str("report.json")));
   EXPECT_DOUBLE_EQ(report["vessel"]["pooled"]["roc_auc"].get<double>(), 0.0);
   EXPECT_DOUBLE_EQ(report["artery_vein"]["pooled"]["all"]["accuracy"].get<double>(), 0.0);
+  // Every artery and vein pixel is called the other class: the error map has red and no green.
+  const Image errors = read_image(dir.str("errors/01.png"));
+  ASSERT_EQ(errors.width, 48);
+  int red = 0, green = 0;
+  for (int y = 0; y < errors.height; ++y)
+    for (int x = 0; x < errors.width; ++x) {
+      red += errors.at(y, x, 0) == 1.0f && errors.at(y, x, 1) == 0.0f;
+      green += errors.at(y, x, 1) == 1.0f && errors.at(y, x, 0) == 0.0f;
+    }
+  EXPECT_EQ(green, 0);
+  EXPECT_EQ(red, 40 * 4 * 4);  // 4 stripes of 4 columns (2 artery, 2 vein, x < 48) by 40 rows
 }
 
 TEST(EvaluateCommand, AMissingPredictionIsNamed) {

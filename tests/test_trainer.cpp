@@ -9,6 +9,7 @@
 
 #include "io/image.h"
 #include "io/safetensors.h"
+#include "kernels/cpu/conv3x3_algorithm.h"
 #include "synth/fundus.h"
 #include "test_support.h"
 #include "train/plot.h"
@@ -97,6 +98,10 @@ TEST(Trainer, LossFallsOnASmallDataset) {
   const TensorFile checkpoint = read_safetensors(dir.str("run/last.safetensors"));
   EXPECT_TRUE(checkpoint.tensors.count("optimizer.m"));
   EXPECT_EQ(nlohmann::json::parse(checkpoint.metadata.at("training"))["step"], 60);
+  // And the 3x3 algorithms this process chose, so that a resumed run rounds the same.
+  const auto conv3x3 = nlohmann::json::parse(checkpoint.metadata.at("conv3x3"));
+  EXPECT_EQ(conv3x3["machine"], cpu::conv3x3_timing_machine());
+  EXPECT_EQ(conv3x3["choices"].size(), cpu::conv3x3_choices().size());
 }
 
 TEST(Trainer, ResumedRunEqualsUninterruptedRun) {

@@ -15,6 +15,7 @@
 #include "kernels/cpu/conv3x3_algorithm.h"
 #include "kernels/cpu/conv3x3_direct.h"
 #include "kernels/cuda/runtime.h"
+#include "train/conv3x3_choices_json.h"
 #include "model/loss.h"
 #include "model/seqnet.h"
 #include "layers/adam_optimizer.h"
@@ -235,23 +236,6 @@ void append_conv_choices(std::string& out) {
   }
 }
 
-nlohmann::json conv_choices_json() {
-  nlohmann::json j = nlohmann::json::array();
-  for (const cpu::Conv3x3Choice& c : cpu::conv3x3_choices()) {
-    nlohmann::json seconds;
-    for (const auto& [algorithm, s] : c.seconds) seconds[cpu::conv3x3_algorithm_name(algorithm)] = s;
-    j.push_back({{"pass", cpu::conv3x3_pass_name(c.shape.pass)},
-                 {"N", c.shape.N},
-                 {"C", c.shape.C},
-                 {"K", c.shape.K},
-                 {"H", c.shape.H},
-                 {"W", c.shape.W},
-                 {"chosen", cpu::conv3x3_algorithm_name(c.algorithm)},
-                 {"seconds", seconds}});
-  }
-  return j;
-}
-
 std::string format_step_bench_text(const StepBenchSettings& s, const StepBenchResult& r) {
   std::string out;
   char line[256];
@@ -337,7 +321,7 @@ std::string format_step_bench_json(const StepBenchSettings& s, const StepBenchRe
       j["profile"]["infer"] = profile_json(r.infer_ops);
       j["profile"]["infer_by_shape"] = shape_profile_json(r.infer_shapes);
     }
-    if (s.device == Device::cpu) j["profile"]["conv3x3_choices"] = conv_choices_json();
+    if (s.device == Device::cpu) j["profile"]["conv3x3_choices"] = conv3x3_choices_to_json()["choices"];
   }
   return j.dump();
 }

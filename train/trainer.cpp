@@ -24,6 +24,7 @@
 #include "synth/random.h"
 #include "layers/adam_optimizer.h"
 #include "train/batch_loader.h"
+#include "train/conv3x3_choices_json.h"
 #include "train/dataset.h"
 #include "train/distributed.h"
 #include "train/plot.h"
@@ -244,6 +245,7 @@ struct Counters {
   Scores best{-1, -1};         // best validation so far
   int64_t last_saved_step = -1;
   int ranks = 1;               // of the data-parallel job that wrote the checkpoint
+  std::string conv3x3_note;    // what became of the checkpoint's 3x3 algorithm choices
 };
 
 void save_checkpoint(const std::string& path, SeqNet& model, AdamOptimizer& adam, const TrainSettings& s,
@@ -264,6 +266,7 @@ void save_checkpoint(const std::string& path, SeqNet& model, AdamOptimizer& adam
                                              {"best_av_accuracy", counters.best.av_accuracy},
                                              {"ranks", counters.ranks}}
                                   .dump();
+  file.metadata["conv3x3"] = conv3x3_choices_to_json().dump();  // so a resume rounds the same
   write_safetensors(path, file);
 }
 
@@ -292,6 +295,11 @@ Counters restore_checkpoint(const std::string& path, SeqNet& model, AdamOptimize
   }
   c.last_saved_step = c.step;
   c.ranks = t.value("ranks", 1);
+  if (file.metadata.count("conv3x3")) {
+    const nlohmann::json choices = nlohmann::json::parse(file.metadata.at("conv3x3"), nullptr, false);
+    if (choices.is_discarded()) throw std::runtime_error(path + ": metadata 'conv3x3' is not JSON");
+    c.conv3x3_note = preset_conv3x3_choices_from_json(choices, path);
+  }
   return c;
 }
 
@@ -404,6 +412,7 @@ TrainSummary train(const TrainSettings& requested, std::FILE* progress) {
     counters = restore_checkpoint(last_path, model, adam);
     if (comm.root()) curves = reload_log(log_path, counters.step);
     say("train: resuming %s at step %lld\n", last_path.c_str(), (long long)counters.step);
+    if (!counters.conv3x3_note.empty() && s.device == Device::cpu) say("train: %s\n", counters.conv3x3_note.c_str());
     // The batches do not depend on the number of ranks, so a run may resume on another number.
     if (counters.ranks != comm.ranks())
       say("train: the checkpoint was written by %d rank(s), this job has %d: the same batches, split %d ways%s\n",

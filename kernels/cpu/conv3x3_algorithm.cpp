@@ -4,10 +4,13 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
+#include <fstream>
 #include <map>
 #include <mutex>
 #include <stdexcept>
 #include <string>
+
+#include <omp.h>
 
 #include "kernels/cpu/conv3x3_direct.h"
 
@@ -127,6 +130,42 @@ std::vector<Conv3x3Choice> conv3x3_choices() {
   State& s = state();
   std::lock_guard lock(s.mutex);
   return s.choices;
+}
+
+int preset_conv3x3_choices(const std::vector<Conv3x3Choice>& choices) {
+  const std::vector<Conv3x3Algorithm> available = conv3x3_algorithms_available();
+  State& s = state();
+  std::lock_guard lock(s.mutex);
+  int taken = 0;
+  for (const Conv3x3Choice& choice : choices) {
+    if (std::find(available.begin(), available.end(), choice.algorithm) == available.end()) continue;
+    if (s.chosen.emplace(choice.shape, choice.algorithm).second) {
+      s.choices.push_back(choice);
+      ++taken;
+    }
+  }
+  return taken;
+}
+
+std::string conv3x3_timing_machine() {
+  std::string model = "unknown CPU";
+  std::ifstream cpuinfo("/proc/cpuinfo");
+  for (std::string line; std::getline(cpuinfo, line);)
+    if (line.rfind("model name", 0) == 0 && line.find(':') != std::string::npos) {
+      model = line.substr(line.find(':') + 1);
+      model.erase(0, model.find_first_not_of(' '));
+      break;
+    }
+  const auto isa = conv3x3_direct_isa();
+  const int threads = omp_get_max_threads();
+  return model + ", direct kernel " + (isa ? conv3x3_isa_name(*isa) : "unavailable") + ", " +
+         std::to_string(threads) + " thread(s)";
+}
+
+std::optional<Conv3x3Algorithm> conv3x3_algorithm_from_name(const std::string& name) {
+  for (Conv3x3Algorithm a : {Conv3x3Algorithm::gemm, Conv3x3Algorithm::direct, Conv3x3Algorithm::winograd})
+    if (name == conv3x3_algorithm_name(a)) return a;
+  return std::nullopt;
 }
 
 }  // namespace seqnet::cpu

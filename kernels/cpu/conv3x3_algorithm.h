@@ -19,6 +19,7 @@
 
 #include <functional>
 #include <optional>
+#include <string>
 #include <vector>
 
 namespace seqnet::cpu {
@@ -55,7 +56,21 @@ struct Conv3x3Choice {
 // once on the caller's buffers and is called only the first time the shape is met.
 Conv3x3Algorithm conv3x3_algorithm(const Conv3x3Shape& shape, const std::function<void(Conv3x3Algorithm)>& run);
 
-// Every choice measured so far in this process, in the order the shapes were first met.
+// Every choice measured (or preset) so far in this process, in the order the shapes were first met.
 std::vector<Conv3x3Choice> conv3x3_choices();
+
+// Makes `choices` this process's choices for their shapes, as if it had measured them. A resumed
+// training run takes those of the run it continues (stored in its checkpoint), so that it rounds
+// exactly as the uninterrupted run would have: the algorithms round differently, and a timed
+// choice can fall either way on a busy machine. Shapes already chosen keep their choice; choices
+// of an algorithm this CPU cannot run are left out. Returns how many were taken.
+int preset_conv3x3_choices(const std::vector<Conv3x3Choice>& choices);
+
+// What the timings depend on, as one line: the CPU model, the instruction set of the direct
+// kernel and the thread count. Choices measured under another line are not preset.
+std::string conv3x3_timing_machine();
+
+// Parses an algorithm name ("gemm", "direct", "winograd"); nullopt for anything else.
+std::optional<Conv3x3Algorithm> conv3x3_algorithm_from_name(const std::string& name);
 
 }  // namespace seqnet::cpu
