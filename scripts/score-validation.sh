@@ -5,7 +5,9 @@
 # without the artery/vein post-processing, and with and without --flips, scores each with
 # `seqnet evaluate` (docs/ARCHITECTURE.md's protocol), and prints the pooled numbers as a
 # markdown row: vessel ROC AUC, A/V accuracy "all" and "detected", each without -> with
-# post-processing.
+# post-processing; then the per-image numbers of the plain run with post-processing. Each run's
+# folder OUT/NAME holds the maps and, in errors/, where its artery/vein calls are right (green)
+# and wrong (red) (`seqnet evaluate --errors`).
 #
 # The validation photographs default to the split `seqnet train --seed 1` makes of DRIVE-AV +
 # LES-AV (25_training, 38_training, 12); set VALIDATION="DIR:STEM ..." for another split.
@@ -39,7 +41,7 @@ for d in "${datasets[@]}"; do inputs+=(-i "$d/images"); data_args+=(--data "$d")
 score() {  # score NAME [predict options]: predicts, evaluates, leaves NAME.json
   local name="$1"; shift
   "$seqnet" predict "${inputs[@]}" -o "$out/$name" --weights "$weights" "$@" >/dev/null 2>&1
-  "$seqnet" evaluate --pred "$out/$name" "${data_args[@]}" --json "$out/$name.json" >/dev/null
+  "$seqnet" evaluate --pred "$out/$name" "${data_args[@]}" --json "$out/$name.json" --errors "$out/$name/errors" >/dev/null
 }
 score raw --no-postprocess
 score pp
@@ -57,4 +59,12 @@ for flips in ("", "-flips"):
     print(f"| {'flips' if flips else 'plain'} | {r['raw' + flips]['vessel']['pooled']['roc_auc']:.4f} "
           f"| {av('raw' + flips, 'all'):.4f} -> {av('pp' + flips, 'all'):.4f} "
           f"| {av('raw' + flips, 'detected'):.4f} -> {av('pp' + flips, 'detected'):.4f} |")
+print()
+print("| image (plain, with post-processing) | vessel ROC AUC | A/V all | A/V detected |")
+print("| --- | --- | --- | --- |")
+vessel = {i["name"]: i["scores"] for i in r["pp"]["vessel"]["images"]}
+for i in r["pp"]["artery_vein"]["images"]:
+    s = i["scores"]
+    print(f"| {i['name']} | {vessel[i['name']]['roc_auc']:.4f} | {s['all']['accuracy']:.4f} | {s['detected']['accuracy']:.4f} |")
+print(f"\nmaps and error maps in {out}/<run>/ (runs: raw, pp, raw-flips, pp-flips)")
 PY
