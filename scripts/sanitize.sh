@@ -19,6 +19,11 @@ cd "$build"
 export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:strict_string_checks=1:detect_stack_use_after_return=1"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 status=0
-ctest --output-on-failure -j "$(nproc)" || status=$?
+ctest --output-on-failure -j "$(nproc)" -E '^Distributed\.' || status=$?
+# The data-parallel tests run seqnet under mpiexec. Open MPI leaves allocations at exit in plugins
+# it has unloaded by then, so LeakSanitizer reports them without a name a suppression could match;
+# those tests run with leak detection off (memory errors and undefined behaviour still abort).
+ASAN_OPTIONS="${ASAN_OPTIONS/detect_leaks=1/detect_leaks=0}" ctest --output-on-failure -j "$(nproc)" -R '^Distributed\.' ||
+  status=$?
 echo "sanitize.sh: build $((built - start)) s, tests $(($(date +%s) - built)) s, status $status"
 exit $status
