@@ -34,7 +34,6 @@
 #include "kernels/cuda/conv2d.h"
 #include "kernels/cuda/launch.h"
 #include "kernels/cuda/mma.cuh"
-#include "kernels/cuda/reduce.cuh"
 
 namespace seqnet::cuda {
 
@@ -344,18 +343,6 @@ __global__ void add_chunks_kernel(float* dw, const float* __restrict__ partials,
   }
 }
 
-// db[k] += sum over n and the plane of dy[n,k,:], one block per channel, summed in double.
-__global__ void bias_backward_kernel(float* db, const float* __restrict__ dy, int N, int K, int64_t HW) {
-  const int k = blockIdx.x;
-  double sum = 0;
-  for (int n = 0; n < N; ++n) {
-    const float* plane = dy + (int64_t(n) * K + k) * HW;
-    for (int64_t p = threadIdx.x; p < HW; p += blockDim.x) sum += plane[p];
-  }
-  sum = block_sum(sum);
-  if (threadIdx.x == 0) db[k] += static_cast<float>(sum);
-}
-
 void check_ksize(int ksize, const char* what) {
   if (ksize != 1 && ksize != 3)
     throw std::invalid_argument(std::string(what) + ": kernel size must be 1 or 3, got " + std::to_string(ksize));
@@ -495,12 +482,6 @@ ConvLaunchShape conv2d_backward_weight_launch_shape(int N, int C, int H, int W, 
   check_ksize(ksize, "conv2d_backward_weight_launch_shape");
   const WgradPlan plan = wgrad_plan(int64_t(N) * H * W, C * ksize * ksize, K);
   return {plan.tile_columns, plan.chunks};
-}
-
-void bias_backward(float* db, const float* dy, int N, int K, int64_t HW, cudaStream_t stream) {
-  if (K == 0) return;
-  bias_backward_kernel<<<K, kBlockThreads, 0, stream>>>(db, dy, N, K, HW);
-  SEQNET_CUDA_CHECK_LAUNCH();
 }
 
 }  // namespace seqnet::cuda

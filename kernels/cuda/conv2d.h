@@ -25,7 +25,8 @@ void conv2d_backward_input_tf32(float* dx, const float* dy, const float* w, int 
 // dw (K,C,ks,ks) += ; from dy and x.
 void conv2d_backward_weight(float* dw, const float* dy, const float* x, int N, int C, int H, int W, int K,
                             int ksize, cudaStream_t stream);
-// db (K) += sum of dy (N,K,HW).
+// db (K) += sum of dy (N,K,HW): many blocks per channel, chunk sums added in a fixed order
+// (bias_backward.cu), so two runs give the same bits.
 void bias_backward(float* db, const float* dy, int N, int K, int64_t HW, cudaStream_t stream);
 
 // The launch shape the kernels choose, from the problem and the multiprocessor count (launch.h):
