@@ -93,11 +93,12 @@ std::string name_of(const ConvShape& s) {
 }
 
 // Odd sizes, 1x1 and 3x3 kernels, a 1x1 plane (every tap but the centre is padding), the
-// SeqNet-like 64-channel 36x36 plane, and one large enough for the wide tile and a split
-// weight-gradient reduction.
+// SeqNet-like 64-channel 36x36 plane, one large enough for the wide tile and a split
+// weight-gradient reduction, and a SeqNet head (1x1, 32 > 2 channels: the thin path both ways).
+// Which tile, split and path each takes: TestShapesReachEveryTileTheSplitsAndTheThinPath.
 const std::vector<ConvShape> kConvShapes = {
-    {3, 5, 37, 53, 7, 3}, {3, 5, 37, 53, 7, 1}, {2, 5, 1, 1, 7, 3},
-    {1, 64, 36, 36, 64, 3}, {2, 16, 96, 96, 96, 3}, {2, 70, 9, 11, 130, 1},
+    {3, 5, 37, 53, 7, 3}, {3, 5, 37, 53, 7, 1}, {2, 5, 1, 1, 7, 3},     {1, 64, 36, 36, 64, 3},
+    {2, 16, 96, 96, 96, 3}, {2, 70, 9, 11, 130, 1}, {2, 32, 23, 29, 2, 1},
 };
 
 // The CPU twin's results for one shape: y, dx, and dw/db after accumulating twice onto dw0/db0.
@@ -228,21 +229,48 @@ INSTANTIATE_TEST_SUITE_P(Cuda, CudaKernelConv2dOn, ::testing::Values(132, 1),
                            return std::to_string(info.param) + "_multiprocessors";
                          });
 
-// The shapes above do reach both tiles and the split reduction under the two multiprocessor counts.
-TEST(CudaKernelConv2d, TestShapesReachBothTilesAndTheSplitReduction) {
+// The shapes above reach every launch choice under the two multiprocessor counts: both tile
+// heights and widths, split-K (forward and backward-input), the split weight gradient, the thin
+// 1x1 path. The expected splits follow from implicit_gemm.cuh's plan (worked out in the comments).
+TEST(CudaKernelConv2d, TestShapesReachEveryTileTheSplitsAndTheThinPath) {
   SEQNET_REQUIRE_GPU();
-  const ConvShape big = kConvShapes[4], small = kConvShapes[0];
+  const ConvShape small = kConvShapes[0], deep = kConvShapes[3], big = kConvShapes[4], head = kConvShapes[6];
+  auto forward = [](const ConvShape& s) { return cuda::conv2d_forward_launch_shape(s.N, s.C, s.H, s.W, s.K, s.ksize); };
+  auto backward_input = [](const ConvShape& s) {
+    return cuda::conv2d_backward_input_launch_shape(s.N, s.C, s.H, s.W, s.K, s.ksize);
+  };
+  auto backward_weight = [](const ConvShape& s) {
+    return cuda::conv2d_backward_weight_launch_shape(s.N, s.C, s.H, s.W, s.K, s.ksize);
+  };
+  auto expect_tile = [](const cuda::ConvLaunchShape& got, int rows, int columns, int64_t splits) {
+    EXPECT_FALSE(got.thin);
+    EXPECT_EQ(got.tile_rows, rows);
+    EXPECT_EQ(got.tile_columns, columns);
+    EXPECT_EQ(got.splits, splits);
+  };
+
   cuda::set_multiprocessor_count(132);
-  EXPECT_EQ(cuda::conv2d_forward_launch_shape(big.N, big.H, big.W, big.K).tile_columns, 128);
-  EXPECT_EQ(cuda::conv2d_forward_launch_shape(small.N, small.H, small.W, small.K).tile_columns, 64);
-  EXPECT_GT(cuda::conv2d_backward_weight_launch_shape(big.N, big.C, big.H, big.W, big.K, big.ksize).splits, 8);
-  EXPECT_EQ(cuda::conv2d_backward_weight_launch_shape(big.N, big.C, big.H, big.W, big.K, big.ksize).tile_columns, 128);
-  EXPECT_EQ(cuda::conv2d_backward_weight_launch_shape(small.N, small.C, small.H, small.W, small.K, small.ksize)
-                .tile_columns,
-            64);
+  // 7 output channels: the 32-row tile; 92 narrow blocks, but 6 reduction steps are too few to split.
+  expect_tile(forward(small), 32, 64, 1);
+  // 288 wide 64-row blocks (>= 264, one wave of 2 per multiprocessor); 18 steps: no split.
+  expect_tile(forward(big), 64, 128, 1);
+  // Backward-input to 16 channels: 288 narrow 32-row blocks of 1,056 a wave; 108 steps: 6 splits.
+  expect_tile(backward_input(big), 32, 64, 6);
+  // 21 narrow blocks of 528 a wave; 72 steps: 4 splits of 18.
+  expect_tile(forward(deep), 64, 64, 4);
+  expect_tile(backward_input(deep), 64, 64, 4);
+  EXPECT_TRUE(forward(head).thin);
+  EXPECT_TRUE(backward_input(head).thin);
+  EXPECT_GT(backward_weight(big).splits, 8);
+  EXPECT_EQ(backward_weight(big).tile_columns, 128);
+  EXPECT_EQ(backward_weight(small).tile_columns, 64);
+
   cuda::set_multiprocessor_count(1);
-  EXPECT_EQ(cuda::conv2d_forward_launch_shape(small.N, small.H, small.W, small.K).tile_columns, 128);
-  EXPECT_EQ(cuda::conv2d_backward_weight_launch_shape(big.N, big.C, big.H, big.W, big.K, big.ksize).splits, 1);
+  expect_tile(forward(small), 32, 128, 1);
+  expect_tile(backward_input(big), 32, 128, 1);
+  expect_tile(forward(deep), 64, 128, 1);
+  EXPECT_TRUE(forward(head).thin);
+  EXPECT_EQ(backward_weight(big).splits, 1);
   cuda::set_multiprocessor_count(0);
 }
 
