@@ -5,6 +5,7 @@
 
 #include <cstdint>
 
+#include "kernels/cuda/launch.h"
 #include "kernels/cuda/runtime.h"
 
 namespace seqnet::cuda {
@@ -29,16 +30,7 @@ void conv2d_backward_weight(float* dw, const float* dy, const float* x, int N, i
 // (bias_backward.cu), so two runs give the same bits.
 void bias_backward(float* db, const float* dy, int N, int K, int64_t HW, cudaStream_t stream);
 
-// The launch shape the kernels choose, from the problem and the multiprocessor count (launch.h),
-// for tests: the GEMM tile's rows (32 or 64) and columns (128, the wide tile, or 64), how many
-// parts the reduction is split into (pixel chunks for the weight gradient, reduction ranges for
-// forward and backward-input: split-K), or `thin`: the 1x1 path without tiles (rows, columns 0).
-struct ConvLaunchShape {
-  int tile_rows;
-  int tile_columns;
-  int64_t splits;
-  bool thin;
-};
+// The launch shape the kernels choose (launch.h's ConvLaunchShape), for tests.
 ConvLaunchShape conv2d_forward_launch_shape(int N, int C, int H, int W, int K, int ksize);
 ConvLaunchShape conv2d_backward_input_launch_shape(int N, int C, int H, int W, int K, int ksize);
 ConvLaunchShape conv2d_backward_weight_launch_shape(int N, int C, int H, int W, int K, int ksize);

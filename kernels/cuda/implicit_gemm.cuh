@@ -1,5 +1,7 @@
-// implicit_gemm.cuh: the tiled GEMM shared by the convolutions (conv2d.cu) whose B operand is
-// gathered from a feature map as it is loaded, never stored:
+// implicit_gemm.cuh: the tiled GEMMs shared by the convolutions (conv2d.cu) and the transposed
+// convolution (conv_transpose2x2.cu), whose B operand is gathered from a feature map as it is
+// loaded, never stored: gemm (forward-like passes) and, at the end of the file, wgrad (weight
+// gradients, the reduction over pixels). The first computes
 //
 //   out (M, Q) = A (M, R) * B (R, Q),   Q = N*H*W pixels of the map the gather reads.
 //
@@ -267,7 +269,8 @@ inline GemmPlan gemm_plan(int64_t Q, int M, int R) {
     while (splits < most && !filled(blocks * splits)) ++splits;
   }
   const int64_t r_chunk = std::max<int64_t>(1, (steps + splits - 1) / splits) * BK;
-  return {rows, columns, int((R + r_chunk - 1) / r_chunk), int(r_chunk)};  // rounding may leave fewer
+  // Rounding may leave fewer splits; an empty reduction (R = 0) still runs one, to write the bias.
+  return {rows, columns, int(std::max<int64_t>(1, (R + r_chunk - 1) / r_chunk)), int(r_chunk)};
 }
 
 template <class Op, int BM, int TN, bool TF32>
@@ -299,6 +302,192 @@ void gemm(const GemmArgs& args, cudaStream_t stream) {
   if (plan.splits > 1) {
     add_splits_kernel<Op><<<grid_stride_blocks(elements), kBlockThreads, 0, stream>>>(
         args.out, args.bias, args.N, args.Cin, args.H, args.W, args.M, args.R, partials, plan.splits);
+    SEQNET_CUDA_CHECK_LAUNCH();
+    SEQNET_CUDA_CHECK(cudaFreeAsync(partials, stream));
+  }
+}
+
+
+// ---- The weight-gradient GEMM ------------------------------------------------------------------
+//
+//   dw (M, R) += A (M, Q) * B (Q, R),   Q = N*H*W pixels
+//
+// A is a map (N, M, H, W) read at each pixel; B's column r at pixel (n, i, j) is gathered by a
+// WgradOp:
+//   struct WgradOp {
+//     struct Tap;                                                          // column r, found once
+//     static Tap tap(const WgradArgs&, int r);                             // r < R
+//     static float b(const WgradArgs&, const Tap&, int n, int i, int j);   // at pixel (n, i, j)
+//   };
+// Its output is small and its reduction long, so the Q pixels are cut into chunks, one per grid
+// z, each chunk's partial tile stored apart and then added into dw in chunk order (no atomics):
+// two runs give the same bits. The tile is the 64-row one of gemm_kernel, 256 threads.
+struct WgradArgs {
+  const float* a;  // (N, M, H, W)
+  const float* b;  // the map B is gathered from, Cb channels
+  int N, Cb, H, W;
+  int M, R;
+};
+
+constexpr int kWgradRows = 64;
+
+// Over the pixel chunk [blockIdx.z * chunk, + chunk). With one chunk the tile is added into dw
+// (M, R); with several, chunk z's tile is stored into partials[z] (M, R) for add_chunks_kernel.
+// Grid: x over R / BN column tiles, y over M / 64, z over chunks. Every thread loads for one fixed
+// pixel of each slice (t % 8), walked forward by a cursor (n, i, j) instead of dividing, and both
+// its A values and its B values use it.
+template <class Op, int TN>
+__global__ void __launch_bounds__(4 * kWgradRows)
+    wgrad_kernel(float* __restrict__ dw, float* __restrict__ partials, const float* __restrict__ a_map,
+                 const float* __restrict__ b_map, int N, int Cb, int H, int W, int M, int R, int64_t chunk) {
+  constexpr int kThreads = 4 * kWgradRows, BM = kWgradRows, BN = 16 * TN;
+  constexpr int kBPerThread = BK * BN / kThreads;  // = BN / 32
+  __shared__ __align__(16) Tiles<BM, TN, kPad> tiles;
+  const WgradArgs args{a_map, b_map, N, Cb, H, W, M, R};
+
+  const int t = threadIdx.x, tx = t % 16, ty = t / 16;
+  const int HW = H * W;
+  const int64_t Q = int64_t(N) * HW;
+  const int m0 = blockIdx.y * BM, r0 = blockIdx.x * BN;
+  const int64_t q_begin = int64_t(blockIdx.z) * chunk, q_end = q_begin + chunk < Q ? q_begin + chunk : Q;
+
+  // This thread's reduction row within a slice, and its columns: rows m0 + lane_col + 32 s of A,
+  // columns r0 + lane_col + 32 s of B.
+  const int kk = t % BK, lane_col = t / BK;
+  typename Op::Tap taps[kBPerThread];
+  bool tap_valid[kBPerThread];
+#pragma unroll
+  for (int s = 0; s < kBPerThread; ++s) {
+    const int r = r0 + lane_col + 32 * s;
+    tap_valid[s] = r < R;
+    taps[s] = Op::tap(args, tap_valid[s] ? r : 0);
+  }
+
+  // Pixel cursor for q = q_begin + kk + BK * step.
+  int64_t q = q_begin + kk;
+  int n, i, j;
+  {
+    const int64_t start = q < Q ? q : Q;  // a pixel past the end is never loaded
+    n = int(start / HW);
+    const int pix = int(start - int64_t(n) * HW);
+    i = pix / W;
+    j = pix - i * W;
+  }
+  auto advance = [&]() {
+    q += BK;
+    j += BK;
+    while (j >= W) {
+      j -= W;
+      if (++i == H) {
+        i = 0;
+        ++n;
+      }
+    }
+  };
+
+  float a_reg[2], b_reg[kBPerThread];
+  auto fetch = [&]() {
+    const bool valid = q < q_end;
+#pragma unroll
+    for (int s = 0; s < 2; ++s) {
+      const int m = m0 + lane_col + 32 * s;
+      a_reg[s] = valid && m < M ? __ldg(&a_map[(int64_t(n) * M + m) * HW + i * W + j]) : 0.f;
+    }
+#pragma unroll
+    for (int s = 0; s < kBPerThread; ++s) b_reg[s] = valid && tap_valid[s] ? Op::b(args, taps[s], n, i, j) : 0.f;
+  };
+  auto store = [&](int buffer) {
+#pragma unroll
+    for (int s = 0; s < 2; ++s) tiles.a[buffer][kk][lane_col + 32 * s] = a_reg[s];
+#pragma unroll
+    for (int s = 0; s < kBPerThread; ++s) tiles.b[buffer][kk][lane_col + 32 * s] = b_reg[s];
+  };
+
+  float acc[4][TN] = {};
+  const int64_t steps = q_end > q_begin ? (q_end - q_begin + BK - 1) / BK : 0;
+  fetch();
+  store(0);
+  __syncthreads();
+  for (int64_t step = 0; step < steps; ++step) {
+    const int current = int(step & 1);
+    const bool more = step + 1 < steps;
+    if (more) {
+      advance();
+      fetch();
+    }
+    multiply_slice<BM, TN>(acc, tiles.a[current], tiles.b[current], ty, tx);
+    if (more) store(current ^ 1);
+    __syncthreads();
+  }
+
+  // Each (m, r) belongs to one block of this chunk, so no two threads write one element.
+  const bool split = gridDim.z > 1;
+  float* out = split ? partials + int64_t(blockIdx.z) * M * R : dw;
+#pragma unroll
+  for (int a = 0; a < 4; ++a) {
+    const int m = m0 + ty * 4 + a;
+    if (m >= M) continue;
+#pragma unroll
+    for (int b = 0; b < TN; ++b) {
+      const int r = r0 + (b / 4) * 64 + tx * 4 + b % 4;
+      if (r >= R) continue;
+      if (split) out[int64_t(m) * R + r] = acc[a][b];
+      else out[int64_t(m) * R + r] += acc[a][b];
+    }
+  }
+}
+
+// dw[e] += partials[0][e] + partials[1][e] + ... in chunk order (elements = M * R). A template
+// only so that each file including this header gets its own copy.
+template <class Op>
+__global__ void add_chunks_kernel(float* dw, const float* __restrict__ partials, int64_t elements, int64_t chunks) {
+  for (int64_t e = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; e < elements;
+       e += int64_t(gridDim.x) * blockDim.x) {
+    float sum = 0.f;
+    for (int64_t z = 0; z < chunks; ++z) sum += partials[z * elements + e];
+    dw[e] += sum;
+  }
+}
+
+// The weight gradient's tile (wide when the R columns fill it) and pixel chunks: about 4 blocks
+// per multiprocessor, each chunk at least 512 pixels (so a chunk's partial tile stays a small
+// fraction of its arithmetic).
+struct WgradPlan {
+  int columns;
+  int64_t chunk, chunks;  // pixels per chunk (a multiple of BK), and chunks = ceil(Q / chunk)
+};
+
+inline WgradPlan wgrad_plan(int64_t Q, int M, int R) {
+  const int BN = R >= 128 ? 128 : 64;
+  const int64_t tiles = int64_t((R + BN - 1) / BN) * ((M + kWgradRows - 1) / kWgradRows);
+  const int64_t wanted = std::max<int64_t>(1, 4 * multiprocessor_count() / tiles);
+  const int64_t splits = std::clamp<int64_t>(wanted, 1, std::max<int64_t>(1, Q / 512));
+  const int64_t chunk = ((Q + splits - 1) / splits + BK - 1) / BK * BK;
+  return {BN, chunk, (Q + chunk - 1) / chunk};  // rounding the chunk up may leave fewer chunks
+}
+
+// Runs dw += A * B for Op. Q, M and R must be positive.
+template <class Op>
+void wgrad(float* dw, const WgradArgs& args, cudaStream_t stream) {
+  const int64_t Q = int64_t(args.N) * args.H * args.W, elements = int64_t(args.M) * args.R;
+  const WgradPlan plan = wgrad_plan(Q, args.M, args.R);
+  // The chunks' partial tiles live in stream-ordered memory of this call only.
+  float* partials = nullptr;
+  if (plan.chunks > 1)
+    SEQNET_CUDA_CHECK(cudaMallocAsync(reinterpret_cast<void**>(&partials), plan.chunks * elements * sizeof(float),
+                                      stream));
+  const dim3 grid(unsigned((args.R + plan.columns - 1) / plan.columns),
+                  unsigned((args.M + kWgradRows - 1) / kWgradRows), unsigned(plan.chunks));
+  if (plan.columns == 128)
+    wgrad_kernel<Op, 8><<<grid, 4 * kWgradRows, 0, stream>>>(dw, partials, args.a, args.b, args.N, args.Cb, args.H,
+                                                             args.W, args.M, args.R, plan.chunk);
+  else
+    wgrad_kernel<Op, 4><<<grid, 4 * kWgradRows, 0, stream>>>(dw, partials, args.a, args.b, args.N, args.Cb, args.H,
+                                                             args.W, args.M, args.R, plan.chunk);
+  SEQNET_CUDA_CHECK_LAUNCH();
+  if (plan.chunks > 1) {
+    add_chunks_kernel<Op><<<grid_stride_blocks(elements), kBlockThreads, 0, stream>>>(dw, partials, elements,
+                                                                                      plan.chunks);
     SEQNET_CUDA_CHECK_LAUNCH();
     SEQNET_CUDA_CHECK(cudaFreeAsync(partials, stream));
   }

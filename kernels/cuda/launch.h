@@ -20,6 +20,18 @@ int grid_stride_blocks(int64_t n);
 int multiprocessor_count();
 void set_multiprocessor_count(int count);
 
+// The launch shape a convolution's kernels choose (conv2d.h, conv_transpose2x2.h), from the
+// problem and the multiprocessor count, for tests: the GEMM tile's rows (32 or 64) and columns
+// (128, the wide tile, or 64), how many parts the reduction is split into (pixel chunks for the
+// weight gradient, reduction ranges for forward and backward-input: split-K), or `thin`: the 1x1
+// path without tiles (rows, columns 0).
+struct ConvLaunchShape {
+  int tile_rows;
+  int tile_columns;
+  int64_t splits;
+  bool thin;
+};
+
 // The split of a per-channel reduction over (N, C, HW) data (batch-norm, bias backward) into many
 // blocks: each channel's M = N*HW values are cut into `chunks` chunks of `chunk` values (a
 // multiple of 4; the last may be short), one block each, about 4 blocks per multiprocessor in

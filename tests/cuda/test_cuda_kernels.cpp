@@ -307,12 +307,24 @@ TEST(CudaKernelCudnn, MatchesCpuForwardBackwardAndAccumulates) {
 
 // ---- Transposed convolution ----------------------------------------------------------------------
 
-TEST(CudaKernelConvTranspose2x2, MatchesCpuForwardBackwardAndAccumulates) {
+// The three GEMMs (conv_transpose2x2.cu) at the launch shapes of 132 and 1 multiprocessors: odd
+// sizes, a 1x1 plane, SeqNet's 64 > 32 channel upsampling, 256 input channels (split-K in two on
+// both) and a map long enough for a chunked weight gradient (8 output rows: the 32-row tile).
+struct ConvTransposeShape {
+  int N, C, H, W, K;
+};
+const ConvTransposeShape kConvTransposeShapes[] = {
+    {3, 5, 37, 53, 7}, {2, 5, 1, 1, 7}, {1, 64, 18, 18, 32}, {1, 256, 6, 10, 16}};
+
+class CudaKernelConvTranspose2x2On : public ::testing::TestWithParam<int> {
+ protected:
+  void SetUp() override { cuda::set_multiprocessor_count(GetParam()); }
+  void TearDown() override { cuda::set_multiprocessor_count(0); }
+};
+
+TEST_P(CudaKernelConvTranspose2x2On, MatchesCpuForwardBackwardAndAccumulates) {
   SEQNET_REQUIRE_GPU();
-  struct Case {
-    int N, C, H, W, K;
-  };
-  for (const Case& s : {Case{3, 5, 37, 53, 7}, Case{2, 5, 1, 1, 7}, Case{1, 64, 18, 18, 32}}) {
+  for (const ConvTransposeShape& s : kConvTransposeShapes) {
     SCOPED_TRACE("N" + std::to_string(s.N) + " C" + std::to_string(s.C) + " " + std::to_string(s.H) + "x" +
                  std::to_string(s.W) + " K" + std::to_string(s.K));
     const Tensor x = random_tensor({s.N, s.C, s.H, s.W}, 51), w = random_tensor({s.C, s.K, 2, 2}, 52);
@@ -340,6 +352,53 @@ TEST(CudaKernelConvTranspose2x2, MatchesCpuForwardBackwardAndAccumulates) {
     EXPECT_TRUE(matches(dx, dx_cpu)) << "backward-input";
     EXPECT_TRUE(matches(dw, dw_cpu)) << "backward-weight (+= twice)";
   }
+}
+
+// The chunked weight gradient adds its chunks in a fixed order: a second run gives the same bits.
+TEST_P(CudaKernelConvTranspose2x2On, WeightGradientIsBitIdenticalRunToRun) {
+  SEQNET_REQUIRE_GPU();
+  const ConvTransposeShape s = kConvTransposeShapes[0];
+  EXPECT_GT(cuda::conv_transpose2x2_backward_weight_launch_shape(s.N, s.C, s.H, s.W, s.K).splits, 1);
+  const Tensor x = on_gpu(random_tensor({s.N, s.C, s.H, s.W}, 56));
+  const Tensor dy = on_gpu(random_tensor({s.N, s.K, 2 * s.H, 2 * s.W}, 57));
+  const Tensor dw0 = random_tensor({s.C, s.K, 2, 2}, 58);
+  std::vector<std::vector<float>> runs;
+  for (int run = 0; run < 2; ++run) {
+    Tensor dw = on_gpu(dw0);
+    cuda::conv_transpose2x2_backward_weight(dw.f32(), dy.f32(), x.f32(), s.N, s.C, s.H, s.W, s.K, cuda::stream());
+    runs.push_back(dw.to_floats());
+  }
+  EXPECT_EQ(runs[0], runs[1]);
+}
+
+INSTANTIATE_TEST_SUITE_P(Cuda, CudaKernelConvTranspose2x2On, ::testing::Values(132, 1),
+                         [](const ::testing::TestParamInfo<int>& info) {
+                           return std::to_string(info.param) + "_multiprocessors";
+                         });
+
+// The shapes above reach the 32- and 64-row tiles, both widths, split-K and the chunked weight
+// gradient (implicit_gemm.cuh's plans).
+TEST(CudaKernelConvTranspose2x2, TestShapesReachTheTilesAndSplits) {
+  SEQNET_REQUIRE_GPU();
+  const ConvTransposeShape odd = kConvTransposeShapes[0], deep = kConvTransposeShapes[3];
+  auto forward = [](const ConvTransposeShape& s) {
+    return cuda::conv_transpose2x2_forward_launch_shape(s.N, s.C, s.H, s.W, s.K);
+  };
+  auto backward_weight = [](const ConvTransposeShape& s) {
+    return cuda::conv_transpose2x2_backward_weight_launch_shape(s.N, s.C, s.H, s.W, s.K);
+  };
+  cuda::set_multiprocessor_count(132);
+  EXPECT_EQ(forward(odd).tile_rows, 32);  // 4K = 28 rows
+  EXPECT_EQ(forward(odd).tile_columns, 64);
+  EXPECT_EQ(cuda::conv_transpose2x2_backward_input_launch_shape(odd.N, odd.C, odd.H, odd.W, odd.K).tile_rows, 32);
+  EXPECT_EQ(forward(deep).tile_rows, 64);  // 4K = 64 rows
+  EXPECT_EQ(forward(deep).splits, 2);      // one block; 32 reduction steps allow 2 splits
+  EXPECT_EQ(backward_weight(odd).splits, 11);  // 5,883 pixels: at most one chunk per 512
+  cuda::set_multiprocessor_count(1);
+  EXPECT_EQ(forward(odd).tile_columns, 128);
+  EXPECT_EQ(forward(deep).splits, 2);
+  EXPECT_EQ(backward_weight(odd).splits, 4);  // 4 blocks per multiprocessor
+  cuda::set_multiprocessor_count(0);
 }
 
 // ---- Max-pool ------------------------------------------------------------------------------------
