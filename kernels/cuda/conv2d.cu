@@ -14,7 +14,7 @@
 //
 // All three run on implicit_gemm.cuh: forward and backward-input on its GEMM (the 32-row tile for
 // <= 32 output channels, split-K, the TF32 path) with the Conv op below, the weight gradient on
-// its pixel-chunked GEMM (64-row tile) with ConvTaps. 1x1 convolutions where either side has at most
+// its pixel-chunked GEMM (32- or 64-row tile) with ConvTaps. 1x1 convolutions where either side has at most
 // kThinRows channels (SeqNet's 32 > 1 or 2 channel heads, and their input gradients) skip the
 // tiles: conv1x1_thin_kernel, one thread per pixel, which a 32- or 64-row tile would leave 94-98%
 // empty.
@@ -235,7 +235,7 @@ ConvLaunchShape conv2d_backward_input_launch_shape(int N, int C, int H, int W, i
 ConvLaunchShape conv2d_backward_weight_launch_shape(int N, int C, int H, int W, int K, int ksize) {
   check_ksize(ksize, "conv2d_backward_weight_launch_shape");
   const implicit_gemm::WgradPlan plan = implicit_gemm::wgrad_plan(int64_t(N) * H * W, K, C * ksize * ksize);
-  return {implicit_gemm::kWgradRows, plan.columns, plan.chunks, false};
+  return {plan.rows, plan.columns, plan.chunks, false};
 }
 
 }  // namespace seqnet::cuda

@@ -119,7 +119,7 @@ ConvLaunchShape conv_transpose2x2_backward_input_launch_shape(int N, int C, int 
 
 ConvLaunchShape conv_transpose2x2_backward_weight_launch_shape(int N, int C, int H, int W, int K) {
   const implicit_gemm::WgradPlan plan = implicit_gemm::wgrad_plan(int64_t(N) * H * W, C, 4 * K);
-  return {implicit_gemm::kWgradRows, plan.columns, plan.chunks, false};
+  return {plan.rows, plan.columns, plan.chunks, false};
 }
 
 }  // namespace seqnet::cuda

@@ -321,7 +321,8 @@ void gemm(const GemmArgs& args, cudaStream_t stream) {
 //   };
 // Its output is small and its reduction long, so the Q pixels are cut into chunks, one per grid
 // z, each chunk's partial tile stored apart and then added into dw in chunk order (no atomics):
-// two runs give the same bits. The tile is the 64-row one of gemm_kernel, 256 threads.
+// two runs give the same bits. The tiles are gemm_kernel's: 32 rows (128 threads) when M <= 32,
+// else 64 (256 threads).
 struct WgradArgs {
   const float* a;  // (N, M, H, W)
   const float* b;  // the map B is gathered from, Cb channels
@@ -329,19 +330,18 @@ struct WgradArgs {
   int M, R;
 };
 
-constexpr int kWgradRows = 64;
-
 // Over the pixel chunk [blockIdx.z * chunk, + chunk). With one chunk the tile is added into dw
 // (M, R); with several, chunk z's tile is stored into partials[z] (M, R) for add_chunks_kernel.
-// Grid: x over R / BN column tiles, y over M / 64, z over chunks. Every thread loads for one fixed
+// Grid: x over R / BN column tiles, y over M / BM, z over chunks. Every thread loads for one fixed
 // pixel of each slice (t % 8), walked forward by a cursor (n, i, j) instead of dividing, and both
 // its A values and its B values use it.
-template <class Op, int TN>
-__global__ void __launch_bounds__(4 * kWgradRows)
+template <class Op, int BM, int TN>
+__global__ void __launch_bounds__(4 * BM)
     wgrad_kernel(float* __restrict__ dw, float* __restrict__ partials, const float* __restrict__ a_map,
                  const float* __restrict__ b_map, int N, int Cb, int H, int W, int M, int R, int64_t chunk) {
-  constexpr int kThreads = 4 * kWgradRows, BM = kWgradRows, BN = 16 * TN;
-  constexpr int kBPerThread = BK * BN / kThreads;  // = BN / 32
+  constexpr int kThreads = 4 * BM, BN = 16 * TN;
+  constexpr int kLanes = kThreads / BK;             // threads per reduction row of a slice
+  constexpr int kBPerThread = BK * BN / kThreads;  // = BN / kLanes
   __shared__ __align__(16) Tiles<BM, TN, kPad> tiles;
   const WgradArgs args{a_map, b_map, N, Cb, H, W, M, R};
 
@@ -351,14 +351,14 @@ __global__ void __launch_bounds__(4 * kWgradRows)
   const int m0 = blockIdx.y * BM, r0 = blockIdx.x * BN;
   const int64_t q_begin = int64_t(blockIdx.z) * chunk, q_end = q_begin + chunk < Q ? q_begin + chunk : Q;
 
-  // This thread's reduction row within a slice, and its columns: rows m0 + lane_col + 32 s of A,
-  // columns r0 + lane_col + 32 s of B.
+  // This thread's reduction row within a slice, and its columns: rows m0 + lane_col + kLanes s of
+  // A, columns r0 + lane_col + kLanes s of B.
   const int kk = t % BK, lane_col = t / BK;
   typename Op::Tap taps[kBPerThread];
   bool tap_valid[kBPerThread];
 #pragma unroll
   for (int s = 0; s < kBPerThread; ++s) {
-    const int r = r0 + lane_col + 32 * s;
+    const int r = r0 + lane_col + kLanes * s;
     tap_valid[s] = r < R;
     taps[s] = Op::tap(args, tap_valid[s] ? r : 0);
   }
@@ -390,7 +390,7 @@ __global__ void __launch_bounds__(4 * kWgradRows)
     const bool valid = q < q_end;
 #pragma unroll
     for (int s = 0; s < 2; ++s) {
-      const int m = m0 + lane_col + 32 * s;
+      const int m = m0 + lane_col + kLanes * s;
       a_reg[s] = valid && m < M ? __ldg(&a_map[(int64_t(n) * M + m) * HW + i * W + j]) : 0.f;
     }
 #pragma unroll
@@ -398,9 +398,9 @@ __global__ void __launch_bounds__(4 * kWgradRows)
   };
   auto store = [&](int buffer) {
 #pragma unroll
-    for (int s = 0; s < 2; ++s) tiles.a[buffer][kk][lane_col + 32 * s] = a_reg[s];
+    for (int s = 0; s < 2; ++s) tiles.a[buffer][kk][lane_col + kLanes * s] = a_reg[s];
 #pragma unroll
-    for (int s = 0; s < kBPerThread; ++s) tiles.b[buffer][kk][lane_col + 32 * s] = b_reg[s];
+    for (int s = 0; s < kBPerThread; ++s) tiles.b[buffer][kk][lane_col + kLanes * s] = b_reg[s];
   };
 
   float acc[4][TN] = {};
@@ -449,21 +449,32 @@ __global__ void add_chunks_kernel(float* dw, const float* __restrict__ partials,
   }
 }
 
-// The weight gradient's tile (wide when the R columns fill it) and pixel chunks: about 4 blocks
-// per multiprocessor, each chunk at least 512 pixels (so a chunk's partial tile stays a small
-// fraction of its arithmetic).
+// The weight gradient's tile (32 rows when M <= 32, else 64; wide when the R columns fill it, on
+// 64 rows only: the 32-row wide tile's 128 threads would each hold 8 gathered columns and their
+// taps, 123-143 registers in ptxas, against 63-71 on the narrow one) and pixel chunks: about 1,024 threads per multiprocessor (4 blocks of 64 rows, 8 of 32), each chunk
+// at least 512 pixels (so a chunk's partial tile stays a small fraction of its arithmetic).
 struct WgradPlan {
-  int columns;
+  int rows, columns;
   int64_t chunk, chunks;  // pixels per chunk (a multiple of BK), and chunks = ceil(Q / chunk)
 };
 
 inline WgradPlan wgrad_plan(int64_t Q, int M, int R) {
-  const int BN = R >= 128 ? 128 : 64;
-  const int64_t tiles = int64_t((R + BN - 1) / BN) * ((M + kWgradRows - 1) / kWgradRows);
-  const int64_t wanted = std::max<int64_t>(1, 4 * multiprocessor_count() / tiles);
+  const int rows = M <= 32 ? 32 : 64, BN = rows == 64 && R >= 128 ? 128 : 64;
+  const int64_t tiles = int64_t((R + BN - 1) / BN) * ((M + rows - 1) / rows);
+  const int64_t wanted = std::max<int64_t>(1, int64_t(multiprocessor_count()) * 1024 / (4 * rows) / tiles);
   const int64_t splits = std::clamp<int64_t>(wanted, 1, std::max<int64_t>(1, Q / 512));
   const int64_t chunk = ((Q + splits - 1) / splits + BK - 1) / BK * BK;
-  return {BN, chunk, (Q + chunk - 1) / chunk};  // rounding the chunk up may leave fewer chunks
+  return {rows, BN, chunk, (Q + chunk - 1) / chunk};  // rounding the chunk up may leave fewer chunks
+}
+
+template <class Op, int BM, int TN>
+void launch_wgrad_tile(float* dw, float* partials, const WgradArgs& args, const WgradPlan& plan,
+                       cudaStream_t stream) {
+  const dim3 grid(unsigned((args.R + 16 * TN - 1) / (16 * TN)), unsigned((args.M + BM - 1) / BM),
+                  unsigned(plan.chunks));
+  wgrad_kernel<Op, BM, TN><<<grid, 4 * BM, 0, stream>>>(dw, partials, args.a, args.b, args.N, args.Cb, args.H,
+                                                        args.W, args.M, args.R, plan.chunk);
+  SEQNET_CUDA_CHECK_LAUNCH();
 }
 
 // Runs dw += A * B for Op. Q, M and R must be positive.
@@ -476,15 +487,12 @@ void wgrad(float* dw, const WgradArgs& args, cudaStream_t stream) {
   if (plan.chunks > 1)
     SEQNET_CUDA_CHECK(cudaMallocAsync(reinterpret_cast<void**>(&partials), plan.chunks * elements * sizeof(float),
                                       stream));
-  const dim3 grid(unsigned((args.R + plan.columns - 1) / plan.columns),
-                  unsigned((args.M + kWgradRows - 1) / kWgradRows), unsigned(plan.chunks));
-  if (plan.columns == 128)
-    wgrad_kernel<Op, 8><<<grid, 4 * kWgradRows, 0, stream>>>(dw, partials, args.a, args.b, args.N, args.Cb, args.H,
-                                                             args.W, args.M, args.R, plan.chunk);
+  if (plan.rows == 32)
+    launch_wgrad_tile<Op, 32, 4>(dw, partials, args, plan, stream);
+  else if (plan.columns == 128)
+    launch_wgrad_tile<Op, 64, 8>(dw, partials, args, plan, stream);
   else
-    wgrad_kernel<Op, 4><<<grid, 4 * kWgradRows, 0, stream>>>(dw, partials, args.a, args.b, args.N, args.Cb, args.H,
-                                                             args.W, args.M, args.R, plan.chunk);
-  SEQNET_CUDA_CHECK_LAUNCH();
+    launch_wgrad_tile<Op, 64, 4>(dw, partials, args, plan, stream);
   if (plan.chunks > 1) {
     add_chunks_kernel<Op><<<grid_stride_blocks(elements), kBlockThreads, 0, stream>>>(dw, partials, elements,
                                                                                       plan.chunks);

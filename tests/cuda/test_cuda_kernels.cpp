@@ -94,11 +94,12 @@ std::string name_of(const ConvShape& s) {
 
 // Odd sizes, 1x1 and 3x3 kernels, a 1x1 plane (every tap but the centre is padding), the
 // SeqNet-like 64-channel 36x36 plane, one large enough for the wide tile and a split
-// weight-gradient reduction, and a SeqNet head (1x1, 32 > 2 channels: the thin path both ways).
+// weight-gradient reduction, a SeqNet head (1x1, 32 > 2 channels: the thin path both ways), and
+// SeqNet's 32 > 32 channels (the 32-row tiles over several column tiles, split-K).
 // Which tile, split and path each takes: TestShapesReachEveryTileTheSplitsAndTheThinPath.
 const std::vector<ConvShape> kConvShapes = {
     {3, 5, 37, 53, 7, 3}, {3, 5, 37, 53, 7, 1}, {2, 5, 1, 1, 7, 3},     {1, 64, 36, 36, 64, 3},
-    {2, 16, 96, 96, 96, 3}, {2, 70, 9, 11, 130, 1}, {2, 32, 23, 29, 2, 1},
+    {2, 16, 96, 96, 96, 3}, {2, 70, 9, 11, 130, 1}, {2, 32, 23, 29, 2, 1}, {1, 32, 24, 40, 32, 3},
 };
 
 // The CPU twin's results for one shape: y, dx, and dw/db after accumulating twice onto dw0/db0.
@@ -262,8 +263,16 @@ TEST(CudaKernelConv2d, TestShapesReachEveryTileTheSplitsAndTheThinPath) {
   EXPECT_TRUE(forward(head).thin);
   EXPECT_TRUE(backward_input(head).thin);
   EXPECT_GT(backward_weight(big).splits, 8);
+  EXPECT_EQ(backward_weight(big).tile_rows, 64);
   EXPECT_EQ(backward_weight(big).tile_columns, 128);
+  EXPECT_EQ(backward_weight(small).tile_rows, 32);  // 7 output channels
   EXPECT_EQ(backward_weight(small).tile_columns, 64);
+  EXPECT_EQ(backward_weight(head).tile_rows, 32);
+  // 32 channels: the 32-row tiles; the weight gradient's 288 columns take 5 narrow tiles.
+  const ConvShape level0 = kConvShapes[7];
+  expect_tile(forward(level0), 32, 64, 2);
+  EXPECT_EQ(backward_weight(level0).tile_rows, 32);
+  EXPECT_EQ(backward_weight(level0).tile_columns, 64);
 
   cuda::set_multiprocessor_count(1);
   expect_tile(forward(small), 32, 128, 1);
@@ -308,8 +317,9 @@ TEST(CudaKernelCudnn, MatchesCpuForwardBackwardAndAccumulates) {
 // ---- Transposed convolution ----------------------------------------------------------------------
 
 // The three GEMMs (conv_transpose2x2.cu) at the launch shapes of 132 and 1 multiprocessors: odd
-// sizes, a 1x1 plane, SeqNet's 64 > 32 channel upsampling, 256 input channels (split-K in two on
-// both) and a map long enough for a chunked weight gradient (8 output rows: the 32-row tile).
+// sizes with a map long enough for a chunked weight gradient (and 5 and 28 rows: the 32-row
+// tiles), a 1x1 plane, SeqNet's 64 > 32 channel upsampling, 256 input channels (split-K in two on
+// both).
 struct ConvTransposeShape {
   int N, C, H, W, K;
 };
@@ -393,11 +403,12 @@ TEST(CudaKernelConvTranspose2x2, TestShapesReachTheTilesAndSplits) {
   EXPECT_EQ(cuda::conv_transpose2x2_backward_input_launch_shape(odd.N, odd.C, odd.H, odd.W, odd.K).tile_rows, 32);
   EXPECT_EQ(forward(deep).tile_rows, 64);  // 4K = 64 rows
   EXPECT_EQ(forward(deep).splits, 2);      // one block; 32 reduction steps allow 2 splits
-  EXPECT_EQ(backward_weight(odd).splits, 11);  // 5,883 pixels: at most one chunk per 512
+  EXPECT_EQ(backward_weight(odd).tile_rows, 32);  // C = 5 rows
+  EXPECT_EQ(backward_weight(odd).splits, 11);     // 5,883 pixels: at most one chunk per 512
   cuda::set_multiprocessor_count(1);
   EXPECT_EQ(forward(odd).tile_columns, 128);
   EXPECT_EQ(forward(deep).splits, 2);
-  EXPECT_EQ(backward_weight(odd).splits, 4);  // 4 blocks per multiprocessor
+  EXPECT_EQ(backward_weight(odd).splits, 8);  // 8 blocks of 32 rows per multiprocessor
   cuda::set_multiprocessor_count(0);
 }
 
