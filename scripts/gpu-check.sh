@@ -144,7 +144,7 @@ fi
 
 # ---- compute-sanitizer --------------------------------------------------------------------------
 # Short filters: the custom kernels only (cuDNN is not ours, and slow under the tools).
-MEMCHECK_FILTER='CudaKernelConv2d.*:CudaKernelConvTranspose2x2.*:CudaKernelMaxPool2x2.*:CudaKernelBatchNorm.*:Cuda/CudaKernelGridStride.*:CudaKernelEmpty.*'
+MEMCHECK_FILTER='CudaKernelConv2d.*:Cuda/CudaKernelConv2dOn.*:*CudaKernelConvTranspose2x2*:*CudaKernelBiasBackward*:CudaKernelMaxPool2x2.*:CudaKernelBatchNorm.*:Cuda/CudaKernelGridStride.*:CudaKernelEmpty.*'
 RACECHECK_FILTER='CudaKernelConv2d.*:CudaKernelBatchNorm.*:Cuda/CudaKernelGridStride.Bce*'
 SANITIZER=$(command -v compute-sanitizer || echo /usr/local/cuda/bin/compute-sanitizer)
 for tool in memcheck racecheck; do

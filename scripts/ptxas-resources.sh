@@ -31,7 +31,10 @@ for source in "$ROOT"/kernels/cuda/*.cu; do
       print file "\t" kernel "\t" regs "\t" smem "\t" spill
     }' "$SCRATCH/$name.log"
 done | while IFS=$'\t' read -r file kernel regs smem spill; do
-  # seqnet::cuda::(anonymous namespace)::conv_gemm_kernel<3, 8, false>(float*, ...) -> conv_gemm_kernel<3, 8, false>
-  short=$(echo "$kernel" | "$FILT" | sed -E 's/^.*::([A-Za-z_0-9]+(<[^>]*>)?)\(.*$/\1/')
+  # void seqnet::cuda::implicit_gemm::gemm_kernel<seqnet::cuda::(anonymous namespace)::Conv<3, true>, 64, 8,
+  # false>(float*, ...) -> gemm_kernel<Conv<3, true>, 64, 8, false>: namespaces, "void" and the
+  # argument list (the last parenthesised group) dropped.
+  short=$(echo "$kernel" | "$FILT" |
+    sed -E 's/^void //; s/\(anonymous namespace\):://g; s/seqnet::cuda::([a-z_]+::)?//g; s/\([^()]*\)$//')
   printf '%-16s %-58s %5s %8s %6s\n' "$file" "$short" "$regs" "$smem" "$spill"
 done

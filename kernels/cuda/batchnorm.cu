@@ -2,7 +2,8 @@
 // per channel so that even 32 channels fill the GPU.
 //
 // Each channel's M = N*HW values are cut into chunks of equal length (a multiple of 4); the grid is
-// (chunks, C), about 4 blocks per multiprocessor in all, each chunk at least kMinChunk values.
+// (chunks, C), about 4 blocks per multiprocessor in all, each chunk at least kMinChannelChunk
+// values (launch.h's channel_split; the chunk walk is in reduce.cuh, shared with bias backward).
 //   1. sums:     each block reduces its chunk to two sums in double, written to its own slot of a
 //                per-call buffer (no atomics);
 //   2. finish:   one thread per channel adds the slots up in chunk order (so two runs give the same
@@ -13,9 +14,7 @@
 // Training forward reads x twice (sums, apply). Its sums are shifted by the channel's first value
 // s: sum (x - s) and sum (x - s)^2, so var = (S2 - S1^2 / M) / M keeps double's precision unless
 // |mean - s| is ~1e8 standard deviations (the CPU twin's two passes agree to ~1e-15 otherwise).
-#include <algorithm>
 #include <cstdint>
-#include <initializer_list>
 #include <stdexcept>
 #include <string>
 
@@ -27,46 +26,6 @@
 namespace seqnet::cuda {
 
 namespace {
-
-constexpr int64_t kMinChunk = 2048;  // values per block at least: 8 per thread
-
-// The split of each channel's M values: `chunks` blocks of `chunk` values (the last may be short).
-struct Split {
-  int64_t chunk;
-  int chunks;
-  bool vectorised;
-};
-
-Split split_channels(int N, int C, int64_t HW, std::initializer_list<const void*> pointers) {
-  const int64_t M = int64_t(N) * HW;
-  const int64_t wanted = std::max<int64_t>(1, (4 * int64_t(multiprocessor_count()) + C - 1) / C);
-  const int64_t chunks = std::clamp<int64_t>(wanted, 1, std::max<int64_t>(1, M / kMinChunk));
-  const int64_t chunk = ((M + chunks - 1) / chunks + 3) / 4 * 4;
-  bool aligned = HW % 4 == 0;
-  for (const void* p : pointers) aligned = aligned && reinterpret_cast<uintptr_t>(p) % 16 == 0;
-  return {chunk, int((M + chunk - 1) / chunk), aligned};
-}
-
-// Calls f(offset, 4) for each group of 4 consecutive values (VEC: HW % 4 == 0, so a group never
-// leaves its plane) or f(offset, 1) for each value of channel c's values [e0, e1) in (N,C,HW)
-// order, offset being the index into the tensor. Threads of the block take consecutive groups.
-template <bool VEC, typename F>
-__device__ void for_chunk(int C, int64_t HW, int c, int64_t e0, int64_t e1, F f) {
-  constexpr int kWidth = VEC ? 4 : 1;
-  for (int64_t e = e0 + int64_t(threadIdx.x) * kWidth; e < e1; e += int64_t(blockDim.x) * kWidth) {
-    const int64_t n = e / HW;
-    f((n * C + c) * HW + (e - n * HW));
-  }
-}
-
-__device__ float4 load4(const float* p) { return *reinterpret_cast<const float4*>(p); }
-__device__ void store4(float* p, float4 v) { *reinterpret_cast<float4*>(p) = v; }
-
-// This block's chunk of its channel: [e0, e1).
-__device__ void chunk_range(int64_t M, int64_t chunk, int64_t* e0, int64_t* e1) {
-  *e0 = int64_t(blockIdx.x) * chunk;
-  *e1 = *e0 + chunk < M ? *e0 + chunk : M;
-}
 
 // sums[c * chunks + z] = (sum (x - s), sum (x - s)^2) over chunk z, s = channel c's first value.
 template <bool VEC>
@@ -239,7 +198,7 @@ int per_channel_blocks(int C) { return (C + kBlockThreads - 1) / kBlockThreads; 
 
 }  // namespace
 
-int batchnorm_blocks_per_channel(int N, int C, int64_t HW) { return split_channels(N, C, HW, {}).chunks; }
+int batchnorm_blocks_per_channel(int N, int C, int64_t HW) { return channel_split(N, C, HW, {}).chunks; }
 
 void batchnorm_forward_train(float* y, float* mean, float* rstd, float* running_mean, float* running_var,
                              const float* x, const float* gamma, const float* beta, int N, int C, int64_t HW,
@@ -249,7 +208,7 @@ void batchnorm_forward_train(float* y, float* mean, float* rstd, float* running_
     throw std::invalid_argument("batchnorm_forward_train: training statistics need more than one value per "
                                 "channel, got N*H*W = " + std::to_string(M) + " (use a larger batch or crop)");
   if (C == 0) return;
-  const Split split = split_channels(N, C, HW, {x, y});
+  const ChannelSplit split = channel_split(N, C, HW, {x, y});
   const Scratch scratch = allocate_scratch(C, split.chunks, stream);
   const dim3 grid(unsigned(split.chunks), unsigned(C));
   if (split.vectorised)
@@ -275,7 +234,7 @@ void batchnorm_forward_eval(float* y, const float* x, const float* gamma, const 
                             double eps, cudaStream_t stream) {
   const int64_t M = int64_t(N) * HW;
   if (C == 0 || M == 0) return;
-  const Split split = split_channels(N, C, HW, {x, y});
+  const ChannelSplit split = channel_split(N, C, HW, {x, y});
   const dim3 grid(unsigned(split.chunks), unsigned(C));
   if (split.vectorised)
     normalize_eval_kernel<true><<<grid, kBlockThreads, 0, stream>>>(y, x, gamma, beta, running_mean, running_var, C,
@@ -290,7 +249,7 @@ void batchnorm_backward(float* dx, float* dgamma, float* dbeta, const float* dy,
                         const float* mean, const float* rstd, int N, int C, int64_t HW, cudaStream_t stream) {
   const int64_t M = int64_t(N) * HW;
   if (C == 0 || M == 0) return;
-  const Split split = split_channels(N, C, HW, {dx, dy, x});
+  const ChannelSplit split = channel_split(N, C, HW, {dx, dy, x});
   const Scratch scratch = allocate_scratch(C, split.chunks, stream);
   const dim3 grid(unsigned(split.chunks), unsigned(C));
   if (split.vectorised)

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 
+#include "kernels/cuda/launch.h"
 #include "kernels/cuda/runtime.h"
 
 namespace seqnet::cuda {
@@ -25,18 +26,13 @@ void conv2d_backward_input_tf32(float* dx, const float* dy, const float* w, int 
 // dw (K,C,ks,ks) += ; from dy and x.
 void conv2d_backward_weight(float* dw, const float* dy, const float* x, int N, int C, int H, int W, int K,
                             int ksize, cudaStream_t stream);
-// db (K) += sum of dy (N,K,HW).
+// db (K) += sum of dy (N,K,HW): many blocks per channel, chunk sums added in a fixed order
+// (bias_backward.cu), so two runs give the same bits.
 void bias_backward(float* db, const float* dy, int N, int K, int64_t HW, cudaStream_t stream);
 
-// The launch shape the kernels choose, from the problem and the multiprocessor count (launch.h):
-// the GEMM tile's width in output columns (128, the wide tile, or 64) and how many pixel chunks
-// the weight gradient's reduction is split into (1 for the other passes). For tests.
-struct ConvLaunchShape {
-  int tile_columns;
-  int64_t splits;
-};
-// Forward; backward-input is the same GEMM with K = C.
-ConvLaunchShape conv2d_forward_launch_shape(int N, int H, int W, int K);
+// The launch shape the kernels choose (launch.h's ConvLaunchShape), for tests.
+ConvLaunchShape conv2d_forward_launch_shape(int N, int C, int H, int W, int K, int ksize);
+ConvLaunchShape conv2d_backward_input_launch_shape(int N, int C, int H, int W, int K, int ksize);
 ConvLaunchShape conv2d_backward_weight_launch_shape(int N, int C, int H, int W, int K, int ksize);
 
 }  // namespace seqnet::cuda

@@ -1,126 +1,125 @@
-// conv_transpose2x2.cu: the 2x2/2 transposed convolution of conv_transpose2x2.h.
+// conv_transpose2x2.cu: the 2x2/2 transposed convolution of conv_transpose2x2.h as GEMMs on the
+// implicit-GEMM tiles of implicit_gemm.cuh (the convolutions' tiles, split-K and chunked weight
+// gradient; FP32).
 //
-// Every input pixel paints its own 2x2 output block, so each output depends on exactly one input
-// pixel and the three passes are small dot products:
-//   forward          one thread per output channel at an input position (n,k,i,j): it writes the
-//                    4 outputs y[n,k,2i+u,2j+v] = b[k] + sum_c x[n,c,i,j] w[c,k,u,v] (the 4 taps
-//                    w[c,k,:,:] are contiguous), so K threads read the same input pixel
-//   backward-input   one thread per (n,c,i,j): dx = sum_{k,u,v} w[c,k,u,v] dy[n,k,2i+u,2j+v]
-//   backward-weight  one block per (c,k): the 4 sums over n,i,j of x[n,c,i,j] dy[n,k,2i+u,2j+v],
-//                    reduced across the block and added to dw (+=)
-// Neighbouring threads take neighbouring j, so x and dy reads coalesce and w reads broadcast.
+// Every input pixel paints its own 2x2 output block, so with Q = N*H*W input pixels and the 4K
+// values one pixel paints numbered m = 4k + 2u + v (w (C,K,2,2) is then the C x 4K matrix
+// w[c][m]):
+//   forward          Y' (4K, Q) = W^T (4K, C) * X (C, Q),  y[n,k,2i+u,2j+v] = Y'[4k+2u+v][(n,i,j)] + b[k]
+//   backward-input   dX (C, Q) = W (C, 4K) * dY' (4K, Q),  dY'[4k+2u+v][(n,i,j)] = dy[n,k,2i+u,2j+v]
+//   backward-weight  dW (C, 4K) += X (C, Q) * dY'^T (Q, 4K): the reduction over the pixels, cut into
+//                    chunks added in chunk order (deterministic)
+// X and dY' are read as the tiles are loaded (dY' is dy with each pixel's 2x2 block taken as 4
+// rows), and the forward's epilogue scatters each column's 4K values into the pixel's blocks.
+// Before this, the three passes were direct dot products (one thread per output, one block per
+// (c, k) for the weight gradient) with no reuse in registers: docs/GPU.md.
 #include "kernels/cuda/check.h"
 #include "kernels/cuda/conv_transpose2x2.h"
+#include "kernels/cuda/implicit_gemm.cuh"
 #include "kernels/cuda/launch.h"
-#include "kernels/cuda/reduce.cuh"
 
 namespace seqnet::cuda {
 
 namespace {
 
-#define SEQNET_GRID_STRIDE_LOOP(i, n)                                                             \
-  for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < (n); i += int64_t(gridDim.x) * blockDim.x)
+using implicit_gemm::GemmArgs;
+using implicit_gemm::WgradArgs;
 
-// y (N,K,2H,2W) from x (N,C,H,W), w (C,K,2,2), b (K); idx runs over (n, k, i, j).
-__global__ void forward_kernel(float* y, const float* __restrict__ x, const float* __restrict__ w,
-                               const float* __restrict__ b, int C, int H, int W, int K, int64_t total) {
-  const int HW = H * W;
-  SEQNET_GRID_STRIDE_LOOP(idx, total) {
-    const int64_t plane = idx / HW;  // n * K + k
-    const int p = int(idx - plane * HW), i = p / W, j = p - (p / W) * W;
-    const int64_t n = plane / K;
-    const int k = int(plane - n * K);
-    const float bias = b[k];
-    float acc[4] = {bias, bias, bias, bias};
-    const float* xp = x + n * C * HW + p;
-    for (int c = 0; c < C; ++c) {
-      const float xv = xp[int64_t(c) * HW];
-      const float* wp = w + (int64_t(c) * K + k) * 4;
-#pragma unroll
-      for (int t = 0; t < 4; ++t) acc[t] = fmaf(xv, __ldg(&wp[t]), acc[t]);
-    }
-    float* yp = y + plane * 4 * HW + (2 * i) * (2 * W) + 2 * j;
-    yp[0] = acc[0];
-    yp[1] = acc[1];
-    yp[2 * W] = acc[2];
-    yp[2 * W + 1] = acc[3];
+// Forward: in = x (N, C, H, W), Cin = C, M = 4K, R = C; out = y (N, K, 2H, 2W).
+struct UpsampleForward {
+  struct Column {
+    const float* x_q;  // x[n, 0, i, j]
+  };
+  static __device__ Column column(const GemmArgs& g, int64_t q) {
+    const int64_t HW = int64_t(g.H) * g.W, n = q / HW;
+    return {g.in + n * g.Cin * HW + (q - n * HW)};
   }
-}
+  static __device__ float a(const GemmArgs& g, int m, int r) { return __ldg(&g.w[int64_t(r) * g.M + m]); }
+  static __device__ float b(const GemmArgs& g, const Column& col, int r) {
+    return __ldg(&col.x_q[int64_t(r) * g.H * g.W]);
+  }
+  // Y'[m][q] goes to y[n, k, 2i+u, 2j+v], m = 4k + 2u + v.
+  static __device__ int64_t out_index(const GemmArgs& g, int64_t q, int m) {
+    const int64_t HW = int64_t(g.H) * g.W, n = q / HW;
+    const int p = int(q - n * HW), i = p / g.W, j = p - i * g.W;
+    const int k = m >> 2, u = (m >> 1) & 1, v = m & 1;
+    return ((n * (g.M / 4) + k) * 2 * g.H + 2 * i + u) * (2 * int64_t(g.W)) + 2 * j + v;
+  }
+  static __device__ int bias_index(const GemmArgs&, int m) { return m >> 2; }
+};
 
-// dx (N,C,H,W) from dy (N,K,2H,2W), w (C,K,2,2); idx runs over (n, c, i, j).
-__global__ void backward_input_kernel(float* dx, const float* __restrict__ dy, const float* __restrict__ w, int C,
-                                      int H, int W, int K, int64_t total) {
-  const int HW = H * W;
-  SEQNET_GRID_STRIDE_LOOP(idx, total) {
-    const int64_t plane = idx / HW;  // n * C + c
-    const int p = int(idx - plane * HW), i = p / W, j = p - (p / W) * W;
-    const int64_t n = plane / C;
-    const int c = int(plane - n * C);
-    const float* dyp = dy + n * K * 4 * HW + (2 * i) * (2 * W) + 2 * j;
-    const float* wp = w + int64_t(c) * K * 4;
-    float acc = 0.f;
-    for (int k = 0; k < K; ++k) {
-      const float* d = dyp + int64_t(k) * 4 * HW;
-      acc = fmaf(__ldg(&wp[4 * k + 0]), d[0], acc);
-      acc = fmaf(__ldg(&wp[4 * k + 1]), d[1], acc);
-      acc = fmaf(__ldg(&wp[4 * k + 2]), d[2 * W], acc);
-      acc = fmaf(__ldg(&wp[4 * k + 3]), d[2 * W + 1], acc);
-    }
-    dx[idx] = acc;
+// Backward-input: in = dy (N, K, 2H, 2W), Cin = K, the pixels those of x (H, W); M = C, R = 4K;
+// out = dx (N, C, H, W).
+struct UpsampleBackwardInput {
+  struct Column {
+    const float* dy_q;  // dy[n, 0, 2i, 2j]
+  };
+  static __device__ Column column(const GemmArgs& g, int64_t q) {
+    const int64_t HW = int64_t(g.H) * g.W, n = q / HW;
+    const int p = int(q - n * HW), i = p / g.W, j = p - i * g.W;
+    return {g.in + n * g.Cin * 4 * HW + (2 * i) * (2 * int64_t(g.W)) + 2 * j};
   }
-}
+  static __device__ float a(const GemmArgs& g, int m, int r) { return __ldg(&g.w[int64_t(m) * g.R + r]); }
+  // dY'[r][q] = dy[n, k, 2i+u, 2j+v], r = 4k + 2u + v.
+  static __device__ float b(const GemmArgs& g, const Column& col, int r) {
+    const int k = r >> 2, u = (r >> 1) & 1, v = r & 1;
+    return __ldg(&col.dy_q[int64_t(k) * 4 * g.H * g.W + u * 2 * g.W + v]);
+  }
+  static __device__ int64_t out_index(const GemmArgs& g, int64_t q, int m) {
+    const int64_t HW = int64_t(g.H) * g.W, n = q / HW;
+    return (n * g.M + m) * HW + (q - n * HW);
+  }
+  static __device__ int bias_index(const GemmArgs&, int) { return 0; }  // no bias
+};
 
-// dw[c,k,:,:] += the 4 tap sums; block (c, k) = (blockIdx.x / K, blockIdx.x % K).
-__global__ void backward_weight_kernel(float* dw, const float* __restrict__ dy, const float* __restrict__ x, int N,
-                                       int C, int H, int W, int K) {
-  const int c = blockIdx.x / K, k = blockIdx.x - (blockIdx.x / K) * K;
-  const int HW = H * W;
-  float acc[4] = {0.f, 0.f, 0.f, 0.f};
-  for (int n = 0; n < N; ++n) {
-    const float* xp = x + (int64_t(n) * C + c) * HW;
-    const float* dyp = dy + (int64_t(n) * K + k) * 4 * HW;
-    for (int p = threadIdx.x; p < HW; p += blockDim.x) {
-      const int i = p / W, j = p - (p / W) * W;
-      const float xv = xp[p];
-      const float* d = dyp + (2 * i) * (2 * W) + 2 * j;
-      acc[0] = fmaf(xv, d[0], acc[0]);
-      acc[1] = fmaf(xv, d[1], acc[1]);
-      acc[2] = fmaf(xv, d[2 * W], acc[2]);
-      acc[3] = fmaf(xv, d[2 * W + 1], acc[3]);
-    }
+// Backward-weight: a = x (N, C, H, W), M = C; b = dy (N, K, 2H, 2W), Cb = K, R = 4K; column r =
+// 4k + 2u + v of dY'^T at pixel (n, i, j) is dy[n, k, 2i+u, 2j+v].
+struct UpsampleTaps {
+  struct Tap {
+    int64_t offset;  // of dy[0, k, u, v]
+  };
+  static __device__ Tap tap(const WgradArgs& g, int r) {
+    const int k = r >> 2, u = (r >> 1) & 1, v = r & 1;
+    return {int64_t(k) * 4 * g.H * g.W + u * 2 * g.W + v};
   }
-  float* wp = dw + (int64_t(c) * K + k) * 4;
-  for (int t = 0; t < 4; ++t) {
-    const float sum = block_sum(acc[t]);
-    if (threadIdx.x == 0) wp[t] += sum;
+  static __device__ float b(const WgradArgs& g, const Tap& t, int n, int i, int j) {
+    return __ldg(&g.b[int64_t(n) * g.Cb * 4 * g.H * g.W + t.offset + (2 * i) * (2 * int64_t(g.W)) + 2 * j]);
   }
-}
+};
 
-#undef SEQNET_GRID_STRIDE_LOOP
+ConvLaunchShape shape_of(const implicit_gemm::GemmPlan& plan) { return {plan.rows, plan.columns, plan.splits, false}; }
 
 }  // namespace
 
 void conv_transpose2x2_forward(float* y, const float* x, const float* w, const float* b, int N, int C, int H, int W,
                                int K, cudaStream_t stream) {
-  const int64_t total = int64_t(N) * K * H * W;
-  if (total <= 0) return;
-  forward_kernel<<<grid_stride_blocks(total), kBlockThreads, 0, stream>>>(y, x, w, b, C, H, W, K, total);
-  SEQNET_CUDA_CHECK_LAUNCH();
+  if (int64_t(N) * H * W == 0 || K == 0) return;
+  implicit_gemm::gemm<UpsampleForward, false>({y, x, w, b, N, C, H, W, 4 * K, C}, stream);
 }
 
 void conv_transpose2x2_backward_input(float* dx, const float* dy, const float* w, int N, int C, int H, int W, int K,
                                       cudaStream_t stream) {
-  const int64_t total = int64_t(N) * C * H * W;
-  if (total <= 0) return;
-  backward_input_kernel<<<grid_stride_blocks(total), kBlockThreads, 0, stream>>>(dx, dy, w, C, H, W, K, total);
-  SEQNET_CUDA_CHECK_LAUNCH();
+  if (int64_t(N) * H * W == 0 || C == 0) return;
+  implicit_gemm::gemm<UpsampleBackwardInput, false>({dx, dy, w, nullptr, N, K, H, W, C, 4 * K}, stream);
 }
 
 void conv_transpose2x2_backward_weight(float* dw, const float* dy, const float* x, int N, int C, int H, int W, int K,
                                        cudaStream_t stream) {
-  if (int64_t(C) * K == 0) return;
-  backward_weight_kernel<<<unsigned(int64_t(C) * K), kBlockThreads, 0, stream>>>(dw, dy, x, N, C, H, W, K);
-  SEQNET_CUDA_CHECK_LAUNCH();
+  if (int64_t(N) * H * W == 0 || int64_t(C) * K == 0) return;
+  implicit_gemm::wgrad<UpsampleTaps>(dw, {x, dy, N, K, H, W, C, 4 * K}, stream);
+}
+
+ConvLaunchShape conv_transpose2x2_forward_launch_shape(int N, int C, int H, int W, int K) {
+  return shape_of(implicit_gemm::gemm_plan(int64_t(N) * H * W, 4 * K, C));
+}
+
+ConvLaunchShape conv_transpose2x2_backward_input_launch_shape(int N, int C, int H, int W, int K) {
+  return shape_of(implicit_gemm::gemm_plan(int64_t(N) * H * W, C, 4 * K));
+}
+
+ConvLaunchShape conv_transpose2x2_backward_weight_launch_shape(int N, int C, int H, int W, int K) {
+  const implicit_gemm::WgradPlan plan = implicit_gemm::wgrad_plan(int64_t(N) * H * W, C, 4 * K);
+  return {plan.rows, plan.columns, plan.chunks, false};
 }
 
 }  // namespace seqnet::cuda

@@ -1,8 +1,9 @@
-// launch.cu: the grid-stride cap of elementwise.h's set_max_blocks() and the device's
+// launch.cu: the grid-stride cap of elementwise.h's set_max_blocks(), the device's
 // multiprocessor count (or the one set_multiprocessor_count chose), used by every kernel of this
-// folder that sizes its own grid.
+// folder that sizes its own grid, and the per-channel split of the channel reductions.
 #include <algorithm>
 #include <atomic>
+#include <cstdint>
 
 #include "kernels/cuda/check.h"
 #include "kernels/cuda/elementwise.h"
@@ -35,6 +36,16 @@ int multiprocessor_count() {
     return sms;
   }();
   return count;
+}
+
+ChannelSplit channel_split(int N, int C, int64_t HW, std::initializer_list<const void*> pointers) {
+  const int64_t M = int64_t(N) * HW;
+  const int64_t wanted = std::max<int64_t>(1, (4 * int64_t(multiprocessor_count()) + C - 1) / std::max(C, 1));
+  const int64_t chunks = std::clamp<int64_t>(wanted, 1, std::max<int64_t>(1, M / kMinChannelChunk));
+  const int64_t chunk = ((M + chunks - 1) / chunks + 3) / 4 * 4;
+  bool aligned = HW % 4 == 0;
+  for (const void* p : pointers) aligned = aligned && reinterpret_cast<uintptr_t>(p) % 16 == 0;
+  return {chunk, chunk > 0 ? int((M + chunk - 1) / chunk) : 1, aligned};
 }
 
 }  // namespace seqnet::cuda

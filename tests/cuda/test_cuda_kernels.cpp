@@ -93,11 +93,13 @@ std::string name_of(const ConvShape& s) {
 }
 
 // Odd sizes, 1x1 and 3x3 kernels, a 1x1 plane (every tap but the centre is padding), the
-// SeqNet-like 64-channel 36x36 plane, and one large enough for the wide tile and a split
-// weight-gradient reduction.
+// SeqNet-like 64-channel 36x36 plane, one large enough for the wide tile and a split
+// weight-gradient reduction, a SeqNet head (1x1, 32 > 2 channels: the thin path both ways), and
+// SeqNet's 32 > 32 channels (the 32-row tiles over several column tiles, split-K).
+// Which tile, split and path each takes: TestShapesReachEveryTileTheSplitsAndTheThinPath.
 const std::vector<ConvShape> kConvShapes = {
-    {3, 5, 37, 53, 7, 3}, {3, 5, 37, 53, 7, 1}, {2, 5, 1, 1, 7, 3},
-    {1, 64, 36, 36, 64, 3}, {2, 16, 96, 96, 96, 3}, {2, 70, 9, 11, 130, 1},
+    {3, 5, 37, 53, 7, 3}, {3, 5, 37, 53, 7, 1}, {2, 5, 1, 1, 7, 3},     {1, 64, 36, 36, 64, 3},
+    {2, 16, 96, 96, 96, 3}, {2, 70, 9, 11, 130, 1}, {2, 32, 23, 29, 2, 1}, {1, 32, 24, 40, 32, 3},
 };
 
 // The CPU twin's results for one shape: y, dx, and dw/db after accumulating twice onto dw0/db0.
@@ -228,21 +230,56 @@ INSTANTIATE_TEST_SUITE_P(Cuda, CudaKernelConv2dOn, ::testing::Values(132, 1),
                            return std::to_string(info.param) + "_multiprocessors";
                          });
 
-// The shapes above do reach both tiles and the split reduction under the two multiprocessor counts.
-TEST(CudaKernelConv2d, TestShapesReachBothTilesAndTheSplitReduction) {
+// The shapes above reach every launch choice under the two multiprocessor counts: both tile
+// heights and widths, split-K (forward and backward-input), the split weight gradient, the thin
+// 1x1 path. The expected splits follow from implicit_gemm.cuh's plan (worked out in the comments).
+TEST(CudaKernelConv2d, TestShapesReachEveryTileTheSplitsAndTheThinPath) {
   SEQNET_REQUIRE_GPU();
-  const ConvShape big = kConvShapes[4], small = kConvShapes[0];
+  const ConvShape small = kConvShapes[0], deep = kConvShapes[3], big = kConvShapes[4], head = kConvShapes[6];
+  auto forward = [](const ConvShape& s) { return cuda::conv2d_forward_launch_shape(s.N, s.C, s.H, s.W, s.K, s.ksize); };
+  auto backward_input = [](const ConvShape& s) {
+    return cuda::conv2d_backward_input_launch_shape(s.N, s.C, s.H, s.W, s.K, s.ksize);
+  };
+  auto backward_weight = [](const ConvShape& s) {
+    return cuda::conv2d_backward_weight_launch_shape(s.N, s.C, s.H, s.W, s.K, s.ksize);
+  };
+  auto expect_tile = [](const cuda::ConvLaunchShape& got, int rows, int columns, int64_t splits) {
+    EXPECT_FALSE(got.thin);
+    EXPECT_EQ(got.tile_rows, rows);
+    EXPECT_EQ(got.tile_columns, columns);
+    EXPECT_EQ(got.splits, splits);
+  };
+
   cuda::set_multiprocessor_count(132);
-  EXPECT_EQ(cuda::conv2d_forward_launch_shape(big.N, big.H, big.W, big.K).tile_columns, 128);
-  EXPECT_EQ(cuda::conv2d_forward_launch_shape(small.N, small.H, small.W, small.K).tile_columns, 64);
-  EXPECT_GT(cuda::conv2d_backward_weight_launch_shape(big.N, big.C, big.H, big.W, big.K, big.ksize).splits, 8);
-  EXPECT_EQ(cuda::conv2d_backward_weight_launch_shape(big.N, big.C, big.H, big.W, big.K, big.ksize).tile_columns, 128);
-  EXPECT_EQ(cuda::conv2d_backward_weight_launch_shape(small.N, small.C, small.H, small.W, small.K, small.ksize)
-                .tile_columns,
-            64);
+  // 7 output channels: the 32-row tile; 92 narrow blocks, but 6 reduction steps are too few to split.
+  expect_tile(forward(small), 32, 64, 1);
+  // 288 wide 64-row blocks (>= 264, one wave of 2 per multiprocessor); 18 steps: no split.
+  expect_tile(forward(big), 64, 128, 1);
+  // Backward-input to 16 channels: 288 narrow 32-row blocks of 1,056 a wave; 108 steps: 6 splits.
+  expect_tile(backward_input(big), 32, 64, 6);
+  // 21 narrow blocks of 528 a wave; 72 steps: 4 splits of 18.
+  expect_tile(forward(deep), 64, 64, 4);
+  expect_tile(backward_input(deep), 64, 64, 4);
+  EXPECT_TRUE(forward(head).thin);
+  EXPECT_TRUE(backward_input(head).thin);
+  EXPECT_GT(backward_weight(big).splits, 8);
+  EXPECT_EQ(backward_weight(big).tile_rows, 64);
+  EXPECT_EQ(backward_weight(big).tile_columns, 128);
+  EXPECT_EQ(backward_weight(small).tile_rows, 32);  // 7 output channels
+  EXPECT_EQ(backward_weight(small).tile_columns, 64);
+  EXPECT_EQ(backward_weight(head).tile_rows, 32);
+  // 32 channels: the 32-row tiles; the weight gradient's 288 columns take 5 narrow tiles.
+  const ConvShape level0 = kConvShapes[7];
+  expect_tile(forward(level0), 32, 64, 2);
+  EXPECT_EQ(backward_weight(level0).tile_rows, 32);
+  EXPECT_EQ(backward_weight(level0).tile_columns, 64);
+
   cuda::set_multiprocessor_count(1);
-  EXPECT_EQ(cuda::conv2d_forward_launch_shape(small.N, small.H, small.W, small.K).tile_columns, 128);
-  EXPECT_EQ(cuda::conv2d_backward_weight_launch_shape(big.N, big.C, big.H, big.W, big.K, big.ksize).splits, 1);
+  expect_tile(forward(small), 32, 128, 1);
+  expect_tile(backward_input(big), 32, 128, 1);
+  expect_tile(forward(deep), 64, 128, 1);
+  EXPECT_TRUE(forward(head).thin);
+  EXPECT_EQ(backward_weight(big).splits, 1);
   cuda::set_multiprocessor_count(0);
 }
 
@@ -279,12 +316,25 @@ TEST(CudaKernelCudnn, MatchesCpuForwardBackwardAndAccumulates) {
 
 // ---- Transposed convolution ----------------------------------------------------------------------
 
-TEST(CudaKernelConvTranspose2x2, MatchesCpuForwardBackwardAndAccumulates) {
+// The three GEMMs (conv_transpose2x2.cu) at the launch shapes of 132 and 1 multiprocessors: odd
+// sizes with a map long enough for a chunked weight gradient (and 5 and 28 rows: the 32-row
+// tiles), a 1x1 plane, SeqNet's 64 > 32 channel upsampling, 256 input channels (split-K in two on
+// both).
+struct ConvTransposeShape {
+  int N, C, H, W, K;
+};
+const ConvTransposeShape kConvTransposeShapes[] = {
+    {3, 5, 37, 53, 7}, {2, 5, 1, 1, 7}, {1, 64, 18, 18, 32}, {1, 256, 6, 10, 16}};
+
+class CudaKernelConvTranspose2x2On : public ::testing::TestWithParam<int> {
+ protected:
+  void SetUp() override { cuda::set_multiprocessor_count(GetParam()); }
+  void TearDown() override { cuda::set_multiprocessor_count(0); }
+};
+
+TEST_P(CudaKernelConvTranspose2x2On, MatchesCpuForwardBackwardAndAccumulates) {
   SEQNET_REQUIRE_GPU();
-  struct Case {
-    int N, C, H, W, K;
-  };
-  for (const Case& s : {Case{3, 5, 37, 53, 7}, Case{2, 5, 1, 1, 7}, Case{1, 64, 18, 18, 32}}) {
+  for (const ConvTransposeShape& s : kConvTransposeShapes) {
     SCOPED_TRACE("N" + std::to_string(s.N) + " C" + std::to_string(s.C) + " " + std::to_string(s.H) + "x" +
                  std::to_string(s.W) + " K" + std::to_string(s.K));
     const Tensor x = random_tensor({s.N, s.C, s.H, s.W}, 51), w = random_tensor({s.C, s.K, 2, 2}, 52);
@@ -312,6 +362,54 @@ TEST(CudaKernelConvTranspose2x2, MatchesCpuForwardBackwardAndAccumulates) {
     EXPECT_TRUE(matches(dx, dx_cpu)) << "backward-input";
     EXPECT_TRUE(matches(dw, dw_cpu)) << "backward-weight (+= twice)";
   }
+}
+
+// The chunked weight gradient adds its chunks in a fixed order: a second run gives the same bits.
+TEST_P(CudaKernelConvTranspose2x2On, WeightGradientIsBitIdenticalRunToRun) {
+  SEQNET_REQUIRE_GPU();
+  const ConvTransposeShape s = kConvTransposeShapes[0];
+  EXPECT_GT(cuda::conv_transpose2x2_backward_weight_launch_shape(s.N, s.C, s.H, s.W, s.K).splits, 1);
+  const Tensor x = on_gpu(random_tensor({s.N, s.C, s.H, s.W}, 56));
+  const Tensor dy = on_gpu(random_tensor({s.N, s.K, 2 * s.H, 2 * s.W}, 57));
+  const Tensor dw0 = random_tensor({s.C, s.K, 2, 2}, 58);
+  std::vector<std::vector<float>> runs;
+  for (int run = 0; run < 2; ++run) {
+    Tensor dw = on_gpu(dw0);
+    cuda::conv_transpose2x2_backward_weight(dw.f32(), dy.f32(), x.f32(), s.N, s.C, s.H, s.W, s.K, cuda::stream());
+    runs.push_back(dw.to_floats());
+  }
+  EXPECT_EQ(runs[0], runs[1]);
+}
+
+INSTANTIATE_TEST_SUITE_P(Cuda, CudaKernelConvTranspose2x2On, ::testing::Values(132, 1),
+                         [](const ::testing::TestParamInfo<int>& info) {
+                           return std::to_string(info.param) + "_multiprocessors";
+                         });
+
+// The shapes above reach the 32- and 64-row tiles, both widths, split-K and the chunked weight
+// gradient (implicit_gemm.cuh's plans).
+TEST(CudaKernelConvTranspose2x2, TestShapesReachTheTilesAndSplits) {
+  SEQNET_REQUIRE_GPU();
+  const ConvTransposeShape odd = kConvTransposeShapes[0], deep = kConvTransposeShapes[3];
+  auto forward = [](const ConvTransposeShape& s) {
+    return cuda::conv_transpose2x2_forward_launch_shape(s.N, s.C, s.H, s.W, s.K);
+  };
+  auto backward_weight = [](const ConvTransposeShape& s) {
+    return cuda::conv_transpose2x2_backward_weight_launch_shape(s.N, s.C, s.H, s.W, s.K);
+  };
+  cuda::set_multiprocessor_count(132);
+  EXPECT_EQ(forward(odd).tile_rows, 32);  // 4K = 28 rows
+  EXPECT_EQ(forward(odd).tile_columns, 64);
+  EXPECT_EQ(cuda::conv_transpose2x2_backward_input_launch_shape(odd.N, odd.C, odd.H, odd.W, odd.K).tile_rows, 32);
+  EXPECT_EQ(forward(deep).tile_rows, 64);  // 4K = 64 rows
+  EXPECT_EQ(forward(deep).splits, 2);      // one block; 32 reduction steps allow 2 splits
+  EXPECT_EQ(backward_weight(odd).tile_rows, 32);  // C = 5 rows
+  EXPECT_EQ(backward_weight(odd).splits, 11);     // 5,883 pixels: at most one chunk per 512
+  cuda::set_multiprocessor_count(1);
+  EXPECT_EQ(forward(odd).tile_columns, 128);
+  EXPECT_EQ(forward(deep).splits, 2);
+  EXPECT_EQ(backward_weight(odd).splits, 8);  // 8 blocks of 32 rows per multiprocessor
+  cuda::set_multiprocessor_count(0);
 }
 
 // ---- Max-pool ------------------------------------------------------------------------------------

@@ -115,12 +115,14 @@ std::string name_of(const ConvShape& s) {
 }
 
 // Odd sizes (a reduction of 45 = 5 x 9, not a multiple of the 8-step), a 1x1 kernel, SeqNet's 32
-// channels, more than one 64-row tile (K = 130). On 132 multiprocessors they take the narrow tile,
-// on 1 the wide one (the test below checks that).
+// channels (the 32-row tile, split-K in two at 132 multiprocessors), more than one 64-row tile
+// (K = 130), and a 1x1 head (32 > 2 channels: the thin path, which rounds to TF32 too). On 132
+// multiprocessors the tiled ones take the narrow tile, on 1 the wide one (the test checks that).
 const std::vector<ConvShape> kShapes = {
     {3, 5, 37, 53, 7, 3},
     {2, 70, 9, 11, 130, 1},
     {1, 32, 24, 40, 32, 3},
+    {2, 32, 23, 29, 2, 1},
 };
 
 // Elementwise: |got - want| <= factor * scale, for every element; returns max |got - want| / scale.
@@ -170,8 +172,10 @@ TEST_P(CudaTf32On, ConvolutionsRoundTheirInputsAndSumInFloat32) {
   const int wanted_tile = GetParam() == 1 ? 128 : 64;
   for (const ConvShape& s : kShapes) {
     SCOPED_TRACE(name_of(s));
-    EXPECT_EQ(cuda::conv2d_forward_launch_shape(s.N, s.H, s.W, s.K).tile_columns, wanted_tile);
-    EXPECT_EQ(cuda::conv2d_forward_launch_shape(s.N, s.H, s.W, s.C).tile_columns, wanted_tile) << "backward-input";
+    for (const cuda::ConvLaunchShape& shape : {cuda::conv2d_forward_launch_shape(s.N, s.C, s.H, s.W, s.K, s.ksize),
+                                               cuda::conv2d_backward_input_launch_shape(s.N, s.C, s.H, s.W, s.K,
+                                                                                        s.ksize)})
+      EXPECT_EQ(shape.tile_columns, s.ksize == 1 && s.K == 2 ? 0 : wanted_tile);  // 0: the thin path
     CpuConv cpu_conv(s);
     const Tensor x = random_tensor({s.N, s.C, s.H, s.W}, 111), w = random_tensor({s.K, s.C, s.ksize, s.ksize}, 112);
     const Tensor b = random_tensor({s.K}, 113), dy = random_tensor({s.N, s.K, s.H, s.W}, 114);

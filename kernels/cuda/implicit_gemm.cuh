@@ -1,0 +1,504 @@
+// implicit_gemm.cuh: the tiled GEMMs shared by the convolutions (conv2d.cu) and the transposed
+// convolution (conv_transpose2x2.cu), whose B operand is gathered from a feature map as it is
+// loaded, never stored: gemm (forward-like passes) and, at the end of the file, wgrad (weight
+// gradients, the reduction over pixels). The first computes
+//
+//   out (M, Q) = A (M, R) * B (R, Q),   Q = N*H*W pixels of the map the gather reads.
+//
+// What A, B and the output's layout are is an Op, a struct of device functions:
+//   struct Op {
+//     struct Column;                                                  // a thread's pixel q, found once
+//     static Column column(const GemmArgs&, int64_t q);               // q < Q
+//     static float a(const GemmArgs&, int m, int r);                  // m < M, r < R
+//     static float b(const GemmArgs&, const Column&, int r);          // r < R
+//     static int64_t out_index(const GemmArgs&, int64_t q, int m);    // where out(m, q) is stored
+//     static int bias_index(const GemmArgs&, int m);                  // bias[] of row m (if bias)
+//   };
+//
+// Tiling. A block of 4*BM threads computes a BM x BN tile (BM = 32 or 64 rows, BN = 16*TN
+// columns, TN = 4 or 8). The threads form a (BM/4) x 16 grid; thread (ty, tx) owns the 4 rows
+// ty*4..ty*4+3 and the TN columns g*64 + tx*4 + {0..3}, g < TN/4, so a warp's float4 reads of a
+// shared row touch 64 consecutive floats (no bank conflicts) and each thread does 4*TN FMAs per
+// 1 + TN/4 shared loads. The reduction advances BK = 8 per step: the next slice is fetched into
+// registers while the current one is multiplied out of shared memory (two shared buffers, one
+// barrier per step). Shared rows are padded by 4 floats so the transposing stores (8 reduction
+// indices x 4 rows per warp) land in 32 different banks.
+//
+// BM = 32 for M <= 32 (SeqNet's 32-channel level and refiners, where a 64-row tile would be half
+// padding); the thread count halves with BM, so the per-thread work and registers are the same.
+//
+// Split-K. Where the tiles give less than about two waves, the reduction is cut into `splits`
+// ranges of r_chunk (a multiple of BK), one per grid z; each writes its tile to its own slice of
+// a partial buffer (M, Q), and add_splits_kernel adds the slices in z order (then the bias) into
+// the output: deterministic, no atomics.
+//
+// TF32 (precision tf32): the same tiles and loads, the values rounded to TF32 as they are stored
+// to shared memory, and the multiply done by tensor cores (mma.cuh): the BM/8 warps form a
+// (BM/32) x 4 grid, each owning a 32 x BN/4 part of the tile, i.e. 2 x TN/2 fragments of 16 x 8,
+// one mma per fragment per slice (BK = 8 is one mma's k). Shared rows are padded by 8 floats there,
+// so a fragment's 4 reduction rows x 8 columns hit 32 banks.
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+
+#include "kernels/cuda/check.h"
+#include "kernels/cuda/launch.h"
+#include "kernels/cuda/mma.cuh"
+
+namespace seqnet::cuda::implicit_gemm {
+
+constexpr int BK = 8;           // reduction step
+constexpr int kPad = 4;         // shared row padding, in floats (keeps float4 alignment)
+constexpr int kPadTf32 = 8;     // the TF32 path's padding
+constexpr int kMinSplitSteps = 16;  // reduction steps per split at least (128 products per output)
+
+// The operands of one GEMM: `in` is the map B is gathered from, (N, Cin, H, W); Q = N*H*W.
+struct GemmArgs {
+  float* out;
+  const float* in;
+  const float* w;
+  const float* bias;  // or null
+  int N, Cin, H, W;
+  int M, R;
+};
+
+template <int BM, int TN, int Pad>
+struct Tiles {
+  static constexpr int BN = 16 * TN;
+  float a[2][BK][BM + Pad];  // a[buffer][r][m]: the A slice, stored transposed
+  float b[2][BK][BN + Pad];  // b[buffer][r][q]
+};
+
+// acc (4 x TN) += A slice (BK x 4 of the thread's rows)^T * B slice (BK x TN of its columns).
+template <int BM, int TN>
+__device__ __forceinline__ void multiply_slice(float (&acc)[4][TN], const float (*a)[BM + kPad],
+                                               const float (*b)[16 * TN + kPad], int ty, int tx) {
+#pragma unroll
+  for (int r = 0; r < BK; ++r) {
+    const float4 a4 = *reinterpret_cast<const float4*>(&a[r][ty * 4]);
+    const float av[4] = {a4.x, a4.y, a4.z, a4.w};
+    float bv[TN];
+#pragma unroll
+    for (int g = 0; g < TN / 4; ++g) {
+      const float4 b4 = *reinterpret_cast<const float4*>(&b[r][g * 64 + tx * 4]);
+      bv[g * 4 + 0] = b4.x;
+      bv[g * 4 + 1] = b4.y;
+      bv[g * 4 + 2] = b4.z;
+      bv[g * 4 + 3] = b4.w;
+    }
+#pragma unroll
+    for (int i = 0; i < 4; ++i)
+#pragma unroll
+      for (int j = 0; j < TN; ++j) acc[i][j] = fmaf(av[i], bv[j], acc[i][j]);
+  }
+}
+
+// TF32: acc (4 x TN) += A slice^T * B slice on tensor cores for warp (warp_m, warp_n) of the
+// (BM/32) x 4 grid. acc[2 mt + h][2 nt + c] is element d[2 h + c] of the fragment (mt, nt)
+// (mma.cuh): tile row warp_m * 32 + mt * 16 + g + 8 h, column warp_n * 4 TN + nt * 8 + 2 t + c.
+template <int BM, int TN>
+__device__ __forceinline__ void multiply_slice_tf32(float (&acc)[4][TN], const float (*a)[BM + kPadTf32],
+                                                    const float (*b)[16 * TN + kPadTf32], int warp_m, int warp_n,
+                                                    int lane) {
+  const int g = lane >> 2, t = lane & 3;
+  float a_frag[2][4], b_frag[TN / 2][2];
+#pragma unroll
+  for (int mt = 0; mt < 2; ++mt) {
+    const int m = warp_m * 32 + mt * 16 + g;
+    a_frag[mt][0] = a[t][m];
+    a_frag[mt][1] = a[t][m + 8];
+    a_frag[mt][2] = a[t + 4][m];
+    a_frag[mt][3] = a[t + 4][m + 8];
+  }
+#pragma unroll
+  for (int nt = 0; nt < TN / 2; ++nt) {
+    const int q = warp_n * 4 * TN + nt * 8 + g;
+    b_frag[nt][0] = b[t][q];
+    b_frag[nt][1] = b[t + 4][q];
+  }
+#pragma unroll
+  for (int mt = 0; mt < 2; ++mt)
+#pragma unroll
+    for (int nt = 0; nt < TN / 2; ++nt) {
+      float d[4] = {acc[2 * mt][2 * nt], acc[2 * mt][2 * nt + 1], acc[2 * mt + 1][2 * nt], acc[2 * mt + 1][2 * nt + 1]};
+      mma_m16n8k8_tf32(d, a_frag[mt], b_frag[nt]);
+      acc[2 * mt][2 * nt] = d[0];
+      acc[2 * mt][2 * nt + 1] = d[1];
+      acc[2 * mt + 1][2 * nt] = d[2];
+      acc[2 * mt + 1][2 * nt + 1] = d[3];
+    }
+}
+
+// out = A * B over the reduction range [blockIdx.z * r_chunk, + r_chunk) of R. With one split
+// (gridDim.z == 1) the tile plus bias goes to out; with several, to partials[z] (M, Q), row-major.
+// Grid: x over Q / BN column tiles, y over M / BM row tiles, z over splits.
+// (The kernels take GemmArgs' fields one by one and rebuild it: HIP-CPU's kernels are SIMD
+// clones, which take no struct arguments.)
+template <class Op, int BM, int TN, bool TF32>
+__global__ void __launch_bounds__(4 * BM) gemm_kernel(float* out, const float* __restrict__ in,
+                                                      const float* __restrict__ w, const float* __restrict__ bias,
+                                                      int N, int Cin, int H, int W, int M, int R,
+                                                      float* __restrict__ partials, int r_chunk) {
+  const GemmArgs args{out, in, w, bias, N, Cin, H, W, M, R};
+  constexpr int kThreads = 4 * BM, BN = 16 * TN;
+  constexpr int kARowStride = kThreads / BK;        // A rows between a thread's 2 loads
+  constexpr int kBPerThread = BK * BN / kThreads;  // B elements each thread loads per step
+  constexpr int kBRowStride = kThreads / BN;       // reduction rows between them
+  __shared__ __align__(16) Tiles<BM, TN, TF32 ? kPadTf32 : kPad> tiles;
+
+  const int t = threadIdx.x, tx = t % 16, ty = t / 16;
+  const int lane = t % 32, warp_m = (t / 32) % (BM / 32), warp_n = t / 32 / (BM / 32);  // TF32's warp grid
+  const int64_t Q = int64_t(N) * H * W;
+  const int m0 = blockIdx.y * BM;
+  const int64_t q0 = int64_t(blockIdx.x) * BN;
+  const int r_begin = blockIdx.z * r_chunk, r_end = r_begin + r_chunk < args.R ? r_begin + r_chunk : args.R;
+
+  // A loads: 2 per thread, reduction index a_r = t % 8, rows a_m + kARowStride s.
+  const int a_r = t % BK, a_m = t / BK;
+  // B loads: one fixed pixel column per thread (its Column found once), rows b_r + kBRowStride s.
+  const int b_q = t % BN, b_r = t / BN;
+  const int64_t q = q0 + b_q;
+  const bool q_valid = q < Q;
+  const typename Op::Column column = Op::column(args, q_valid ? q : 0);
+
+  float a_reg[2], b_reg[kBPerThread];
+  auto fetch = [&](int r0) {
+#pragma unroll
+    for (int s = 0; s < 2; ++s) {
+      const int m = m0 + a_m + kARowStride * s, r = r0 + a_r;
+      a_reg[s] = m < M && r < r_end ? Op::a(args, m, r) : 0.f;
+    }
+#pragma unroll
+    for (int s = 0; s < kBPerThread; ++s) {
+      const int r = r0 + b_r + kBRowStride * s;
+      b_reg[s] = q_valid && r < r_end ? Op::b(args, column, r) : 0.f;
+    }
+  };
+  auto store = [&](int buffer) {
+#pragma unroll
+    for (int s = 0; s < 2; ++s)
+      tiles.a[buffer][a_r][a_m + kARowStride * s] = TF32 ? round_to_tf32(a_reg[s]) : a_reg[s];
+#pragma unroll
+    for (int s = 0; s < kBPerThread; ++s)
+      tiles.b[buffer][b_r + kBRowStride * s][b_q] = TF32 ? round_to_tf32(b_reg[s]) : b_reg[s];
+  };
+
+  float acc[4][TN] = {};
+  const int steps = r_end > r_begin ? (r_end - r_begin + BK - 1) / BK : 0;
+  fetch(r_begin);
+  store(0);
+  __syncthreads();
+  for (int step = 0; step < steps; ++step) {
+    const int current = step & 1;
+    const bool more = step + 1 < steps;
+    if (more) fetch(r_begin + (step + 1) * BK);  // global loads in flight during the multiply
+    if constexpr (TF32)
+      multiply_slice_tf32<BM, TN>(acc, tiles.a[current], tiles.b[current], warp_m, warp_n, lane);
+    else
+      multiply_slice<BM, TN>(acc, tiles.a[current], tiles.b[current], ty, tx);
+    if (more) store(current ^ 1);  // that buffer's readers finished before the last barrier
+    __syncthreads();
+  }
+
+  // acc[i][j]'s place in the tile: SIMT rows ty*4 + i, columns (j/4)*64 + tx*4 + j%4; TF32 as in
+  // multiply_slice_tf32.
+  const bool split = gridDim.z > 1;
+  float* slice = split ? partials + int64_t(blockIdx.z) * M * Q : nullptr;
+  const int g = lane >> 2, lane_t = lane & 3;
+#pragma unroll
+  for (int i = 0; i < 4; ++i) {
+    const int m = m0 + (TF32 ? warp_m * 32 + (i / 2) * 16 + g + 8 * (i % 2) : ty * 4 + i);
+    if (m >= M) continue;
+    const float bias = !split && args.bias ? args.bias[Op::bias_index(args, m)] : 0.f;
+#pragma unroll
+    for (int j = 0; j < TN; ++j) {
+      const int64_t qo =
+          q0 + (TF32 ? warp_n * 4 * TN + (j / 2) * 8 + 2 * lane_t + j % 2 : (j / 4) * 64 + tx * 4 + j % 4);
+      if (qo >= Q) continue;
+      if (split) slice[int64_t(m) * Q + qo] = acc[i][j];
+      else args.out[Op::out_index(args, qo, m)] = acc[i][j] + bias;
+    }
+  }
+}
+
+// out(m, q) = partials[0](m, q) + partials[1](m, q) + ... in split order, then + bias; e = m*Q + q.
+template <class Op>
+__global__ void add_splits_kernel(float* out, const float* __restrict__ bias, int N, int Cin, int H, int W, int M,
+                                  int R, const float* __restrict__ partials, int splits) {
+  const GemmArgs args{out, nullptr, nullptr, bias, N, Cin, H, W, M, R};
+  const int64_t Q = int64_t(args.N) * args.H * args.W, elements = int64_t(args.M) * Q;
+  for (int64_t e = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; e < elements;
+       e += int64_t(gridDim.x) * blockDim.x) {
+    float sum = 0.f;
+    for (int z = 0; z < splits; ++z) sum += partials[z * elements + e];
+    const int m = int(e / Q);
+    if (args.bias) sum += args.bias[Op::bias_index(args, m)];
+    args.out[Op::out_index(args, e - int64_t(m) * Q, m)] = sum;
+  }
+}
+
+// ---- Launch shape ------------------------------------------------------------------------------
+
+// The tile and split of one GEMM, from its size and the multiprocessor count (launch.h):
+//   rows     32 when M <= 32, else 64;
+//   columns  128 (wide) when the wide tiles fill at least one wave, else 64 (narrow);
+//   splits   when the tiles give less than two waves: the fewest that fill the last wave to 90%
+//            (b blocks run in ceil(b / wave) rounds, so the fill is b / (wave ceil(b / wave))),
+//            at most one per kMinSplitSteps reduction steps.
+// A wave is every multiprocessor full: ptxas gives ~90 registers a thread on the wide tile and ~55
+// on the narrow one (docs/GPU.md), so a multiprocessor holds 512 or 1,024 of these threads.
+struct GemmPlan {
+  int rows, columns, splits, r_chunk;
+};
+
+inline int64_t blocks_per_wave(int rows, int columns) {
+  return int64_t(multiprocessor_count()) * (columns == 128 ? 512 : 1024) / (4 * rows);
+}
+
+inline GemmPlan gemm_plan(int64_t Q, int M, int R) {
+  const int rows = M <= 32 ? 32 : 64;
+  const int64_t row_tiles = (M + rows - 1) / rows;
+  const int columns = (Q + 127) / 128 * row_tiles >= blocks_per_wave(rows, 128) ? 128 : 64;
+  const int64_t blocks = (Q + columns - 1) / columns * row_tiles, wave = blocks_per_wave(rows, columns);
+  const int64_t steps = (R + BK - 1) / BK;
+  int64_t splits = 1;
+  if (blocks < 2 * wave) {
+    const int64_t most = std::max<int64_t>(1, steps / kMinSplitSteps);
+    auto filled = [&](int64_t b) { return 10 * b >= 9 * wave * ((b + wave - 1) / wave); };
+    while (splits < most && !filled(blocks * splits)) ++splits;
+  }
+  const int64_t r_chunk = std::max<int64_t>(1, (steps + splits - 1) / splits) * BK;
+  // Rounding may leave fewer splits; an empty reduction (R = 0) still runs one, to write the bias.
+  return {rows, columns, int(std::max<int64_t>(1, (R + r_chunk - 1) / r_chunk)), int(r_chunk)};
+}
+
+template <class Op, int BM, int TN, bool TF32>
+void launch_tile(const GemmArgs& args, const GemmPlan& plan, float* partials, cudaStream_t stream) {
+  const int64_t Q = int64_t(args.N) * args.H * args.W;
+  const dim3 grid(unsigned((Q + 16 * TN - 1) / (16 * TN)), unsigned((args.M + BM - 1) / BM), unsigned(plan.splits));
+  gemm_kernel<Op, BM, TN, TF32><<<grid, 4 * BM, 0, stream>>>(args.out, args.in, args.w, args.bias, args.N, args.Cin,
+                                                              args.H, args.W, args.M, args.R, partials, plan.r_chunk);
+  SEQNET_CUDA_CHECK_LAUNCH();
+}
+
+// Runs out = A * B for Op with the plan's tile and split. Q and M must be positive.
+template <class Op, bool TF32>
+void gemm(const GemmArgs& args, cudaStream_t stream) {
+  const int64_t Q = int64_t(args.N) * args.H * args.W, elements = int64_t(args.M) * Q;
+  const GemmPlan plan = gemm_plan(Q, args.M, args.R);
+  // The splits' partial tiles live in stream-ordered memory of this call only.
+  float* partials = nullptr;
+  if (plan.splits > 1)
+    SEQNET_CUDA_CHECK(cudaMallocAsync(reinterpret_cast<void**>(&partials), plan.splits * elements * sizeof(float),
+                                      stream));
+  if (plan.rows == 32) {
+    if (plan.columns == 128) launch_tile<Op, 32, 8, TF32>(args, plan, partials, stream);
+    else launch_tile<Op, 32, 4, TF32>(args, plan, partials, stream);
+  } else {
+    if (plan.columns == 128) launch_tile<Op, 64, 8, TF32>(args, plan, partials, stream);
+    else launch_tile<Op, 64, 4, TF32>(args, plan, partials, stream);
+  }
+  if (plan.splits > 1) {
+    add_splits_kernel<Op><<<grid_stride_blocks(elements), kBlockThreads, 0, stream>>>(
+        args.out, args.bias, args.N, args.Cin, args.H, args.W, args.M, args.R, partials, plan.splits);
+    SEQNET_CUDA_CHECK_LAUNCH();
+    SEQNET_CUDA_CHECK(cudaFreeAsync(partials, stream));
+  }
+}
+
+
+// ---- The weight-gradient GEMM ------------------------------------------------------------------
+//
+//   dw (M, R) += A (M, Q) * B (Q, R),   Q = N*H*W pixels
+//
+// A is a map (N, M, H, W) read at each pixel; B's column r at pixel (n, i, j) is gathered by a
+// WgradOp:
+//   struct WgradOp {
+//     struct Tap;                                                          // column r, found once
+//     static Tap tap(const WgradArgs&, int r);                             // r < R
+//     static float b(const WgradArgs&, const Tap&, int n, int i, int j);   // at pixel (n, i, j)
+//   };
+// Its output is small and its reduction long, so the Q pixels are cut into chunks, one per grid
+// z, each chunk's partial tile stored apart and then added into dw in chunk order (no atomics):
+// two runs give the same bits. The tiles are gemm_kernel's: 32 rows (128 threads) when M <= 32,
+// else 64 (256 threads).
+struct WgradArgs {
+  const float* a;  // (N, M, H, W)
+  const float* b;  // the map B is gathered from, Cb channels
+  int N, Cb, H, W;
+  int M, R;
+};
+
+// Over the pixel chunk [blockIdx.z * chunk, + chunk). With one chunk the tile is added into dw
+// (M, R); with several, chunk z's tile is stored into partials[z] (M, R) for add_chunks_kernel.
+// Grid: x over R / BN column tiles, y over M / BM, z over chunks. Every thread loads for one fixed
+// pixel of each slice (t % 8), walked forward by a cursor (n, i, j) instead of dividing, and both
+// its A values and its B values use it.
+template <class Op, int BM, int TN>
+__global__ void __launch_bounds__(4 * BM)
+    wgrad_kernel(float* __restrict__ dw, float* __restrict__ partials, const float* __restrict__ a_map,
+                 const float* __restrict__ b_map, int N, int Cb, int H, int W, int M, int R, int64_t chunk) {
+  constexpr int kThreads = 4 * BM, BN = 16 * TN;
+  constexpr int kLanes = kThreads / BK;             // threads per reduction row of a slice
+  constexpr int kBPerThread = BK * BN / kThreads;  // = BN / kLanes
+  __shared__ __align__(16) Tiles<BM, TN, kPad> tiles;
+  const WgradArgs args{a_map, b_map, N, Cb, H, W, M, R};
+
+  const int t = threadIdx.x, tx = t % 16, ty = t / 16;
+  const int HW = H * W;
+  const int64_t Q = int64_t(N) * HW;
+  const int m0 = blockIdx.y * BM, r0 = blockIdx.x * BN;
+  const int64_t q_begin = int64_t(blockIdx.z) * chunk, q_end = q_begin + chunk < Q ? q_begin + chunk : Q;
+
+  // This thread's reduction row within a slice, and its columns: rows m0 + lane_col + kLanes s of
+  // A, columns r0 + lane_col + kLanes s of B.
+  const int kk = t % BK, lane_col = t / BK;
+  typename Op::Tap taps[kBPerThread];
+  bool tap_valid[kBPerThread];
+#pragma unroll
+  for (int s = 0; s < kBPerThread; ++s) {
+    const int r = r0 + lane_col + kLanes * s;
+    tap_valid[s] = r < R;
+    taps[s] = Op::tap(args, tap_valid[s] ? r : 0);
+  }
+
+  // Pixel cursor for q = q_begin + kk + BK * step.
+  int64_t q = q_begin + kk;
+  int n, i, j;
+  {
+    const int64_t start = q < Q ? q : Q;  // a pixel past the end is never loaded
+    n = int(start / HW);
+    const int pix = int(start - int64_t(n) * HW);
+    i = pix / W;
+    j = pix - i * W;
+  }
+  auto advance = [&]() {
+    q += BK;
+    j += BK;
+    while (j >= W) {
+      j -= W;
+      if (++i == H) {
+        i = 0;
+        ++n;
+      }
+    }
+  };
+
+  float a_reg[2], b_reg[kBPerThread];
+  auto fetch = [&]() {
+    const bool valid = q < q_end;
+#pragma unroll
+    for (int s = 0; s < 2; ++s) {
+      const int m = m0 + lane_col + kLanes * s;
+      a_reg[s] = valid && m < M ? __ldg(&a_map[(int64_t(n) * M + m) * HW + i * W + j]) : 0.f;
+    }
+#pragma unroll
+    for (int s = 0; s < kBPerThread; ++s) b_reg[s] = valid && tap_valid[s] ? Op::b(args, taps[s], n, i, j) : 0.f;
+  };
+  auto store = [&](int buffer) {
+#pragma unroll
+    for (int s = 0; s < 2; ++s) tiles.a[buffer][kk][lane_col + kLanes * s] = a_reg[s];
+#pragma unroll
+    for (int s = 0; s < kBPerThread; ++s) tiles.b[buffer][kk][lane_col + kLanes * s] = b_reg[s];
+  };
+
+  float acc[4][TN] = {};
+  const int64_t steps = q_end > q_begin ? (q_end - q_begin + BK - 1) / BK : 0;
+  fetch();
+  store(0);
+  __syncthreads();
+  for (int64_t step = 0; step < steps; ++step) {
+    const int current = int(step & 1);
+    const bool more = step + 1 < steps;
+    if (more) {
+      advance();
+      fetch();
+    }
+    multiply_slice<BM, TN>(acc, tiles.a[current], tiles.b[current], ty, tx);
+    if (more) store(current ^ 1);
+    __syncthreads();
+  }
+
+  // Each (m, r) belongs to one block of this chunk, so no two threads write one element.
+  const bool split = gridDim.z > 1;
+  float* out = split ? partials + int64_t(blockIdx.z) * M * R : dw;
+#pragma unroll
+  for (int a = 0; a < 4; ++a) {
+    const int m = m0 + ty * 4 + a;
+    if (m >= M) continue;
+#pragma unroll
+    for (int b = 0; b < TN; ++b) {
+      const int r = r0 + (b / 4) * 64 + tx * 4 + b % 4;
+      if (r >= R) continue;
+      if (split) out[int64_t(m) * R + r] = acc[a][b];
+      else out[int64_t(m) * R + r] += acc[a][b];
+    }
+  }
+}
+
+// dw[e] += partials[0][e] + partials[1][e] + ... in chunk order (elements = M * R). A template
+// only so that each file including this header gets its own copy.
+template <class Op>
+__global__ void add_chunks_kernel(float* dw, const float* __restrict__ partials, int64_t elements, int64_t chunks) {
+  for (int64_t e = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; e < elements;
+       e += int64_t(gridDim.x) * blockDim.x) {
+    float sum = 0.f;
+    for (int64_t z = 0; z < chunks; ++z) sum += partials[z * elements + e];
+    dw[e] += sum;
+  }
+}
+
+// The weight gradient's tile (32 rows when M <= 32, else 64; wide when the R columns fill it, on
+// 64 rows only: the 32-row wide tile's 128 threads would each hold 8 gathered columns and their
+// taps, 123-143 registers in ptxas, against 63-71 on the narrow one) and pixel chunks: about 1,024 threads per multiprocessor (4 blocks of 64 rows, 8 of 32), each chunk
+// at least 512 pixels (so a chunk's partial tile stays a small fraction of its arithmetic).
+struct WgradPlan {
+  int rows, columns;
+  int64_t chunk, chunks;  // pixels per chunk (a multiple of BK), and chunks = ceil(Q / chunk)
+};
+
+inline WgradPlan wgrad_plan(int64_t Q, int M, int R) {
+  const int rows = M <= 32 ? 32 : 64, BN = rows == 64 && R >= 128 ? 128 : 64;
+  const int64_t tiles = int64_t((R + BN - 1) / BN) * ((M + rows - 1) / rows);
+  const int64_t wanted = std::max<int64_t>(1, int64_t(multiprocessor_count()) * 1024 / (4 * rows) / tiles);
+  const int64_t splits = std::clamp<int64_t>(wanted, 1, std::max<int64_t>(1, Q / 512));
+  const int64_t chunk = ((Q + splits - 1) / splits + BK - 1) / BK * BK;
+  return {rows, BN, chunk, (Q + chunk - 1) / chunk};  // rounding the chunk up may leave fewer chunks
+}
+
+template <class Op, int BM, int TN>
+void launch_wgrad_tile(float* dw, float* partials, const WgradArgs& args, const WgradPlan& plan,
+                       cudaStream_t stream) {
+  const dim3 grid(unsigned((args.R + 16 * TN - 1) / (16 * TN)), unsigned((args.M + BM - 1) / BM),
+                  unsigned(plan.chunks));
+  wgrad_kernel<Op, BM, TN><<<grid, 4 * BM, 0, stream>>>(dw, partials, args.a, args.b, args.N, args.Cb, args.H,
+                                                        args.W, args.M, args.R, plan.chunk);
+  SEQNET_CUDA_CHECK_LAUNCH();
+}
+
+// Runs dw += A * B for Op. Q, M and R must be positive.
+template <class Op>
+void wgrad(float* dw, const WgradArgs& args, cudaStream_t stream) {
+  const int64_t Q = int64_t(args.N) * args.H * args.W, elements = int64_t(args.M) * args.R;
+  const WgradPlan plan = wgrad_plan(Q, args.M, args.R);
+  // The chunks' partial tiles live in stream-ordered memory of this call only.
+  float* partials = nullptr;
+  if (plan.chunks > 1)
+    SEQNET_CUDA_CHECK(cudaMallocAsync(reinterpret_cast<void**>(&partials), plan.chunks * elements * sizeof(float),
+                                      stream));
+  if (plan.rows == 32)
+    launch_wgrad_tile<Op, 32, 4>(dw, partials, args, plan, stream);
+  else if (plan.columns == 128)
+    launch_wgrad_tile<Op, 64, 8>(dw, partials, args, plan, stream);
+  else
+    launch_wgrad_tile<Op, 64, 4>(dw, partials, args, plan, stream);
+  if (plan.chunks > 1) {
+    add_chunks_kernel<Op><<<grid_stride_blocks(elements), kBlockThreads, 0, stream>>>(dw, partials, elements,
+                                                                                      plan.chunks);
+    SEQNET_CUDA_CHECK_LAUNCH();
+    SEQNET_CUDA_CHECK(cudaFreeAsync(partials, stream));
+  }
+}
+
+}  // namespace seqnet::cuda::implicit_gemm
