@@ -25,11 +25,7 @@ TrainSettings tiny_settings(const std::string& data, const std::string& run) {
   TrainSettings s;
   s.data_dirs = {data};
   s.run_dir = run;
-  s.model.width = 4;
-  s.model.depth = 3;
-  s.model.refine_depth = 2;
-  s.model.seg_iterations = 1;
-  s.model.cls_iterations = 1;
+  s.model = test::tiny_model_config();
   s.size = 64;
   s.crop = 32;
   s.batch = 4;
