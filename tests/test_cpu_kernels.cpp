@@ -23,6 +23,7 @@
 #include "kernels/cpu/conv2d.h"
 #include "kernels/cpu/conv3x3_algorithm.h"
 #include "kernels/cpu/conv3x3_direct.h"
+#include "kernels/cpu/conv3x3_weight_direct.h"
 #include "kernels/cpu/conv3x3_winograd.h"
 #include "kernels/cpu/conv_transpose2x2.h"
 #include "kernels/cpu/elementwise.h"
@@ -264,6 +265,40 @@ TEST(CpuKernelConv2d, Direct3x3MatchesReferenceAtEveryRemainder) {
     ++checked;
   }
   if (checked == 0) GTEST_SKIP() << "this CPU has neither AVX2+FMA nor AVX-512F: the direct 3x3 kernel is not used";
+}
+
+// The direct weight gradient on its own, for each instruction set this CPU has: every remainder
+// shape, and shapes cut into many pieces (several bands of rows per image, shared over threads,
+// a short last band). It adds to dw (here starting from 0.5), and gives the same bits twice.
+TEST(CpuKernelConv2d, DirectWeightGradientMatchesReferenceAtEveryRemainder) {
+  std::vector<ConvShape> shapes = kRemainderShapes;
+  shapes.insert(shapes.end(), {{4, 16, 41, 130, 16}, {1, 5, 300, 7, 3}, {3, 32, 9, 64, 17}});
+  int checked = 0;
+  for (cpu::Conv3x3Isa isa : {cpu::Conv3x3Isa::avx2, cpu::Conv3x3Isa::avx512}) {
+    if (!cpu::conv3x3_isa_supported(isa)) {
+      std::printf("[ SKIPPED  ] the direct weight gradient's %s version: this CPU lacks it\n",
+                  cpu::conv3x3_isa_name(isa));
+      continue;
+    }
+    for (const ConvShape& s : shapes) {
+      SCOPED_TRACE(std::string(cpu::conv3x3_isa_name(isa)) + " N=" + std::to_string(s.N) + " C=" +
+                   std::to_string(s.C) + " H=" + std::to_string(s.H) + " W=" + std::to_string(s.W) +
+                   " K=" + std::to_string(s.K));
+      const int64_t HW = int64_t(s.H) * s.W;
+      auto x = random_values<float>(s.N * s.C * HW, 51), dy = random_values<float>(s.N * s.K * HW, 52);
+      std::vector<float> dw(int64_t(s.K) * s.C * 9, 0.5f);
+      cpu::conv3x3_weight_gradient_direct_with(isa, dw.data(), dy.data(), x.data(), s.N, s.C, s.H, s.W, s.K);
+      auto xd = as_doubles(x), dyd = as_doubles(dy);
+      std::vector<double> dw_ref(dw.size(), 0.5);
+      cpu::reference::conv2d_backward_weight(dw_ref.data(), dyd.data(), xd.data(), s.N, s.C, s.H, s.W, s.K, 3);
+      EXPECT_LE(test::relative_error(as_doubles(dw), dw_ref), kFloatTolerance);
+      std::vector<float> again(dw.size(), 0.5f);
+      cpu::conv3x3_weight_gradient_direct_with(isa, again.data(), dy.data(), x.data(), s.N, s.C, s.H, s.W, s.K);
+      EXPECT_EQ(again, dw) << "not deterministic";
+    }
+    ++checked;
+  }
+  if (checked == 0) GTEST_SKIP() << "this CPU has neither AVX2+FMA nor AVX-512F: the direct weight gradient is not used";
 }
 
 // Winograd with its transforms in each instruction set this CPU has (and the base one).

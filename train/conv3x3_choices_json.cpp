@@ -11,7 +11,8 @@ namespace seqnet {
 namespace {
 
 cpu::Conv3x3Pass pass_from_name(const std::string& name) {
-  for (cpu::Conv3x3Pass pass : {cpu::Conv3x3Pass::forward, cpu::Conv3x3Pass::input_gradient})
+  for (cpu::Conv3x3Pass pass :
+       {cpu::Conv3x3Pass::forward, cpu::Conv3x3Pass::input_gradient, cpu::Conv3x3Pass::weight_gradient})
     if (name == cpu::conv3x3_pass_name(pass)) return pass;
   throw std::runtime_error("unknown pass '" + name + "'");
 }

@@ -1,6 +1,6 @@
 // conv2d.cpp: the fast 2-D convolution of conv2d.h: im2col + GEMM, and for float 3x3 layers the
-// choice (conv3x3_algorithm.h) between it, the direct kernel and Winograd (forward and input
-// gradient).
+// choice (conv3x3_algorithm.h) between it, the direct kernels and Winograd (forward and input
+// gradient; the weight gradient between im2col + GEMM and its direct kernel).
 //
 // With the columns  cols[(c,u,v), (i,j)] = x[c, i+u-p, j+v-p]  (zero outside), a (C*ks*ks, H*W)
 // matrix per image, the three sums of conv2d.h are GEMMs:
@@ -24,6 +24,7 @@
 
 #include "kernels/cpu/conv3x3_algorithm.h"
 #include "kernels/cpu/conv3x3_direct.h"
+#include "kernels/cpu/conv3x3_weight_direct.h"
 #include "kernels/cpu/conv3x3_winograd.h"
 #include "kernels/cpu/gemm.h"
 #include "kernels/cpu/image_matrix.h"
@@ -308,9 +309,10 @@ void conv2d_backward_input(T* dx, const T* dy, const T* w, T* workspace, int N, 
   gemm_backward_input(dx, dy, w, workspace, N, C, H, W, K, ksize);
 }
 
+// im2col + GEMM: the weight gradient of conv2d.h for any type and ksize.
 template <typename T>
-void conv2d_backward_weight(T* dw, const T* dy, const T* x, T* workspace, int N, int C, int H, int W, int K,
-                            int ksize) {
+void gemm_backward_weight(T* dw, const T* dy, const T* x, T* workspace, int N, int C, int H, int W, int K,
+                          int ksize) {
   const int64_t HW = int64_t(H) * W;
   const int CKK = C * ksize * ksize;
   const int group = ksize == 1 ? 1 : group_size(C, H, W, K, ksize, N);
@@ -331,6 +333,27 @@ void conv2d_backward_weight(T* dw, const T* dy, const T* x, T* workspace, int N,
     return;
   }
   weight_gradient_in_bands(dw, dy, x, N, C, H, W, K, ksize);
+}
+
+template <typename T>
+void conv2d_backward_weight(T* dw, const T* dy, const T* x, T* workspace, int N, int C, int H, int W, int K,
+                            int ksize) {
+  if constexpr (std::is_same_v<T, float>)
+    if (ksize == 3) {
+      const auto run_into = [&](Conv3x3Algorithm algorithm, float* gradient) {
+        if (algorithm == Conv3x3Algorithm::direct)
+          return conv3x3_weight_gradient_direct(gradient, dy, x, N, C, H, W, K);
+        gemm_backward_weight(gradient, dy, x, workspace, N, C, H, W, K, 3);
+      };
+      // The timed runs add into a scratch gradient: each run adds the whole sum, and dw must get it once.
+      static thread_local std::vector<float> timing_dw;
+      const auto timed_run = [&](Conv3x3Algorithm algorithm) {
+        timing_dw.assign(size_t(K) * C * 9, 0.0f);
+        run_into(algorithm, timing_dw.data());
+      };
+      return run_into(conv3x3_algorithm({Conv3x3Pass::weight_gradient, N, C, H, W, K}, timed_run), dw);
+    }
+  gemm_backward_weight(dw, dy, x, workspace, N, C, H, W, K, ksize);
 }
 
 template <typename T>

@@ -73,12 +73,23 @@ const char* conv3x3_algorithm_name(Conv3x3Algorithm algorithm) {
 }
 
 const char* conv3x3_pass_name(Conv3x3Pass pass) {
-  return pass == Conv3x3Pass::forward ? "forward" : "input gradient";
+  switch (pass) {
+    case Conv3x3Pass::forward: return "forward";
+    case Conv3x3Pass::input_gradient: return "input gradient";
+    case Conv3x3Pass::weight_gradient: return "weight gradient";
+  }
+  return "?";
 }
 
 std::vector<Conv3x3Algorithm> conv3x3_algorithms_available() {
   std::vector<Conv3x3Algorithm> all{Conv3x3Algorithm::gemm, Conv3x3Algorithm::winograd};
   if (conv3x3_isa_supported(Conv3x3Isa::avx2)) all.push_back(Conv3x3Algorithm::direct);
+  return all;
+}
+
+std::vector<Conv3x3Algorithm> conv3x3_algorithms_available(Conv3x3Pass pass) {
+  std::vector<Conv3x3Algorithm> all = conv3x3_algorithms_available();
+  if (pass == Conv3x3Pass::weight_gradient) std::erase(all, Conv3x3Algorithm::winograd);
   return all;
 }
 
@@ -103,6 +114,8 @@ Conv3x3Algorithm conv3x3_algorithm(const Conv3x3Shape& shape, const std::functio
   if (const auto forced = forced_conv3x3_algorithm()) {
     if (*forced == Conv3x3Algorithm::direct && !conv3x3_direct_available())
       throw std::invalid_argument("SEQNET_CONV: the direct 3x3 kernel needs AVX2 + FMA, which this CPU lacks");
+    const auto candidates = conv3x3_algorithms_available(shape.pass);
+    if (std::find(candidates.begin(), candidates.end(), *forced) == candidates.end()) return Conv3x3Algorithm::gemm;
     return *forced;
   }
   State& s = state();
@@ -113,7 +126,7 @@ Conv3x3Algorithm conv3x3_algorithm(const Conv3x3Shape& shape, const std::functio
   // Measured outside the lock: the candidates run OpenMP teams of their own.
   Conv3x3Choice choice{shape, Conv3x3Algorithm::gemm, {}};
   double best = 1e300;
-  for (Conv3x3Algorithm algorithm : conv3x3_algorithms_available()) {
+  for (Conv3x3Algorithm algorithm : conv3x3_algorithms_available(shape.pass)) {
     const double seconds = best_seconds(run, algorithm);
     choice.seconds.emplace_back(algorithm, seconds);
     if (seconds < best) {
@@ -133,11 +146,11 @@ std::vector<Conv3x3Choice> conv3x3_choices() {
 }
 
 int preset_conv3x3_choices(const std::vector<Conv3x3Choice>& choices) {
-  const std::vector<Conv3x3Algorithm> available = conv3x3_algorithms_available();
   State& s = state();
   std::lock_guard lock(s.mutex);
   int taken = 0;
   for (const Conv3x3Choice& choice : choices) {
+    const std::vector<Conv3x3Algorithm> available = conv3x3_algorithms_available(choice.shape.pass);
     if (std::find(available.begin(), available.end(), choice.algorithm) == available.end()) continue;
     if (s.chosen.emplace(choice.shape, choice.algorithm).second) {
       s.choices.push_back(choice);

@@ -1,0 +1,237 @@
+// conv3x3_weight_direct.cpp: the direct 3x3 weight gradient of conv3x3_weight_direct.h.
+//
+// Work is split into pieces, a band of rows [i0, i1) of one image each. A piece is first copied
+// with zero borders, so that no tap needs a mask (Wp = W + 2 columns per padded row):
+//   xp  (C, rows + 2, Wp): x rows i0-1 .. i1 (zero rows outside the plane), columns -1 .. W (zero
+//       at both ends);
+//   dyp (K, rows, Wp):     dy rows i0 .. i1-1 in columns 0 .. W-1 of the padded row, zero in its
+//                          two border columns.
+// Read flat, padded pixel q = r*Wp + jp of dyp (plane pixel (i0 + r, jp - 1)) meets tap (u, v) at
+//   xp[q + u*Wp + v - 1]:
+// one fixed offset per tap, so each tap of a vector of pixels is one unaligned load. Border
+// columns of dyp are zero, so the pixels they stand for add nothing, whatever x they meet.
+// The vector loop runs past the piece's last pixel up to a whole vector; both copies are zero there.
+//
+// Inside a piece, for every block of KB output channels and every input channel c, the kernel
+// keeps acc[k][tap] (vectors of per-lane partial sums) in registers over all the piece's pixels:
+//     acc[k][3u+v] += dyp[k0+k, q .. q+L-1] * xp[c, q+u*Wp+v-1 .. +L-1]
+// then adds each vector's lanes into dw. The x copy (C channels) stays in L2 while every channel
+// block reads it; the dy rows of one block stay in L1 while every c reads them.
+//
+// Threads take whole pieces (static schedule) and sum into their own copy of dw (thread 0 into
+// dw itself); the copies are added at the end in thread order: deterministic for a thread count.
+#include "kernels/cpu/conv3x3_weight_direct.h"
+
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+#include <vector>
+
+#include <omp.h>
+
+namespace seqnet::cpu {
+
+namespace {
+
+#define SEQNET_AVX512 __attribute__((target("avx512f")))
+#define SEQNET_AVX2 __attribute__((target("avx2,fma")))
+
+// A piece's padded copies, as the kernels read them.
+struct PaddedPiece {
+  const float* dyp;  // (K, dy_stride): channel k's padded rows at dyp + k*dy_stride
+  const float* xp;   // (C, x_stride): channel c's padded rows start at xp + c*x_stride + 1
+  int64_t dy_stride, x_stride;
+  int Wp;       // padded row length, W + 2
+  int vectors;  // vectors of pixels per channel, covering rows * Wp
+};
+
+// The sum of a vector's lanes. Masked extracts: GCC 12 warns about the undefined operand inside
+// the unmasked ones (and so inside _mm512_reduce_add_ps and _mm512_castps512_ps256).
+SEQNET_AVX512 float sum_lanes_avx512(__m512 v) {
+  const __m256 low = _mm256_castpd_ps(_mm512_maskz_extractf64x4_pd(0xF, _mm512_castps_pd(v), 0));
+  const __m256 high = _mm256_castpd_ps(_mm512_maskz_extractf64x4_pd(0xF, _mm512_castps_pd(v), 1));
+  const __m256 eight = _mm256_add_ps(low, high);
+  const __m128 four = _mm_add_ps(_mm256_castps256_ps128(eight), _mm256_extractf128_ps(eight, 1));
+  const __m128 two = _mm_add_ps(four, _mm_movehl_ps(four, four));
+  return _mm_cvtss_f32(_mm_add_ss(two, _mm_shuffle_ps(two, two, 1)));
+}
+
+// dw[k0+k, c, tap] += the piece's sums for channels [k0, k0 + KB) and input channel c.
+template <int KB>
+SEQNET_AVX512 void accumulate_avx512(float* dw, const PaddedPiece& p, int C, int k0, int c) {
+  constexpr int L = 16;
+  __m512 acc[KB][9];
+  for (int k = 0; k < KB; ++k)
+    for (int tap = 0; tap < 9; ++tap) acc[k][tap] = _mm512_setzero_ps();
+  const float* dy = p.dyp + k0 * p.dy_stride;
+  // Channel c's padded rows start at x + 1, so tap (u, v) of pixel q is x[q + u*Wp + v].
+  const float* x = p.xp + c * p.x_stride;
+  for (int t = 0; t < p.vectors; ++t) {
+    const int64_t q = int64_t(t) * L;
+    __m512 d[KB];
+#pragma GCC unroll 3
+    for (int k = 0; k < KB; ++k) d[k] = _mm512_loadu_ps(dy + k * p.dy_stride + q);
+    // (fully unrolled, so that acc stays in registers)
+#pragma GCC unroll 3
+    for (int u = 0; u < 3; ++u)
+#pragma GCC unroll 3
+      for (int v = 0; v < 3; ++v) {
+        __m512 in = _mm512_loadu_ps(x + q + u * p.Wp + v);
+        // Held in a register: else GCC folds the load into each of the KB FMAs, and the (cache
+        // line splitting) loads, not the FMAs, set the pace.
+        __asm__("" : "+v"(in));
+#pragma GCC unroll 3
+        for (int k = 0; k < KB; ++k) acc[k][3 * u + v] = _mm512_fmadd_ps(d[k], in, acc[k][3 * u + v]);
+      }
+  }
+  for (int k = 0; k < KB; ++k) {
+    float* dwk = dw + (int64_t(k0 + k) * C + c) * 9;
+    for (int tap = 0; tap < 9; ++tap) dwk[tap] += sum_lanes_avx512(acc[k][tap]);
+  }
+}
+
+SEQNET_AVX2 float sum_lanes_avx2(__m256 v) {
+  const __m128 half = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  const __m128 pairs = _mm_add_ps(half, _mm_movehl_ps(half, half));
+  return _mm_cvtss_f32(_mm_add_ss(pairs, _mm_shuffle_ps(pairs, pairs, 1)));
+}
+
+// AVX2 has 16 registers, not 32: the 9 taps go in three passes of one tap row u each, 3 x 3 sums.
+template <int KB>
+SEQNET_AVX2 void accumulate_avx2(float* dw, const PaddedPiece& p, int C, int k0, int c) {
+  constexpr int L = 8;
+  const float* dy = p.dyp + k0 * p.dy_stride;
+  const float* x = p.xp + c * p.x_stride;  // tap (u, v) of pixel q at x[q + u*Wp + v], as above
+  for (int u = 0; u < 3; ++u) {
+    __m256 acc[KB][3];
+    for (int k = 0; k < KB; ++k)
+      for (int v = 0; v < 3; ++v) acc[k][v] = _mm256_setzero_ps();
+    const float* x_row = x + u * p.Wp;
+    for (int t = 0; t < p.vectors; ++t) {
+      const int64_t q = int64_t(t) * L;
+      __m256 d[KB];
+#pragma GCC unroll 3
+      for (int k = 0; k < KB; ++k) d[k] = _mm256_loadu_ps(dy + k * p.dy_stride + q);
+#pragma GCC unroll 3
+      for (int v = 0; v < 3; ++v) {
+        __m256 in = _mm256_loadu_ps(x_row + q + v);
+        __asm__("" : "+v"(in));  // one load for KB FMAs, as above
+#pragma GCC unroll 3
+        for (int k = 0; k < KB; ++k) acc[k][v] = _mm256_fmadd_ps(d[k], in, acc[k][v]);
+      }
+    }
+    for (int k = 0; k < KB; ++k) {
+      float* dwk = dw + (int64_t(k0 + k) * C + c) * 9 + 3 * u;
+      for (int v = 0; v < 3; ++v) dwk[v] += sum_lanes_avx2(acc[k][v]);
+    }
+  }
+}
+
+// Channel blocks of 3, then one of 2 or 1 for the rest.
+template <int KB>
+void accumulate(Conv3x3Isa isa, float* dw, const PaddedPiece& p, int C, int k0, int c) {
+  if (isa == Conv3x3Isa::avx512) accumulate_avx512<KB>(dw, p, C, k0, c);
+  else accumulate_avx2<KB>(dw, p, C, k0, c);
+}
+
+void accumulate_piece(Conv3x3Isa isa, float* dw, const PaddedPiece& p, int C, int K) {
+  int k0 = 0;
+  for (; k0 + 3 <= K; k0 += 3)
+    for (int c = 0; c < C; ++c) accumulate<3>(isa, dw, p, C, k0, c);
+  if (K - k0 == 2)
+    for (int c = 0; c < C; ++c) accumulate<2>(isa, dw, p, C, k0, c);
+  if (K - k0 == 1)
+    for (int c = 0; c < C; ++c) accumulate<1>(isa, dw, p, C, k0, c);
+}
+
+// The sizes of a piece of `rows` rows with vectors of `lanes` floats.
+struct PieceLayout {
+  int Wp, vectors;
+  int64_t dy_stride, x_stride;
+  PieceLayout(int rows, int W, int lanes) {
+    Wp = W + 2;
+    vectors = int((int64_t(rows) * Wp + lanes - 1) / lanes);
+    dy_stride = int64_t(vectors) * lanes;
+    // 1 zero float in front (tap v = 0 at q = 0 reads index -1), rows + 2 padded rows, and a
+    // vector's worth of zeros behind (the last vector reads up to q + 2*Wp + lanes).
+    x_stride = 1 + int64_t(rows + 2) * Wp + lanes;
+  }
+  int64_t floats(int C, int K) const { return int64_t(C) * x_stride + int64_t(K) * dy_stride; }
+};
+
+// Copies rows [i0, i1) of image n into the padded layout (the header comment's xp and dyp).
+void copy_piece(float* scratch, const PieceLayout& layout, const float* dy_n, const float* x_n, int C, int H, int W,
+                int K, int i0, int i1) {
+  const int64_t HW = int64_t(H) * W;
+  const int rows = i1 - i0, Wp = layout.Wp;
+  float* xp = scratch;
+  float* dyp = scratch + int64_t(C) * layout.x_stride;
+  std::fill(scratch, scratch + layout.floats(C, K), 0.0f);
+  for (int c = 0; c < C; ++c)
+    for (int r = 0; r < rows + 2; ++r) {
+      const int i = i0 - 1 + r;
+      if (i < 0 || i >= H) continue;
+      std::memcpy(xp + c * layout.x_stride + 1 + int64_t(r) * Wp + 1, x_n + c * HW + int64_t(i) * W, W * sizeof(float));
+    }
+  for (int k = 0; k < K; ++k)
+    for (int r = 0; r < rows; ++r)
+      std::memcpy(dyp + k * layout.dy_stride + int64_t(r) * Wp + 1, dy_n + k * HW + int64_t(i0 + r) * W,
+                  W * sizeof(float));
+}
+
+// Rows per piece: the padded copies within about 384 KB (the x copy is read once per channel block,
+// from L2), and enough pieces for every thread to get about four.
+int piece_rows(int N, int C, int H, int W, int K, int threads) {
+  constexpr int64_t kPieceFloats = 96 * 1024;
+  const int64_t fit = std::max<int64_t>(1, kPieceFloats / (int64_t(C + K) * (W + 2)));
+  const int64_t bands_wanted = (4 * threads + N - 1) / N;
+  const int64_t balanced = (H + bands_wanted - 1) / bands_wanted;
+  const int64_t rows = std::clamp<int64_t>(std::min(fit, balanced), 1, H);
+  const int64_t bands = (H + rows - 1) / rows;
+  return int((H + bands - 1) / bands);  // bands of equal height
+}
+
+}  // namespace
+
+void conv3x3_weight_gradient_direct(float* dw, const float* dy, const float* x, int N, int C, int H, int W, int K) {
+  conv3x3_weight_gradient_direct_with(*conv3x3_direct_isa(), dw, dy, x, N, C, H, W, K);
+}
+
+void conv3x3_weight_gradient_direct_with(Conv3x3Isa isa, float* dw, const float* dy, const float* x, int N, int C,
+                                         int H, int W, int K) {
+  if (N == 0 || H == 0 || W == 0 || C == 0 || K == 0) return;
+  const int64_t HW = int64_t(H) * W, dw_size = int64_t(K) * C * 9;
+  const int max_threads = omp_in_parallel() ? 1 : omp_get_max_threads();
+  const int rows = piece_rows(N, C, H, W, K, max_threads), bands = (H + rows - 1) / rows, pieces = N * bands;
+  const int threads = std::max(1, std::min(max_threads, pieces));
+  const PieceLayout layout(rows, W, isa == Conv3x3Isa::avx512 ? 16 : 8);
+  const int64_t piece_floats = layout.floats(C, K);
+  // Grows once to the largest layer; a training step after the first allocates nothing.
+  static thread_local std::vector<float> scratch;
+  scratch.resize(std::max<size_t>(scratch.size(), size_t(threads * piece_floats + (threads - 1) * dw_size)));
+  float* const all_pieces = scratch.data();
+  float* const partial_dw = all_pieces + threads * piece_floats;  // for threads 1 .. threads-1
+  std::fill(partial_dw, partial_dw + (threads - 1) * dw_size, 0.0f);
+#pragma omp parallel num_threads(threads)
+  {
+    const int t = omp_get_thread_num();
+    float* piece = all_pieces + t * piece_floats;
+    float* my_dw = t == 0 ? dw : partial_dw + (t - 1) * dw_size;
+    // The last band may be shorter: its layout is the full one's, with fewer rows copied (the
+    // rest stays zero and adds nothing).
+    const PaddedPiece padded{piece + int64_t(C) * layout.x_stride, piece, layout.dy_stride, layout.x_stride,
+                             layout.Wp, layout.vectors};
+#pragma omp for schedule(static)
+    for (int index = 0; index < pieces; ++index) {
+      const int n = index / bands, i0 = index % bands * rows, i1 = std::min(H, i0 + rows);
+      copy_piece(piece, layout, dy + int64_t(n) * K * HW, x + int64_t(n) * C * HW, C, H, W, K, i0, i1);
+      accumulate_piece(isa, my_dw, padded, C, K);
+    }
+  }
+  for (int t = 1; t < threads; ++t)
+    for (int64_t e = 0; e < dw_size; ++e) dw[e] += partial_dw[(t - 1) * dw_size + e];
+}
+
+}  // namespace seqnet::cpu
