@@ -5,8 +5,8 @@
 // all K output channels are made from them).
 //
 // Inside a row, a tile is KB output channels x XV vectors of L pixels, held in KB*XV
-// accumulator registers (AVX-512: 8 x 3 of 16 lanes = 24 of 32 registers; AVX2: 4 x 3 of 8
-// lanes = 12 of 16). For every input channel c and tap (u, v) the tile loads XV input vectors,
+// accumulator registers (AVX-512: at most 24 of 32 registers, e.g. 6 x 4 or 8 x 3 of 16 lanes;
+// AVX2: at most 12 of 16, e.g. 4 x 3 of 8 lanes; the shapes are chosen in conv_row). For every input channel c and tap (u, v) the tile loads XV input vectors,
 // shifted by v - 1 pixels, and adds w[k,c,u,v] times each into the accumulators of channel k:
 //     acc[k][t] += broadcast(w[k0+k, c, u, v]) * x[c, i+u-1, x0+L*t-1+v .. +L-1]
 // The zero padding is done by masked loads: lanes whose input pixel lies outside the row read
@@ -14,7 +14,8 @@
 // (batch-norm in evaluation, ReLU) is applied to the registers before the masked store.
 //
 // The two instruction sets differ only in the tile (Avx512Tile, Avx2Tile below); the loops
-// around it (conv_row) are shared.
+// around it (conv_row) are shared. The tile's loops over KB and XV are fully unrolled (pragmas):
+// the accumulators must be registers, not an array on the stack.
 #include "kernels/cpu/conv3x3_direct.h"
 
 #include <immintrin.h>
@@ -56,7 +57,7 @@ struct TileArgs {
 #define SEQNET_AVX2 __attribute__((target("avx2,fma")))
 
 struct Avx512Tile {
-  static constexpr int kLanes = 16, kChannels = 8;
+  static constexpr int kLanes = 16, kMaxVectors = 4, kAccumulators = 24;  // of 32 registers
 
   // Lanes [lo, hi) of a 16-lane mask, clamped to the vector.
   SEQNET_AVX512 static __mmask16 lanes(int lo, int hi) {
@@ -71,12 +72,15 @@ struct Avx512Tile {
   SEQNET_AVX512 static void run(const TileArgs& a) {
     const int64_t HW = int64_t(a.H) * a.W;
     __m512 acc[KB][XV];
+#pragma GCC unroll 24
     for (int k = 0; k < KB; ++k) {
       const __m512 init = a.bk ? _mm512_set1_ps(a.bk[k]) : _mm512_setzero_ps();
+#pragma GCC unroll 24
       for (int t = 0; t < XV; ++t) acc[k][t] = init;
     }
     // Lane l of vector t under tap v reads input pixel x0 + 16t + l + v - 1: kept when in [0, W).
     __mmask16 load_mask[XV][3];
+#pragma GCC unroll 24
     for (int t = 0; t < XV; ++t)
       for (int v = 0; v < 3; ++v) {
         const int first = a.x0 + kLanes * t + v - 1;
@@ -91,33 +95,42 @@ struct Avx512Tile {
         const float* row = xc + int64_t(a.i + u - 1) * a.W + a.x0 - 1;  // tap v reads from row + v
         for (int v = 0; v < 3; ++v) {
           __m512 in[XV];
+#pragma GCC unroll 24
           for (int t = 0; t < XV; ++t) in[t] = _mm512_maskz_loadu_ps(load_mask[t][v], row + kLanes * t + v);
+#pragma GCC unroll 24
           for (int k = 0; k < KB; ++k) {
             const __m512 weight = _mm512_set1_ps(wc[k * k_stride + u * 3 + v]);
+#pragma GCC unroll 24
             for (int t = 0; t < XV; ++t) acc[k][t] = _mm512_fmadd_ps(weight, in[t], acc[k][t]);
           }
         }
       }
     }
     if (a.ep.subtract)
+#pragma GCC unroll 24
       for (int k = 0; k < KB; ++k) {
         const __m512 subtract = _mm512_set1_ps(a.ep.subtract[k]), scale = _mm512_set1_ps(a.ep.scale[k]),
                      add = _mm512_set1_ps(a.ep.add[k]);
+#pragma GCC unroll 24
         for (int t = 0; t < XV; ++t) acc[k][t] = _mm512_fmadd_ps(_mm512_sub_ps(acc[k][t], subtract), scale, add);
       }
     if (a.ep.relu)  // (the masked form: GCC 12 warns about the unmasked one's undefined operand)
+#pragma GCC unroll 24
       for (int k = 0; k < KB; ++k)
+#pragma GCC unroll 24
         for (int t = 0; t < XV; ++t) acc[k][t] = _mm512_maskz_max_ps(0xFFFF, acc[k][t], _mm512_setzero_ps());
     float* out = a.yk + int64_t(a.i) * a.W + a.x0;
+#pragma GCC unroll 24
     for (int t = 0; t < XV; ++t) {
       const __mmask16 store_mask = lanes(0, a.W - (a.x0 + kLanes * t));
+#pragma GCC unroll 24
       for (int k = 0; k < KB; ++k) _mm512_mask_storeu_ps(out + k * HW + kLanes * t, store_mask, acc[k][t]);
     }
   }
 };
 
 struct Avx2Tile {
-  static constexpr int kLanes = 8, kChannels = 4;
+  static constexpr int kLanes = 8, kMaxVectors = 3, kAccumulators = 12;  // of 16 registers
 
   // Lanes [lo, hi) as an AVX2 mask vector (all bits set in the lanes kept).
   SEQNET_AVX2 static __m256i lanes(int lo, int hi) {
@@ -131,11 +144,14 @@ struct Avx2Tile {
   SEQNET_AVX2 static void run(const TileArgs& a) {
     const int64_t HW = int64_t(a.H) * a.W;
     __m256 acc[KB][XV];
+#pragma GCC unroll 24
     for (int k = 0; k < KB; ++k) {
       const __m256 init = a.bk ? _mm256_set1_ps(a.bk[k]) : _mm256_setzero_ps();
+#pragma GCC unroll 24
       for (int t = 0; t < XV; ++t) acc[k][t] = init;
     }
     __m256i load_mask[XV][3];
+#pragma GCC unroll 24
     for (int t = 0; t < XV; ++t)
       for (int v = 0; v < 3; ++v) {
         const int first = a.x0 + kLanes * t + v - 1;
@@ -150,61 +166,82 @@ struct Avx2Tile {
         const float* row = xc + int64_t(a.i + u - 1) * a.W + a.x0 - 1;
         for (int v = 0; v < 3; ++v) {
           __m256 in[XV];
+#pragma GCC unroll 24
           for (int t = 0; t < XV; ++t) in[t] = _mm256_maskload_ps(row + kLanes * t + v, load_mask[t][v]);
+#pragma GCC unroll 24
           for (int k = 0; k < KB; ++k) {
             const __m256 weight = _mm256_broadcast_ss(wc + k * k_stride + u * 3 + v);
+#pragma GCC unroll 24
             for (int t = 0; t < XV; ++t) acc[k][t] = _mm256_fmadd_ps(weight, in[t], acc[k][t]);
           }
         }
       }
     }
     if (a.ep.subtract)
+#pragma GCC unroll 24
       for (int k = 0; k < KB; ++k) {
         const __m256 subtract = _mm256_set1_ps(a.ep.subtract[k]), scale = _mm256_set1_ps(a.ep.scale[k]),
                      add = _mm256_set1_ps(a.ep.add[k]);
+#pragma GCC unroll 24
         for (int t = 0; t < XV; ++t) acc[k][t] = _mm256_fmadd_ps(_mm256_sub_ps(acc[k][t], subtract), scale, add);
       }
     if (a.ep.relu)
+#pragma GCC unroll 24
       for (int k = 0; k < KB; ++k)
+#pragma GCC unroll 24
         for (int t = 0; t < XV; ++t) acc[k][t] = _mm256_max_ps(acc[k][t], _mm256_setzero_ps());
     float* out = a.yk + int64_t(a.i) * a.W + a.x0;
+#pragma GCC unroll 24
     for (int t = 0; t < XV; ++t) {
       const __m256i store_mask = lanes(0, a.W - (a.x0 + kLanes * t));
+#pragma GCC unroll 24
       for (int k = 0; k < KB; ++k) _mm256_maskstore_ps(out + k * HW + kLanes * t, store_mask, acc[k][t]);
     }
   }
 };
 
-// Every tile of channels [k0, k0+KB) in row i: full 3-vector tiles, then the 1-2 vectors left.
-template <typename Tile, int KB>
-void conv_row_channels(const TileArgs& channels) {
-  constexpr int kTile = 3 * Tile::kLanes;
-  TileArgs a = channels;
-  for (a.x0 = 0; a.x0 + kTile <= a.W; a.x0 += kTile) Tile::template run<KB, 3>(a);
-  const int vectors_left = (a.W - a.x0 + Tile::kLanes - 1) / Tile::kLanes;  // the last one may be partial
-  if (vectors_left == 3) Tile::template run<KB, 3>(a);
-  else if (vectors_left == 2) Tile::template run<KB, 2>(a);
-  else if (vectors_left == 1) Tile::template run<KB, 1>(a);
+// Tile shapes. A row of V = ceil(W / lanes) vectors is cut into segments of at most
+// Tile::kMaxVectors vectors, as equal as they can be (AVX-512: 8 vectors = 4 + 4, not 3 + 3 + 2;
+// 4 = 4, not 3 + 1: a one-vector tile reloads every weight for 16 pixels only). A segment of XV
+// vectors takes output channels in blocks of KB with KB * XV <= Tile::kAccumulators (the
+// registers the sums may use), the largest block first: at XV = 1, 24 channels share each loaded
+// input vector instead of 8.
+constexpr int kBlockSizes[] = {24, 12, 8, 6, 4, 3, 2, 1};
+
+template <typename Tile, int XV, int KB_INDEX = 0>
+void conv_segment_channels(TileArgs a, int k0, int K, int64_t channel_stride, int64_t weight_stride) {
+  constexpr int KB = kBlockSizes[KB_INDEX];
+  if constexpr (KB * XV <= Tile::kAccumulators) {
+    for (; k0 + KB <= K; k0 += KB) {
+      TileArgs block = a;
+      block.yk += k0 * channel_stride;
+      block.wk += k0 * weight_stride;
+      block.bk = a.bk ? a.bk + k0 : nullptr;
+      block.ep = a.ep.at(k0);
+      Tile::template run<KB, XV>(block);
+    }
+  }
+  if constexpr (KB > 1) conv_segment_channels<Tile, XV, KB_INDEX + 1>(a, k0, K, channel_stride, weight_stride);
 }
 
-// Row i of all K output channels: blocks of Tile::kChannels, then halves of it for the rest.
+// Row i of all K output channels, segment by segment.
 template <typename Tile>
 void conv_row(float* yn, const float* xn, const float* w, const float* b, const ChannelEpilogue& ep, int C, int H,
               int W, int K, int i) {
   const int64_t HW = int64_t(H) * W, k_stride = int64_t(C) * 9;
-  int k0 = 0;
-  const auto block = [&](auto channels) {  // channels: std::integral_constant<int, KB>
-    constexpr int KB = decltype(channels)::value;
-    const TileArgs channels_k0{yn + k0 * HW, xn, w + k0 * k_stride, b ? b + k0 : nullptr, ep.at(k0), C, H, W, i, 0};
-    conv_row_channels<Tile, KB>(channels_k0);
-    k0 += KB;
-  };
-  constexpr int kFull = Tile::kChannels;
-  while (k0 + kFull <= K) block(std::integral_constant<int, kFull>());
-  if constexpr (kFull > 4)
-    if (k0 + 4 <= K) block(std::integral_constant<int, 4>());
-  if (k0 + 2 <= K) block(std::integral_constant<int, 2>());
-  if (k0 < K) block(std::integral_constant<int, 1>());
+  const int vectors = (W + Tile::kLanes - 1) / Tile::kLanes;
+  const int segments = (vectors + Tile::kMaxVectors - 1) / Tile::kMaxVectors;
+  TileArgs a{yn, xn, w, b, ep, C, H, W, i, 0};
+  for (int s = 0; s < segments; ++s) {
+    const int xv = vectors / segments + (s < vectors % segments ? 1 : 0);
+    switch (xv) {
+      case 4: if constexpr (Tile::kMaxVectors >= 4) conv_segment_channels<Tile, 4>(a, 0, K, HW, k_stride); break;
+      case 3: conv_segment_channels<Tile, 3>(a, 0, K, HW, k_stride); break;
+      case 2: conv_segment_channels<Tile, 2>(a, 0, K, HW, k_stride); break;
+      default: conv_segment_channels<Tile, 1>(a, 0, K, HW, k_stride); break;
+    }
+    a.x0 += xv * Tile::kLanes;
+  }
 }
 
 template <typename Tile>
