@@ -148,9 +148,10 @@ void accumulate_piece(Conv3x3Isa isa, float* dw, const PaddedPiece& p, int C, in
 
 // The sizes of a piece of `rows` rows with vectors of `lanes` floats.
 struct PieceLayout {
-  int Wp, vectors;
+  int rows, Wp, vectors;
   int64_t dy_stride, x_stride;
-  PieceLayout(int rows, int W, int lanes) {
+  PieceLayout(int rows_, int W, int lanes) {
+    rows = rows_;
     Wp = W + 2;
     vectors = int((int64_t(rows) * Wp + lanes - 1) / lanes);
     dy_stride = int64_t(vectors) * lanes;
@@ -161,24 +162,38 @@ struct PieceLayout {
   int64_t floats(int C, int K) const { return int64_t(C) * x_stride + int64_t(K) * dy_stride; }
 };
 
-// Copies rows [i0, i1) of image n into the padded layout (the header comment's xp and dyp).
+// One padded row: a zero, W floats of src (zeros when src is null), a zero.
+void pad_row(float* dst, const float* src, int W) {
+  dst[0] = 0.0f;
+  if (src) std::memcpy(dst + 1, src, W * sizeof(float));
+  else std::fill(dst + 1, dst + 1 + W, 0.0f);
+  dst[W + 1] = 0.0f;
+}
+
+// Copies rows [i0, i1) of image n into the padded layout (the header comment's xp and dyp). Only
+// the borders are zeroed, not the whole piece: the copies are a memory pass of their own. A short
+// last band fills the layout's rows past its end with zeros.
 void copy_piece(float* scratch, const PieceLayout& layout, const float* dy_n, const float* x_n, int C, int H, int W,
                 int K, int i0, int i1) {
   const int64_t HW = int64_t(H) * W;
   const int rows = i1 - i0, Wp = layout.Wp;
-  float* xp = scratch;
-  float* dyp = scratch + int64_t(C) * layout.x_stride;
-  std::fill(scratch, scratch + layout.floats(C, K), 0.0f);
-  for (int c = 0; c < C; ++c)
-    for (int r = 0; r < rows + 2; ++r) {
+  for (int c = 0; c < C; ++c) {
+    float* xc = scratch + c * layout.x_stride;
+    xc[0] = 0.0f;  // read by tap v = 0 at q = 0
+    for (int r = 0; r < layout.rows + 2; ++r) {
       const int i = i0 - 1 + r;
-      if (i < 0 || i >= H) continue;
-      std::memcpy(xp + c * layout.x_stride + 1 + int64_t(r) * Wp + 1, x_n + c * HW + int64_t(i) * W, W * sizeof(float));
+      const bool in_plane = r < rows + 2 && i >= 0 && i < H;
+      pad_row(xc + 1 + int64_t(r) * Wp, in_plane ? x_n + c * HW + int64_t(i) * W : nullptr, W);
     }
-  for (int k = 0; k < K; ++k)
-    for (int r = 0; r < rows; ++r)
-      std::memcpy(dyp + k * layout.dy_stride + int64_t(r) * Wp + 1, dy_n + k * HW + int64_t(i0 + r) * W,
-                  W * sizeof(float));
+    std::fill(xc + 1 + int64_t(layout.rows + 2) * Wp, xc + layout.x_stride, 0.0f);
+  }
+  float* dyp = scratch + int64_t(C) * layout.x_stride;
+  for (int k = 0; k < K; ++k) {
+    float* dyk = dyp + k * layout.dy_stride;
+    for (int r = 0; r < layout.rows; ++r)
+      pad_row(dyk + int64_t(r) * Wp, r < rows ? dy_n + k * HW + int64_t(i0 + r) * W : nullptr, W);
+    std::fill(dyk + int64_t(layout.rows) * Wp, dyk + layout.dy_stride, 0.0f);
+  }
 }
 
 // Rows per piece: the padded copies within about 384 KB (the x copy is read once per channel block,
