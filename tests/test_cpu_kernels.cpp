@@ -442,12 +442,14 @@ TEST(CpuKernelConvTranspose, FastMatchesReference) {
   }
 }
 
-TEST(CpuKernelConvTranspose, GroupsAndSingleImages) {
-  // (4*40 + 64) * 30*30 elements per image: 20 fit the workspace, so 21 images make a full group
-  // and a single image; 2 images of 32x34 with K = 1024 do not fit together and go one by one.
-  check_conv_transpose<double>({21, 64, 30, 30, 40});
-  ASSERT_LT(cpu::conv_transpose2x2_workspace_size(1024, 32, 34), 2 * (4 * 1024 + 3) * 32 * 34);
-  check_conv_transpose<double>({2, 3, 32, 34, 1024});
+TEST(CpuKernelConvTranspose, BandsOfRowsAndOneRowBands) {
+  // K = 64 on 64-wide rows: 4 rows of taps fill a band, so 30 rows make 8 bands, the last one of
+  // 2 rows; 3 images give 24 pieces over the threads.
+  check_conv_transpose<double>({3, 16, 30, 64, 64});
+  check_conv_transpose<float>({3, 16, 30, 64, 64});
+  // K = 1024: not even one 34-wide row of taps fits the band size, so every band is one row.
+  ASSERT_LT(cpu::conv_transpose2x2_workspace_size(1024, 5, 34), int64_t(64) * 4 * 1024 * 34);
+  check_conv_transpose<double>({2, 3, 5, 34, 1024});
 }
 
 TEST(CpuKernelConvTranspose, ReferencePaintsDisjointBlocks) {

@@ -5,11 +5,11 @@
 // Backward   dx[n,c,i,j]  = sum_{k,u,v} w[c,k,u,v] * dy[n,k,2i+u,2j+v]
 //            dw[c,k,u,v] += sum_{n,i,j} x[n,c,i,j] * dy[n,k,2i+u,2j+v]
 //            db[k]       += sum over n and the output plane of dy (bias_backward in conv2d.h)
-// Fast path: a GEMM (K*4, g*H*W) = w^T (K*4, C) x (C, g*H*W) over a group of g images side by
-// side, then a scatter of the 4 taps into the output planes. `workspace` holds
-// conv_transpose2x2_workspace_size() elements: max(one image's taps, 4M); small planes group as
-// many images as fit (taps and inputs together), a large plane goes alone. The size depends
-// only on (K, H, W), so one workspace of the largest size can be shared by every layer.
+// Fast path: per band of input rows, a GEMM (K*4, band) = w^T (K*4, C) x (C, band) on the input
+// in place, then a scatter of the 4 taps into the output planes (conv_transpose2x2.cpp).
+// `workspace` holds conv_transpose2x2_workspace_size() elements: one band's taps per OpenMP
+// thread. The size depends only on (K, H, W) and the thread count, so one workspace of the
+// largest size can be shared by every layer.
 #pragma once
 
 #include <cstdint>
