@@ -8,8 +8,8 @@
 // Why: at SeqNet's thin levels (16-32 channels on a 576x576 plane) the im2col path spends its
 // time writing and re-reading 9*C columns per pixel, and the GEMM it feeds has one side of only
 // K = 16..32 rows; both keep it at 15-20% of this CPU's GEMM peak. The direct kernel keeps a block
-// of outputs (AVX-512: 8 channels x 48 pixels) in vector registers and streams the input rows
-// through them, so every loaded input vector feeds 8 fused multiply-adds.
+// of outputs (AVX-512: e.g. 6 channels x 64 pixels or 8 x 48) in vector registers and streams the
+// input rows through them, so every loaded input vector feeds 6 to 24 fused multiply-adds.
 #pragma once
 
 #include <optional>
