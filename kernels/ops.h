@@ -57,6 +57,20 @@ void batchnorm_backward(Tensor& dx, Tensor& dgamma, Tensor& dbeta, const Tensor&
                         const Tensor& gamma, const Tensor& mean, const Tensor& rstd,
                         const BatchNormSync* sync = nullptr);
 
+// Training, a DoubleConv stage's BatchNorm2d -> ReLU -> Dropout(p, seed) in one op (p = 0: no
+// dropout): the statistics and running statistics of batchnorm_forward_train, then one pass
+// writing y = relu(batchnorm(x)) keep / (1-p) with dropout_forward's mask; on the CPU the same
+// bits as the three ops. Its backward reads the ReLU and dropout mask from y (y > 0 exactly where
+// both let the value through; kernels/cpu/batchnorm.h), so y must be unchanged until then; dx may
+// be dy. The two replace 7 passes over the map by 3 forward and 10 by 7 backward (docs/GPU.md).
+void batchnorm_relu_dropout_forward_train(Tensor& y, Tensor& mean, Tensor& rstd, Tensor& running_mean,
+                                          Tensor& running_var, const Tensor& x, const Tensor& gamma,
+                                          const Tensor& beta, double eps, double momentum, float p, uint64_t seed,
+                                          const BatchNormSync* sync = nullptr);
+void batchnorm_relu_dropout_backward(Tensor& dx, Tensor& dgamma, Tensor& dbeta, const Tensor& dy, const Tensor& x,
+                                     const Tensor& y, const Tensor& gamma, const Tensor& mean, const Tensor& rstd,
+                                     float p, const BatchNormSync* sync = nullptr);
+
 void relu_forward(Tensor& y, const Tensor& x);
 void relu_backward(Tensor& dx, const Tensor& dy, const Tensor& y);
 void sigmoid_forward(Tensor& y, const Tensor& x);
