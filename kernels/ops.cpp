@@ -163,7 +163,17 @@ void conv2d_batchnorm_relu_eval(Tensor& y, const Tensor& x, const Tensor& w, con
                          {running_mean.f32(), scale.data(), beta.f32(), true});
     return;
   }
-  // Elsewhere: the convolution, then batch-norm and ReLU in place on y.
+#ifdef SEQNET_WITH_CUDA
+  if (x.device() == Device::cuda && !use_cudnn()) {
+    // The custom kernels: batch-norm and ReLU in the GEMM's epilogue.
+    (use_tf32() ? cuda::conv2d_batchnorm_relu_eval_tf32 : cuda::conv2d_batchnorm_relu_eval)(
+        y.f32(), x.f32(), w.f32(), b ? b->f32() : nullptr, gamma.f32(), beta.f32(), running_mean.f32(),
+        running_var.f32(), eps, d.N, d.C, d.H, d.W, d.K, d.ks, cuda::stream());
+    return;
+  }
+#endif
+  // Elsewhere (double, a 1x1 kernel on the CPU, cuDNN): the convolution, then batch-norm and ReLU
+  // in place on y.
   run_conv2d_forward(y, x, w, b, d);
   const int64_t HW = int64_t(d.H) * d.W;
   dispatch(

@@ -12,6 +12,9 @@
 //                  apart and then added into dw in chunk order (not with atomics), so two runs give
 //                  the same bits.
 //
+// Evaluation's Conv2d -> BatchNorm2d -> ReLU (conv2d_batchnorm_relu_eval) is the forward with
+// the normalisation and ReLU in the GEMM's epilogue (implicit_gemm.cuh), on the sums in registers.
+//
 // All three run on implicit_gemm.cuh: forward and backward-input on its GEMM (the 32-row tile for
 // <= 32 output channels, split-K, the TF32 path) with the Conv op below, the weight gradient on
 // its pixel-chunked GEMM (32- or 64-row tile) with ConvTaps. 1x1 convolutions where either side has at most
@@ -98,11 +101,11 @@ struct ConvTaps {
 // writes kThinRows outputs, so the pass is bound by memory traffic (in read M / kThinRows times,
 // which is at most R <= kThinRows times when M is the large side), not by a mostly empty tile.
 // TF32 rounds in and A as the tiled TF32 path does, so the precision's meaning does not depend on
-// the path.
+// the path. The epilogue (bias, then bn_relu when set) is the tiled path's.
 template <bool FLIP, bool TF32>
 __global__ void conv1x1_thin_kernel(float* __restrict__ out, const float* __restrict__ in,
-                                    const float* __restrict__ w, const float* __restrict__ bias, int N, int R,
-                                    int64_t HW, int M) {
+                                    const float* __restrict__ w, const float* __restrict__ bias,
+                                    const float4* __restrict__ bn_relu, int N, int R, int64_t HW, int M) {
   const int m0 = blockIdx.y * kThinRows;
   const int64_t Q = int64_t(N) * HW;
   for (int64_t q = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; q < Q; q += int64_t(gridDim.x) * blockDim.x) {
@@ -123,7 +126,7 @@ __global__ void conv1x1_thin_kernel(float* __restrict__ out, const float* __rest
     for (int g = 0; g < kThinRows; ++g) {
       const int m = m0 + g;
       if (m >= M) break;
-      out[(n * M + m) * HW + p] = acc[g] + (bias ? bias[m] : 0.f);
+      out[(n * M + m) * HW + p] = implicit_gemm::batchnorm_relu(bn_relu, m, acc[g] + (bias ? bias[m] : 0.f));
     }
   }
 }
@@ -140,35 +143,62 @@ enum class Precision { fp32, tf32 };
 bool thin(int ksize, int M, int R) { return ksize == 1 && std::min(M, R) <= kThinRows; }
 
 template <bool FLIP, bool TF32>
-void launch_thin(float* out, const float* in, const float* w, const float* bias, int N, int R, int64_t HW, int M,
-                 cudaStream_t stream) {
+void launch_thin(float* out, const float* in, const float* w, const float* bias, const float4* bn_relu, int N, int R,
+                 int64_t HW, int M, cudaStream_t stream) {
   const dim3 grid(unsigned(grid_stride_blocks(int64_t(N) * HW)), unsigned((M + kThinRows - 1) / kThinRows));
-  conv1x1_thin_kernel<FLIP, TF32><<<grid, kBlockThreads, 0, stream>>>(out, in, w, bias, N, R, HW, M);
+  conv1x1_thin_kernel<FLIP, TF32><<<grid, kBlockThreads, 0, stream>>>(out, in, w, bias, bn_relu, N, R, HW, M);
   SEQNET_CUDA_CHECK_LAUNCH();
 }
 
 // out (N, M, H, W) from in (N, Cin, H, W): forward (FLIP false, M = K) or backward-input (FLIP
-// true, Cin = K, M = C).
+// true, Cin = K, M = C); the forward's epilogue may add batch-norm and ReLU (bn_relu).
 template <bool FLIP, bool TF32>
-void conv_gemm(float* out, const float* in, const float* w, const float* bias, int N, int Cin, int H, int W, int M,
-               int ksize, cudaStream_t stream) {
+void conv_gemm(float* out, const float* in, const float* w, const float* bias, const float4* bn_relu, int N, int Cin,
+               int H, int W, int M, int ksize, cudaStream_t stream) {
   const int R = Cin * ksize * ksize;
-  if (thin(ksize, M, R)) return launch_thin<FLIP, TF32>(out, in, w, bias, N, R, int64_t(H) * W, M, stream);
-  const GemmArgs args{out, in, w, bias, N, Cin, H, W, M, R};
+  if (thin(ksize, M, R)) return launch_thin<FLIP, TF32>(out, in, w, bias, bn_relu, N, R, int64_t(H) * W, M, stream);
+  const GemmArgs args{out, in, w, bias, N, Cin, H, W, M, R, bn_relu};
   if (ksize == 3)
     implicit_gemm::gemm<Conv<3, FLIP>, TF32>(args, stream);
   else
     implicit_gemm::gemm<Conv<1, FLIP>, TF32>(args, stream);
 }
 
-void forward(Precision precision, float* y, const float* x, const float* w, const float* b, int N, int C, int H,
-             int W, int K, int ksize, cudaStream_t stream) {
+void forward(Precision precision, float* y, const float* x, const float* w, const float* b, const float4* bn_relu,
+             int N, int C, int H, int W, int K, int ksize, cudaStream_t stream) {
   check_ksize(ksize, "conv2d_forward");
   if (int64_t(N) * H * W == 0 || K == 0) return;
   if (precision == Precision::tf32)
-    conv_gemm<false, true>(y, x, w, b, N, C, H, W, K, ksize, stream);
+    conv_gemm<false, true>(y, x, w, b, bn_relu, N, C, H, W, K, ksize, stream);
   else
-    conv_gemm<false, false>(y, x, w, b, N, C, H, W, K, ksize, stream);
+    conv_gemm<false, false>(y, x, w, b, bn_relu, N, C, H, W, K, ksize, stream);
+}
+
+// (mean, scale, beta) of the epilogue per channel, scale = gamma / sqrt(var + eps) in double as
+// the CPU op computes it.
+__global__ void batchnorm_relu_coefficients_kernel(float4* coefficients, const float* gamma, const float* beta,
+                                                   const float* running_mean, const float* running_var, int K,
+                                                   double eps) {
+  for (int k = blockIdx.x * blockDim.x + threadIdx.x; k < K; k += gridDim.x * blockDim.x)
+    coefficients[k] = make_float4(running_mean[k], float(double(gamma[k]) / sqrt(double(running_var[k]) + eps)),
+                                  beta[k], 0.f);
+}
+
+void forward_batchnorm_relu(Precision precision, float* y, const float* x, const float* w, const float* b,
+                            const float* gamma, const float* beta, const float* running_mean,
+                            const float* running_var, double eps, int N, int C, int H, int W, int K, int ksize,
+                            cudaStream_t stream) {
+  check_ksize(ksize, "conv2d_batchnorm_relu_eval");
+  if (int64_t(N) * H * W == 0 || K == 0) return;
+  // The coefficients live in stream-ordered memory of this call only.
+  float4* coefficients = nullptr;
+  SEQNET_CUDA_CHECK(cudaMallocAsync(reinterpret_cast<void**>(&coefficients), size_t(K) * sizeof(float4), stream));
+  const int blocks = (K + kBlockThreads - 1) / kBlockThreads;
+  batchnorm_relu_coefficients_kernel<<<blocks, kBlockThreads, 0, stream>>>(coefficients, gamma, beta, running_mean,
+                                                                            running_var, K, eps);
+  SEQNET_CUDA_CHECK_LAUNCH();
+  forward(precision, y, x, w, b, coefficients, N, C, H, W, K, ksize, stream);
+  SEQNET_CUDA_CHECK(cudaFreeAsync(coefficients, stream));
 }
 
 void backward_input(Precision precision, float* dx, const float* dy, const float* w, int N, int C, int H, int W,
@@ -176,9 +206,9 @@ void backward_input(Precision precision, float* dx, const float* dy, const float
   check_ksize(ksize, "conv2d_backward_input");
   if (int64_t(N) * H * W == 0 || C == 0) return;
   if (precision == Precision::tf32)
-    conv_gemm<true, true>(dx, dy, w, nullptr, N, K, H, W, C, ksize, stream);
+    conv_gemm<true, true>(dx, dy, w, nullptr, nullptr, N, K, H, W, C, ksize, stream);
   else
-    conv_gemm<true, false>(dx, dy, w, nullptr, N, K, H, W, C, ksize, stream);
+    conv_gemm<true, false>(dx, dy, w, nullptr, nullptr, N, K, H, W, C, ksize, stream);
 }
 
 // The launch shape of out (M rows) from in (Cin channels) on N x H x W.
@@ -193,12 +223,26 @@ ConvLaunchShape gemm_launch_shape(int N, int Cin, int H, int W, int M, int ksize
 
 void conv2d_forward(float* y, const float* x, const float* w, const float* b, int N, int C, int H, int W, int K,
                     int ksize, cudaStream_t stream) {
-  forward(Precision::fp32, y, x, w, b, N, C, H, W, K, ksize, stream);
+  forward(Precision::fp32, y, x, w, b, nullptr, N, C, H, W, K, ksize, stream);
 }
 
 void conv2d_forward_tf32(float* y, const float* x, const float* w, const float* b, int N, int C, int H, int W, int K,
                          int ksize, cudaStream_t stream) {
-  forward(Precision::tf32, y, x, w, b, N, C, H, W, K, ksize, stream);
+  forward(Precision::tf32, y, x, w, b, nullptr, N, C, H, W, K, ksize, stream);
+}
+
+void conv2d_batchnorm_relu_eval(float* y, const float* x, const float* w, const float* b, const float* gamma,
+                                const float* beta, const float* running_mean, const float* running_var, double eps,
+                                int N, int C, int H, int W, int K, int ksize, cudaStream_t stream) {
+  forward_batchnorm_relu(Precision::fp32, y, x, w, b, gamma, beta, running_mean, running_var, eps, N, C, H, W, K,
+                         ksize, stream);
+}
+
+void conv2d_batchnorm_relu_eval_tf32(float* y, const float* x, const float* w, const float* b, const float* gamma,
+                                     const float* beta, const float* running_mean, const float* running_var,
+                                     double eps, int N, int C, int H, int W, int K, int ksize, cudaStream_t stream) {
+  forward_batchnorm_relu(Precision::tf32, y, x, w, b, gamma, beta, running_mean, running_var, eps, N, C, H, W, K,
+                         ksize, stream);
 }
 
 void conv2d_backward_input(float* dx, const float* dy, const float* w, int N, int C, int H, int W, int K, int ksize,
