@@ -7,8 +7,11 @@
 // Names read as BM_conv_<pass>/<engine>/<shape>, so each custom line sits beside its cuDNN line
 // and the naive kernel 1 (kernels/cuda/conv2d_naive.cu, one thread per output; docs/KERNELS.md):
 //   BM_conv_fwd/naive/N1_C32_576x576_K32  BM_conv_fwd/custom/...  BM_conv_fwd/cudnn/...
-// (engine tf32: the custom kernels on tensor cores, --conv-precision tf32; forward and
-// backward-input, the weight gradient is FP32 in both).
+//   BM_conv_fwd/tf32/...  BM_conv_fwd/cudnn_tf32/...
+// (engine tf32: the custom kernels on tensor cores, --conv-precision tf32, forward and
+// backward-input, the weight gradient being FP32 in the custom kernels; cudnn_tf32: cuDNN with
+// tensor-op math, TF32 as PyTorch's default for convolutions, its fastest algorithm of any kind,
+// all three passes, so its weight gradient shows what TF32 would give there).
 // Shapes: the encoder/decoder levels of a 576x576 image, batch 1 (width 32 at 576 up to 512 at
 // 36), and of 128x128 training crops, batch 24 (32 at 128 up to 512 at 8). Each iteration is
 // timed on the device with CUDA events (UseManualTime); the GFLOP/s counter counts 2 flops per
@@ -95,7 +98,7 @@ void time_on_device(benchmark::State& state, double flops, Run run) {
 }
 
 enum class Pass { forward, backward_input, backward_weight };
-enum class Engine { naive, custom, tf32, cudnn };
+enum class Engine { naive, custom, cudnn, tf32, cudnn_tf32 };
 
 // The three passes of one engine share their signatures.
 struct ConvFunctions {
@@ -114,6 +117,9 @@ ConvFunctions conv_functions(Engine engine) {
     case Engine::tf32:
       return {seqnet::cuda::conv2d_forward_tf32, seqnet::cuda::conv2d_backward_input_tf32,
               seqnet::cuda::conv2d_backward_weight};
+    case Engine::cudnn_tf32:
+      return {seqnet::cudnn::conv2d_forward_tf32, seqnet::cudnn::conv2d_backward_input_tf32,
+              seqnet::cudnn::conv2d_backward_weight_tf32};
     case Engine::cudnn:
       break;
   }
@@ -125,6 +131,7 @@ const char* engine_name(Engine engine) {
     case Engine::naive: return "naive";
     case Engine::custom: return "custom";
     case Engine::tf32: return "tf32";
+    case Engine::cudnn_tf32: return "cudnn_tf32";
     case Engine::cudnn: break;
   }
   return "cudnn";
@@ -342,8 +349,8 @@ void register_benchmarks() {
                 {Pass::backward_weight, "BM_conv_bwd_weight"}};
   for (const auto& p : passes)
     for (const ConvShape& s : kShapes)
-      for (Engine engine : {Engine::naive, Engine::custom, Engine::tf32, Engine::cudnn}) {
-        if (engine == Engine::cudnn && !with_cudnn) continue;
+      for (Engine engine : {Engine::naive, Engine::custom, Engine::cudnn, Engine::tf32, Engine::cudnn_tf32}) {
+        if ((engine == Engine::cudnn || engine == Engine::cudnn_tf32) && !with_cudnn) continue;
         if (engine == Engine::tf32 && p.pass == Pass::backward_weight) continue;  // same kernel as custom
         // The naive weight gradient sums N*H*W products in one thread: seconds per call at the
         // 576x576 and 24 x 128x128 top levels, so it is timed on the smaller planes only.
