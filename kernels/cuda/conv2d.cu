@@ -74,6 +74,7 @@ struct Conv {
     return (n * g.M + m) * HW + (q - n * HW);
   }
   static __device__ int bias_index(const GemmArgs&, int m) { return m; }
+  static constexpr bool kBatchNormRelu = !FLIP;  // the forward's epilogue may normalise
 };
 
 // The weight gradient's B for implicit_gemm::wgrad: dW (K, C*KK) += dY (K, Q) * Xcol^T, column

@@ -13,12 +13,15 @@
 //     static float b(const GemmArgs&, const Column&, int r);          // r < R
 //     static int64_t out_index(const GemmArgs&, int64_t q, int m);    // where out(m, q) is stored
 //     static int bias_index(const GemmArgs&, int m);                  // bias[] of row m (if bias)
+//     static constexpr bool kBatchNormRelu;                           // the epilogue below may apply
 //   };
 //
 // Epilogue: out = acc + bias[bias_index(m)], then, when bn_relu is set (the evaluation-mode
 // Conv2d -> BatchNorm2d -> ReLU of ops::conv2d_batchnorm_relu_eval), out = max(0, (out - mean) *
 // scale + beta) with (mean, scale, beta) = bn_relu[bias_index(m)], in registers before the store
-// (after the split sums are added, with split-K): no separate passes over the output.
+// (after the split sums are added, with split-K): no separate passes over the output. Only ops
+// with kBatchNormRelu compile that test (the forward convolutions): ptxas allocates the others'
+// registers as before (with it compiled in, one of them spilled 12 bytes).
 //
 // Tiling. A block of 4*BM threads computes a BM x BN tile (BM = 32 or 64 rows, BN = 16*TN
 // columns, TN = 4 or 8). The threads form a (BM/4) x 16 grid; thread (ty, tx) owns the 4 rows
@@ -75,6 +78,13 @@ __device__ __forceinline__ float batchnorm_relu(const float4* bn_relu, int chann
   const float4 k = bn_relu[channel];
   const float t = (v - k.x) * k.y + k.z;
   return t > 0.f ? t : 0.f;
+}
+
+// The epilogue after the bias for Op (see the top of the file).
+template <class Op>
+__device__ __forceinline__ float epilogue(const GemmArgs& args, int channel, float v) {
+  if constexpr (Op::kBatchNormRelu) return batchnorm_relu(args.bn_relu, channel, v);
+  else return v;
 }
 
 template <int BM, int TN, int Pad>
@@ -233,7 +243,7 @@ __global__ void __launch_bounds__(4 * BM) gemm_kernel(float* out, const float* _
           q0 + (TF32 ? warp_n * 4 * TN + (j / 2) * 8 + 2 * lane_t + j % 2 : (j / 4) * 64 + tx * 4 + j % 4);
       if (qo >= Q) continue;
       if (split) slice[int64_t(m) * Q + qo] = acc[i][j];
-      else args.out[Op::out_index(args, qo, m)] = batchnorm_relu(args.bn_relu, channel, acc[i][j] + bias);
+      else args.out[Op::out_index(args, qo, m)] = epilogue<Op>(args, channel, acc[i][j] + bias);
     }
   }
 }
@@ -252,7 +262,7 @@ __global__ void add_splits_kernel(float* out, const float* __restrict__ bias, in
     for (int z = 0; z < splits; ++z) sum += partials[z * elements + e];
     const int m = int(e / Q), channel = Op::bias_index(args, m);
     if (args.bias) sum += args.bias[channel];
-    args.out[Op::out_index(args, e - int64_t(m) * Q, m)] = batchnorm_relu(args.bn_relu, channel, sum);
+    args.out[Op::out_index(args, e - int64_t(m) * Q, m)] = epilogue<Op>(args, channel, sum);
   }
 }
 
