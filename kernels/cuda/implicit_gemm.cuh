@@ -159,8 +159,18 @@ __device__ __forceinline__ void multiply_slice_tf32(float (&acc)[4][TN], const f
 // Grid: x over Q / BN column tiles, y over M / BM row tiles, z over splits.
 // (The kernels take GemmArgs' fields one by one and rebuild it: HIP-CPU's kernels are SIMD
 // clones, which take no struct arguments.)
+// The blocks per multiprocessor gemm_kernel's registers must allow (ptxas then uses at most
+// 65,536 / (4 BM x blocks) a thread); 0 leaves the choice to ptxas. Only the TF32 wide 32-row tile
+// has one: left alone, ptxas aimed at 7 blocks (72 registers) and spilled 8 bytes of
+// gemm_kernel<Conv<3, true>, 32, 8, true>; held to 6 blocks (85 at most) it takes 77-80 registers
+// and spills nothing. (The launch plan counts 4 of these blocks per multiprocessor either way.)
+template <int BM, int TN, bool TF32>
+constexpr int gemm_min_blocks() {
+  return TF32 && BM == 32 && TN == 8 ? 6 : 0;
+}
+
 template <class Op, int BM, int TN, bool TF32>
-__global__ void __launch_bounds__(4 * BM) gemm_kernel(float* out, const float* __restrict__ in,
+__global__ void __launch_bounds__(4 * BM, (gemm_min_blocks<BM, TN, TF32>())) gemm_kernel(float* out, const float* __restrict__ in,
                                                       const float* __restrict__ w, const float* __restrict__ bias,
                                                       int N, int Cin, int H, int W, int M, int R,
                                                       const float4* __restrict__ bn_relu,

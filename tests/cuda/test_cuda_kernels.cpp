@@ -96,11 +96,14 @@ std::string name_of(const ConvShape& s) {
 // Odd sizes, 1x1 and 3x3 kernels, a 1x1 plane (every tap but the centre is padding), the
 // SeqNet-like 64-channel 36x36 plane, one large enough for the wide tile and a split
 // weight-gradient reduction, a SeqNet head (1x1, 32 > 2 channels: the thin path both ways), and
-// SeqNet's 32 > 32 channels (the 32-row tiles over several column tiles, split-K).
+// SeqNet's 32 > 32 channels (the 32-row tiles over several column tiles, split-K); then 1x1
+// convolutions with 1 output channel and with 2 input channels on 8,192 pixels (the thin weight
+// gradient in 4 pixel chunks, 33 channels: a short last group of 8).
 // Which tile, split and path each takes: TestShapesReachEveryTileTheSplitsAndTheThinPath.
 const std::vector<ConvShape> kConvShapes = {
-    {3, 5, 37, 53, 7, 3}, {3, 5, 37, 53, 7, 1}, {2, 5, 1, 1, 7, 3},     {1, 64, 36, 36, 64, 3},
+    {3, 5, 37, 53, 7, 3},   {3, 5, 37, 53, 7, 1},   {2, 5, 1, 1, 7, 3},     {1, 64, 36, 36, 64, 3},
     {2, 16, 96, 96, 96, 3}, {2, 70, 9, 11, 130, 1}, {2, 32, 23, 29, 2, 1}, {1, 32, 24, 40, 32, 3},
+    {2, 33, 64, 64, 1, 1},  {2, 2, 64, 64, 33, 1},
 };
 
 // The CPU twin's results for one shape: y, dx, and dw/db after accumulating twice onto dw0/db0.
@@ -268,7 +271,13 @@ TEST(CudaKernelConv2d, TestShapesReachEveryTileTheSplitsAndTheThinPath) {
   EXPECT_EQ(backward_weight(big).tile_columns, 128);
   EXPECT_EQ(backward_weight(small).tile_rows, 32);  // 7 output channels
   EXPECT_EQ(backward_weight(small).tile_columns, 64);
-  EXPECT_EQ(backward_weight(head).tile_rows, 32);
+  EXPECT_TRUE(backward_weight(head).thin);
+  // The thin weight gradient: 8,192 pixels in chunks of at least 2,048, 5 groups of channels.
+  const ConvShape wide_head = kConvShapes[8], thin_input = kConvShapes[9];
+  EXPECT_TRUE(backward_weight(wide_head).thin);
+  EXPECT_EQ(backward_weight(wide_head).splits, 4);
+  EXPECT_TRUE(backward_weight(thin_input).thin);
+  EXPECT_EQ(backward_weight(thin_input).splits, 4);
   // 32 channels: the 32-row tiles; the weight gradient's 288 columns take 5 narrow tiles.
   const ConvShape level0 = kConvShapes[7];
   expect_tile(forward(level0), 32, 64, 2);
@@ -281,6 +290,7 @@ TEST(CudaKernelConv2d, TestShapesReachEveryTileTheSplitsAndTheThinPath) {
   expect_tile(forward(deep), 64, 128, 1);
   EXPECT_TRUE(forward(head).thin);
   EXPECT_EQ(backward_weight(big).splits, 1);
+  EXPECT_EQ(backward_weight(wide_head).splits, 1);
   cuda::set_multiprocessor_count(0);
 }
 
