@@ -1,8 +1,9 @@
-// bench_cuda_kernels.cpp: the custom implicit-GEMM convolutions against cuDNN (true float32 on
-// both sides) at SeqNet's 3x3 shapes, plus cuBLAS SGEMM at a large square size as the chip's
-// float32 reference line; and every other CUDA kernel (transposed conv, max-pool, batch-norm,
-// the element-wise kernels, concat, BCE, Adam) at the top level's map, in GB/s
-// (BM_<kernel>/<shape>: bytes read and written once per element, per device-timed second).
+// bench_cuda_kernels.cpp: the custom implicit-GEMM convolutions against cuDNN, in FP32 (true
+// float32 on both sides) and TF32, at SeqNet's 3x3 shapes, plus cuBLAS SGEMM at a large square
+// size as the chip's float32 reference line; and every other CUDA kernel (transposed conv,
+// max-pool, batch-norm and its training fusion with ReLU and dropout, the element-wise kernels,
+// concat, BCE, Adam) at the top level's map, in GB/s (BM_<kernel>/<shape>: bytes read and written
+// once per element, per device-timed second).
 //
 // Names read as BM_conv_<pass>/<engine>/<shape>, so each custom line sits beside its cuDNN line
 // and the naive kernel 1 (kernels/cuda/conv2d_naive.cu, one thread per output; docs/KERNELS.md):
@@ -183,7 +184,8 @@ void time_bytes_on_device(benchmark::State& state, double bytes, Run run) {
 
 enum class Kernel {
   upconv_forward, upconv_backward_input, upconv_backward_weight, maxpool_forward, maxpool_backward,
-  batchnorm_train, batchnorm_eval, batchnorm_backward, relu_forward, relu_backward, sigmoid_forward,
+  batchnorm_train, batchnorm_eval, batchnorm_backward, batchnorm_relu_dropout_train, batchnorm_relu_dropout_backward,
+  relu_forward, relu_backward, sigmoid_forward,
   dropout_forward, dropout_backward, add_inplace, concat, broadcast_mul, bce_with_logits, adam
 };
 
@@ -251,6 +253,19 @@ void bm_kernel(benchmark::State& state, Kernel kernel, int N, int C, int side) {
                                  per_channel.f32(), stat2.f32(), N, C, HW, st);
       });
       break;
+    case Kernel::batchnorm_relu_dropout_train:  // x twice, y once
+      time_bytes_on_device(state, 3 * f * n, [&](cudaStream_t st) {
+        cuda::batchnorm_relu_dropout_forward_train(out.f32(), stat1.f32(), stat2.f32(), grad1.f32(), var.f32(),
+                                                   a.f32(), per_channel.f32(), per_channel.f32(), N, C, HW, 1e-5, 0.1,
+                                                   0.1f, 42, st);
+      });
+      break;
+    case Kernel::batchnorm_relu_dropout_backward:  // dy, x and y twice each, dx once
+      time_bytes_on_device(state, 7 * f * n, [&](cudaStream_t st) {
+        cuda::batchnorm_relu_dropout_backward(out.f32(), grad1.f32(), grad2.f32(), b.f32(), a.f32(), b.f32(),
+                                              per_channel.f32(), per_channel.f32(), stat2.f32(), N, C, HW, 0.1f, st);
+      });
+      break;
     case Kernel::relu_forward:
       time_bytes_on_device(state, 2 * f * n, [&](cudaStream_t st) { cuda::relu_forward(out.f32(), a.f32(), n, st); });
       break;
@@ -313,6 +328,8 @@ void register_other_kernels() {
                  {Kernel::batchnorm_train, "BM_batchnorm_train"},
                  {Kernel::batchnorm_eval, "BM_batchnorm_eval"},
                  {Kernel::batchnorm_backward, "BM_batchnorm_bwd"},
+                 {Kernel::batchnorm_relu_dropout_train, "BM_batchnorm_relu_dropout_train"},
+                 {Kernel::batchnorm_relu_dropout_backward, "BM_batchnorm_relu_dropout_bwd"},
                  {Kernel::relu_forward, "BM_relu_fwd"},
                  {Kernel::relu_backward, "BM_relu_bwd"},
                  {Kernel::sigmoid_forward, "BM_sigmoid_fwd"},
