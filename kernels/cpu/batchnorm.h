@@ -15,7 +15,9 @@
 //   backward   g = dy / (1-p) where y > 0, else 0; then batch-norm's backward with g for dy
 // y > 0 exactly where the ReLU was open and dropout kept the value, so the backward reads the
 // forward's mask from the forward's output: bit for bit the same mask, no extra buffer. On the CPU
-// both give the bits of the three separate ops (the same expressions, in the same order).
+// the forward gives the bits of the three separate ops (the same expressions, in the same order),
+// the backward their gradients to rounding (the same expressions; the sums may be vectorised in
+// another order).
 // With `sync` (kernels/batchnorm_sync.h) the sums behind mean, var, mean(dy) and mean(dy*xhat)
 // are taken over every rank's batch (M = ranks*N*H*W); dgamma and dbeta stay this rank's sums
 // (the gradient all-reduce adds them up like every other parameter gradient).
