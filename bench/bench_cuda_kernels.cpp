@@ -1,14 +1,18 @@
-// bench_cuda_kernels.cpp: the custom implicit-GEMM convolutions against cuDNN (true float32 on
-// both sides) at SeqNet's 3x3 shapes, plus cuBLAS SGEMM at a large square size as the chip's
-// float32 reference line; and every other CUDA kernel (transposed conv, max-pool, batch-norm,
-// the element-wise kernels, concat, BCE, Adam) at the top level's map, in GB/s
-// (BM_<kernel>/<shape>: bytes read and written once per element, per device-timed second).
+// bench_cuda_kernels.cpp: the custom implicit-GEMM convolutions against cuDNN, in FP32 (true
+// float32 on both sides) and TF32, at SeqNet's 3x3 shapes, plus cuBLAS SGEMM at a large square
+// size as the chip's float32 reference line; and every other CUDA kernel (transposed conv,
+// max-pool, batch-norm and its training fusion with ReLU and dropout, the element-wise kernels,
+// concat, BCE, Adam) at the top level's map, in GB/s (BM_<kernel>/<shape>: bytes read and written
+// once per element, per device-timed second).
 //
 // Names read as BM_conv_<pass>/<engine>/<shape>, so each custom line sits beside its cuDNN line
 // and the naive kernel 1 (kernels/cuda/conv2d_naive.cu, one thread per output; docs/KERNELS.md):
 //   BM_conv_fwd/naive/N1_C32_576x576_K32  BM_conv_fwd/custom/...  BM_conv_fwd/cudnn/...
-// (engine tf32: the custom kernels on tensor cores, --conv-precision tf32; forward and
-// backward-input, the weight gradient is FP32 in both).
+//   BM_conv_fwd/tf32/...  BM_conv_fwd/cudnn_tf32/...
+// (engine tf32: the custom kernels on tensor cores, --conv-precision tf32, forward and
+// backward-input, the weight gradient being FP32 in the custom kernels; cudnn_tf32: cuDNN with
+// tensor-op math, TF32 as PyTorch's default for convolutions, its fastest algorithm of any kind,
+// all three passes, so its weight gradient shows what TF32 would give there).
 // Shapes: the encoder/decoder levels of a 576x576 image, batch 1 (width 32 at 576 up to 512 at
 // 36), and of 128x128 training crops, batch 24 (32 at 128 up to 512 at 8). Each iteration is
 // timed on the device with CUDA events (UseManualTime); the GFLOP/s counter counts 2 flops per
@@ -95,7 +99,7 @@ void time_on_device(benchmark::State& state, double flops, Run run) {
 }
 
 enum class Pass { forward, backward_input, backward_weight };
-enum class Engine { naive, custom, tf32, cudnn };
+enum class Engine { naive, custom, cudnn, tf32, cudnn_tf32 };
 
 // The three passes of one engine share their signatures.
 struct ConvFunctions {
@@ -114,6 +118,9 @@ ConvFunctions conv_functions(Engine engine) {
     case Engine::tf32:
       return {seqnet::cuda::conv2d_forward_tf32, seqnet::cuda::conv2d_backward_input_tf32,
               seqnet::cuda::conv2d_backward_weight};
+    case Engine::cudnn_tf32:
+      return {seqnet::cudnn::conv2d_forward_tf32, seqnet::cudnn::conv2d_backward_input_tf32,
+              seqnet::cudnn::conv2d_backward_weight_tf32};
     case Engine::cudnn:
       break;
   }
@@ -125,6 +132,7 @@ const char* engine_name(Engine engine) {
     case Engine::naive: return "naive";
     case Engine::custom: return "custom";
     case Engine::tf32: return "tf32";
+    case Engine::cudnn_tf32: return "cudnn_tf32";
     case Engine::cudnn: break;
   }
   return "cudnn";
@@ -176,7 +184,8 @@ void time_bytes_on_device(benchmark::State& state, double bytes, Run run) {
 
 enum class Kernel {
   upconv_forward, upconv_backward_input, upconv_backward_weight, maxpool_forward, maxpool_backward,
-  batchnorm_train, batchnorm_eval, batchnorm_backward, relu_forward, relu_backward, sigmoid_forward,
+  batchnorm_train, batchnorm_eval, batchnorm_backward, batchnorm_relu_dropout_train, batchnorm_relu_dropout_backward,
+  relu_forward, relu_backward, sigmoid_forward,
   dropout_forward, dropout_backward, add_inplace, concat, broadcast_mul, bce_with_logits, adam
 };
 
@@ -244,6 +253,19 @@ void bm_kernel(benchmark::State& state, Kernel kernel, int N, int C, int side) {
                                  per_channel.f32(), stat2.f32(), N, C, HW, st);
       });
       break;
+    case Kernel::batchnorm_relu_dropout_train:  // x twice, y once
+      time_bytes_on_device(state, 3 * f * n, [&](cudaStream_t st) {
+        cuda::batchnorm_relu_dropout_forward_train(out.f32(), stat1.f32(), stat2.f32(), grad1.f32(), var.f32(),
+                                                   a.f32(), per_channel.f32(), per_channel.f32(), N, C, HW, 1e-5, 0.1,
+                                                   0.1f, 42, st);
+      });
+      break;
+    case Kernel::batchnorm_relu_dropout_backward:  // dy, x and y twice each, dx once
+      time_bytes_on_device(state, 7 * f * n, [&](cudaStream_t st) {
+        cuda::batchnorm_relu_dropout_backward(out.f32(), grad1.f32(), grad2.f32(), b.f32(), a.f32(), b.f32(),
+                                              per_channel.f32(), per_channel.f32(), stat2.f32(), N, C, HW, 0.1f, st);
+      });
+      break;
     case Kernel::relu_forward:
       time_bytes_on_device(state, 2 * f * n, [&](cudaStream_t st) { cuda::relu_forward(out.f32(), a.f32(), n, st); });
       break;
@@ -306,6 +328,8 @@ void register_other_kernels() {
                  {Kernel::batchnorm_train, "BM_batchnorm_train"},
                  {Kernel::batchnorm_eval, "BM_batchnorm_eval"},
                  {Kernel::batchnorm_backward, "BM_batchnorm_bwd"},
+                 {Kernel::batchnorm_relu_dropout_train, "BM_batchnorm_relu_dropout_train"},
+                 {Kernel::batchnorm_relu_dropout_backward, "BM_batchnorm_relu_dropout_bwd"},
                  {Kernel::relu_forward, "BM_relu_fwd"},
                  {Kernel::relu_backward, "BM_relu_bwd"},
                  {Kernel::sigmoid_forward, "BM_sigmoid_fwd"},
@@ -342,8 +366,8 @@ void register_benchmarks() {
                 {Pass::backward_weight, "BM_conv_bwd_weight"}};
   for (const auto& p : passes)
     for (const ConvShape& s : kShapes)
-      for (Engine engine : {Engine::naive, Engine::custom, Engine::tf32, Engine::cudnn}) {
-        if (engine == Engine::cudnn && !with_cudnn) continue;
+      for (Engine engine : {Engine::naive, Engine::custom, Engine::cudnn, Engine::tf32, Engine::cudnn_tf32}) {
+        if ((engine == Engine::cudnn || engine == Engine::cudnn_tf32) && !with_cudnn) continue;
         if (engine == Engine::tf32 && p.pass == Pass::backward_weight) continue;  // same kernel as custom
         // The naive weight gradient sums N*H*W products in one thread: seconds per call at the
         // 576x576 and 24 x 128x128 top levels, so it is timed on the smaller planes only.

@@ -51,6 +51,9 @@ SEQNET_HOST_DEVICE inline bool dropout_keep_with_threshold(uint64_t seed, uint64
   return (dropout_hash(seed, i) >> 8) >= threshold;
 }
 
+// The factor survivors are multiplied by, 1 / (1-p) (inverted dropout: the expectation is unchanged).
+SEQNET_HOST_DEVICE inline double dropout_scale(float p) { return 1.0 / (1.0 - double(p)); }
+
 // True when element i survives dropout with drop probability p (0 <= p <= 1).
 SEQNET_HOST_DEVICE inline bool dropout_keep(uint64_t seed, uint64_t i, float p) {
   return dropout_keep_with_threshold(seed, i, dropout_threshold(p));

@@ -163,7 +163,17 @@ void conv2d_batchnorm_relu_eval(Tensor& y, const Tensor& x, const Tensor& w, con
                          {running_mean.f32(), scale.data(), beta.f32(), true});
     return;
   }
-  // Elsewhere: the convolution, then batch-norm and ReLU in place on y.
+#ifdef SEQNET_WITH_CUDA
+  if (x.device() == Device::cuda && !use_cudnn()) {
+    // The custom kernels: batch-norm and ReLU in the GEMM's epilogue.
+    (use_tf32() ? cuda::conv2d_batchnorm_relu_eval_tf32 : cuda::conv2d_batchnorm_relu_eval)(
+        y.f32(), x.f32(), w.f32(), b ? b->f32() : nullptr, gamma.f32(), beta.f32(), running_mean.f32(),
+        running_var.f32(), eps, d.N, d.C, d.H, d.W, d.K, d.ks, cuda::stream());
+    return;
+  }
+#endif
+  // Elsewhere (double, a 1x1 kernel on the CPU, cuDNN): the convolution, then batch-norm and ReLU
+  // in place on y.
   run_conv2d_forward(y, x, w, b, d);
   const int64_t HW = int64_t(d.H) * d.W;
   dispatch(
@@ -361,10 +371,15 @@ void expect_no_sync_on_gpu(const Tensor& x, const BatchNormSync* sync) {
 }
 }  // namespace
 
-void batchnorm_forward_train(Tensor& y, Tensor& mean, Tensor& rstd, Tensor& running_mean, Tensor& running_var,
-                             const Tensor& x, const Tensor& gamma, const Tensor& beta, double eps, double momentum,
-                             const BatchNormSync* sync) {
-  SEQNET_OP_TIMER();
+namespace {
+struct BatchNormDims {
+  int N, C;
+  int64_t HW;
+};
+// The shape checks of a training forward (plain or fused): y like x, six per-channel tensors.
+BatchNormDims batchnorm_train_dims(const Tensor& y, const Tensor& mean, const Tensor& rstd,
+                                   const Tensor& running_mean, const Tensor& running_var, const Tensor& x,
+                                   const Tensor& gamma, const Tensor& beta, const BatchNormSync* sync) {
   expect_no_sync_on_gpu(x, sync);
   expect_image(x, "batch-norm");
   const int N = as_int(x.shape().n()), C = as_int(x.shape().c());
@@ -374,6 +389,34 @@ void batchnorm_forward_train(Tensor& y, Tensor& mean, Tensor& rstd, Tensor& runn
   for (const Tensor* t : std::initializer_list<const Tensor*>{&mean, &rstd, &running_mean, &running_var, &gamma, &beta})
     expect_shape(*t, {C}, "batch-norm per-channel tensor");
   expect_same_place({&y, &x, &mean, &rstd, &running_mean, &running_var, &gamma, &beta}, "batch-norm");
+  return {N, C, HW};
+}
+
+// The shape checks of a backward (plain or fused, whose y is checked by the caller).
+BatchNormDims batchnorm_backward_dims(const Tensor& dx, const Tensor& dgamma, const Tensor& dbeta, const Tensor& dy,
+                                      const Tensor& x, const Tensor& gamma, const Tensor& mean, const Tensor& rstd,
+                                      const BatchNormSync* sync) {
+  expect_no_sync_on_gpu(x, sync);
+  expect_image(x, "batch-norm backward");
+  const int N = as_int(x.shape().n()), C = as_int(x.shape().c());
+  const int64_t HW = x.shape().h() * x.shape().w();
+  expect_shape(dx, x.shape(), "batch-norm input gradient");
+  expect_shape(dy, x.shape(), "batch-norm output gradient");
+  for (const Tensor* t : std::initializer_list<const Tensor*>{&dgamma, &dbeta, &gamma, &mean, &rstd}) expect_shape(*t, {C}, "batch-norm per-channel tensor");
+  expect_same_place({&dx, &dgamma, &dbeta, &dy, &x, &gamma, &mean, &rstd}, "batch-norm backward");
+  return {N, C, HW};
+}
+
+void expect_dropout_probability(float p) {
+  if (!(p >= 0.0f && p < 1.0f)) throw std::invalid_argument("dropout probability must be in [0, 1), got " + std::to_string(p));
+}
+}  // namespace
+
+void batchnorm_forward_train(Tensor& y, Tensor& mean, Tensor& rstd, Tensor& running_mean, Tensor& running_var,
+                             const Tensor& x, const Tensor& gamma, const Tensor& beta, double eps, double momentum,
+                             const BatchNormSync* sync) {
+  SEQNET_OP_TIMER();
+  const auto [N, C, HW] = batchnorm_train_dims(y, mean, rstd, running_mean, running_var, x, gamma, beta, sync);
   dispatch(
       x,
       [&](auto t) {
@@ -385,6 +428,28 @@ void batchnorm_forward_train(Tensor& y, Tensor& mean, Tensor& rstd, Tensor& runn
         SEQNET_CUDA_ONLY(cuda::batchnorm_forward_train(y.f32(), mean.f32(), rstd.f32(), running_mean.f32(),
                                                        running_var.f32(), x.f32(), gamma.f32(), beta.f32(), N, C, HW,
                                                        eps, momentum, cuda::stream()));
+      });
+}
+
+void batchnorm_relu_dropout_forward_train(Tensor& y, Tensor& mean, Tensor& rstd, Tensor& running_mean,
+                                          Tensor& running_var, const Tensor& x, const Tensor& gamma,
+                                          const Tensor& beta, double eps, double momentum, float p, uint64_t seed,
+                                          const BatchNormSync* sync) {
+  SEQNET_OP_TIMER();
+  const auto [N, C, HW] = batchnorm_train_dims(y, mean, rstd, running_mean, running_var, x, gamma, beta, sync);
+  expect_dropout_probability(p);
+  dispatch(
+      x,
+      [&](auto t) {
+        using T = decltype(t);
+        cpu::batchnorm_relu_dropout_forward_train(ptr<T>(y), ptr<T>(mean), ptr<T>(rstd), ptr<T>(running_mean),
+                                                  ptr<T>(running_var), ptr<T>(x), ptr<T>(gamma), ptr<T>(beta), N, C,
+                                                  HW, eps, momentum, p, seed, sync);
+      },
+      [&] {
+        SEQNET_CUDA_ONLY(cuda::batchnorm_relu_dropout_forward_train(
+            y.f32(), mean.f32(), rstd.f32(), running_mean.f32(), running_var.f32(), x.f32(), gamma.f32(), beta.f32(),
+            N, C, HW, eps, momentum, p, seed, cuda::stream()));
       });
 }
 
@@ -413,14 +478,7 @@ void batchnorm_forward_eval(Tensor& y, const Tensor& x, const Tensor& gamma, con
 void batchnorm_backward(Tensor& dx, Tensor& dgamma, Tensor& dbeta, const Tensor& dy, const Tensor& x,
                         const Tensor& gamma, const Tensor& mean, const Tensor& rstd, const BatchNormSync* sync) {
   SEQNET_OP_TIMER();
-  expect_no_sync_on_gpu(x, sync);
-  expect_image(x, "batch-norm backward");
-  const int N = as_int(x.shape().n()), C = as_int(x.shape().c());
-  const int64_t HW = x.shape().h() * x.shape().w();
-  expect_shape(dx, x.shape(), "batch-norm input gradient");
-  expect_shape(dy, x.shape(), "batch-norm output gradient");
-  for (const Tensor* t : std::initializer_list<const Tensor*>{&dgamma, &dbeta, &gamma, &mean, &rstd}) expect_shape(*t, {C}, "batch-norm per-channel tensor");
-  expect_same_place({&dx, &dgamma, &dbeta, &dy, &x, &gamma, &mean, &rstd}, "batch-norm backward");
+  const auto [N, C, HW] = batchnorm_backward_dims(dx, dgamma, dbeta, dy, x, gamma, mean, rstd, sync);
   dispatch(
       x,
       [&](auto t) {
@@ -431,6 +489,28 @@ void batchnorm_backward(Tensor& dx, Tensor& dgamma, Tensor& dbeta, const Tensor&
       [&] {
         SEQNET_CUDA_ONLY(cuda::batchnorm_backward(dx.f32(), dgamma.f32(), dbeta.f32(), dy.f32(), x.f32(), gamma.f32(),
                                                   mean.f32(), rstd.f32(), N, C, HW, cuda::stream()));
+      });
+}
+
+void batchnorm_relu_dropout_backward(Tensor& dx, Tensor& dgamma, Tensor& dbeta, const Tensor& dy, const Tensor& x,
+                                     const Tensor& y, const Tensor& gamma, const Tensor& mean, const Tensor& rstd,
+                                     float p, const BatchNormSync* sync) {
+  SEQNET_OP_TIMER();
+  const auto [N, C, HW] = batchnorm_backward_dims(dx, dgamma, dbeta, dy, x, gamma, mean, rstd, sync);
+  expect_shape(y, x.shape(), "batch-norm + ReLU + dropout output");
+  expect_same_place({&y, &x}, "batch-norm + ReLU + dropout backward");
+  expect_dropout_probability(p);
+  dispatch(
+      x,
+      [&](auto t) {
+        using T = decltype(t);
+        cpu::batchnorm_relu_dropout_backward(ptr<T>(dx), ptr<T>(dgamma), ptr<T>(dbeta), ptr<T>(dy), ptr<T>(x),
+                                             ptr<T>(y), ptr<T>(gamma), ptr<T>(mean), ptr<T>(rstd), N, C, HW, p, sync);
+      },
+      [&] {
+        SEQNET_CUDA_ONLY(cuda::batchnorm_relu_dropout_backward(dx.f32(), dgamma.f32(), dbeta.f32(), dy.f32(), x.f32(),
+                                                               y.f32(), gamma.f32(), mean.f32(), rstd.f32(), N, C, HW,
+                                                               p, cuda::stream()));
       });
 }
 
@@ -480,7 +560,7 @@ void sigmoid_backward(Tensor& dx, const Tensor& dy, const Tensor& y) {
 void dropout_forward(Tensor& y, const Tensor& x, float p, uint64_t seed) {
   SEQNET_OP_TIMER();
   expect_same(y, x, "dropout output");
-  if (!(p >= 0.0f && p < 1.0f)) throw std::invalid_argument("dropout probability must be in [0, 1), got " + std::to_string(p));
+  expect_dropout_probability(p);
   dispatch(
       x, [&](auto t) { using T = decltype(t); cpu::dropout_forward(ptr<T>(y), ptr<T>(x), x.numel(), p, seed); },
       [&] { SEQNET_CUDA_ONLY(cuda::dropout_forward(y.f32(), x.f32(), x.numel(), p, seed, cuda::stream())); });

@@ -28,9 +28,10 @@ void conv2d_forward(Tensor& y, const Tensor& x, const Tensor& w, const Tensor* b
 void conv2d_backward_input(Tensor& dx, const Tensor& dy, const Tensor& w);
 void conv2d_backward_weight(Tensor& dw, const Tensor& dy, const Tensor& x);
 // Evaluation only: y = relu(batchnorm_eval(conv(x, w) [+ b])), the Conv2d -> BatchNorm2d -> ReLU
-// stage of a DoubleConv in one op. On the CPU's direct 3x3 kernel the normalisation and the ReLU
-// are applied to the sums before they are stored (no extra passes over y); elsewhere the three
-// kernels run one after the other on y. gamma, beta, running_mean, running_var: (K).
+// stage of a DoubleConv in one op. On the CPU's 3x3 kernels (float) and the custom GPU kernels the
+// normalisation and the ReLU are applied to the sums before they are stored (no extra passes over
+// y); elsewhere (double, cuDNN) the three kernels run one after the other on y. gamma, beta,
+// running_mean, running_var: (K).
 void conv2d_batchnorm_relu_eval(Tensor& y, const Tensor& x, const Tensor& w, const Tensor* b, const Tensor& gamma,
                                 const Tensor& beta, const Tensor& running_mean, const Tensor& running_var,
                                 double eps);
@@ -56,6 +57,20 @@ void batchnorm_forward_eval(Tensor& y, const Tensor& x, const Tensor& gamma, con
 void batchnorm_backward(Tensor& dx, Tensor& dgamma, Tensor& dbeta, const Tensor& dy, const Tensor& x,
                         const Tensor& gamma, const Tensor& mean, const Tensor& rstd,
                         const BatchNormSync* sync = nullptr);
+
+// Training, a DoubleConv stage's BatchNorm2d -> ReLU -> Dropout(p, seed) in one op (p = 0: no
+// dropout): the statistics and running statistics of batchnorm_forward_train, then one pass
+// writing y = relu(batchnorm(x)) keep / (1-p) with dropout_forward's mask; on the CPU the same
+// bits as the three ops. Its backward reads the ReLU and dropout mask from y (y > 0 exactly where
+// both let the value through; kernels/cpu/batchnorm.h), so y must be unchanged until then; dx may
+// be dy. The two replace 7 passes over the map by 3 forward and 10 by 7 backward (docs/GPU.md).
+void batchnorm_relu_dropout_forward_train(Tensor& y, Tensor& mean, Tensor& rstd, Tensor& running_mean,
+                                          Tensor& running_var, const Tensor& x, const Tensor& gamma,
+                                          const Tensor& beta, double eps, double momentum, float p, uint64_t seed,
+                                          const BatchNormSync* sync = nullptr);
+void batchnorm_relu_dropout_backward(Tensor& dx, Tensor& dgamma, Tensor& dbeta, const Tensor& dy, const Tensor& x,
+                                     const Tensor& y, const Tensor& gamma, const Tensor& mean, const Tensor& rstd,
+                                     float p, const BatchNormSync* sync = nullptr);
 
 void relu_forward(Tensor& y, const Tensor& x);
 void relu_backward(Tensor& dx, const Tensor& dy, const Tensor& y);

@@ -14,10 +14,16 @@ void ReLU::forward(Tensor& x) {
 
 void ReLU::backward(Tensor& dy) { ops::relu_backward(dy, dy, y_); }
 
+Dropout::Mask Dropout::mask(const Mode& mode) const {
+  if (!mode.training || p_ == 0.0f) return {0.0f, 0};
+  return {p_, mix64(mode.step_seed ^ mix64(id_))};
+}
+
 void Dropout::forward(Tensor& x, const Mode& mode) {
-  active_ = mode.training && p_ > 0.0f;
+  const Mask m = mask(mode);
+  active_ = m.p > 0.0f;
   if (!active_) return;
-  seed_ = mix64(mode.step_seed ^ mix64(id_));
+  seed_ = m.seed;
   ops::dropout_forward(x, x, p_, seed_);
 }
 

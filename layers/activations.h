@@ -35,6 +35,14 @@ class Dropout {
   void backward(Tensor& dy);                     // dy <- dy keep / (1-p)
   float p() const { return p_; }
 
+  // The mask forward would apply in `mode`, for an op that applies it itself (DoubleConv's fused
+  // batch-norm + ReLU + dropout): p = 0 when dropout is off (evaluation, or p = 0).
+  struct Mask {
+    float p;
+    uint64_t seed;
+  };
+  Mask mask(const Mode& mode) const;
+
  private:
   float p_;
   uint64_t id_;

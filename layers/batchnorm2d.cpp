@@ -29,6 +29,23 @@ const Tensor& BatchNorm2d::forward(const Tensor& x, const Mode& mode) {
                                 store_.value(running_var_), kEps);
   }
   trained_forward_ = mode.training;
+  fused_ = false;
+  sync_ = mode.batchnorm_sync;
+  return y_;
+}
+
+const Tensor& BatchNorm2d::forward_relu_dropout(const Tensor& x, const Mode& mode, const Dropout::Mask& mask) {
+  if (!mode.training) throw std::logic_error("BatchNorm2d::forward_relu_dropout is for training");
+  x_ = x;
+  ensure_tensor(y_, x.shape(), x.device(), x.dtype());
+  ensure_tensor(mean_, {channels_}, x.device(), x.dtype());
+  ensure_tensor(rstd_, {channels_}, x.device(), x.dtype());
+  Tensor rm = store_.value(running_mean_), rv = store_.value(running_var_);
+  ops::batchnorm_relu_dropout_forward_train(y_, mean_, rstd_, rm, rv, x, store_.value(gamma_), store_.value(beta_),
+                                            kEps, kMomentum, mask.p, mask.seed, mode.batchnorm_sync);
+  trained_forward_ = true;
+  fused_ = true;
+  p_ = mask.p;
   sync_ = mode.batchnorm_sync;
   return y_;
 }
@@ -36,13 +53,17 @@ const Tensor& BatchNorm2d::forward(const Tensor& x, const Mode& mode) {
 const Tensor& BatchNorm2d::backward(Tensor& dy) {
   if (!trained_forward_) throw std::logic_error("BatchNorm2d::backward after an evaluation-mode forward");
   Tensor dgamma = store_.grad(gamma_), dbeta = store_.grad(beta_);
-  ops::batchnorm_backward(dy, dgamma, dbeta, dy, x_, store_.value(gamma_), mean_, rstd_, sync_);
+  if (fused_)
+    ops::batchnorm_relu_dropout_backward(dy, dgamma, dbeta, dy, x_, y_, store_.value(gamma_), mean_, rstd_, p_,
+                                         sync_);
+  else
+    ops::batchnorm_backward(dy, dgamma, dbeta, dy, x_, store_.value(gamma_), mean_, rstd_, sync_);
   return dy;
 }
 
 void BatchNorm2d::release() {
   x_ = y_ = mean_ = rstd_ = Tensor();
-  trained_forward_ = false;
+  trained_forward_ = fused_ = false;
   sync_ = nullptr;
 }
 

@@ -22,6 +22,8 @@ DoubleConv::DoubleConv(ParameterStore& store, const std::string& name, int in_ch
 
 Tensor DoubleConv::forward_stage(Stage& s, const Tensor& x, const Mode& mode) {
   if (!mode.training && s.bn) return fused_eval_stage(s, x);
+  s.fused = mode.training && s.bn && !tracing();
+  if (s.fused) return fused_training_stage(s, x, mode);
   // The stage's output is the conv's (or BN's) buffer, then ReLU and Dropout work in place.
   Tensor out = s.conv.forward(x);
   trace_layer(TracePass::forward, out, s.name, "conv", s.index);
@@ -51,6 +53,15 @@ Tensor DoubleConv::fused_eval_stage(Stage& s, const Tensor& x) {
   return y;
 }
 
+// Training with batch-norm: the conv, then batch-norm, ReLU and the Dropout layer's mask in one
+// op, whose backward (BatchNorm2d::backward) takes all three back. Not while tracing: the
+// batch-norm output is never stored.
+Tensor DoubleConv::fused_training_stage(Stage& s, const Tensor& x, const Mode& mode) {
+  s.relu.release();  // an unfused forward before (a trace) may have left its handle
+  const Tensor& y = s.conv.forward(x);
+  return s.bn->forward_relu_dropout(y, mode, s.dropout.mask(mode));
+}
+
 void DoubleConv::release_stage(Stage& s) {
   s.conv.release();
   if (s.bn) s.bn->release();
@@ -63,6 +74,7 @@ void DoubleConv::release() {
 }
 
 const Tensor& DoubleConv::backward_stage(Stage& s, Tensor& dy, bool input_grad) {
+  if (s.fused) return s.conv.backward(s.bn->backward(dy), input_grad);
   // Each report is the gradient the layer receives, dL/d(its output), before it is consumed.
   trace_layer(TracePass::backward, dy, s.name, "drop", s.index);
   s.dropout.backward(dy);

@@ -37,11 +37,13 @@ class DoubleConv {
     Dropout dropout;
     std::string name;  // "<block name>.", then conv1/bn1/... with the stage's index, for the trace
     std::string index;
+    bool fused = false;  // the last forward ran batch-norm, ReLU and dropout as one op (training)
   };
   static Stage make_stage(ParameterStore& store, const std::string& name, int index, int in, int out, Norm norm,
                           float dropout, uint64_t& dropout_id);
   Tensor forward_stage(Stage& s, const Tensor& x, const Mode& mode);
   static Tensor fused_eval_stage(Stage& s, const Tensor& x);
+  static Tensor fused_training_stage(Stage& s, const Tensor& x, const Mode& mode);
   const Tensor& backward_stage(Stage& s, Tensor& dy, bool input_grad);
   static void release_stage(Stage& s);
 

@@ -25,6 +25,10 @@ extern bool g_tracing;
 void report(const std::string& path, TracePass pass, const Tensor& t);
 }  // namespace detail
 
+// True while a hook is set: blocks that fuse layers (DoubleConv) run them one by one instead, so
+// that each layer's output exists to be reported.
+inline bool tracing() { return detail::g_tracing; }
+
 namespace detail {
 inline void append(std::string& path, const std::string& part) { path += part; }
 inline void append(std::string& path, const char* part) { path += part; }

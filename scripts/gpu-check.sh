@@ -196,27 +196,30 @@ if [ -x "$BENCH" ]; then
     note "benchmarks" FAIL "exit $status, $bench_errors benchmarks reported an error"
   fi
   # Lines "BM_conv_fwd/custom/SHAPE/manual_time  1.23 ms ..." -> custom and cuDNN times per
-  # (pass, shape), their TFLOP/s (2 N H W K C 9 FLOPs, from SHAPE = N1_C32_576x576_K32) and ratio:
-  # the columns of docs/GPU.md's convolution table, so measured rows sit beside expected ones.
+  # (pass, shape), FP32 and TF32, their TFLOP/s (2 N H W K C 9 FLOPs, from SHAPE =
+  # N1_C32_576x576_K32) and ratios (custom / cuDNN): the columns of docs/GPU.md's convolution
+  # table, so measured rows sit beside expected ones.
   mapfile -t RATIOS < <(awk '
     function ms(v, unit) { return unit == "ns" ? v / 1e6 : unit == "us" ? v / 1e3 : unit == "s" ? v * 1e3 : v }
     function flops(shape,   f) { split(shape, f, /[_NCxK]+/); return 2 * f[2] * f[3] * f[4] * f[5] * f[6] * 9 }
+    function ratio(a, b, key) { return (key in a) && (key in b) && b[key] > 0 ? sprintf(" %6.2f", a[key] / b[key]) : sprintf(" %6s", "-") }
     function cell(table, key, f) { return (key in table) ? sprintf(" %10.3f %8.1f", table[key], f / table[key] / 1e9) : sprintf(" %10s %8s", "-", "-") }
     $1 ~ /^BM_conv_/ && $1 !~ /ERROR/ {
       split($1, part, "/"); key = part[1] "/" part[3]; t = ms($2, $3)
       if (part[2] == "custom") custom[key] = t; else if (part[2] == "tf32") tf32[key] = t
-      else if (part[2] == "cudnn") cudnn[key] = t; else if (part[2] == "naive") naive[key] = t
+      else if (part[2] == "cudnn") cudnn[key] = t; else if (part[2] == "cudnn_tf32") cudnn_tf32[key] = t
+      else if (part[2] == "naive") naive[key] = t
       if (!(key in order)) { order[key] = ++n; keys[n] = key; shape[key] = part[3] }
     }
     $1 ~ /^BM_sgemm_cublas/ { sgemm = $0 }
     END {
-      if (n > 0) printf "  %-38s %10s %8s %10s %8s %10s %8s %6s %10s\n", "pass/shape", "custom ms", "TFLOP/s",
-        "tf32 ms", "TFLOP/s", "cuDNN ms", "TFLOP/s", "ratio", "naive ms"
+      if (n > 0) printf "  %-38s %10s %8s %10s %8s %6s %10s %8s %10s %8s %6s %10s\n", "pass/shape", "custom ms",
+        "TFLOP/s", "cuDNN ms", "TFLOP/s", "ratio", "tf32 ms", "TFLOP/s", "cuDNN tf32", "TFLOP/s", "ratio", "naive ms"
       for (i = 1; i <= n; ++i) {
         key = keys[i]; k = key; f = flops(shape[key]); sub(/^BM_conv_/, "", k)
-        ratio = (key in custom) && (key in cudnn) && cudnn[key] > 0 ? sprintf(" %6.2f", custom[key] / cudnn[key]) : sprintf(" %6s", "-")
         slow = (key in naive) ? sprintf(" %10.3f", naive[key]) : sprintf(" %10s", "-")
-        printf "  %-38s%s%s%s%s%s\n", k, cell(custom, key, f), cell(tf32, key, f), cell(cudnn, key, f), ratio, slow
+        printf "  %-38s%s%s%s%s%s%s%s\n", k, cell(custom, key, f), cell(cudnn, key, f), ratio(custom, cudnn, key),
+          cell(tf32, key, f), cell(cudnn_tf32, key, f), ratio(tf32, cudnn_tf32, key), slow
       }
       if (sgemm != "") printf "  cuBLAS SGEMM 8192: %s\n", sgemm
     }' "$OUT_DIR/bench_cuda_kernels.log")

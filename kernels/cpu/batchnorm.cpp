@@ -4,10 +4,14 @@
 // (two passes), so the variance does not suffer the cancellation of E[x^2] - E[x]^2.
 #include "kernels/cpu/batchnorm.h"
 
+#include <algorithm>
 #include <cmath>
 #include <stdexcept>
 #include <string>
 #include <vector>
+
+#include "kernels/cpu/elementwise.h"
+#include "kernels/dropout_hash.h"
 
 namespace seqnet::cpu {
 
@@ -49,79 +53,62 @@ void normalize_channel(T* y, const T* x, int N, int C, int64_t HW, int c, T mean
   }
 }
 
-// Channel c once its statistics over M values are known: saves mean and rstd, updates the
-// running statistics and normalises x into y.
+// y = relu((x - mean) * scale + beta) keep / (1-p) over one channel of (N, C, HW): the expression
+// of normalize_channel, then relu_forward's, then elementwise.h's dropout_piece on each piece of
+// kPiece values while it is in L1 (one pass over y in memory). Those are the separate ops' own
+// expressions, compiled for the same target (dropout_piece's AVX clones would contract the affine
+// step into an FMA), so y has the same bits as the three ops one after the other.
 template <typename T>
-void finish_channel_forward(T* y, T* mean, T* rstd, T* running_mean, T* running_var, const T* x, const T* gamma,
-                            const T* beta, int N, int C, int64_t HW, int c, double mu, double var, int64_t M,
-                            double eps, double momentum) {
-  const double inv_std = 1.0 / std::sqrt(var + eps);
-  mean[c] = static_cast<T>(mu);
-  rstd[c] = static_cast<T>(inv_std);
-  running_mean[c] = static_cast<T>((1 - momentum) * double(running_mean[c]) + momentum * mu);
-  running_var[c] =
-      static_cast<T>((1 - momentum) * double(running_var[c]) + momentum * var * double(M) / double(M - 1));
-  // y = (x - mean) * scale + beta with scale = gamma * rstd. Subtracting the mean first matters:
-  // the folded form x * scale + (beta - mean * scale) cancels catastrophically in float when
-  // |mean| >> std (it cost 1e-2 relative error in SeqNet's classification branch).
-  normalize_channel(y, x, N, C, HW, c, static_cast<T>(mu), static_cast<T>(double(gamma[c]) * inv_std), beta[c]);
-}
-
-// sum dy and sum dy*xhat over one channel, xhat = (x - mu) * inv_std.
-template <typename T>
-void channel_gradient_sums(double& sum_dy_out, double& sum_dy_xhat_out, const T* dy, const T* x, int N, int C,
-                           int64_t HW, int c, double mu, double inv_std) {
-  double sum_dy = 0, sum_dy_xhat = 0;  // locals: the simd reduction vectorises them
+void normalize_relu_dropout_channel(T* y, const T* x, int N, int C, int64_t HW, int c, T mean, T scale, T beta,
+                                    float p, uint64_t seed) {
+  constexpr int64_t kPiece = 2048;
   for (int n = 0; n < N; ++n) {
-    const T* dyp = dy + (int64_t(n) * C + c) * HW;
-    const T* xp = x + (int64_t(n) * C + c) * HW;
-#pragma omp simd reduction(+ : sum_dy, sum_dy_xhat)
-    for (int64_t i = 0; i < HW; ++i) {
-      sum_dy += dyp[i];
-      sum_dy_xhat += double(dyp[i]) * (double(xp[i]) - mu) * inv_std;
+    const int64_t plane = (int64_t(n) * C + c) * HW;
+    for (int64_t i0 = 0; i0 < HW; i0 += kPiece) {
+      const int64_t length = std::min(kPiece, HW - i0);
+      const T* xp = x + plane + i0;
+      T* yp = y + plane + i0;
+      for (int64_t i = 0; i < length; ++i) {
+        const T v = (xp[i] - mean) * scale + beta;
+        yp[i] = v > T(0) ? v : T(0);
+      }
+      if (p > 0.0f) dropout_piece(yp, yp, length, uint64_t(plane + i0), p, seed);
     }
   }
-  sum_dy_out = sum_dy;
-  sum_dy_xhat_out = sum_dy_xhat;
 }
 
-// dx = g*rstd*(dy - mean(dy) - xhat*mean(dy*xhat)) over one channel, xhat = (x - mu)*rstd, the
-// mean subtracted first for the same reason as in the forward pass.
-template <typename T>
-void channel_input_gradient(T* dx, const T* dy, const T* x, T gamma, int N, int C, int64_t HW, int c, double mu,
-                            double inv_std, double mean_dy, double mean_dy_xhat) {
-  const T a = static_cast<T>(double(gamma) * inv_std);
-  const T mu_t = static_cast<T>(mu), slope = static_cast<T>(mean_dy_xhat * inv_std), offset = static_cast<T>(mean_dy);
-  for (int n = 0; n < N; ++n) {
-    const T* dyp = dy + (int64_t(n) * C + c) * HW;
-    const T* xp = x + (int64_t(n) * C + c) * HW;
-    T* dxp = dx + (int64_t(n) * C + c) * HW;
-    for (int64_t i = 0; i < HW; ++i) dxp[i] = a * (dyp[i] - offset - (xp[i] - mu_t) * slope);
-  }
-}
-
-}  // namespace
-
-template <typename T>
-void batchnorm_forward_train(T* y, T* mean, T* rstd, T* running_mean, T* running_var, const T* x,
-                             const T* gamma, const T* beta, int N, int C, int64_t HW, double eps,
-                             double momentum, const BatchNormSync* sync) {
+// The training forward: per channel the statistics over M values (two passes in double; with
+// `sync` each sum completed over the ranks between them), the saved mean and rstd, the running
+// statistics, then apply(c, mean, scale, beta), the pass that writes y, with scale = gamma * rstd.
+// Subtracting the mean first matters: the folded form x * scale + (beta - mean * scale) cancels
+// catastrophically in float when |mean| >> std (it cost 1e-2 relative error in SeqNet's
+// classification branch).
+template <typename T, typename Apply>
+void forward_train(T* mean, T* rstd, T* running_mean, T* running_var, const T* x, const T* gamma, const T* beta,
+                   int N, int C, int64_t HW, double eps, double momentum, const BatchNormSync* sync, Apply apply) {
   const int64_t local = int64_t(N) * HW, M = sync ? local * sync->ranks : local;
   if (M < 2)
     throw std::invalid_argument("batchnorm_forward_train: training statistics need more than one value per "
                                 "channel, got N*H*W = " + std::to_string(M) + " (use a larger batch or crop)");
   const bool parallel = int64_t(C) * local >= kParallelMinElements;
+  // Channel c once its statistics are known.
+  auto finish = [&](int c, double mu, double var) {
+    const double inv_std = 1.0 / std::sqrt(var + eps);
+    mean[c] = static_cast<T>(mu);
+    rstd[c] = static_cast<T>(inv_std);
+    running_mean[c] = static_cast<T>((1 - momentum) * double(running_mean[c]) + momentum * mu);
+    running_var[c] =
+        static_cast<T>((1 - momentum) * double(running_var[c]) + momentum * var * double(M) / double(M - 1));
+    apply(c, static_cast<T>(mu), static_cast<T>(double(gamma[c]) * inv_std), beta[c]);
+  };
   if (!sync) {
 #pragma omp parallel for schedule(static) if (parallel)
     for (int c = 0; c < C; ++c) {
       const double mu = channel_sum(x, N, C, HW, c) / double(M);
-      const double var = channel_squared_deviations(x, N, C, HW, c, mu) / double(M);
-      finish_channel_forward(y, mean, rstd, running_mean, running_var, x, gamma, beta, N, C, HW, c, mu, var, M, eps,
-                             momentum);
+      finish(c, mu, channel_squared_deviations(x, N, C, HW, c, mu) / double(M));
     }
     return;
   }
-  // The same two passes, each channel's sum completed over the ranks between them.
   std::vector<double> sums(C), squares(C);
 #pragma omp parallel for schedule(static) if (parallel)
   for (int c = 0; c < C; ++c) sums[c] = channel_sum(x, N, C, HW, c);
@@ -130,9 +117,110 @@ void batchnorm_forward_train(T* y, T* mean, T* rstd, T* running_mean, T* running
   for (int c = 0; c < C; ++c) squares[c] = channel_squared_deviations(x, N, C, HW, c, sums[c] / double(M));
   sync->sum_over_ranks(squares.data(), C);
 #pragma omp parallel for schedule(static) if (parallel)
+  for (int c = 0; c < C; ++c) finish(c, sums[c] / double(M), squares[c] / double(M));
+}
+
+// The gradient batch-norm's backward takes at element i: dy itself, or (MASKED, the fused pass)
+// the backward of ReLU then dropout, dy / (1-p) where y > 0 and 0 elsewhere. Written as dy times
+// a factor chosen by the mask: with the multiply inside the select GCC keeps a branch per element
+// (a multiply may trap, so it is not if-converted) and the loop does not vectorise (16x slower
+// here). For finite dy this is the separate ops' result bit for bit (dy * scale, or a zero whose
+// sign does not change any sum); a non-finite dy where the mask is closed stays non-finite,
+// where the separate ReLU backward zeroed it. i indexes (N, C, HW); y is touched only when MASKED
+// (it is null otherwise).
+template <bool MASKED, typename T>
+inline T incoming(const T* dy, const T* y, T scale, int64_t i) {
+  if constexpr (MASKED) return dy[i] * (y[i] > T(0) ? scale : T(0));
+  else return dy[i];
+}
+
+// sum g and sum g*xhat over one channel, g = incoming(...), xhat = (x - mu) * inv_std.
+template <bool MASKED, typename T>
+void channel_gradient_sums(double& sum_g_out, double& sum_g_xhat_out, const T* dy, const T* y, T scale, const T* x,
+                           int N, int C, int64_t HW, int c, double mu, double inv_std) {
+  double sum_g = 0, sum_g_xhat = 0;  // locals: the simd reduction vectorises them
+  for (int n = 0; n < N; ++n) {
+    const int64_t plane = (int64_t(n) * C + c) * HW;
+    const T* xp = x + plane;
+#pragma omp simd reduction(+ : sum_g, sum_g_xhat)
+    for (int64_t i = 0; i < HW; ++i) {
+      const T g = incoming<MASKED>(dy, y, scale, plane + i);
+      sum_g += g;
+      sum_g_xhat += double(g) * (double(xp[i]) - mu) * inv_std;
+    }
+  }
+  sum_g_out = sum_g;
+  sum_g_xhat_out = sum_g_xhat;
+}
+
+// dx = gamma*rstd*(g - mean(g) - xhat*mean(g*xhat)) over one channel, xhat = (x - mu)*rstd, the
+// mean subtracted first for the same reason as in the forward pass. dx may be dy.
+template <bool MASKED, typename T>
+void channel_input_gradient(T* dx, const T* dy, const T* y, T scale, const T* x, T gamma, int N, int C, int64_t HW,
+                            int c, double mu, double inv_std, double mean_g, double mean_g_xhat) {
+  const T a = static_cast<T>(double(gamma) * inv_std);
+  const T mu_t = static_cast<T>(mu), slope = static_cast<T>(mean_g_xhat * inv_std), offset = static_cast<T>(mean_g);
+  for (int n = 0; n < N; ++n) {
+    const int64_t plane = (int64_t(n) * C + c) * HW;
+    const T* xp = x + plane;
+    T* dxp = dx + plane;
+    for (int64_t i = 0; i < HW; ++i)
+      dxp[i] = a * (incoming<MASKED>(dy, y, scale, plane + i) - offset - (xp[i] - mu_t) * slope);
+  }
+}
+
+// The backward of batch-norm (MASKED: of the fused batch-norm + ReLU + dropout, y its output).
+// With `sync` this rank's sums go into dbeta and dgamma, those over all ranks into dx.
+template <bool MASKED, typename T>
+void backward(T* dx, T* dgamma, T* dbeta, const T* dy, const T* y, T scale, const T* x, const T* gamma,
+              const T* mean, const T* rstd, int N, int C, int64_t HW, const BatchNormSync* sync) {
+  const int64_t local = int64_t(N) * HW, M = sync ? local * sync->ranks : local;
+  const bool parallel = int64_t(C) * local >= kParallelMinElements;
+  if (!sync) {
+#pragma omp parallel for schedule(static) if (parallel)
+    for (int c = 0; c < C; ++c) {
+      double sum_g, sum_g_xhat;
+      channel_gradient_sums<MASKED>(sum_g, sum_g_xhat, dy, y, scale, x, N, C, HW, c, mean[c], rstd[c]);
+      dbeta[c] += static_cast<T>(sum_g);
+      dgamma[c] += static_cast<T>(sum_g_xhat);
+      channel_input_gradient<MASKED>(dx, dy, y, scale, x, gamma[c], N, C, HW, c, mean[c], rstd[c],
+                                     sum_g / double(M), sum_g_xhat / double(M));
+    }
+    return;
+  }
+  // sums[c] = sum g, sums[C + c] = sum g*xhat.
+  std::vector<double> sums(2 * size_t(C));
+#pragma omp parallel for schedule(static) if (parallel)
+  for (int c = 0; c < C; ++c) {
+    channel_gradient_sums<MASKED>(sums[c], sums[C + c], dy, y, scale, x, N, C, HW, c, mean[c], rstd[c]);
+    dbeta[c] += static_cast<T>(sums[c]);
+    dgamma[c] += static_cast<T>(sums[C + c]);
+  }
+  sync->sum_over_ranks(sums.data(), 2 * int64_t(C));
+#pragma omp parallel for schedule(static) if (parallel)
   for (int c = 0; c < C; ++c)
-    finish_channel_forward(y, mean, rstd, running_mean, running_var, x, gamma, beta, N, C, HW, c, sums[c] / double(M),
-                           squares[c] / double(M), M, eps, momentum);
+    channel_input_gradient<MASKED>(dx, dy, y, scale, x, gamma[c], N, C, HW, c, mean[c], rstd[c],
+                                   sums[c] / double(M), sums[C + c] / double(M));
+}
+
+}  // namespace
+
+template <typename T>
+void batchnorm_forward_train(T* y, T* mean, T* rstd, T* running_mean, T* running_var, const T* x,
+                             const T* gamma, const T* beta, int N, int C, int64_t HW, double eps,
+                             double momentum, const BatchNormSync* sync) {
+  forward_train(mean, rstd, running_mean, running_var, x, gamma, beta, N, C, HW, eps, momentum, sync,
+                [&](int c, T mu, T scale, T shift) { normalize_channel(y, x, N, C, HW, c, mu, scale, shift); });
+}
+
+template <typename T>
+void batchnorm_relu_dropout_forward_train(T* y, T* mean, T* rstd, T* running_mean, T* running_var, const T* x,
+                                          const T* gamma, const T* beta, int N, int C, int64_t HW, double eps,
+                                          double momentum, float p, uint64_t seed, const BatchNormSync* sync) {
+  forward_train(mean, rstd, running_mean, running_var, x, gamma, beta, N, C, HW, eps, momentum, sync,
+                [&](int c, T mu, T scale, T shift) {
+                  normalize_relu_dropout_channel(y, x, N, C, HW, c, mu, scale, shift, p, seed);
+                });
 }
 
 template <typename T>
@@ -148,34 +236,14 @@ void batchnorm_forward_eval(T* y, const T* x, const T* gamma, const T* beta, con
 template <typename T>
 void batchnorm_backward(T* dx, T* dgamma, T* dbeta, const T* dy, const T* x, const T* gamma, const T* mean,
                         const T* rstd, int N, int C, int64_t HW, const BatchNormSync* sync) {
-  const int64_t local = int64_t(N) * HW, M = sync ? local * sync->ranks : local;
-  const bool parallel = int64_t(C) * local >= kParallelMinElements;
-  if (!sync) {
-#pragma omp parallel for schedule(static) if (parallel)
-    for (int c = 0; c < C; ++c) {
-      double sum_dy, sum_dy_xhat;
-      channel_gradient_sums(sum_dy, sum_dy_xhat, dy, x, N, C, HW, c, mean[c], rstd[c]);
-      dbeta[c] += static_cast<T>(sum_dy);
-      dgamma[c] += static_cast<T>(sum_dy_xhat);
-      channel_input_gradient(dx, dy, x, gamma[c], N, C, HW, c, mean[c], rstd[c], sum_dy / double(M),
-                             sum_dy_xhat / double(M));
-    }
-    return;
-  }
-  // sums[c] = sum dy, sums[C + c] = sum dy*xhat: this rank's go into dbeta and dgamma, those over
-  // all ranks into dx.
-  std::vector<double> sums(2 * size_t(C));
-#pragma omp parallel for schedule(static) if (parallel)
-  for (int c = 0; c < C; ++c) {
-    channel_gradient_sums(sums[c], sums[C + c], dy, x, N, C, HW, c, mean[c], rstd[c]);
-    dbeta[c] += static_cast<T>(sums[c]);
-    dgamma[c] += static_cast<T>(sums[C + c]);
-  }
-  sync->sum_over_ranks(sums.data(), 2 * int64_t(C));
-#pragma omp parallel for schedule(static) if (parallel)
-  for (int c = 0; c < C; ++c)
-    channel_input_gradient(dx, dy, x, gamma[c], N, C, HW, c, mean[c], rstd[c], sums[c] / double(M),
-                           sums[C + c] / double(M));
+  backward<false>(dx, dgamma, dbeta, dy, static_cast<const T*>(nullptr), T(1), x, gamma, mean, rstd, N, C, HW, sync);
+}
+
+template <typename T>
+void batchnorm_relu_dropout_backward(T* dx, T* dgamma, T* dbeta, const T* dy, const T* x, const T* y, const T* gamma,
+                                     const T* mean, const T* rstd, int N, int C, int64_t HW, float p,
+                                     const BatchNormSync* sync) {
+  backward<true>(dx, dgamma, dbeta, dy, y, static_cast<T>(dropout_scale(p)), x, gamma, mean, rstd, N, C, HW, sync);
 }
 
 #define SEQNET_INSTANTIATE(T)                                                                                  \
@@ -184,7 +252,12 @@ void batchnorm_backward(T* dx, T* dgamma, T* dbeta, const T* dy, const T* x, con
   template void batchnorm_forward_eval<T>(T*, const T*, const T*, const T*, const T*, const T*, int, int,       \
                                           int64_t, double);                                                    \
   template void batchnorm_backward<T>(T*, T*, T*, const T*, const T*, const T*, const T*, const T*, int, int,   \
-                                      int64_t, const BatchNormSync*);
+                                      int64_t, const BatchNormSync*);                                          \
+  template void batchnorm_relu_dropout_forward_train<T>(T*, T*, T*, T*, T*, const T*, const T*, const T*, int,  \
+                                                        int, int64_t, double, double, float, uint64_t,          \
+                                                        const BatchNormSync*);                                  \
+  template void batchnorm_relu_dropout_backward<T>(T*, T*, T*, const T*, const T*, const T*, const T*, const T*, \
+                                                   const T*, int, int, int64_t, float, const BatchNormSync*);
 SEQNET_INSTANTIATE(float)
 SEQNET_INSTANTIATE(double)
 #undef SEQNET_INSTANTIATE

@@ -56,19 +56,33 @@ void sigmoid_backward(T* dx, const T* dy, const T* y, int64_t n) {
 // is also compiled for AVX2 and AVX-512 and the widest one the CPU runs is picked when the
 // program loads (1M floats on one core: 0.85 ms with SSE, 0.55 AVX2, 0.39 AVX-512).
 template <typename T>
-__attribute__((target_clones("avx512f", "avx2", "default"))) void dropout_forward(T* y, const T* x, int64_t n, float p, uint64_t seed) {
+__attribute__((target_clones("avx512f", "avx2", "default"))) void dropout_piece(T* y, const T* x, int64_t n,
+                                                                                uint64_t first, float p,
+                                                                                uint64_t seed) {
+  const T scale = static_cast<T>(dropout_scale(p));
+  const uint32_t threshold = dropout_threshold(p);
+  // A multiply by 0 or scale rather than a select: with IEEE trapping semantics GCC will not
+  // if-convert the select, and only the branch-free form vectorises. A dropped NaN stays NaN.
+#pragma omp simd
+  for (int64_t i = 0; i < n; ++i) {
+    const T factor = dropout_keep_with_threshold(seed, first + uint64_t(i), threshold) ? scale : T(0);
+    y[i] = x[i] * factor;
+  }
+}
+
+template <typename T>
+void dropout_forward(T* y, const T* x, int64_t n, float p, uint64_t seed) {
   if (p == 0.0f) {
     std::copy(x, x + n, y);
     return;
   }
-  const T scale = static_cast<T>(1.0 / (1.0 - double(p)));
-  const uint32_t threshold = dropout_threshold(p);
-  // A multiply by 0 or scale rather than a select: with IEEE trapping semantics GCC will not
-  // if-convert the select, and only the branch-free form vectorises. A dropped NaN stays NaN.
-#pragma omp parallel for simd schedule(static) if (n >= kParallelMinElements)
-  for (int64_t i = 0; i < n; ++i) {
-    const T factor = dropout_keep_with_threshold(seed, uint64_t(i), threshold) ? scale : T(0);
-    y[i] = x[i] * factor;
+  // Pieces of kDropoutPiece elements, shared out among the threads.
+  constexpr int64_t kDropoutPiece = 1 << 14;
+  const int64_t pieces = (n + kDropoutPiece - 1) / kDropoutPiece;
+#pragma omp parallel for schedule(static) if (n >= kParallelMinElements)
+  for (int64_t k = 0; k < pieces; ++k) {
+    const int64_t first = k * kDropoutPiece;
+    dropout_piece(y + first, x + first, std::min(kDropoutPiece, n - first), uint64_t(first), p, seed);
   }
 }
 
@@ -83,13 +97,14 @@ void add_inplace(T* y, const T* x, int64_t n) {
   for (int64_t i = 0; i < n; ++i) y[i] += x[i];
 }
 
-#define SEQNET_INSTANTIATE(T)                                                   \
-  template void relu_forward<T>(T*, const T*, int64_t);                         \
-  template void relu_backward<T>(T*, const T*, const T*, int64_t);              \
-  template void sigmoid_forward<T>(T*, const T*, int64_t);                      \
-  template void sigmoid_backward<T>(T*, const T*, const T*, int64_t);           \
-  template void dropout_forward<T>(T*, const T*, int64_t, float, uint64_t);     \
-  template void dropout_backward<T>(T*, const T*, int64_t, float, uint64_t);    \
+#define SEQNET_INSTANTIATE(T)                                                        \
+  template void relu_forward<T>(T*, const T*, int64_t);                              \
+  template void relu_backward<T>(T*, const T*, const T*, int64_t);                   \
+  template void sigmoid_forward<T>(T*, const T*, int64_t);                           \
+  template void sigmoid_backward<T>(T*, const T*, const T*, int64_t);                \
+  template void dropout_forward<T>(T*, const T*, int64_t, float, uint64_t);          \
+  template void dropout_backward<T>(T*, const T*, int64_t, float, uint64_t);         \
+  template void dropout_piece<T>(T*, const T*, int64_t, uint64_t, float, uint64_t);  \
   template void add_inplace<T>(T*, const T*, int64_t);
 SEQNET_INSTANTIATE(float)
 SEQNET_INSTANTIATE(double)

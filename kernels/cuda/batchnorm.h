@@ -18,6 +18,16 @@ void batchnorm_forward_eval(float* y, const float* x, const float* gamma, const 
 void batchnorm_backward(float* dx, float* dgamma, float* dbeta, const float* dy, const float* x,
                         const float* gamma, const float* mean, const float* rstd, int N, int C, int64_t HW,
                         cudaStream_t stream);
+// Batch-norm, ReLU and dropout (p, seed; p = 0: none) in training, the formulas and the mask of
+// kernels/cpu/batchnorm.h: the statistics pass of batchnorm_forward_train, then one pass writing
+// y = relu(bn(x)) keep / (1-p); backward reads the mask from y (y > 0) in both of its passes.
+void batchnorm_relu_dropout_forward_train(float* y, float* mean, float* rstd, float* running_mean,
+                                          float* running_var, const float* x, const float* gamma, const float* beta,
+                                          int N, int C, int64_t HW, double eps, double momentum, float p,
+                                          uint64_t seed, cudaStream_t stream);
+void batchnorm_relu_dropout_backward(float* dx, float* dgamma, float* dbeta, const float* dy, const float* x,
+                                     const float* y, const float* gamma, const float* mean, const float* rstd, int N,
+                                     int C, int64_t HW, float p, cudaStream_t stream);
 // How many blocks each channel's N*HW values are split into (from the multiprocessor count); tests.
 int batchnorm_blocks_per_channel(int N, int C, int64_t HW);
 

@@ -12,12 +12,15 @@
 //                  apart and then added into dw in chunk order (not with atomics), so two runs give
 //                  the same bits.
 //
+// Evaluation's Conv2d -> BatchNorm2d -> ReLU (conv2d_batchnorm_relu_eval) is the forward with
+// the normalisation and ReLU in the GEMM's epilogue (implicit_gemm.cuh), on the sums in registers.
+//
 // All three run on implicit_gemm.cuh: forward and backward-input on its GEMM (the 32-row tile for
 // <= 32 output channels, split-K, the TF32 path) with the Conv op below, the weight gradient on
 // its pixel-chunked GEMM (32- or 64-row tile) with ConvTaps. 1x1 convolutions where either side has at most
 // kThinRows channels (SeqNet's 32 > 1 or 2 channel heads, and their input gradients) skip the
-// tiles: conv1x1_thin_kernel, one thread per pixel, which a 32- or 64-row tile would leave 94-98%
-// empty.
+// tiles, which they would leave 94-98% empty: conv1x1_thin_kernel (forward, backward-input), one
+// thread per pixel, and conv1x1_thin_wgrad_kernel (weight gradient), dot products over pixels.
 #include <algorithm>
 #include <stdexcept>
 #include <string>
@@ -36,6 +39,8 @@ using implicit_gemm::GemmArgs;
 using implicit_gemm::WgradArgs;
 
 constexpr int kThinRows = 4;   // output rows per thread of the thin 1x1 path, and its threshold
+constexpr int kThinColumns = 8;  // large-side channels per block of the thin 1x1 weight gradient
+constexpr int64_t kThinMinChunk = 2048;  // pixels per block of it at least (8 per thread)
 
 // The convolution's operands for implicit_gemm (forward: FLIP false, in = x (N, C, H, W),
 // M = K; backward-input: FLIP true, in = dy (N, K, H, W), M = C). R = Cin * KK.
@@ -71,6 +76,7 @@ struct Conv {
     return (n * g.M + m) * HW + (q - n * HW);
   }
   static __device__ int bias_index(const GemmArgs&, int m) { return m; }
+  static constexpr bool kBatchNormRelu = !FLIP;  // the forward's epilogue may normalise
 };
 
 // The weight gradient's B for implicit_gemm::wgrad: dW (K, C*KK) += dY (K, Q) * Xcol^T, column
@@ -98,11 +104,11 @@ struct ConvTaps {
 // writes kThinRows outputs, so the pass is bound by memory traffic (in read M / kThinRows times,
 // which is at most R <= kThinRows times when M is the large side), not by a mostly empty tile.
 // TF32 rounds in and A as the tiled TF32 path does, so the precision's meaning does not depend on
-// the path.
+// the path. The epilogue (bias, then bn_relu when set) is the tiled path's.
 template <bool FLIP, bool TF32>
 __global__ void conv1x1_thin_kernel(float* __restrict__ out, const float* __restrict__ in,
-                                    const float* __restrict__ w, const float* __restrict__ bias, int N, int R,
-                                    int64_t HW, int M) {
+                                    const float* __restrict__ w, const float* __restrict__ bias,
+                                    const float4* __restrict__ bn_relu, int N, int R, int64_t HW, int M) {
   const int m0 = blockIdx.y * kThinRows;
   const int64_t Q = int64_t(N) * HW;
   for (int64_t q = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; q < Q; q += int64_t(gridDim.x) * blockDim.x) {
@@ -123,8 +129,59 @@ __global__ void conv1x1_thin_kernel(float* __restrict__ out, const float* __rest
     for (int g = 0; g < kThinRows; ++g) {
       const int m = m0 + g;
       if (m >= M) break;
-      out[(n * M + m) * HW + p] = acc[g] + (bias ? bias[m] : 0.f);
+      out[(n * M + m) * HW + p] = implicit_gemm::batchnorm_relu(bn_relu, m, acc[g] + (bias ? bias[m] : 0.f));
     }
+  }
+}
+
+// The 1x1 weight gradient dw (K, C) += sum over the Q pixels of dy (N, K, HW) x (N, C, HW)^T when K
+// or C is at most kThinRows: K*C dot products over Q, which a 32-row tile would leave 94-97% empty.
+// `small` is the map with S <= kThinRows channels, `large` the other (L channels); SMALL_IS_DY says
+// which is dy, i.e. whether dw[s, l] or dw[l, s]. Block (z, y) takes pixel chunk z and the large
+// channels y*kThinColumns + (0..kThinColumns-1): each thread reads a pixel's S + kThinColumns
+// values once and keeps the S x kThinColumns products' sums in registers; the block adds its
+// threads' sums (warp shuffles, then the warps' sums in warp order) and adds them into dw (one
+// chunk) or stores them in its chunk's slice of partials (several: added in chunk order
+// afterwards, as the tiled weight gradient does). Deterministic; bound by memory traffic (x read
+// once, dy once per group of kThinColumns channels).
+template <bool SMALL_IS_DY>
+__global__ void conv1x1_thin_wgrad_kernel(float* __restrict__ dw, float* __restrict__ partials,
+                                          const float* __restrict__ small, const float* __restrict__ large, int N,
+                                          int S, int L, int64_t HW, int64_t chunk) {
+  const int l0 = blockIdx.y * kThinColumns;
+  const int64_t Q = int64_t(N) * HW, q_begin = int64_t(blockIdx.x) * chunk;
+  const int64_t q_end = q_begin + chunk < Q ? q_begin + chunk : Q;
+  float acc[kThinRows][kThinColumns] = {};
+  for (int64_t q = q_begin + threadIdx.x; q < q_end; q += blockDim.x) {
+    const int64_t n = q / HW, p = q - n * HW;
+    float a[kThinRows], b[kThinColumns];
+#pragma unroll
+    for (int s = 0; s < kThinRows; ++s) a[s] = s < S ? small[(n * S + s) * HW + p] : 0.f;
+#pragma unroll
+    for (int l = 0; l < kThinColumns; ++l) b[l] = l0 + l < L ? large[(n * L + l0 + l) * HW + p] : 0.f;
+#pragma unroll
+    for (int s = 0; s < kThinRows; ++s)
+#pragma unroll
+      for (int l = 0; l < kThinColumns; ++l) acc[s][l] = fmaf(a[s], b[l], acc[s][l]);
+  }
+  __shared__ float warp_sums[kBlockThreads / 32][kThinRows * kThinColumns];
+  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+#pragma unroll
+  for (int s = 0; s < kThinRows; ++s)
+#pragma unroll
+    for (int l = 0; l < kThinColumns; ++l) {
+      float v = acc[s][l];
+      for (int offset = 16; offset > 0; offset >>= 1) v += __shfl_down_sync(0xffffffffu, v, offset);
+      if (lane == 0) warp_sums[warp][s * kThinColumns + l] = v;
+    }
+  __syncthreads();
+  const int e = threadIdx.x, s = e / kThinColumns, l = l0 + e % kThinColumns;
+  if (e < kThinRows * kThinColumns && s < S && l < L) {
+    float total = 0.f;
+    for (int w = 0; w < int(blockDim.x) / 32; ++w) total += warp_sums[w][e];
+    const int64_t index = SMALL_IS_DY ? int64_t(s) * L + l : int64_t(l) * S + s;  // in dw (K, C)
+    if (gridDim.x == 1) dw[index] += total;
+    else partials[int64_t(blockIdx.x) * S * L + index] = total;
   }
 }
 
@@ -140,35 +197,62 @@ enum class Precision { fp32, tf32 };
 bool thin(int ksize, int M, int R) { return ksize == 1 && std::min(M, R) <= kThinRows; }
 
 template <bool FLIP, bool TF32>
-void launch_thin(float* out, const float* in, const float* w, const float* bias, int N, int R, int64_t HW, int M,
-                 cudaStream_t stream) {
+void launch_thin(float* out, const float* in, const float* w, const float* bias, const float4* bn_relu, int N, int R,
+                 int64_t HW, int M, cudaStream_t stream) {
   const dim3 grid(unsigned(grid_stride_blocks(int64_t(N) * HW)), unsigned((M + kThinRows - 1) / kThinRows));
-  conv1x1_thin_kernel<FLIP, TF32><<<grid, kBlockThreads, 0, stream>>>(out, in, w, bias, N, R, HW, M);
+  conv1x1_thin_kernel<FLIP, TF32><<<grid, kBlockThreads, 0, stream>>>(out, in, w, bias, bn_relu, N, R, HW, M);
   SEQNET_CUDA_CHECK_LAUNCH();
 }
 
 // out (N, M, H, W) from in (N, Cin, H, W): forward (FLIP false, M = K) or backward-input (FLIP
-// true, Cin = K, M = C).
+// true, Cin = K, M = C); the forward's epilogue may add batch-norm and ReLU (bn_relu).
 template <bool FLIP, bool TF32>
-void conv_gemm(float* out, const float* in, const float* w, const float* bias, int N, int Cin, int H, int W, int M,
-               int ksize, cudaStream_t stream) {
+void conv_gemm(float* out, const float* in, const float* w, const float* bias, const float4* bn_relu, int N, int Cin,
+               int H, int W, int M, int ksize, cudaStream_t stream) {
   const int R = Cin * ksize * ksize;
-  if (thin(ksize, M, R)) return launch_thin<FLIP, TF32>(out, in, w, bias, N, R, int64_t(H) * W, M, stream);
-  const GemmArgs args{out, in, w, bias, N, Cin, H, W, M, R};
+  if (thin(ksize, M, R)) return launch_thin<FLIP, TF32>(out, in, w, bias, bn_relu, N, R, int64_t(H) * W, M, stream);
+  const GemmArgs args{out, in, w, bias, N, Cin, H, W, M, R, bn_relu};
   if (ksize == 3)
     implicit_gemm::gemm<Conv<3, FLIP>, TF32>(args, stream);
   else
     implicit_gemm::gemm<Conv<1, FLIP>, TF32>(args, stream);
 }
 
-void forward(Precision precision, float* y, const float* x, const float* w, const float* b, int N, int C, int H,
-             int W, int K, int ksize, cudaStream_t stream) {
+void forward(Precision precision, float* y, const float* x, const float* w, const float* b, const float4* bn_relu,
+             int N, int C, int H, int W, int K, int ksize, cudaStream_t stream) {
   check_ksize(ksize, "conv2d_forward");
   if (int64_t(N) * H * W == 0 || K == 0) return;
   if (precision == Precision::tf32)
-    conv_gemm<false, true>(y, x, w, b, N, C, H, W, K, ksize, stream);
+    conv_gemm<false, true>(y, x, w, b, bn_relu, N, C, H, W, K, ksize, stream);
   else
-    conv_gemm<false, false>(y, x, w, b, N, C, H, W, K, ksize, stream);
+    conv_gemm<false, false>(y, x, w, b, bn_relu, N, C, H, W, K, ksize, stream);
+}
+
+// (mean, scale, beta) of the epilogue per channel, scale = gamma / sqrt(var + eps) in double as
+// the CPU op computes it.
+__global__ void batchnorm_relu_coefficients_kernel(float4* coefficients, const float* gamma, const float* beta,
+                                                   const float* running_mean, const float* running_var, int K,
+                                                   double eps) {
+  for (int k = blockIdx.x * blockDim.x + threadIdx.x; k < K; k += gridDim.x * blockDim.x)
+    coefficients[k] = make_float4(running_mean[k], float(double(gamma[k]) / sqrt(double(running_var[k]) + eps)),
+                                  beta[k], 0.f);
+}
+
+void forward_batchnorm_relu(Precision precision, float* y, const float* x, const float* w, const float* b,
+                            const float* gamma, const float* beta, const float* running_mean,
+                            const float* running_var, double eps, int N, int C, int H, int W, int K, int ksize,
+                            cudaStream_t stream) {
+  check_ksize(ksize, "conv2d_batchnorm_relu_eval");
+  if (int64_t(N) * H * W == 0 || K == 0) return;
+  // The coefficients live in stream-ordered memory of this call only.
+  float4* coefficients = nullptr;
+  SEQNET_CUDA_CHECK(cudaMallocAsync(reinterpret_cast<void**>(&coefficients), size_t(K) * sizeof(float4), stream));
+  const int blocks = (K + kBlockThreads - 1) / kBlockThreads;
+  batchnorm_relu_coefficients_kernel<<<blocks, kBlockThreads, 0, stream>>>(coefficients, gamma, beta, running_mean,
+                                                                            running_var, K, eps);
+  SEQNET_CUDA_CHECK_LAUNCH();
+  forward(precision, y, x, w, b, coefficients, N, C, H, W, K, ksize, stream);
+  SEQNET_CUDA_CHECK(cudaFreeAsync(coefficients, stream));
 }
 
 void backward_input(Precision precision, float* dx, const float* dy, const float* w, int N, int C, int H, int W,
@@ -176,9 +260,52 @@ void backward_input(Precision precision, float* dx, const float* dy, const float
   check_ksize(ksize, "conv2d_backward_input");
   if (int64_t(N) * H * W == 0 || C == 0) return;
   if (precision == Precision::tf32)
-    conv_gemm<true, true>(dx, dy, w, nullptr, N, K, H, W, C, ksize, stream);
+    conv_gemm<true, true>(dx, dy, w, nullptr, nullptr, N, K, H, W, C, ksize, stream);
   else
-    conv_gemm<true, false>(dx, dy, w, nullptr, N, K, H, W, C, ksize, stream);
+    conv_gemm<true, false>(dx, dy, w, nullptr, nullptr, N, K, H, W, C, ksize, stream);
+}
+
+// The thin weight gradient's pixel chunks: about one wave of blocks over the groups of
+// kThinColumns large-side channels (2 blocks per multiprocessor: ptxas gives the kernel 92
+// registers), at least kThinMinChunk pixels each.
+struct ThinWgradPlan {
+  int64_t chunk, chunks;
+  int groups;
+};
+
+ThinWgradPlan thin_wgrad_plan(int64_t Q, int L) {
+  const int groups = (L + kThinColumns - 1) / kThinColumns;
+  const int64_t wanted = std::max<int64_t>(1, 2 * int64_t(multiprocessor_count()) / groups);
+  const int64_t chunks = std::clamp<int64_t>(wanted, 1, std::max<int64_t>(1, Q / kThinMinChunk));
+  const int64_t chunk = (Q + chunks - 1) / chunks;
+  return {chunk, (Q + chunk - 1) / chunk, groups};
+}
+
+// dw (K, C) += dy x^T for a 1x1 convolution with K or C at most kThinRows.
+void thin_backward_weight(float* dw, const float* dy, const float* x, int N, int C, int64_t HW, int K,
+                          cudaStream_t stream) {
+  const bool small_is_dy = K <= kThinRows;
+  const int S = small_is_dy ? K : C, L = small_is_dy ? C : K;
+  const ThinWgradPlan plan = thin_wgrad_plan(int64_t(N) * HW, L);
+  const int64_t elements = int64_t(K) * C;
+  // The chunks' partial sums live in stream-ordered memory of this call only.
+  float* partials = nullptr;
+  if (plan.chunks > 1)
+    SEQNET_CUDA_CHECK(cudaMallocAsync(reinterpret_cast<void**>(&partials), plan.chunks * elements * sizeof(float),
+                                      stream));
+  const dim3 grid(unsigned(plan.chunks), unsigned(plan.groups));
+  if (small_is_dy)
+    conv1x1_thin_wgrad_kernel<true><<<grid, kBlockThreads, 0, stream>>>(dw, partials, dy, x, N, S, L, HW, plan.chunk);
+  else
+    conv1x1_thin_wgrad_kernel<false><<<grid, kBlockThreads, 0, stream>>>(dw, partials, x, dy, N, S, L, HW, plan.chunk);
+  SEQNET_CUDA_CHECK_LAUNCH();
+  if (plan.chunks > 1) {
+    const int blocks = grid_stride_blocks(elements);
+    implicit_gemm::add_chunks_kernel<ConvTaps<1>><<<blocks, kBlockThreads, 0, stream>>>(dw, partials, elements,
+                                                                                      plan.chunks);
+    SEQNET_CUDA_CHECK_LAUNCH();
+    SEQNET_CUDA_CHECK(cudaFreeAsync(partials, stream));
+  }
 }
 
 // The launch shape of out (M rows) from in (Cin channels) on N x H x W.
@@ -193,12 +320,26 @@ ConvLaunchShape gemm_launch_shape(int N, int Cin, int H, int W, int M, int ksize
 
 void conv2d_forward(float* y, const float* x, const float* w, const float* b, int N, int C, int H, int W, int K,
                     int ksize, cudaStream_t stream) {
-  forward(Precision::fp32, y, x, w, b, N, C, H, W, K, ksize, stream);
+  forward(Precision::fp32, y, x, w, b, nullptr, N, C, H, W, K, ksize, stream);
 }
 
 void conv2d_forward_tf32(float* y, const float* x, const float* w, const float* b, int N, int C, int H, int W, int K,
                          int ksize, cudaStream_t stream) {
-  forward(Precision::tf32, y, x, w, b, N, C, H, W, K, ksize, stream);
+  forward(Precision::tf32, y, x, w, b, nullptr, N, C, H, W, K, ksize, stream);
+}
+
+void conv2d_batchnorm_relu_eval(float* y, const float* x, const float* w, const float* b, const float* gamma,
+                                const float* beta, const float* running_mean, const float* running_var, double eps,
+                                int N, int C, int H, int W, int K, int ksize, cudaStream_t stream) {
+  forward_batchnorm_relu(Precision::fp32, y, x, w, b, gamma, beta, running_mean, running_var, eps, N, C, H, W, K,
+                         ksize, stream);
+}
+
+void conv2d_batchnorm_relu_eval_tf32(float* y, const float* x, const float* w, const float* b, const float* gamma,
+                                     const float* beta, const float* running_mean, const float* running_var,
+                                     double eps, int N, int C, int H, int W, int K, int ksize, cudaStream_t stream) {
+  forward_batchnorm_relu(Precision::tf32, y, x, w, b, gamma, beta, running_mean, running_var, eps, N, C, H, W, K,
+                         ksize, stream);
 }
 
 void conv2d_backward_input(float* dx, const float* dy, const float* w, int N, int C, int H, int W, int K, int ksize,
@@ -215,6 +356,7 @@ void conv2d_backward_weight(float* dw, const float* dy, const float* x, int N, i
                             int ksize, cudaStream_t stream) {
   check_ksize(ksize, "conv2d_backward_weight");
   if (int64_t(N) * H * W == 0 || K == 0 || C == 0) return;
+  if (thin(ksize, K, C)) return thin_backward_weight(dw, dy, x, N, C, int64_t(H) * W, K, stream);
   const WgradArgs args{dy, x, N, C, H, W, K, C * ksize * ksize};
   if (ksize == 3)
     implicit_gemm::wgrad<ConvTaps<3>>(dw, args, stream);
@@ -234,6 +376,7 @@ ConvLaunchShape conv2d_backward_input_launch_shape(int N, int C, int H, int W, i
 
 ConvLaunchShape conv2d_backward_weight_launch_shape(int N, int C, int H, int W, int K, int ksize) {
   check_ksize(ksize, "conv2d_backward_weight_launch_shape");
+  if (thin(ksize, K, C)) return {0, 0, thin_wgrad_plan(int64_t(N) * H * W, std::max(K, C)).chunks, true};
   const implicit_gemm::WgradPlan plan = implicit_gemm::wgrad_plan(int64_t(N) * H * W, K, C * ksize * ksize);
   return {plan.rows, plan.columns, plan.chunks, false};
 }

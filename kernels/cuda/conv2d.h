@@ -23,6 +23,15 @@ void conv2d_forward_tf32(float* y, const float* x, const float* w, const float* 
                          int ksize, cudaStream_t stream);
 void conv2d_backward_input_tf32(float* dx, const float* dy, const float* w, int N, int C, int H, int W, int K,
                                 int ksize, cudaStream_t stream);
+// Evaluation: y = relu((conv(x, w) + b - running_mean) * scale + beta), scale = gamma /
+// sqrt(running_var + eps), per output channel (the four (K) tensors; b may be null): the forward
+// above with batch-norm and ReLU applied to the sums before they are stored, no passes over y.
+void conv2d_batchnorm_relu_eval(float* y, const float* x, const float* w, const float* b, const float* gamma,
+                                const float* beta, const float* running_mean, const float* running_var, double eps,
+                                int N, int C, int H, int W, int K, int ksize, cudaStream_t stream);
+void conv2d_batchnorm_relu_eval_tf32(float* y, const float* x, const float* w, const float* b, const float* gamma,
+                                     const float* beta, const float* running_mean, const float* running_var,
+                                     double eps, int N, int C, int H, int W, int K, int ksize, cudaStream_t stream);
 // dw (K,C,ks,ks) += ; from dy and x.
 void conv2d_backward_weight(float* dw, const float* dy, const float* x, int N, int C, int H, int W, int K,
                             int ksize, cudaStream_t stream);

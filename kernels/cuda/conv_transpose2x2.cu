@@ -46,6 +46,7 @@ struct UpsampleForward {
     return ((n * (g.M / 4) + k) * 2 * g.H + 2 * i + u) * (2 * int64_t(g.W)) + 2 * j + v;
   }
   static __device__ int bias_index(const GemmArgs&, int m) { return m >> 2; }
+  static constexpr bool kBatchNormRelu = false;
 };
 
 // Backward-input: in = dy (N, K, 2H, 2W), Cin = K, the pixels those of x (H, W); M = C, R = 4K;
@@ -70,6 +71,7 @@ struct UpsampleBackwardInput {
     return (n * g.M + m) * HW + (q - n * HW);
   }
   static __device__ int bias_index(const GemmArgs&, int) { return 0; }  // no bias
+  static constexpr bool kBatchNormRelu = false;
 };
 
 // Backward-weight: a = x (N, C, H, W), M = C; b = dy (N, K, 2H, 2W), Cb = K, R = 4K; column r =

@@ -4,7 +4,9 @@
 // default math type would allow TF32 tensor cores on Ampere and later), and only algorithms
 // reported with FMA math are accepted, and among those only direct and GEMM-based ones (no FFT or
 // Winograd: they transform the data and round differently, errors ~1e-4 instead of ~1e-6, which
-// would fail the comparison with the CPU for no fault of either). The algorithm for each (pass, shape) is chosen once by
+// would fail the comparison with the CPU for no fault of either). The *_tf32 functions set
+// CUDNN_TENSOR_OP_MATH instead (float data: TF32 tensor cores) and take the fastest algorithm
+// of any kind, as PyTorch with cudnn.benchmark would. The algorithm for each (pass, shape) is chosen once by
 // cudnnFind*Algorithm (which times the candidates on scratch buffers of its own) and cached with
 // its descriptors; the workspace is one buffer owned by the engine, grown to the largest need.
 // The engine lives for the whole process and is used from the one thread that drives the GPU.
@@ -35,17 +37,19 @@ void check(cudnnStatus_t status, const char* what, const char* file, int line) {
 constexpr size_t kMaxWorkspaceBytes = size_t(1) << 30;
 
 enum class Pass { forward, backward_data, backward_filter };
+enum class Math { fma, tensor_op };  // true float32, or TF32 tensor cores allowed
 
 struct ShapeKey {
   Pass pass;
   int N, C, H, W, K, ksize;
+  Math math;
   bool operator<(const ShapeKey& o) const {
-    return std::tie(pass, N, C, H, W, K, ksize) < std::tie(o.pass, o.N, o.C, o.H, o.W, o.K, o.ksize);
+    return std::tie(pass, N, C, H, W, K, ksize, math) < std::tie(o.pass, o.N, o.C, o.H, o.W, o.K, o.ksize, o.math);
   }
 };
 
 // The descriptors of one shape: x (N,C,H,W), y (N,K,H,W), w (K,C,ks,ks), bias (1,K,1,1), and a
-// stride-1 "same" cross-correlation, float32 with FMA math.
+// stride-1 "same" cross-correlation, float32 with the key's math.
 struct Descriptors {
   cudnnTensorDescriptor_t x = nullptr, y = nullptr, bias = nullptr;
   cudnnFilterDescriptor_t w = nullptr;
@@ -65,7 +69,7 @@ struct Descriptors {
     const int pad = s.ksize / 2;
     SEQNET_CUDNN_CHECK(
         cudnnSetConvolution2dDescriptor(conv, pad, pad, 1, 1, 1, 1, CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT));
-    SEQNET_CUDNN_CHECK(cudnnSetConvolutionMathType(conv, CUDNN_FMA_MATH));
+    SEQNET_CUDNN_CHECK(cudnnSetConvolutionMathType(conv, s.math == Math::fma ? CUDNN_FMA_MATH : CUDNN_TENSOR_OP_MATH));
   }
   ~Descriptors() {
     cudnnDestroyConvolutionDescriptor(conv);
@@ -99,19 +103,21 @@ bool sums_products(cudnnConvolutionBwdFilterAlgo_t a) {
          a != CUDNN_CONVOLUTION_BWD_FILTER_ALGO_WINOGRAD_NONFUSED;
 }
 
-// The fastest successful algorithm of a cudnnFind* result (sorted fastest first) that runs without
-// tensor cores (under the FMA-math descriptor cuDNN reports it as FMA or default math) and sums
-// products directly.
+// The fastest successful algorithm of a cudnnFind* result (sorted fastest first) within the
+// workspace limit: with FMA math one that runs without tensor cores (under the FMA-math descriptor
+// cuDNN reports it as FMA or default math) and sums products directly; with tensor-op math any.
 template <typename Perf>
-const Perf& fastest_fma(const Perf* results, int count, const char* pass) {
-  for (int i = 0; i < count; ++i)
-    if (results[i].status == CUDNN_STATUS_SUCCESS && sums_products(results[i].algo) &&
-        results[i].mathType != CUDNN_TENSOR_OP_MATH &&
-        results[i].mathType != CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION &&
-        results[i].memory <= kMaxWorkspaceBytes)
+const Perf& fastest(const Perf* results, int count, Math math, const char* pass) {
+  for (int i = 0; i < count; ++i) {
+    if (results[i].status != CUDNN_STATUS_SUCCESS || results[i].memory > kMaxWorkspaceBytes) continue;
+    if (math == Math::tensor_op) return results[i];
+    if (sums_products(results[i].algo) && results[i].mathType != CUDNN_TENSOR_OP_MATH &&
+        results[i].mathType != CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION)
       return results[i];
-  throw std::runtime_error(std::string("cuDNN offers no float32 (FMA), non-FFT, non-Winograd algorithm for the "
-                                       "convolution ") + pass);
+  }
+  throw std::runtime_error(std::string("cuDNN offers no ") +
+                           (math == Math::fma ? "float32 (FMA), non-FFT, non-Winograd" : "tensor-op") +
+                           " algorithm for the convolution " + pass);
 }
 
 class Engine {
@@ -138,7 +144,7 @@ class Engine {
       cudnnConvolutionFwdAlgoPerf_t results[kCandidates];
       SEQNET_CUDNN_CHECK(cudnnFindConvolutionForwardAlgorithm(handle_, plan->d.x, plan->d.w, plan->d.conv, plan->d.y,
                                                               kCandidates, &count, results));
-      const auto& best = fastest_fma(results, count, "forward");
+      const auto& best = fastest(results, count, key.math, "forward");
       plan->algo = best.algo;
       SEQNET_CUDNN_CHECK(cudnnGetConvolutionForwardWorkspaceSize(handle_, plan->d.x, plan->d.w, plan->d.conv,
                                                                  plan->d.y, best.algo, &plan->workspace_bytes));
@@ -146,7 +152,7 @@ class Engine {
       cudnnConvolutionBwdDataAlgoPerf_t results[kCandidates];
       SEQNET_CUDNN_CHECK(cudnnFindConvolutionBackwardDataAlgorithm(handle_, plan->d.w, plan->d.y, plan->d.conv,
                                                                    plan->d.x, kCandidates, &count, results));
-      const auto& best = fastest_fma(results, count, "backward-data");
+      const auto& best = fastest(results, count, key.math, "backward-data");
       plan->algo = best.algo;
       SEQNET_CUDNN_CHECK(cudnnGetConvolutionBackwardDataWorkspaceSize(handle_, plan->d.w, plan->d.y, plan->d.conv,
                                                                       plan->d.x, best.algo, &plan->workspace_bytes));
@@ -154,7 +160,7 @@ class Engine {
       cudnnConvolutionBwdFilterAlgoPerf_t results[kCandidates];
       SEQNET_CUDNN_CHECK(cudnnFindConvolutionBackwardFilterAlgorithm(handle_, plan->d.x, plan->d.y, plan->d.conv,
                                                                      plan->d.w, kCandidates, &count, results));
-      const auto& best = fastest_fma(results, count, "backward-filter");
+      const auto& best = fastest(results, count, key.math, "backward-filter");
       plan->algo = best.algo;
       SEQNET_CUDNN_CHECK(cudnnGetConvolutionBackwardFilterWorkspaceSize(
           handle_, plan->d.x, plan->d.y, plan->d.conv, plan->d.w, best.algo, &plan->workspace_bytes));
@@ -203,15 +209,17 @@ bool available(std::string* why_not) {
   return failure.empty();
 }
 
-void conv2d_forward(float* y, const float* x, const float* w, const float* b, int N, int C, int H, int W, int K,
-                    int ksize, cudaStream_t stream) {
+namespace {
+
+void forward(Math math, float* y, const float* x, const float* w, const float* b, int N, int C, int H, int W, int K,
+             int ksize, cudaStream_t stream) {
   check_ksize(ksize, "cudnn conv2d_forward");
   if (int64_t(N) * H * W * K == 0) return;
   // cuDNN refuses a 0-channel input descriptor; the custom engine gives y = bias there.
   if (C == 0) throw std::invalid_argument("cudnn conv2d_forward: the input has no channels (C = 0); use the custom engine");
   Engine& engine = Engine::instance();
   cudnnHandle_t handle = engine.handle(stream);
-  const Plan& plan = engine.plan({Pass::forward, N, C, H, W, K, ksize});
+  const Plan& plan = engine.plan({Pass::forward, N, C, H, W, K, ksize, math});
   void* workspace = engine.workspace(plan.workspace_bytes);
   const float one = 1.f, zero = 0.f;
   SEQNET_CUDNN_CHECK(cudnnConvolutionForward(handle, &one, plan.d.x, x, plan.d.w, w, plan.d.conv,
@@ -220,13 +228,13 @@ void conv2d_forward(float* y, const float* x, const float* w, const float* b, in
   if (b) SEQNET_CUDNN_CHECK(cudnnAddTensor(handle, &one, plan.d.bias, b, &one, plan.d.y, y));
 }
 
-void conv2d_backward_input(float* dx, const float* dy, const float* w, int N, int C, int H, int W, int K, int ksize,
-                           cudaStream_t stream) {
+void backward_data(Math math, float* dx, const float* dy, const float* w, int N, int C, int H, int W, int K,
+                   int ksize, cudaStream_t stream) {
   check_ksize(ksize, "cudnn conv2d_backward_input");
   if (int64_t(N) * H * W * C == 0) return;
   Engine& engine = Engine::instance();
   cudnnHandle_t handle = engine.handle(stream);
-  const Plan& plan = engine.plan({Pass::backward_data, N, C, H, W, K, ksize});
+  const Plan& plan = engine.plan({Pass::backward_data, N, C, H, W, K, ksize, math});
   void* workspace = engine.workspace(plan.workspace_bytes);
   const float one = 1.f, zero = 0.f;  // beta 0: dx is overwritten
   SEQNET_CUDNN_CHECK(cudnnConvolutionBackwardData(handle, &one, plan.d.w, w, plan.d.y, dy, plan.d.conv,
@@ -234,18 +242,45 @@ void conv2d_backward_input(float* dx, const float* dy, const float* w, int N, in
                                                   plan.workspace_bytes, &zero, plan.d.x, dx));
 }
 
-void conv2d_backward_weight(float* dw, const float* dy, const float* x, int N, int C, int H, int W, int K,
-                            int ksize, cudaStream_t stream) {
+void backward_filter(Math math, float* dw, const float* dy, const float* x, int N, int C, int H, int W, int K,
+                     int ksize, cudaStream_t stream) {
   check_ksize(ksize, "cudnn conv2d_backward_weight");
   if (int64_t(N) * H * W * C * K == 0) return;
   Engine& engine = Engine::instance();
   cudnnHandle_t handle = engine.handle(stream);
-  const Plan& plan = engine.plan({Pass::backward_filter, N, C, H, W, K, ksize});
+  const Plan& plan = engine.plan({Pass::backward_filter, N, C, H, W, K, ksize, math});
   void* workspace = engine.workspace(plan.workspace_bytes);
   const float one = 1.f;  // beta 1: dw accumulates
   SEQNET_CUDNN_CHECK(cudnnConvolutionBackwardFilter(handle, &one, plan.d.x, x, plan.d.y, dy,
                                                     plan.d.conv, cudnnConvolutionBwdFilterAlgo_t(plan.algo),
                                                     workspace, plan.workspace_bytes, &one, plan.d.w, dw));
+}
+
+}  // namespace
+
+void conv2d_forward(float* y, const float* x, const float* w, const float* b, int N, int C, int H, int W, int K,
+                    int ksize, cudaStream_t stream) {
+  forward(Math::fma, y, x, w, b, N, C, H, W, K, ksize, stream);
+}
+void conv2d_backward_input(float* dx, const float* dy, const float* w, int N, int C, int H, int W, int K, int ksize,
+                           cudaStream_t stream) {
+  backward_data(Math::fma, dx, dy, w, N, C, H, W, K, ksize, stream);
+}
+void conv2d_backward_weight(float* dw, const float* dy, const float* x, int N, int C, int H, int W, int K,
+                            int ksize, cudaStream_t stream) {
+  backward_filter(Math::fma, dw, dy, x, N, C, H, W, K, ksize, stream);
+}
+void conv2d_forward_tf32(float* y, const float* x, const float* w, const float* b, int N, int C, int H, int W, int K,
+                         int ksize, cudaStream_t stream) {
+  forward(Math::tensor_op, y, x, w, b, N, C, H, W, K, ksize, stream);
+}
+void conv2d_backward_input_tf32(float* dx, const float* dy, const float* w, int N, int C, int H, int W, int K,
+                                int ksize, cudaStream_t stream) {
+  backward_data(Math::tensor_op, dx, dy, w, N, C, H, W, K, ksize, stream);
+}
+void conv2d_backward_weight_tf32(float* dw, const float* dy, const float* x, int N, int C, int H, int W, int K,
+                                 int ksize, cudaStream_t stream) {
+  backward_filter(Math::tensor_op, dw, dy, x, N, C, H, W, K, ksize, stream);
 }
 
 }  // namespace seqnet::cudnn

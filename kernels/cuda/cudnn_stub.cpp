@@ -29,5 +29,15 @@ void conv2d_backward_input(float*, const float*, const float*, int, int, int, in
 void conv2d_backward_weight(float*, const float*, const float*, int, int, int, int, int, int, cudaStream_t) {
   no_cudnn();
 }
+void conv2d_forward_tf32(float*, const float*, const float*, const float*, int, int, int, int, int, int,
+                         cudaStream_t) {
+  no_cudnn();
+}
+void conv2d_backward_input_tf32(float*, const float*, const float*, int, int, int, int, int, int, cudaStream_t) {
+  no_cudnn();
+}
+void conv2d_backward_weight_tf32(float*, const float*, const float*, int, int, int, int, int, int, cudaStream_t) {
+  no_cudnn();
+}
 
 }  // namespace seqnet::cudnn

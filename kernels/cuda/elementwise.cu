@@ -81,7 +81,7 @@ void dropout_forward(float* y, const float* x, int64_t n, float p, uint64_t seed
     if (y != x) SEQNET_CUDA_CHECK(cudaMemcpyAsync(y, x, size_t(n) * sizeof(float), cudaMemcpyDeviceToDevice, stream));
     return;
   }
-  const float scale = static_cast<float>(1.0 / (1.0 - double(p)));
+  const float scale = static_cast<float>(dropout_scale(p));
   dropout_kernel<<<grid_stride_blocks(n), kBlockThreads, 0, stream>>>(y, x, n, p, scale, seed);
   SEQNET_CUDA_CHECK_LAUNCH();
 }

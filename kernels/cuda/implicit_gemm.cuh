@@ -13,7 +13,15 @@
 //     static float b(const GemmArgs&, const Column&, int r);          // r < R
 //     static int64_t out_index(const GemmArgs&, int64_t q, int m);    // where out(m, q) is stored
 //     static int bias_index(const GemmArgs&, int m);                  // bias[] of row m (if bias)
+//     static constexpr bool kBatchNormRelu;                           // the epilogue below may apply
 //   };
+//
+// Epilogue: out = acc + bias[bias_index(m)], then, when bn_relu is set (the evaluation-mode
+// Conv2d -> BatchNorm2d -> ReLU of ops::conv2d_batchnorm_relu_eval), out = max(0, (out - mean) *
+// scale + beta) with (mean, scale, beta) = bn_relu[bias_index(m)], in registers before the store
+// (after the split sums are added, with split-K): no separate passes over the output. Only ops
+// with kBatchNormRelu compile that test (the forward convolutions): ptxas allocates the others'
+// registers as before (with it compiled in, one of them spilled 12 bytes).
 //
 // Tiling. A block of 4*BM threads computes a BM x BN tile (BM = 32 or 64 rows, BN = 16*TN
 // columns, TN = 4 or 8). The threads form a (BM/4) x 16 grid; thread (ty, tx) owns the 4 rows
@@ -61,7 +69,23 @@ struct GemmArgs {
   const float* bias;  // or null
   int N, Cin, H, W;
   int M, R;
+  const float4* bn_relu = nullptr;  // per bias index (mean, scale, beta, unused), or null
 };
+
+// The epilogue's normalisation and ReLU of one output value (no-op when bn_relu is null).
+__device__ __forceinline__ float batchnorm_relu(const float4* bn_relu, int channel, float v) {
+  if (!bn_relu) return v;
+  const float4 k = bn_relu[channel];
+  const float t = (v - k.x) * k.y + k.z;
+  return t > 0.f ? t : 0.f;
+}
+
+// The epilogue after the bias for Op (see the top of the file).
+template <class Op>
+__device__ __forceinline__ float epilogue(const GemmArgs& args, int channel, float v) {
+  if constexpr (Op::kBatchNormRelu) return batchnorm_relu(args.bn_relu, channel, v);
+  else return v;
+}
 
 template <int BM, int TN, int Pad>
 struct Tiles {
@@ -135,12 +159,23 @@ __device__ __forceinline__ void multiply_slice_tf32(float (&acc)[4][TN], const f
 // Grid: x over Q / BN column tiles, y over M / BM row tiles, z over splits.
 // (The kernels take GemmArgs' fields one by one and rebuild it: HIP-CPU's kernels are SIMD
 // clones, which take no struct arguments.)
+// The blocks per multiprocessor gemm_kernel's registers must allow (ptxas then uses at most
+// 65,536 / (4 BM x blocks) a thread); 0 leaves the choice to ptxas. Only the TF32 wide 32-row tile
+// has one: left alone, ptxas aimed at 7 blocks (72 registers) and spilled 8 bytes of
+// gemm_kernel<Conv<3, true>, 32, 8, true>; held to 6 blocks (85 at most) it takes 77-80 registers
+// and spills nothing. (The launch plan counts 4 of these blocks per multiprocessor either way.)
+template <int BM, int TN, bool TF32>
+constexpr int gemm_min_blocks() {
+  return TF32 && BM == 32 && TN == 8 ? 6 : 0;
+}
+
 template <class Op, int BM, int TN, bool TF32>
-__global__ void __launch_bounds__(4 * BM) gemm_kernel(float* out, const float* __restrict__ in,
+__global__ void __launch_bounds__(4 * BM, (gemm_min_blocks<BM, TN, TF32>())) gemm_kernel(float* out, const float* __restrict__ in,
                                                       const float* __restrict__ w, const float* __restrict__ bias,
                                                       int N, int Cin, int H, int W, int M, int R,
+                                                      const float4* __restrict__ bn_relu,
                                                       float* __restrict__ partials, int r_chunk) {
-  const GemmArgs args{out, in, w, bias, N, Cin, H, W, M, R};
+  const GemmArgs args{out, in, w, bias, N, Cin, H, W, M, R, bn_relu};
   constexpr int kThreads = 4 * BM, BN = 16 * TN;
   constexpr int kARowStride = kThreads / BK;        // A rows between a thread's 2 loads
   constexpr int kBPerThread = BK * BN / kThreads;  // B elements each thread loads per step
@@ -210,31 +245,34 @@ __global__ void __launch_bounds__(4 * BM) gemm_kernel(float* out, const float* _
   for (int i = 0; i < 4; ++i) {
     const int m = m0 + (TF32 ? warp_m * 32 + (i / 2) * 16 + g + 8 * (i % 2) : ty * 4 + i);
     if (m >= M) continue;
-    const float bias = !split && args.bias ? args.bias[Op::bias_index(args, m)] : 0.f;
+    const int channel = Op::bias_index(args, m);
+    const float bias = !split && args.bias ? args.bias[channel] : 0.f;
 #pragma unroll
     for (int j = 0; j < TN; ++j) {
       const int64_t qo =
           q0 + (TF32 ? warp_n * 4 * TN + (j / 2) * 8 + 2 * lane_t + j % 2 : (j / 4) * 64 + tx * 4 + j % 4);
       if (qo >= Q) continue;
       if (split) slice[int64_t(m) * Q + qo] = acc[i][j];
-      else args.out[Op::out_index(args, qo, m)] = acc[i][j] + bias;
+      else args.out[Op::out_index(args, qo, m)] = epilogue<Op>(args, channel, acc[i][j] + bias);
     }
   }
 }
 
-// out(m, q) = partials[0](m, q) + partials[1](m, q) + ... in split order, then + bias; e = m*Q + q.
+// out(m, q) = partials[0](m, q) + partials[1](m, q) + ... in split order, then + bias, then the
+// epilogue; e = m*Q + q.
 template <class Op>
 __global__ void add_splits_kernel(float* out, const float* __restrict__ bias, int N, int Cin, int H, int W, int M,
-                                  int R, const float* __restrict__ partials, int splits) {
-  const GemmArgs args{out, nullptr, nullptr, bias, N, Cin, H, W, M, R};
+                                  int R, const float4* __restrict__ bn_relu, const float* __restrict__ partials,
+                                  int splits) {
+  const GemmArgs args{out, nullptr, nullptr, bias, N, Cin, H, W, M, R, bn_relu};
   const int64_t Q = int64_t(args.N) * args.H * args.W, elements = int64_t(args.M) * Q;
   for (int64_t e = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; e < elements;
        e += int64_t(gridDim.x) * blockDim.x) {
     float sum = 0.f;
     for (int z = 0; z < splits; ++z) sum += partials[z * elements + e];
-    const int m = int(e / Q);
-    if (args.bias) sum += args.bias[Op::bias_index(args, m)];
-    args.out[Op::out_index(args, e - int64_t(m) * Q, m)] = sum;
+    const int m = int(e / Q), channel = Op::bias_index(args, m);
+    if (args.bias) sum += args.bias[channel];
+    args.out[Op::out_index(args, e - int64_t(m) * Q, m)] = epilogue<Op>(args, channel, sum);
   }
 }
 
@@ -278,7 +316,8 @@ void launch_tile(const GemmArgs& args, const GemmPlan& plan, float* partials, cu
   const int64_t Q = int64_t(args.N) * args.H * args.W;
   const dim3 grid(unsigned((Q + 16 * TN - 1) / (16 * TN)), unsigned((args.M + BM - 1) / BM), unsigned(plan.splits));
   gemm_kernel<Op, BM, TN, TF32><<<grid, 4 * BM, 0, stream>>>(args.out, args.in, args.w, args.bias, args.N, args.Cin,
-                                                              args.H, args.W, args.M, args.R, partials, plan.r_chunk);
+                                                              args.H, args.W, args.M, args.R, args.bn_relu, partials,
+                                                              plan.r_chunk);
   SEQNET_CUDA_CHECK_LAUNCH();
 }
 
@@ -301,7 +340,7 @@ void gemm(const GemmArgs& args, cudaStream_t stream) {
   }
   if (plan.splits > 1) {
     add_splits_kernel<Op><<<grid_stride_blocks(elements), kBlockThreads, 0, stream>>>(
-        args.out, args.bias, args.N, args.Cin, args.H, args.W, args.M, args.R, partials, plan.splits);
+        args.out, args.bias, args.N, args.Cin, args.H, args.W, args.M, args.R, args.bn_relu, partials, plan.splits);
     SEQNET_CUDA_CHECK_LAUNCH();
     SEQNET_CUDA_CHECK(cudaFreeAsync(partials, stream));
   }

@@ -11,6 +11,7 @@
 #include <cmath>
 #include <limits>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "kernels/cpu/adam.h"
@@ -95,11 +96,14 @@ std::string name_of(const ConvShape& s) {
 // Odd sizes, 1x1 and 3x3 kernels, a 1x1 plane (every tap but the centre is padding), the
 // SeqNet-like 64-channel 36x36 plane, one large enough for the wide tile and a split
 // weight-gradient reduction, a SeqNet head (1x1, 32 > 2 channels: the thin path both ways), and
-// SeqNet's 32 > 32 channels (the 32-row tiles over several column tiles, split-K).
+// SeqNet's 32 > 32 channels (the 32-row tiles over several column tiles, split-K); then 1x1
+// convolutions with 1 output channel and with 2 input channels on 8,192 pixels (the thin weight
+// gradient in 4 pixel chunks, 33 channels: a short last group of 8).
 // Which tile, split and path each takes: TestShapesReachEveryTileTheSplitsAndTheThinPath.
 const std::vector<ConvShape> kConvShapes = {
-    {3, 5, 37, 53, 7, 3}, {3, 5, 37, 53, 7, 1}, {2, 5, 1, 1, 7, 3},     {1, 64, 36, 36, 64, 3},
+    {3, 5, 37, 53, 7, 3},   {3, 5, 37, 53, 7, 1},   {2, 5, 1, 1, 7, 3},     {1, 64, 36, 36, 64, 3},
     {2, 16, 96, 96, 96, 3}, {2, 70, 9, 11, 130, 1}, {2, 32, 23, 29, 2, 1}, {1, 32, 24, 40, 32, 3},
+    {2, 33, 64, 64, 1, 1},  {2, 2, 64, 64, 33, 1},
 };
 
 // The CPU twin's results for one shape: y, dx, and dw/db after accumulating twice onto dw0/db0.
@@ -267,7 +271,13 @@ TEST(CudaKernelConv2d, TestShapesReachEveryTileTheSplitsAndTheThinPath) {
   EXPECT_EQ(backward_weight(big).tile_columns, 128);
   EXPECT_EQ(backward_weight(small).tile_rows, 32);  // 7 output channels
   EXPECT_EQ(backward_weight(small).tile_columns, 64);
-  EXPECT_EQ(backward_weight(head).tile_rows, 32);
+  EXPECT_TRUE(backward_weight(head).thin);
+  // The thin weight gradient: 8,192 pixels in chunks of at least 2,048, 5 groups of channels.
+  const ConvShape wide_head = kConvShapes[8], thin_input = kConvShapes[9];
+  EXPECT_TRUE(backward_weight(wide_head).thin);
+  EXPECT_EQ(backward_weight(wide_head).splits, 4);
+  EXPECT_TRUE(backward_weight(thin_input).thin);
+  EXPECT_EQ(backward_weight(thin_input).splits, 4);
   // 32 channels: the 32-row tiles; the weight gradient's 288 columns take 5 narrow tiles.
   const ConvShape level0 = kConvShapes[7];
   expect_tile(forward(level0), 32, 64, 2);
@@ -280,6 +290,7 @@ TEST(CudaKernelConv2d, TestShapesReachEveryTileTheSplitsAndTheThinPath) {
   expect_tile(forward(deep), 64, 128, 1);
   EXPECT_TRUE(forward(head).thin);
   EXPECT_EQ(backward_weight(big).splits, 1);
+  EXPECT_EQ(backward_weight(wide_head).splits, 1);
   cuda::set_multiprocessor_count(0);
 }
 
@@ -535,6 +546,64 @@ TEST(CudaKernelConv2d, FusedBatchNormReluEvalMatchesCpu) {
                                   on_gpu(var), 1e-5);
   EXPECT_TRUE(matches(y, y_cpu));
 }
+
+// The same op's epilogue (batch-norm and ReLU on the GEMM's sums, implicit_gemm.cuh) against the
+// convolution followed by the separate batch-norm and ReLU kernels, on the GPU, FP32 and TF32 (the
+// same sums either way), with the launch shapes of 132 multiprocessors and of 1, on shapes that
+// take the 32- and 64-row tiles, split-K (at 132: the epilogue after the splits are added; a
+// 64-channel 12x12 map, 4 splits) or not, and the thin 1x1 path.
+class CudaKernelConvBatchNormReluOn : public ::testing::TestWithParam<std::tuple<int, ops::ConvPrecision>> {
+ protected:
+  void SetUp() override { cuda::set_multiprocessor_count(std::get<0>(GetParam())); }
+  void TearDown() override { cuda::set_multiprocessor_count(0); }
+};
+
+TEST_P(CudaKernelConvBatchNormReluOn, EpilogueIsTheSeparatePasses) {
+  SEQNET_REQUIRE_GPU();
+  const bool tf32 = std::get<1>(GetParam()) == ops::ConvPrecision::tf32;
+  bool split = false, whole = false, thin = false, rows32 = false, rows64 = false;
+  for (const ConvShape& s : {kConvShapes[0], ConvShape{1, 64, 12, 12, 64, 3}, kConvShapes[6], kConvShapes[7]}) {
+    SCOPED_TRACE(name_of(s));
+    const cuda::ConvLaunchShape launch = cuda::conv2d_forward_launch_shape(s.N, s.C, s.H, s.W, s.K, s.ksize);
+    split = split || launch.splits > 1;
+    whole = whole || (!launch.thin && launch.splits == 1);
+    thin = thin || launch.thin;
+    rows32 = rows32 || launch.tile_rows == 32;
+    rows64 = rows64 || launch.tile_rows == 64;
+    const Tensor x = on_gpu(random_tensor({s.N, s.C, s.H, s.W}, 101));
+    const Tensor w = on_gpu(random_tensor({s.K, s.C, s.ksize, s.ksize}, 102, DType::f32, 0.1));
+    const Tensor b = on_gpu(random_tensor({s.K}, 103)), gamma = on_gpu(random_tensor({s.K}, 104));
+    const Tensor beta = on_gpu(random_tensor({s.K}, 105)), mean = on_gpu(random_tensor({s.K}, 106));
+    Tensor var = random_tensor({s.K}, 107);
+    for (int k = 0; k < s.K; ++k) var.f32()[k] = std::fabs(var.f32()[k]) + 0.1f;
+    var = on_gpu(var);
+    const double eps = 1e-5;
+
+    Tensor want = poisoned({s.N, s.K, s.H, s.W});
+    (tf32 ? cuda::conv2d_forward_tf32 : cuda::conv2d_forward)(want.f32(), x.f32(), w.f32(), b.f32(), s.N, s.C, s.H,
+                                                              s.W, s.K, s.ksize, cuda::stream());
+    const int64_t HW = int64_t(s.H) * s.W;
+    cuda::batchnorm_forward_eval(want.f32(), want.f32(), gamma.f32(), beta.f32(), mean.f32(), var.f32(), s.N, s.K, HW,
+                                 eps, cuda::stream());
+    cuda::relu_forward(want.f32(), want.f32(), want.numel(), cuda::stream());
+
+    Tensor got = poisoned(want.shape());
+    (tf32 ? cuda::conv2d_batchnorm_relu_eval_tf32 : cuda::conv2d_batchnorm_relu_eval)(
+        got.f32(), x.f32(), w.f32(), b.f32(), gamma.f32(), beta.f32(), mean.f32(), var.f32(), eps, s.N, s.C, s.H, s.W,
+        s.K, s.ksize, cuda::stream());
+    EXPECT_TRUE(matches(got, want));
+  }
+  EXPECT_TRUE(thin && rows32 && rows64 && whole) << "the shapes reach the thin path, both tile heights, one split";
+  if (std::get<0>(GetParam()) == 132) EXPECT_TRUE(split) << "a shape is split (split-K) on 132 multiprocessors";
+}
+
+INSTANTIATE_TEST_SUITE_P(Cuda, CudaKernelConvBatchNormReluOn,
+                         ::testing::Combine(::testing::Values(132, 1),
+                                            ::testing::Values(ops::ConvPrecision::fp32, ops::ConvPrecision::tf32)),
+                         [](const auto& info) {
+                           return std::to_string(std::get<0>(info.param)) + "_multiprocessors_" +
+                                  (std::get<1>(info.param) == ops::ConvPrecision::tf32 ? "tf32" : "fp32");
+                         });
 
 TEST(CudaKernelBatchNorm, TrainingRejectsASingleValuePerChannel) {
   SEQNET_REQUIRE_GPU();
