@@ -4,6 +4,7 @@
 // double on the same inputs: in double they must agree to rounding (1e-12), in float to float
 // rounding over the reduction (1e-5).
 #include <gtest/gtest.h>
+#include <omp.h>
 
 #include <algorithm>
 #include <chrono>
@@ -221,7 +222,9 @@ using Conv3x3Kernel = std::function<void(float* y, const float* x, const float* 
 const std::vector<ConvShape> kRemainderShapes = {
     {1, 1, 1, 1, 1},   {2, 3, 5, 17, 15}, {1, 4, 3, 32, 8},   {3, 5, 4, 47, 7}, {1, 16, 6, 48, 16},
     {2, 2, 1, 49, 11}, {1, 7, 9, 97, 3},  {1, 3, 2, 130, 21}, {2, 9, 1, 8, 9},  {1, 24, 7, 64, 13},
-    {1, 2, 3, 23, 6},  {1, 2, 2, 25, 5},  {1, 3, 8, 1, 2},    {2, 6, 11, 13, 4}};
+    {1, 2, 3, 23, 6},  {1, 2, 2, 25, 5},  {1, 3, 8, 1, 2},    {2, 6, 11, 13, 4},
+    // large enough to run on several threads, whose runs of rows start inside an image
+    {3, 5, 37, 29, 7}, {2, 17, 19, 33, 18}};
 void check_conv3x3_kernel(const std::string& name, const Conv3x3Kernel& kernel,
                           const std::vector<ConvShape>& shapes = kRemainderShapes) {
   for (const ConvShape& s : shapes)
@@ -257,11 +260,18 @@ TEST(CpuKernelConv2d, Direct3x3MatchesReferenceAtEveryRemainder) {
       std::printf("[ SKIPPED  ] the direct 3x3 kernel's %s version: this CPU lacks it\n", cpu::conv3x3_isa_name(isa));
       continue;
     }
-    check_conv3x3_kernel(cpu::conv3x3_isa_name(isa), [isa](float* y, const float* x, const float* w, const float* b,
-                                                           int N, int C, int H, int W, int K,
-                                                           const cpu::Conv3x3Epilogue& ep) {
-      cpu::conv3x3_forward_direct_with(isa, y, x, w, b, N, C, H, W, K, ep);
-    });
+    // Each thread keeps its own ring of input rows (conv3x3_direct.cpp): 1, 2 and 3 threads split
+    // the rows differently.
+    const int threads_before = omp_get_max_threads();
+    for (int threads : {1, 2, 3}) {
+      omp_set_num_threads(threads);
+      check_conv3x3_kernel(std::string(cpu::conv3x3_isa_name(isa)) + " on " + std::to_string(threads) + " threads",
+                           [isa](float* y, const float* x, const float* w, const float* b, int N, int C, int H, int W,
+                                 int K, const cpu::Conv3x3Epilogue& ep) {
+                             cpu::conv3x3_forward_direct_with(isa, y, x, w, b, N, C, H, W, K, ep);
+                           });
+    }
+    omp_set_num_threads(threads_before);
     ++checked;
   }
   if (checked == 0) GTEST_SKIP() << "this CPU has neither AVX2+FMA nor AVX-512F: the direct 3x3 kernel is not used";

@@ -1,17 +1,25 @@
 // conv3x3_direct.cpp: the direct 3x3 convolution of conv3x3_direct.h.
 //
-// Work is split into output rows (n, i): one thread computes row i of every output channel,
-// reading input rows i-1, i, i+1 of every input channel (3*C*W floats, which stay in L2 while
-// all K output channels are made from them).
+// Work is split into output rows (n, i): each thread takes a run of consecutive rows and computes
+// row i of every output channel from input rows i-1, i, i+1 of every input channel.
+//
+// Those three rows are first copied, per thread, into a small buffer with zero borders (RowRing):
+// channel c's copy of row r sits at ring + (3c + r mod 3) * stride, pixel j at index j + 1, and
+// the indices 0 and W+1 .. stride-1 hold zeros. So the tile's loads never need a mask for the
+// zero padding, and consecutive rows share two of their three input rows: walking down the image,
+// one new row per channel is copied. The copy also spreads the channels over the cache: in the
+// (N,C,H,W) tensor the same pixel of consecutive channels lies H*W floats apart, a multiple of
+// 4 KB at 32x32 and up, so the 16-64 channels a tile reads all fell into one set of the L1 cache
+// (12 ways) and were evicted between the channel blocks that reuse them.
 //
 // Inside a row, a tile is KB output channels x XV vectors of L pixels, held in KB*XV
 // accumulator registers (AVX-512: at most 24 of 32 registers, e.g. 6 x 4 or 8 x 3 of 16 lanes;
-// AVX2: at most 12 of 16, e.g. 4 x 3 of 8 lanes; the shapes are chosen in conv_row). For every input channel c and tap (u, v) the tile loads XV input vectors,
-// shifted by v - 1 pixels, and adds w[k,c,u,v] times each into the accumulators of channel k:
+// AVX2: at most 12 of 16, 6 x 2 of 8 lanes; the shapes are chosen in conv_row). For every
+// input channel c and tap (u, v) the tile loads XV input vectors, shifted by v - 1 pixels, and
+// adds w[k,c,u,v] times each into the accumulators of channel k:
 //     acc[k][t] += broadcast(w[k0+k, c, u, v]) * x[c, i+u-1, x0+L*t-1+v .. +L-1]
-// The zero padding is done by masked loads: lanes whose input pixel lies outside the row read
-// as 0 (and are never touched in memory), rows outside the plane are skipped. The epilogue
-// (batch-norm in evaluation, ReLU) is applied to the registers before the masked store.
+// Rows outside the plane are skipped. The epilogue (batch-norm in evaluation, ReLU) is applied
+// to the registers before the store; only a last, partial vector is stored with a mask.
 //
 // The two instruction sets differ only in the tile (Avx512Tile, Avx2Tile below); the loops
 // around it (conv_row) are shared. The tile's loops over KB and XV are fully unrolled (pragmas):
@@ -26,6 +34,9 @@
 #include <cstring>
 #include <string>
 #include <type_traits>
+#include <vector>
+
+#include <omp.h>
 
 namespace seqnet::cpu {
 
@@ -42,14 +53,19 @@ struct ChannelEpilogue {
   }
 };
 
-// Where one tile works: xn image n's input (C,H,W); wk = w + k0*C*9; bk = b + k0 or null;
-// yk image n's output at channel k0; row i, pixels [x0, x0 + lanes*XV) clipped to W.
+// Where one tile works: channel c's copy of input row i-1+u is at
+// ring + c*channel_stride + row_offset[u] (pixel j at index j+1; see RowRing); wk = w + k0*C*9;
+// bk = b + k0 or null; yk = image n's output at channel k0; row i, pixels [x0, x0 + lanes*XV)
+// clipped to W; taps u in [u_begin, u_end) are the rows inside the plane.
 struct TileArgs {
   float* yk;
-  const float* xn;
+  const float* ring;
   const float* wk;
   const float* bk;
   ChannelEpilogue ep;
+  int64_t channel_stride;
+  int64_t row_offset[3];
+  int u_begin, u_end;
   int C, H, W, i, x0;
 };
 
@@ -58,15 +74,6 @@ struct TileArgs {
 
 struct Avx512Tile {
   static constexpr int kLanes = 16, kMaxVectors = 4, kAccumulators = 24;  // of 32 registers
-
-  // Lanes [lo, hi) of a 16-lane mask, clamped to the vector.
-  SEQNET_AVX512 static __mmask16 lanes(int lo, int hi) {
-    lo = std::clamp(lo, 0, kLanes);
-    hi = std::clamp(hi, 0, kLanes);
-    if (lo >= hi) return 0;
-    const unsigned below_hi = hi == kLanes ? 0xFFFFu : (1u << hi) - 1u;
-    return static_cast<__mmask16>(below_hi & ~((1u << lo) - 1u));
-  }
 
   template <int KB, int XV>
   SEQNET_AVX512 static void run(const TileArgs& a) {
@@ -78,25 +85,17 @@ struct Avx512Tile {
 #pragma GCC unroll 24
       for (int t = 0; t < XV; ++t) acc[k][t] = init;
     }
-    // Lane l of vector t under tap v reads input pixel x0 + 16t + l + v - 1: kept when in [0, W).
-    __mmask16 load_mask[XV][3];
-#pragma GCC unroll 24
-    for (int t = 0; t < XV; ++t)
-      for (int v = 0; v < 3; ++v) {
-        const int first = a.x0 + kLanes * t + v - 1;
-        load_mask[t][v] = lanes(-first, a.W - first);
-      }
-    const int u_begin = a.i == 0 ? 1 : 0, u_end = a.i == a.H - 1 ? 2 : 3;  // rows i+u-1 in the plane
     const int64_t k_stride = int64_t(a.C) * 9;
     for (int c = 0; c < a.C; ++c) {
-      const float* xc = a.xn + c * HW;
+      // Lane l of vector t under tap v reads pixel x0 + 16t + l + v - 1: index x0 + 16t + l + v.
+      const float* xc = a.ring + c * a.channel_stride + a.x0;
       const float* wc = a.wk + c * 9;
-      for (int u = u_begin; u < u_end; ++u) {
-        const float* row = xc + int64_t(a.i + u - 1) * a.W + a.x0 - 1;  // tap v reads from row + v
+      for (int u = a.u_begin; u < a.u_end; ++u) {
+        const float* row = xc + a.row_offset[u];
         for (int v = 0; v < 3; ++v) {
           __m512 in[XV];
 #pragma GCC unroll 24
-          for (int t = 0; t < XV; ++t) in[t] = _mm512_maskz_loadu_ps(load_mask[t][v], row + kLanes * t + v);
+          for (int t = 0; t < XV; ++t) in[t] = _mm512_loadu_ps(row + kLanes * t + v);
 #pragma GCC unroll 24
           for (int k = 0; k < KB; ++k) {
             const __m512 weight = _mm512_set1_ps(wc[k * k_stride + u * 3 + v]);
@@ -122,7 +121,8 @@ struct Avx512Tile {
     float* out = a.yk + int64_t(a.i) * a.W + a.x0;
 #pragma GCC unroll 24
     for (int t = 0; t < XV; ++t) {
-      const __mmask16 store_mask = lanes(0, a.W - (a.x0 + kLanes * t));
+      const int inside = a.W - (a.x0 + kLanes * t);  // pixels of vector t inside the row
+      const __mmask16 store_mask = inside >= kLanes ? 0xFFFF : static_cast<__mmask16>((1u << inside) - 1u);
 #pragma GCC unroll 24
       for (int k = 0; k < KB; ++k) _mm512_mask_storeu_ps(out + k * HW + kLanes * t, store_mask, acc[k][t]);
     }
@@ -130,33 +130,18 @@ struct Avx512Tile {
 };
 
 struct Avx2Tile {
-  static constexpr int kLanes = 8, kMaxVectors = 3, kAccumulators = 12;  // of 16 registers
+  // Segments of at most 2 vectors: 6 channels x 2 vectors + 2 inputs + 1 weight = 15 registers.
+  // With 3-vector segments (4 x 3 + 3 + 1 = all 16) GCC spilled an accumulator and folded the
+  // input loads into the FMAs: 110-130 GFLOP/s on 2 cores against 170-200 with 6 x 2.
+  static constexpr int kLanes = 8, kMaxVectors = 2, kAccumulators = 12;  // of 16 registers
 
-  // Lanes [lo, hi) as an AVX2 mask vector (all bits set in the lanes kept).
-  SEQNET_AVX2 static __m256i lanes(int lo, int hi) {
-    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-    const __m256i at_least_lo = _mm256_cmpgt_epi32(lane, _mm256_set1_epi32(lo - 1));
-    const __m256i below_hi = _mm256_cmpgt_epi32(_mm256_set1_epi32(hi), lane);
-    return _mm256_and_si256(at_least_lo, below_hi);
+  // The AVX2 mask vector of lanes [0, n) (all bits set in the lanes kept).
+  SEQNET_AVX2 static __m256i first_lanes(int n) {
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
   }
 
-  // Masked loads and stores (vmaskmovps) are slow on AMD's cores: the direct kernel ran at 40% of
-  // the AVX2 peak with every load masked. Only the vectors that can reach outside the row use
-  // them: the first of a segment at the row's start (tap v = 0 reads pixel -1), the last of a
-  // segment that reaches the row's end (tap v = 2 reads pixel W, or the vector is partial).
   template <int KB, int XV>
-  static void run(const TileArgs& a) {
-    const bool first = a.x0 == 0, last = a.x0 + kLanes * XV >= a.W;
-    if (first && last) run_masked<KB, XV, true, true>(a);
-    else if (first) run_masked<KB, XV, true, false>(a);
-    else if (last) run_masked<KB, XV, false, true>(a);
-    else run_masked<KB, XV, false, false>(a);
-  }
-
-  template <int KB, int XV, bool kMaskFirst, bool kMaskLast>
-  SEQNET_AVX2 static void run_masked(const TileArgs& a) {
-    // Vector t needs masks: the first one when kMaskFirst, the last one when kMaskLast.
-    constexpr auto masked = [](int t) { return (t == 0 && kMaskFirst) || (t == XV - 1 && kMaskLast); };
+  SEQNET_AVX2 static void run(const TileArgs& a) {
     const int64_t HW = int64_t(a.H) * a.W;
     __m256 acc[KB][XV];
 #pragma GCC unroll 24
@@ -165,26 +150,19 @@ struct Avx2Tile {
 #pragma GCC unroll 24
       for (int t = 0; t < XV; ++t) acc[k][t] = init;
     }
-    __m256i load_mask[XV][3];
-#pragma GCC unroll 24
-    for (int t = 0; t < XV; ++t)
-      for (int v = 0; v < 3; ++v) {
-        const int first = a.x0 + kLanes * t + v - 1;
-        load_mask[t][v] = masked(t) ? lanes(-first, a.W - first) : _mm256_setzero_si256();
-      }
-    const int u_begin = a.i == 0 ? 1 : 0, u_end = a.i == a.H - 1 ? 2 : 3;
     const int64_t k_stride = int64_t(a.C) * 9;
     for (int c = 0; c < a.C; ++c) {
-      const float* xc = a.xn + c * HW;
+      const float* xc = a.ring + c * a.channel_stride + a.x0;  // as in Avx512Tile, 8 lanes
       const float* wc = a.wk + c * 9;
-      for (int u = u_begin; u < u_end; ++u) {
-        const float* row = xc + int64_t(a.i + u - 1) * a.W + a.x0 - 1;
+      for (int u = a.u_begin; u < a.u_end; ++u) {
+        const float* row = xc + a.row_offset[u];
         for (int v = 0; v < 3; ++v) {
           __m256 in[XV];
 #pragma GCC unroll 24
-          for (int t = 0; t < XV; ++t)
-            in[t] = masked(t) ? _mm256_maskload_ps(row + kLanes * t + v, load_mask[t][v])
-                              : _mm256_loadu_ps(row + kLanes * t + v);
+          for (int t = 0; t < XV; ++t) {
+            in[t] = _mm256_loadu_ps(row + kLanes * t + v);
+            __asm__("" : "+v"(in[t]));  // in a register: else GCC folds the load into the KB FMAs
+          }
 #pragma GCC unroll 24
           for (int k = 0; k < KB; ++k) {
             const __m256 weight = _mm256_broadcast_ss(wc + k * k_stride + u * 3 + v);
@@ -208,15 +186,63 @@ struct Avx2Tile {
 #pragma GCC unroll 24
         for (int t = 0; t < XV; ++t) acc[k][t] = _mm256_max_ps(acc[k][t], _mm256_setzero_ps());
     float* out = a.yk + int64_t(a.i) * a.W + a.x0;
+    // Masked stores (vmaskmovps, slow on AMD's cores) only for a last vector that is partial.
 #pragma GCC unroll 24
     for (int t = 0; t < XV; ++t) {
-      const __m256i store_mask = lanes(0, a.W - (a.x0 + kLanes * t));
+      const int inside = a.W - (a.x0 + kLanes * t);
+      if (inside >= kLanes) {
 #pragma GCC unroll 24
-      for (int k = 0; k < KB; ++k)
-        if (t == XV - 1 && kMaskLast) _mm256_maskstore_ps(out + k * HW + kLanes * t, store_mask, acc[k][t]);
-        else _mm256_storeu_ps(out + k * HW + kLanes * t, acc[k][t]);
+        for (int k = 0; k < KB; ++k) _mm256_storeu_ps(out + k * HW + kLanes * t, acc[k][t]);
+      } else {
+        const __m256i store_mask = first_lanes(inside);
+#pragma GCC unroll 24
+        for (int k = 0; k < KB; ++k) _mm256_maskstore_ps(out + k * HW + kLanes * t, store_mask, acc[k][t]);
+      }
     }
   }
+};
+
+// Per thread: input rows i-1, i, i+1 of every channel of one image, with zero borders (the top
+// of this file). A thread walks down consecutive rows, so each new output row copies one row.
+class RowRing {
+ public:
+  // Room for C channels of W pixels: a row's stride covers whole vectors of `lanes` plus the two
+  // border pixels, rounded to whole 64-byte lines. Everything starts as zeros.
+  void reset(int C, int W, int lanes) {
+    stride_ = round_up(round_up(W, lanes) + 2, 16);
+    const size_t floats = size_t(3) * C * stride_;
+    if (storage_.size() < floats + 16) storage_.resize(floats + 16);
+    data_ = storage_.data() + (16 - reinterpret_cast<uintptr_t>(storage_.data()) / sizeof(float) % 16) % 16;
+    std::fill(data_, data_ + floats, 0.0f);
+    image_ = -1;
+  }
+
+  // Makes the ring hold rows i-1, i, i+1 (those inside the plane) of image n, xn = its (C,H,W).
+  void hold(const float* xn, int n, int C, int H, int W, int i) {
+    if (n != image_) {
+      image_ = n;
+      std::fill(std::begin(held_), std::end(held_), -1);
+    }
+    const int64_t HW = int64_t(H) * W;
+    for (int r = std::max(0, i - 1); r <= std::min(H - 1, i + 1); ++r) {
+      if (held_[r % 3] == r) continue;
+      held_[r % 3] = r;
+      for (int c = 0; c < C; ++c)
+        std::memcpy(data_ + channel_stride() * c + offset(r) + 1, xn + c * HW + int64_t(r) * W, W * sizeof(float));
+    }
+  }
+
+  const float* data() const { return data_; }
+  int64_t channel_stride() const { return 3 * stride_; }
+  int64_t offset(int r) const { return r >= 0 ? int64_t(r % 3) * stride_ : 0; }  // of row r in its channel
+
+ private:
+  static int64_t round_up(int64_t n, int64_t multiple) { return (n + multiple - 1) / multiple * multiple; }
+  std::vector<float> storage_;
+  float* data_ = nullptr;
+  int64_t stride_ = 0;
+  int image_ = -1;
+  int held_[3] = {-1, -1, -1};  // the plane row in each slot
 };
 
 // Tile shapes. A row of V = ceil(W / lanes) vectors is cut into segments of at most
@@ -243,19 +269,32 @@ void conv_segment_channels(TileArgs a, int k0, int K, int64_t channel_stride, in
   if constexpr (KB > 1) conv_segment_channels<Tile, XV, KB_INDEX + 1>(a, k0, K, channel_stride, weight_stride);
 }
 
-// Row i of all K output channels, segment by segment.
+// Row i of all K output channels, segment by segment, from the rows in the ring.
 template <typename Tile>
-void conv_row(float* yn, const float* xn, const float* w, const float* b, const ChannelEpilogue& ep, int C, int H,
-              int W, int K, int i) {
+void conv_row(float* yn, const RowRing& ring, const float* w, const float* b, const ChannelEpilogue& ep, int C,
+              int H, int W, int K, int i) {
   const int64_t HW = int64_t(H) * W, k_stride = int64_t(C) * 9;
   const int vectors = (W + Tile::kLanes - 1) / Tile::kLanes;
   const int segments = (vectors + Tile::kMaxVectors - 1) / Tile::kMaxVectors;
-  TileArgs a{yn, xn, w, b, ep, C, H, W, i, 0};
+  TileArgs a{yn,
+             ring.data(),
+             w,
+             b,
+             ep,
+             ring.channel_stride(),
+             {ring.offset(i - 1), ring.offset(i), ring.offset(i + 1)},
+             i == 0 ? 1 : 0,
+             i == H - 1 ? 2 : 3,
+             C,
+             H,
+             W,
+             i,
+             0};
   for (int s = 0; s < segments; ++s) {
     const int xv = vectors / segments + (s < vectors % segments ? 1 : 0);
     switch (xv) {
       case 4: if constexpr (Tile::kMaxVectors >= 4) conv_segment_channels<Tile, 4>(a, 0, K, HW, k_stride); break;
-      case 3: conv_segment_channels<Tile, 3>(a, 0, K, HW, k_stride); break;
+      case 3: if constexpr (Tile::kMaxVectors >= 3) conv_segment_channels<Tile, 3>(a, 0, K, HW, k_stride); break;
       case 2: conv_segment_channels<Tile, 2>(a, 0, K, HW, k_stride); break;
       default: conv_segment_channels<Tile, 1>(a, 0, K, HW, k_stride); break;
     }
@@ -266,12 +305,21 @@ void conv_row(float* yn, const float* xn, const float* w, const float* b, const 
 template <typename Tile>
 void conv_all_rows(float* y, const float* x, const float* w, const float* b, int N, int C, int H, int W, int K,
                    const ChannelEpilogue& ep) {
-  const int64_t HW = int64_t(H) * W;
-  // Static schedule over (image, row): every row costs the same.
-#pragma omp parallel for collapse(2) schedule(static) if (int64_t(N) * H * W * K * C >= (1 << 16))
-  for (int n = 0; n < N; ++n)
-    for (int i = 0; i < H; ++i)
-      conv_row<Tile>(y + int64_t(n) * K * HW, x + int64_t(n) * C * HW, w, b, ep, C, H, W, K, i);
+  const int64_t HW = int64_t(H) * W, rows = int64_t(N) * H;
+#pragma omp parallel if (int64_t(N) * H * W * K * C >= (1 << 16))
+  {
+    // Each thread takes one run of consecutive rows (n, i): every row costs the same, and
+    // consecutive rows share two input rows in the ring.
+    const int threads = omp_get_num_threads(), t = omp_get_thread_num();
+    const int64_t begin = rows * t / threads, end = rows * (t + 1) / threads;
+    static thread_local RowRing ring;
+    ring.reset(C, W, Tile::kLanes);
+    for (int64_t r = begin; r < end; ++r) {
+      const int n = int(r / H), i = int(r % H);
+      ring.hold(x + int64_t(n) * C * HW, n, C, H, W, i);
+      conv_row<Tile>(y + int64_t(n) * K * HW, ring, w, b, ep, C, H, W, K, i);
+    }
+  }
 }
 
 // The widest instruction set this CPU has, narrowed to AVX2 by SEQNET_CONV=avx2.
