@@ -98,7 +98,9 @@ SEQNET_AVX2 float sum_lanes_avx2(__m256 v) {
   return _mm_cvtss_f32(_mm_add_ss(pairs, _mm_shuffle_ps(pairs, pairs, 1)));
 }
 
-// AVX2 has 16 registers, not 32: the 9 taps go in three passes of one tap row u each, 3 x 3 sums.
+// AVX2 has 16 registers, not 32: the 9 taps go in three passes of one tap row u each. A pass keeps
+// KB x 3 sums (KB = 4: 12 registers), the 3 shifted input vectors of the row and one dy vector at
+// a time: 16 registers, 7 loads for 12 fused multiply-adds.
 template <int KB>
 SEQNET_AVX2 void accumulate_avx2(float* dw, const PaddedPiece& p, int C, int k0, int c) {
   constexpr int L = 8;
@@ -111,15 +113,18 @@ SEQNET_AVX2 void accumulate_avx2(float* dw, const PaddedPiece& p, int C, int k0,
     const float* x_row = x + u * p.Wp;
     for (int t = 0; t < p.vectors; ++t) {
       const int64_t q = int64_t(t) * L;
-      __m256 d[KB];
-#pragma GCC unroll 3
-      for (int k = 0; k < KB; ++k) d[k] = _mm256_loadu_ps(dy + k * p.dy_stride + q);
+      __m256 in[3];
 #pragma GCC unroll 3
       for (int v = 0; v < 3; ++v) {
-        __m256 in = _mm256_loadu_ps(x_row + q + v);
-        __asm__("" : "+v"(in));  // one load for KB FMAs, as above
+        in[v] = _mm256_loadu_ps(x_row + q + v);
+        __asm__("" : "+v"(in[v]));  // one load for KB FMAs, as above
+      }
+#pragma GCC unroll 4
+      for (int k = 0; k < KB; ++k) {
+        __m256 d = _mm256_loadu_ps(dy + k * p.dy_stride + q);
+        __asm__("" : "+v"(d));  // one load for 3 FMAs
 #pragma GCC unroll 3
-        for (int k = 0; k < KB; ++k) acc[k][v] = _mm256_fmadd_ps(d[k], in, acc[k][v]);
+        for (int v = 0; v < 3; ++v) acc[k][v] = _mm256_fmadd_ps(d, in[v], acc[k][v]);
       }
     }
     for (int k = 0; k < KB; ++k) {
@@ -129,21 +134,35 @@ SEQNET_AVX2 void accumulate_avx2(float* dw, const PaddedPiece& p, int C, int k0,
   }
 }
 
-// Channel blocks of 3, then one of 2 or 1 for the rest.
-template <int KB>
-void accumulate(Conv3x3Isa isa, float* dw, const PaddedPiece& p, int C, int k0, int c) {
-  if (isa == Conv3x3Isa::avx512) accumulate_avx512<KB>(dw, p, C, k0, c);
-  else accumulate_avx2<KB>(dw, p, C, k0, c);
+// Each instruction set's kernel and its largest channel block.
+struct Avx512Sums {
+  static constexpr int kMaxBlock = 3;  // 3 x 9 sums
+  template <int KB>
+  static void run(float* dw, const PaddedPiece& p, int C, int k0, int c) { accumulate_avx512<KB>(dw, p, C, k0, c); }
+};
+struct Avx2Sums {
+  static constexpr int kMaxBlock = 4;  // 4 x 3 sums
+  template <int KB>
+  static void run(float* dw, const PaddedPiece& p, int C, int k0, int c) { accumulate_avx2<KB>(dw, p, C, k0, c); }
+};
+
+// Channel blocks of the largest size, then one block of the rest.
+template <typename Sums>
+void accumulate_piece_with(float* dw, const PaddedPiece& p, int C, int K) {
+  int k0 = 0;
+  for (; k0 + Sums::kMaxBlock <= K; k0 += Sums::kMaxBlock)
+    for (int c = 0; c < C; ++c) Sums::template run<Sums::kMaxBlock>(dw, p, C, k0, c);
+  for (int c = 0; c < C; ++c) switch (K - k0) {
+      case 3: if constexpr (Sums::kMaxBlock > 3) Sums::template run<3>(dw, p, C, k0, c); break;
+      case 2: Sums::template run<2>(dw, p, C, k0, c); break;
+      case 1: Sums::template run<1>(dw, p, C, k0, c); break;
+      default: break;
+    }
 }
 
 void accumulate_piece(Conv3x3Isa isa, float* dw, const PaddedPiece& p, int C, int K) {
-  int k0 = 0;
-  for (; k0 + 3 <= K; k0 += 3)
-    for (int c = 0; c < C; ++c) accumulate<3>(isa, dw, p, C, k0, c);
-  if (K - k0 == 2)
-    for (int c = 0; c < C; ++c) accumulate<2>(isa, dw, p, C, k0, c);
-  if (K - k0 == 1)
-    for (int c = 0; c < C; ++c) accumulate<1>(isa, dw, p, C, k0, c);
+  if (isa == Conv3x3Isa::avx512) accumulate_piece_with<Avx512Sums>(dw, p, C, K);
+  else accumulate_piece_with<Avx2Sums>(dw, p, C, K);
 }
 
 // The sizes of a piece of `rows` rows with vectors of `lanes` floats.
