@@ -163,8 +163,9 @@ TEST(CpuKernelConv2d, Fast3x3MatchesReferenceFloatWithEveryAlgorithm) {
 TEST(CpuKernelConv2d, AlgorithmIsMeasuredOncePerShapeAndPass) {
   cpu::force_conv3x3_algorithm(std::nullopt);
   const auto available = cpu::conv3x3_algorithms_available();
-  // A shape no other test uses, so this process has not measured it yet.
-  const cpu::Conv3x3Shape shape{cpu::Conv3x3Pass::input_gradient, 1, 3, 7, 11, 5};
+  // A shape no other test uses, so this process has not measured it yet, and large enough to be
+  // timed (the fake run below computes nothing).
+  const cpu::Conv3x3Shape shape{cpu::Conv3x3Pass::input_gradient, 3, 33, 70, 110, 5};
   std::vector<int> runs(3, 0);
   // winograd made slowest on purpose (a sleep), so the fastest is one of the others.
   const auto run = [&](cpu::Conv3x3Algorithm a) {
@@ -188,6 +189,17 @@ TEST(CpuKernelConv2d, AlgorithmIsMeasuredOncePerShapeAndPass) {
   EXPECT_EQ(cpu::conv3x3_algorithm(other, run), cpu::Conv3x3Algorithm::gemm);
   EXPECT_EQ(runs, runs_after_choice) << "a forced algorithm is not timed";
   cpu::force_conv3x3_algorithm(std::nullopt);
+}
+
+// Tiny shapes are not timed (their timings are noise): the direct kernel where the CPU has it,
+// else im2col + GEMM, the same in every run.
+TEST(CpuKernelConv2d, TinyShapesAreNotTimed) {
+  cpu::force_conv3x3_algorithm(std::nullopt);
+  const cpu::Conv3x3Shape tiny{cpu::Conv3x3Pass::forward, 1, 2, 8, 8, 2};
+  int runs = 0;
+  const cpu::Conv3x3Algorithm chosen = cpu::conv3x3_algorithm(tiny, [&](cpu::Conv3x3Algorithm) { ++runs; });
+  EXPECT_EQ(runs, 0);
+  EXPECT_EQ(chosen, cpu::conv3x3_direct_available() ? cpu::Conv3x3Algorithm::direct : cpu::Conv3x3Algorithm::gemm);
 }
 
 TEST(CpuKernelConv2d, Fast1x1MatchesReference) {

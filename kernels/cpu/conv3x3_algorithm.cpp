@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdint>
 #include <cstdlib>
 #include <fstream>
 #include <map>
@@ -22,6 +23,14 @@ namespace {
 // (The minimum of several runs: on a shared machine single runs vary by 2x and more.)
 constexpr int kTimedRuns = 5;
 constexpr double kTimeBudgetS = 0.05;
+
+// Shapes of fewer multiply-adds than this (N*C*K*H*W*9; about 40 us of work) are not timed: their
+// timings are noise, and a choice that falls either way between two runs makes the same tiny
+// model (seqnet trace, the golden dumps) round differently in each. They take the direct kernel
+// where the CPU has it, else im2col + GEMM. Every layer of a real model is far above this.
+constexpr int64_t kSmallestTimedMacs = int64_t(1) << 22;
+
+int64_t multiply_adds(const Conv3x3Shape& s) { return int64_t(s.N) * s.C * s.K * s.H * s.W * 9; }
 
 std::optional<Conv3x3Algorithm> from_environment() {
   const char* value = std::getenv("SEQNET_CONV");
@@ -125,8 +134,11 @@ Conv3x3Algorithm conv3x3_algorithm(const Conv3x3Shape& shape, const std::functio
   }
   // Measured outside the lock: the candidates run OpenMP teams of their own.
   Conv3x3Choice choice{shape, Conv3x3Algorithm::gemm, {}};
+  if (multiply_adds(shape) < kSmallestTimedMacs && conv3x3_direct_available())
+    choice.algorithm = Conv3x3Algorithm::direct;
   double best = 1e300;
   for (Conv3x3Algorithm algorithm : conv3x3_algorithms_available(shape.pass)) {
+    if (multiply_adds(shape) < kSmallestTimedMacs) break;
     const double seconds = best_seconds(run, algorithm);
     choice.seconds.emplace_back(algorithm, seconds);
     if (seconds < best) {
