@@ -6,7 +6,7 @@
 // The first time a (pass, N, C, H, W, K) is met, every candidate runs on the caller's own buffers:
 // one untimed run (it touches the scratch memory and warms the caches), then up to 5 timed runs
 // until 50 ms are spent; the fastest minimum wins and is kept for the process. So no shape runs
-// slower than its im2col + GEMM path, up to the noise of those few runs. Tiny shapes (under 4M
+// slower than its im2col + GEMM path, up to the noise of those few runs. Tiny shapes (under 1M
 // multiply-adds, microseconds of work) are not timed: they take the direct kernel where the CPU
 // has it, else im2col + GEMM, so that tiny models round the same way in every run.
 //
