@@ -197,6 +197,27 @@ TEST(Trainer, NonFiniteLossStopsAndKeepsTheLastGoodCheckpoint) {
   EXPECT_EQ(file_bytes(last), good) << "the last good checkpoint must be left as it was";
 }
 
+// A non-finite gradient under a finite loss (injected at step 5 of 6, after the step-3 checkpoint
+// of epoch 1) stops training before Adam spreads it into the weights.
+TEST(Trainer, NonFiniteGradientStopsAndKeepsTheLastGoodCheckpoint) {
+  test::TempDir dir;
+  write_dataset(dir.str("data"), 3);
+  TrainSettings s = tiny_settings(dir.str("data"), dir.str("run"));
+  s.epochs = 2;
+  setenv("SEQNET_TEST_NAN_GRADIENT_AT_STEP", "5", 1);
+  try {
+    train(s, nullptr);
+    ADD_FAILURE() << "a nan gradient must stop training";
+  } catch (const NonFiniteLossError& e) {
+    const std::string message = e.what();
+    EXPECT_NE(message.find("gradients became nan or inf at step 5"), std::string::npos) << message;
+    EXPECT_NE(message.find("(step 3) kept"), std::string::npos) << message;
+  }
+  unsetenv("SEQNET_TEST_NAN_GRADIENT_AT_STEP");
+  const TensorFile last = read_safetensors(dir.str("run/last.safetensors"));
+  EXPECT_EQ(nlohmann::json::parse(last.metadata.at("training"))["step"], 3);
+}
+
 TEST(Trainer, CurvesPlotDrawsLossAndScores) {
   TrainingCurves curves;
   for (int step = 1; step <= 100; ++step) curves.loss.push_back({double(step), 2.0 / step});

@@ -248,8 +248,30 @@ struct Counters {
   std::string conv3x3_note;    // what became of the checkpoint's 3x3 algorithm choices
 };
 
+// True when every float of `t` is finite (read from a host copy when it lives on the GPU).
+bool all_finite(const Tensor& t) {
+  const Tensor host = t.device() == Device::cpu ? t : t.to(Device::cpu);
+  const float* values = host.f32();
+  for (int64_t i = 0; i < host.numel(); ++i)
+    if (!std::isfinite(values[i])) return false;
+  return true;
+}
+
+// Tests only: SEQNET_TEST_NAN_GRADIENT_AT_STEP=N makes the first gradient NaN at step N (1-based)
+// on the CPU, as a backward pass that overflowed under a finite loss would. Unset (always,
+// outside tests) it costs one getenv per step.
+void inject_test_gradient_fault(Tensor& grads, int64_t step) {
+  const char* at = std::getenv("SEQNET_TEST_NAN_GRADIENT_AT_STEP");
+  if (at && std::atoll(at) == step && grads.device() == Device::cpu && grads.numel() > 0)
+    grads.f32()[0] = std::nanf("");
+}
+
 void save_checkpoint(const std::string& path, SeqNet& model, AdamOptimizer& adam, const TrainSettings& s,
                      const Counters& counters, int epoch) {
+  // Never overwrite a good checkpoint with broken weights (the guards in train() should have
+  // stopped first; this one also covers the GPU, whose gradients are not read back every step).
+  if (!all_finite(model.params().values()))
+    throw NonFiniteLossError("the weights became nan or inf by step " + std::to_string(counters.step));
   TensorFile file;
   file.tensors = model.params().to_named_tensors();
   file.tensors[std::string(kOptimizerPrefix) + "m"] = adam.first_moment().to(Device::cpu);
@@ -394,10 +416,17 @@ TrainSummary train(const TrainSettings& requested, std::FILE* progress) {
   TrainingCurves curves;
   const std::string resume_command = "seqnet train --resume -o " + s.run_dir;
   // A checkpoint that cannot be written (disk full) stops the run; the files already there stay whole.
+  const auto kept_checkpoint = [&] {
+    return counters.last_saved_step < 0 ? std::string("no checkpoint was written yet")
+                                        : "last good checkpoint " + last_path + " (step " +
+                                              std::to_string(counters.last_saved_step) + ") kept";
+  };
   auto checkpoint = [&](const std::string& path, int epoch) {
     if (!comm.root()) return;  // rank 0 alone writes the run folder
     try {
       save_checkpoint(path, model, adam, s, counters, epoch);
+    } catch (const NonFiniteLossError& e) {
+      throw NonFiniteLossError(std::string(e.what()) + "; not written; " + kept_checkpoint());
     } catch (const std::runtime_error& e) {
       const std::string kept = counters.last_saved_step < 0
                                    ? "no checkpoint had been written yet"
@@ -485,14 +514,20 @@ TrainSummary train(const TrainSettings& requested, std::FILE* progress) {
     const double value = comm.average(loss.value());  // the mean over all B crops, the same on every rank
     if (!std::isfinite(value)) {
       if (tty) say("\n");
-      const std::string kept = counters.last_saved_step < 0
-                                   ? "no checkpoint was written yet"
-                                   : "last good checkpoint " + last_path + " (step " + std::to_string(counters.last_saved_step) + ") kept";
       throw NonFiniteLossError("loss became " + std::string(std::isnan(value) ? "nan" : "inf") + " at step " +
-                               std::to_string(counters.step + 1) + "; " + kept);
+                               std::to_string(counters.step + 1) + "; " + kept_checkpoint());
     }
     model.backward(loss.gradients());
     comm.average(model.params().grads());
+    inject_test_gradient_fault(model.params().grads(), counters.step + 1);
+    // A non-finite gradient under a finite loss would turn every weight it reaches into nan in
+    // Adam's step. On the CPU it is checked here (a read of the gradients, ~1 ms); on the GPU the
+    // next step's loss and the check before each checkpoint catch it.
+    if (s.device == Device::cpu && !all_finite(model.params().grads())) {
+      if (tty) say("\n");
+      throw NonFiniteLossError("gradients became nan or inf at step " + std::to_string(counters.step + 1) +
+                               " (the loss, " + std::to_string(value) + ", was finite); " + kept_checkpoint());
+    }
     adam.set_learning_rate(learning_rate_at(s.lr_schedule, s.lr, counters.step, total_steps));
     adam.step();
     ++counters.step;

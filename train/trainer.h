@@ -70,7 +70,8 @@ TrainSettings stored_run_settings(const std::string& run_dir);
 std::string last_checkpoint_path(const std::string& run_dir);
 std::string best_checkpoint_path(const std::string& run_dir);
 
-// The loss became NaN or infinite: training stopped, the last checkpoint was left as it was.
+// The loss, the gradients (checked every step on the CPU) or the weights (checked before each
+// checkpoint) became NaN or infinite: training stopped, the last checkpoint was left as it was.
 struct NonFiniteLossError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
