@@ -25,6 +25,7 @@
 #include "kernels/cpu/conv3x3_algorithm.h"
 #include "kernels/cpu/conv3x3_direct.h"
 #include "kernels/cpu/conv3x3_weight_direct.h"
+#include "kernels/cpu/thread_sums.h"
 #include "kernels/cpu/conv3x3_winograd.h"
 #include "kernels/cpu/gemm.h"
 #include "kernels/cpu/image_matrix.h"
@@ -126,7 +127,7 @@ void flip_and_transpose_3x3(float* flipped, const float* w, int K, int C) {
 // dw (K, CKK) += sum over images and bands of dy_band (K, band) * cols_band^T, for large planes.
 // The (image, band) pieces are shared out over the threads in one parallel region: each thread
 // builds a piece's columns in its own scratch and adds its product into its own copy of dw
-// (thread 0 into dw itself), and the copies are summed at the end. Two parallel regions per call
+// (thread_sums.h), and the copies are summed at the end. Two parallel regions per call
 // instead of two per band: with 4 x 128x128 crops that was 5,400 regions per training step, and
 // each costs a wake-up of the other thread when OpenMP's threads sleep between regions.
 template <typename T>
@@ -138,16 +139,14 @@ void weight_gradient_in_bands(T* dw, const T* dy, const T* x, int N, int C, int 
   const int64_t columns_size = int64_t(CKK) * rows * W, dw_size = int64_t(K) * CKK;
   // Grows once to the largest layer; a training step after the first allocates nothing.
   static thread_local std::vector<T> scratch;
-  scratch.resize(std::max<size_t>(scratch.size(), size_t(threads * columns_size + (threads - 1) * dw_size)));
-  // (scratch is this thread's: the team reaches it through these pointers)
-  T* const all_columns = scratch.data();
-  T* const partial_dw = all_columns + threads * columns_size;  // for threads 1 .. threads-1
-  std::fill(partial_dw, partial_dw + (threads - 1) * dw_size, T(0));
+  scratch.resize(std::max<size_t>(scratch.size(), size_t(threads * columns_size)));
+  T* const all_columns = scratch.data();  // (scratch is this thread's: the team reaches it through this)
+  const ThreadSums<T> sums(dw, dw_size, threads);
 #pragma omp parallel num_threads(threads)
   {
     const int t = omp_get_thread_num();
     T* columns = all_columns + t * columns_size;
-    T* my_dw = t == 0 ? dw : partial_dw + (t - 1) * dw_size;
+    T* my_dw = sums.of(t);
 #pragma omp for schedule(static)
     for (int piece = 0; piece < pieces; ++piece) {
       const int n = piece / bands, i0 = piece % bands * rows, i1 = std::min(H, i0 + rows), band = (i1 - i0) * W;
@@ -156,11 +155,7 @@ void weight_gradient_in_bands(T* dw, const T* dy, const T* x, int N, int C, int 
               T(1), my_dw, CKK);
     }
   }
-  if (threads > 1) {
-#pragma omp parallel for schedule(static) if (dw_size >= kParallelMinElements)
-    for (int64_t e = 0; e < dw_size; ++e)
-      for (int t = 1; t < threads; ++t) dw[e] += partial_dw[(t - 1) * dw_size + e];
-  }
+  sums.add_copies_into_dw();
 }
 
 // im2col + GEMM: the forward pass and the input gradient of conv2d.h for any type and ksize.

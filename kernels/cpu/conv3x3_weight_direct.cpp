@@ -18,8 +18,8 @@
 // then adds each vector's lanes into dw. The x copy (C channels) stays in L2 while every channel
 // block reads it; the dy rows of one block stay in L1 while every c reads them.
 //
-// Threads take whole pieces (static schedule) and sum into their own copy of dw (thread 0 into
-// dw itself); the copies are added at the end in thread order: deterministic for a thread count.
+// Threads take whole pieces (static schedule) and sum into their own copy of dw (thread_sums.h);
+// the copies are added at the end in thread order: deterministic for a thread count.
 #include "kernels/cpu/conv3x3_weight_direct.h"
 
 #include <immintrin.h>
@@ -30,6 +30,8 @@
 #include <vector>
 
 #include <omp.h>
+
+#include "kernels/cpu/thread_sums.h"
 
 namespace seqnet::cpu {
 
@@ -244,15 +246,14 @@ void conv3x3_weight_gradient_direct_with(Conv3x3Isa isa, float* dw, const float*
   const int64_t piece_floats = layout.floats(C, K);
   // Grows once to the largest layer; a training step after the first allocates nothing.
   static thread_local std::vector<float> scratch;
-  scratch.resize(std::max<size_t>(scratch.size(), size_t(threads * piece_floats + (threads - 1) * dw_size)));
+  scratch.resize(std::max<size_t>(scratch.size(), size_t(threads * piece_floats)));
   float* const all_pieces = scratch.data();
-  float* const partial_dw = all_pieces + threads * piece_floats;  // for threads 1 .. threads-1
-  std::fill(partial_dw, partial_dw + (threads - 1) * dw_size, 0.0f);
+  const ThreadSums<float> sums(dw, dw_size, threads);
 #pragma omp parallel num_threads(threads)
   {
     const int t = omp_get_thread_num();
     float* piece = all_pieces + t * piece_floats;
-    float* my_dw = t == 0 ? dw : partial_dw + (t - 1) * dw_size;
+    float* my_dw = sums.of(t);
     // The last band may be shorter: its layout is the full one's, with fewer rows copied (the
     // rest stays zero and adds nothing).
     const PaddedPiece padded{piece + int64_t(C) * layout.x_stride, piece, layout.dy_stride, layout.x_stride,
@@ -264,8 +265,7 @@ void conv3x3_weight_gradient_direct_with(Conv3x3Isa isa, float* dw, const float*
       accumulate_piece(isa, my_dw, padded, C, K);
     }
   }
-  for (int t = 1; t < threads; ++t)
-    for (int64_t e = 0; e < dw_size; ++e) dw[e] += partial_dw[(t - 1) * dw_size + e];
+  sums.add_copies_into_dw();
 }
 
 }  // namespace seqnet::cpu

@@ -23,6 +23,7 @@
 #include <omp.h>
 
 #include "kernels/cpu/gemm.h"
+#include "kernels/cpu/thread_sums.h"
 
 namespace seqnet::cpu {
 
@@ -148,19 +149,14 @@ void conv_transpose2x2_backward_weight(T* dw, const T* dy, const T* x, T* worksp
                                        int K) {
   const int64_t HW = int64_t(H) * W, dw_size = int64_t(C) * K * 4;
   const Pieces pieces(N, K, H, W);
-  // Grows once to the largest layer; a training step after the first allocates nothing.
-  static thread_local std::vector<T> partial_dw;
-  partial_dw.resize(std::max<size_t>(partial_dw.size(), size_t((pieces.threads - 1) * dw_size)));
-  std::fill(partial_dw.begin(), partial_dw.begin() + (pieces.threads - 1) * dw_size, T(0));
-  T* const partials = partial_dw.data();  // (partial_dw is this thread's: the team reaches it through this)
+  const ThreadSums<T> sums(dw, dw_size, pieces.threads);  // thread t adds into sums.of(t)
   for_each_piece(pieces, workspace, K, H, W, [&](T* taps, int t, int n, int i0, int i1) {
     const int band = (i1 - i0) * W;
     gather_taps(taps, dy + int64_t(n) * K * 4 * HW, K, H, W, i0, i1);
     gemm<T>(false, true, C, K * 4, band, T(1), x + int64_t(n) * C * HW + int64_t(i0) * W, int(HW), taps, band, T(1),
-            t == 0 ? dw : partials + (t - 1) * dw_size, K * 4);
+            sums.of(t), K * 4);
   });
-  for (int t = 1; t < pieces.threads; ++t)
-    for (int64_t e = 0; e < dw_size; ++e) dw[e] += partials[(t - 1) * dw_size + e];
+  sums.add_copies_into_dw();
 }
 
 #define SEQNET_INSTANTIATE(T)                                                                                \
