@@ -14,8 +14,10 @@ void add_device_option(Args& args) {
   args.option("conv-engine", "custom", "GPU convolutions: custom (this project's kernels) or cudnn (comparison)",
               "ENGINE");
   args.option("conv-precision", "fp32",
-              "custom GPU convolutions (forward, input gradient): fp32 (exact, like the CPU) or tf32 (tensor "
-              "cores, inputs rounded to a 10-bit mantissa, like PyTorch's allow_tf32; sm_80 and newer)",
+              "GPU convolutions: fp32 (exact, like the CPU) or tf32 (tensor cores, inputs rounded to a 10-bit "
+              "mantissa, like PyTorch's allow_tf32; sm_80 and newer). With the custom engine it applies to the "
+              "forward pass and the input gradient; with cudnn to all three passes (cuDNN's fastest algorithm "
+              "of any kind)",
               "P");
 }
 

@@ -124,8 +124,8 @@ void run_conv2d_forward(Tensor& y, const Tensor& x, const Tensor& w, const Tenso
       },
       [&] {
         SEQNET_CUDA_ONLY(
-            if (use_cudnn()) cudnn::conv2d_forward(y.f32(), x.f32(), w.f32(), b ? b->f32() : nullptr, d.N, d.C, d.H,
-                                                   d.W, d.K, d.ks, cuda::stream());
+            if (use_cudnn()) (use_tf32() ? cudnn::conv2d_forward_tf32 : cudnn::conv2d_forward)(
+                y.f32(), x.f32(), w.f32(), b ? b->f32() : nullptr, d.N, d.C, d.H, d.W, d.K, d.ks, cuda::stream());
             else (use_tf32() ? cuda::conv2d_forward_tf32 : cuda::conv2d_forward)(
                 y.f32(), x.f32(), w.f32(), b ? b->f32() : nullptr, d.N, d.C, d.H, d.W, d.K, d.ks, cuda::stream()));
       });
@@ -206,8 +206,8 @@ void conv2d_backward_input(Tensor& dx, const Tensor& dy, const Tensor& w) {
       },
       [&] {
         SEQNET_CUDA_ONLY(
-            if (use_cudnn()) cudnn::conv2d_backward_input(dx.f32(), dy.f32(), w.f32(), d.N, d.C, d.H, d.W, d.K, d.ks,
-                                                          cuda::stream());
+            if (use_cudnn()) (use_tf32() ? cudnn::conv2d_backward_input_tf32 : cudnn::conv2d_backward_input)(
+                dx.f32(), dy.f32(), w.f32(), d.N, d.C, d.H, d.W, d.K, d.ks, cuda::stream());
             else (use_tf32() ? cuda::conv2d_backward_input_tf32 : cuda::conv2d_backward_input)(
                 dx.f32(), dy.f32(), w.f32(), d.N, d.C, d.H, d.W, d.K, d.ks, cuda::stream()));
       });
@@ -228,8 +228,8 @@ void conv2d_backward_weight(Tensor& dw, const Tensor& dy, const Tensor& x) {
       },
       [&] {
         SEQNET_CUDA_ONLY(
-            if (use_cudnn()) cudnn::conv2d_backward_weight(dw.f32(), dy.f32(), x.f32(), d.N, d.C, d.H, d.W, d.K,
-                                                           d.ks, cuda::stream());
+            if (use_cudnn()) (use_tf32() ? cudnn::conv2d_backward_weight_tf32 : cudnn::conv2d_backward_weight)(
+                dw.f32(), dy.f32(), x.f32(), d.N, d.C, d.H, d.W, d.K, d.ks, cuda::stream());
             else cuda::conv2d_backward_weight(dw.f32(), dy.f32(), x.f32(), d.N, d.C, d.H, d.W, d.K, d.ks,
                                               cuda::stream()));
       });
