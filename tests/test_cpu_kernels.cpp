@@ -317,6 +317,13 @@ TEST(CpuKernelConv2d, DirectWeightGradientMatchesReferenceAtEveryRemainder) {
       std::vector<float> again(dw.size(), 0.5f);
       cpu::conv3x3_weight_gradient_direct_with(isa, again.data(), dy.data(), x.data(), s.N, s.C, s.H, s.W, s.K);
       EXPECT_EQ(again, dw) << "not deterministic";
+      // On 3 threads: two per-thread copies of dw added in order (thread_sums.h).
+      const int threads_before = omp_get_max_threads();
+      omp_set_num_threads(3);
+      std::vector<float> three(dw.size(), 0.5f);
+      cpu::conv3x3_weight_gradient_direct_with(isa, three.data(), dy.data(), x.data(), s.N, s.C, s.H, s.W, s.K);
+      omp_set_num_threads(threads_before);
+      EXPECT_LE(test::relative_error(as_doubles(three), dw_ref), kFloatTolerance) << "on 3 threads";
     }
     ++checked;
   }
