@@ -134,16 +134,17 @@ Conv3x3Algorithm conv3x3_algorithm(const Conv3x3Shape& shape, const std::functio
   }
   // Measured outside the lock: the candidates run OpenMP teams of their own.
   Conv3x3Choice choice{shape, Conv3x3Algorithm::gemm, {}};
-  if (multiply_adds(shape) < kSmallestTimedMacs && conv3x3_direct_available())
-    choice.algorithm = Conv3x3Algorithm::direct;
-  double best = 1e300;
-  for (Conv3x3Algorithm algorithm : conv3x3_algorithms_available(shape.pass)) {
-    if (multiply_adds(shape) < kSmallestTimedMacs) break;
-    const double seconds = best_seconds(run, algorithm);
-    choice.seconds.emplace_back(algorithm, seconds);
-    if (seconds < best) {
-      best = seconds;
-      choice.algorithm = algorithm;
+  if (multiply_adds(shape) < kSmallestTimedMacs) {
+    if (conv3x3_direct_available()) choice.algorithm = Conv3x3Algorithm::direct;
+  } else {
+    double best = 1e300;
+    for (Conv3x3Algorithm algorithm : conv3x3_algorithms_available(shape.pass)) {
+      const double seconds = best_seconds(run, algorithm);
+      choice.seconds.emplace_back(algorithm, seconds);
+      if (seconds < best) {
+        best = seconds;
+        choice.algorithm = algorithm;
+      }
     }
   }
   std::lock_guard lock(s.mutex);
