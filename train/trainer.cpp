@@ -426,7 +426,9 @@ TrainSummary train(const TrainSettings& requested, std::FILE* progress) {
     try {
       save_checkpoint(path, model, adam, s, counters, epoch);
     } catch (const NonFiniteLossError& e) {
-      throw NonFiniteLossError(std::string(e.what()) + "; not written; " + kept_checkpoint());
+      // A runtime_error, not NonFiniteLossError: only rank 0 gets here, so under MPI the command
+      // must abort the other ranks (apps/cmd_train.cpp) rather than leave them waiting.
+      throw std::runtime_error(std::string(e.what()) + "; not written; " + kept_checkpoint());
     } catch (const std::runtime_error& e) {
       const std::string kept = counters.last_saved_step < 0
                                    ? "no checkpoint had been written yet"

@@ -70,8 +70,9 @@ TrainSettings stored_run_settings(const std::string& run_dir);
 std::string last_checkpoint_path(const std::string& run_dir);
 std::string best_checkpoint_path(const std::string& run_dir);
 
-// The loss, the gradients (checked every step on the CPU) or the weights (checked before each
-// checkpoint) became NaN or infinite: training stopped, the last checkpoint was left as it was.
+// The loss or the gradients (checked every step on the CPU) became NaN or infinite, the same on
+// every rank: training stopped, the last checkpoint was left as it was. (Weights found non-finite
+// before a checkpoint, on rank 0 alone, stop it with a std::runtime_error saying so.)
 struct NonFiniteLossError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
@@ -86,7 +87,7 @@ struct TrainSummary {
 // Runs training to settings.epochs. Progress lines go to `progress` (nullptr: silent).
 // Throws std::runtime_error naming the file for unusable data (before the first step) or for a
 // checkpoint that cannot be written (the previous one stays whole), and NonFiniteLossError when
-// the loss stops being finite. SIGINT or SIGTERM (train/stop_signals.h) end it early: the state
+// the loss or the gradients stop being finite. SIGINT or SIGTERM (train/stop_signals.h) end it early: the state
 // at the last completed step goes to last.safetensors, resumable, and the summary says which signal.
 TrainSummary train(const TrainSettings& settings, std::FILE* progress = stderr);
 
