@@ -21,8 +21,11 @@ int run(int argc, char** argv) {
             "Writes the model of a training checkpoint (seqnet train's last.safetensors or best.safetensors)\n"
             "as a weights-only file: every parameter and running statistic, named as PyTorch's state_dict(),\n"
             "with the model configuration; the optimizer state is left out. The checkpoint's training\n"
-            "settings and step are copied into the metadata so the file says how it was made.");
+            "settings and step are copied into the metadata so the file says how it was made. A run trained\n"
+            "with --ema is written as its weight average (what it validated), unless --trained-weights.");
   args.option("out", "", "weights file to write", "WEIGHTS").short_name('o', "out");
+  args.flag("trained-weights",
+            "for a run trained with --ema: write the weights of its last step instead of their average (the default)");
   args.positionals("CHECKPOINT: the training checkpoint to read");
   if (!args.parse(argc, argv)) return 0;
   if (args.positional().size() != 1) throw UsageError("give exactly one CHECKPOINT to export");
@@ -33,11 +36,23 @@ int run(int argc, char** argv) {
   const std::unique_ptr<SeqNet> model = load_model(checkpoint, Device::cpu);
   std::map<std::string, std::string> provenance;
   const TensorFile file = read_safetensors(checkpoint);
+  // A run trained with --ema ships its weight average (train/weight_average.h), unless asked not to.
+  const bool has_average = file.tensors.count(kAverageWeightsTensor) && file.tensors.count(kAverageStatisticsTensor);
+  const bool use_average = has_average && !args.on("trained-weights");
+  if (use_average) {
+    ParameterStore& params = model->params();
+    expect_shape(file.tensors.at(kAverageWeightsTensor), params.values().shape(), checkpoint + ": " + kAverageWeightsTensor);
+    expect_shape(file.tensors.at(kAverageStatisticsTensor), params.state().shape(), checkpoint + ": " + kAverageStatisticsTensor);
+    params.values().copy_from(file.tensors.at(kAverageWeightsTensor));
+    params.state().copy_from(file.tensors.at(kAverageStatisticsTensor));
+  }
+  provenance["weights"] = use_average ? "ema" : "trained";
   for (const char* key : {"settings", "training"})
     if (file.metadata.count(key)) provenance[key] = file.metadata.at(key);
   provenance["exported_from"] = fs::path(checkpoint).filename().string();
   save_weights(args.str("out"), *model, provenance);
-  std::printf("wrote %s (%s, weights only)\n", args.str("out").c_str(), model->config().describe().c_str());
+  std::printf("wrote %s (%s, weights only%s)\n", args.str("out").c_str(), model->config().describe().c_str(),
+              use_average ? ", the run's weight average" : "");
   return 0;
 }
 

@@ -16,8 +16,9 @@ namespace seqnet::cli {
 namespace {
 
 // Options that define the run (a resumed run keeps its stored values; giving a different one is
-// refused) and where each lives in TrainSettings::to_json. --epochs, --lr, --lr-schedule, --workers,
-// --val-every, --log-every and --device may change on --resume (e.g. to train longer).
+// refused) and where each lives in TrainSettings::to_json (a key the JSON leaves out, as
+// model.input_norm when it is "none", compares as null). --epochs, --lr, --lr-schedule, --select,
+// --workers, --val-every, --log-every and --device may change on --resume (e.g. to train longer).
 const std::vector<std::pair<std::string, std::vector<std::string>>> kFixedOnResume = {
     {"width", {"model", "width"}},
     {"depth", {"model", "depth"}},
@@ -35,6 +36,11 @@ const std::vector<std::pair<std::string, std::vector<std::string>>> kFixedOnResu
     {"seed", {"seed"}},
     {"val-fraction", {"val_fraction"}},
     {"av-loss", {"av_loss"}},
+    {"av-targets", {"av_targets"}},
+    {"input-norm", {"model", "input_norm"}},
+    {"folds", {"folds"}},
+    {"fold", {"fold"}},
+    {"ema", {"ema"}},
 };
 
 uint64_t parse_seed(const std::string& text) {
@@ -74,6 +80,16 @@ TrainSettings settings_from(const Args& args) {
     throw UsageError(std::string("--lr-schedule: ") + e.what());
   }
   s.sync_batchnorm = args.on("sync-batchnorm");
+  s.folds = args.given("folds") ? args.integer("folds") : 0;
+  s.fold = args.given("fold") ? args.integer("fold") : 0;
+  if (s.folds > 0 && !args.given("fold")) throw UsageError("--folds " + std::to_string(s.folds) + " needs --fold K (1 to " + std::to_string(s.folds) + ")");
+  s.ema = args.given("ema") ? args.number("ema") : 0;
+  try {
+    s.select = selection_from(args.str("select"));
+    s.av_targets = artery_vein_targets_from(args.str("av-targets"));
+  } catch (const std::invalid_argument& e) {
+    throw UsageError(e.what());
+  }
   return s;
 }
 
@@ -86,8 +102,8 @@ TrainSettings resumed_settings(const Args& args, const TrainSettings& given) {
     if (!args.given(option)) continue;
     nlohmann::json a = asked, b = stored;
     for (const std::string& part : key) {
-      a = a.at(part);
-      b = b.at(part);
+      a = a.is_object() && a.contains(part) ? a.at(part) : nlohmann::json();
+      b = b.is_object() && b.contains(part) ? b.at(part) : nlohmann::json();
     }
     if (a != b)
       throw UsageError("--" + option + " " + a.dump() + " conflicts with the run being resumed (" + b.dump() +
@@ -96,6 +112,7 @@ TrainSettings resumed_settings(const Args& args, const TrainSettings& given) {
   if (args.given("epochs")) s.epochs = given.epochs;
   if (args.given("lr")) s.lr = given.lr;
   if (args.given("lr-schedule")) s.lr_schedule = given.lr_schedule;
+  if (args.given("select")) s.select = given.select;
   if (args.given("workers")) s.workers = given.workers;
   if (args.given("val-every")) s.val_every = given.val_every;
   if (args.given("log-every")) s.log_every = given.log_every;
@@ -141,7 +158,22 @@ int run(int argc, char** argv) {
       .option("log-every", "10", "steps between log lines", "N")
       .option("av-loss", "all",
               "artery/vein loss over 'all' pixels (the original's) or ground-truth 'vessel' pixels only",
-              "REGION");
+              "REGION")
+      .option("av-targets", "original",
+              "'original': crossings and uncertain pixels are artery (the original's); 'both': a crossing is artery "
+              "and vein, uncertain pixels are left out of the artery/vein loss (needs --av-loss vessel)",
+              "NAME")
+      .option("folds", "", "cross-validation: deal every dataset's images into N folds (stratified by dataset); "
+                           "replaces --val-fraction", "N")
+      .option("fold", "", "with --folds: the fold (1 to N) that validates; the others train", "K")
+      .option("select", "vessel",
+              "the validation score that picks best.safetensors: 'vessel' (ROC AUC; the original's) or 'av' "
+              "(artery/vein accuracy); may change on --resume",
+              "SCORE")
+      .option("ema", "",
+              "keep an exponential moving average of the weights with this decay (e.g. 0.999): validation scores "
+              "it and 'seqnet export' writes it",
+              "DECAY");
   add_device_option(args);
   args.flag("resume", "continue RUNDIR/last.safetensors with the settings stored in it");
   args.flag("sync-batchnorm",

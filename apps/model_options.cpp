@@ -18,7 +18,11 @@ void add_model_options(Args& args, const ModelConfig& d) {
       .option("seg-iterations", num(d.seg_iterations), "refiner iterations of the segmentation branch", "T")
       .option("cls-iterations", num(d.cls_iterations), "refiner iterations of the classification branch", "U")
       .option("norm", d.norm == Norm::batch ? "batch" : "none", "normalisation after each conv: batch or none", "NORM")
-      .option("dropout", num(d.dropout), "dropout probability after each conv block", "P");
+      .option("dropout", num(d.dropout), "dropout probability after each conv block", "P")
+      .option("input-norm", to_string(d.input_norm),
+              "what the model sees: 'none' (the photograph, the spec's) or 'fov' (background removed and contrast "
+              "equalised per photograph in its field of view)",
+              "NAME");
 }
 
 ModelConfig model_config_from(const Args& args) {
@@ -32,6 +36,11 @@ ModelConfig model_config_from(const Args& args) {
   if (norm != "batch" && norm != "none") throw UsageError("--norm must be batch or none, got '" + norm + "'");
   c.norm = norm == "batch" ? Norm::batch : Norm::none;
   c.dropout = static_cast<float>(args.number("dropout"));
+  try {
+    c.input_norm = input_norm_from(args.str("input-norm"));
+  } catch (const std::invalid_argument& e) {
+    throw UsageError(std::string("--input-norm: ") + e.what());
+  }
   try {
     c.validate();
   } catch (const std::invalid_argument& e) {

@@ -35,6 +35,7 @@ std::string ModelConfig::to_json() const {
                       {"cls_iterations", cls_iterations},
                       {"norm", norm == Norm::batch ? "batch" : "none"},
                       {"dropout", dropout}};
+  if (input_norm != InputNorm::none) j["input_norm"] = to_string(input_norm);
   return j.dump();
 }
 
@@ -50,6 +51,7 @@ ModelConfig ModelConfig::from_json(const std::string& text) {
       else if (key == "seg_iterations") c.seg_iterations = json_integer<int>(v, key);
       else if (key == "cls_iterations") c.cls_iterations = json_integer<int>(v, key);
       else if (key == "dropout") c.dropout = json_real<float>(v, key);
+      else if (key == "input_norm") c.input_norm = input_norm_from(v.get<std::string>());
       else if (key == "norm") {
         std::string n = v.get<std::string>();
         if (n != "batch" && n != "none") throw std::invalid_argument("norm must be 'batch' or 'none', got '" + n + "'");
@@ -70,6 +72,7 @@ std::string ModelConfig::describe() const {
   s << "width " << width << ", depth " << depth << ", refine_depth " << refine_depth << ", seg_iterations "
     << seg_iterations << ", cls_iterations " << cls_iterations << ", norm " << (norm == Norm::batch ? "batch" : "none")
     << ", dropout " << dropout;
+  if (input_norm != InputNorm::none) s << ", input_norm " << to_string(input_norm);
   return s.str();
 }
 

@@ -3,6 +3,8 @@
 
 #include <string>
 
+#include "preprocess/input_normalisation.h"
+
 namespace seqnet {
 
 enum class Norm { none, batch };
@@ -15,6 +17,10 @@ struct ModelConfig {
   int cls_iterations = 3;   // refiner iterations U of the classification branch
   Norm norm = Norm::batch;
   float dropout = 0.1f;
+  // What the model sees of a photograph (preprocess/input_normalisation.h): the photograph as it
+  // is (the spec's), or normalised per photograph in its field of view. Not part of the network:
+  // the JSON holds it only when it is not "none", so the spec's models keep the peer's form.
+  InputNorm input_norm = InputNorm::none;
 
   // Throws std::invalid_argument naming the setting that is out of range.
   void validate() const;

@@ -7,6 +7,8 @@
 #include <utility>
 
 #include "kernels/ops.h"
+#include "preprocess/field_of_view.h"
+#include "preprocess/input_normalisation.h"
 
 namespace seqnet {
 namespace {
@@ -180,7 +182,11 @@ std::vector<Prediction> predict_images(SeqNet& model, const std::vector<Image>& 
                                        const InferenceSettings& settings) {
   settings.validate(model.config());
   std::vector<Image> squares;
-  for (const Image& photo : photos) squares.push_back(resize_bilinear(to_rgb(photo), settings.size, settings.size));
+  for (const Image& photo : photos) {
+    squares.push_back(resize_bilinear(to_rgb(photo), settings.size, settings.size));
+    // A model trained on normalised photographs sees them normalised (preprocess/input_normalisation.h).
+    if (model.config().input_norm == InputNorm::fov) normalise_photograph(squares.back(), compute_fov(squares.back()));
+  }
   std::vector<Image> maps = square_maps(model, squares, settings);
   if (settings.flips) {
     // Each mirror image of every photograph, one batch per mirroring.

@@ -30,10 +30,12 @@ const Tensor& SeqNetLoss::forward_backward(const SeqNetOutputs& logits, const Se
   }
   // The cls logits hold artery in channel 0 and vein in channel 1: each is its own BCE term.
   const Tensor* class_target[2] = {&t.artery, &t.vein};
-  // For vessel_pixels the weight is the vessel target itself; its sum is read once on the host.
+  // For vessel_pixels the weight is av_weight, or the vessel target itself; its sum is read once
+  // on the host.
+  const Tensor& av_weight = t.av_weight.defined() ? t.av_weight : t.vessel;
   double vessel_pixels = 0;
   if (av_region_ == ArteryVeinLoss::vessel_pixels && !logits.cls.empty()) {
-    const std::vector<double> v = t.vessel.to_doubles();
+    const std::vector<double> v = av_weight.to_doubles();
     vessel_pixels = std::accumulate(v.begin(), v.end(), 0.0);
     if (vessel_pixels_over_ranks_) vessel_pixels = vessel_pixels_over_ranks_(vessel_pixels);
   }
@@ -46,7 +48,7 @@ const Tensor& SeqNetLoss::forward_backward(const SeqNetOutputs& logits, const Se
     for (int ch = 0; ch < 2; ++ch) {
       ops::copy_from_channels(channel_, c, ch);
       if (av_region_ == ArteryVeinLoss::vessel_pixels)
-        ops::bce_with_logits_weighted(loss_, d_channel_, channel_, *class_target[ch], t.vessel, vessel_pixels);
+        ops::bce_with_logits_weighted(loss_, d_channel_, channel_, *class_target[ch], av_weight, vessel_pixels);
       else
         ops::bce_with_logits(loss_, d_channel_, channel_, *class_target[ch]);
       ops::copy_into_channels(d_logits_.cls[k], d_channel_, ch);

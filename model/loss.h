@@ -26,6 +26,9 @@ ArteryVeinLoss artery_vein_loss_from(const std::string& name);  // throws std::i
 
 struct SeqNetTargets {
   Tensor vessel, artery, vein;  // (N,1,H,W) each, 0/1
+  // With vessel_pixels: the weight of each pixel in the artery/vein terms (0/1). Left empty, the
+  // vessel target is the weight; train/av_targets.h sets it to leave uncertain pixels out.
+  Tensor av_weight;
 };
 
 class SeqNetLoss {

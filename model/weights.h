@@ -16,6 +16,10 @@ namespace seqnet {
 // Tensors whose names start with this are a training checkpoint's optimizer state, stored in the
 // same file as the weights (one atomic write); loading weights skips them.
 inline constexpr const char* kOptimizerPrefix = "optimizer.";
+// A checkpoint of a run with a weight average (`seqnet train --ema`) also holds the average of the
+// flat parameter buffer and of the running statistics (train/weight_average.h).
+inline constexpr const char* kAverageWeightsTensor = "optimizer.ema_weights";
+inline constexpr const char* kAverageStatisticsTensor = "optimizer.ema_statistics";
 
 // Writes every parameter and running statistic of `model` (plus `extra_metadata`) atomically.
 void save_weights(const std::string& path, const SeqNet& model,

@@ -28,6 +28,7 @@ Batch make_batch(const std::vector<LabeledImage>& images, const BatchLoaderSetti
   batch.vessel = Tensor::empty({crops, 1, c, c});
   batch.artery = Tensor::empty({crops, 1, c, c});
   batch.vein = Tensor::empty({crops, 1, c, c});
+  batch.av_weight = Tensor::empty({crops, 1, c, c});
   std::uniform_int_distribution<size_t> pick(0, images.size() - 1);
   int b = 0;
   for (int k = 0; k < images_per_part; ++k) {
@@ -41,9 +42,15 @@ Batch make_batch(const std::vector<LabeledImage>& images, const BatchLoaderSetti
       for (int64_t i = 0; i < plane; ++i)
         for (int ch = 0; ch < 3; ++ch) x[ch * plane + i] = crop.rgb.pixels[i * 3 + ch];  // HWC -> CHW
       for (int64_t i = 0; i < plane; ++i) {
+        // The original targets are the maps the dataset decoded (train/dataset.h); the others
+        // come from the colour class of the pixel.
+        const ArteryVeinTarget t = s.av_targets == ArteryVeinTargets::original
+                                       ? ArteryVeinTarget{crop.artery[i], crop.vein[i], crop.vessel[i]}
+                                       : artery_vein_target(LabelClass(crop.label_class[i]), s.av_targets);
         batch.vessel.f32()[b * plane + i] = crop.vessel[i];
-        batch.artery.f32()[b * plane + i] = crop.artery[i];
-        batch.vein.f32()[b * plane + i] = crop.vein[i];
+        batch.artery.f32()[b * plane + i] = t.artery;
+        batch.vein.f32()[b * plane + i] = t.vein;
+        batch.av_weight.f32()[b * plane + i] = t.weight;
       }
     }
   }

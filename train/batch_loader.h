@@ -21,6 +21,7 @@
 
 #include "kernels/tensor.h"
 #include "train/augment.h"
+#include "train/av_targets.h"
 #include "train/dataset.h"
 
 namespace seqnet {
@@ -28,12 +29,14 @@ namespace seqnet {
 struct Batch {
   Tensor x;                    // (B,3,C,C) host float32, the photographs in [0,1]
   Tensor vessel, artery, vein; // (B,1,C,C) host float32, 0 or 1
+  Tensor av_weight;            // (B,1,C,C) host float32: 1 where the artery/vein terms count (train/av_targets.h)
 };
 
 struct BatchLoaderSettings {
   int batch_size = 24;
   int crops_per_image = 4;  // 6 images x 4 crops, as the original
   int crop_size = 128;
+  ArteryVeinTargets av_targets = ArteryVeinTargets::original;
   AugmentSettings augment;
   uint64_t seed = 0;
   int workers = 2;

@@ -13,6 +13,7 @@
 
 #include "eval/label_class.h"
 #include "io/image.h"
+#include "preprocess/field_of_view.h"  // compute_fov, where a dataset has no masks
 
 namespace seqnet {
 
@@ -43,10 +44,6 @@ LabeledImage load_labeled(const DatasetItem& item);
 // Decodes label colours into `out` (vessel, artery, vein, label_class; sized to the label).
 // `what` names the label in errors. Exposed for tests.
 void decode_label_colours(const Image& label, const std::string& what, LabeledImage& out);
-
-// The field of view of a fundus photograph: pixels brighter than 10% of the bright end, the
-// largest connected region of them, holes filled. 0/1 per pixel.
-std::vector<uint8_t> compute_fov(const Image& rgb);
 
 // Square size x size: the photograph bilinear, every label map nearest.
 LabeledImage resize_labeled(const LabeledImage& item, int size);

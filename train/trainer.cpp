@@ -21,6 +21,7 @@
 #include "model/loss.h"
 #include "model/seqnet.h"
 #include "model/weights.h"
+#include "preprocess/input_normalisation.h"
 #include "synth/random.h"
 #include "layers/adam_optimizer.h"
 #include "train/batch_loader.h"
@@ -28,13 +29,23 @@
 #include "train/dataset.h"
 #include "train/distributed.h"
 #include "train/plot.h"
+#include "train/split.h"
 #include "train/stop_signals.h"
+#include "train/weight_average.h"
 
 namespace seqnet {
 
 namespace fs = std::filesystem;
 
 // ---- Settings ----------------------------------------------------------------------------------
+
+std::string to_string(Selection selection) { return selection == Selection::av_accuracy ? "av" : "vessel"; }
+
+Selection selection_from(const std::string& name) {
+  if (name == "vessel") return Selection::vessel_auc;
+  if (name == "av") return Selection::av_accuracy;
+  throw std::invalid_argument("the selection score must be 'vessel' or 'av', got '" + name + "'");
+}
 
 nlohmann::json TrainSettings::to_json() const {
   return {{"data", data_dirs},
@@ -49,9 +60,14 @@ nlohmann::json TrainSettings::to_json() const {
           {"seed", seed},
           {"workers", workers},
           {"val_fraction", val_fraction},
+          {"folds", folds},
+          {"fold", fold},
+          {"select", to_string(select)},
+          {"ema", ema},
           {"val_every", val_every},
           {"log_every", log_every},
           {"av_loss", to_string(av_loss)},
+          {"av_targets", to_string(av_targets)},
           {"lr_schedule", to_string(lr_schedule)},
           {"sync_batchnorm", sync_batchnorm}};
 }
@@ -68,6 +84,12 @@ TrainSettings TrainSettings::from_json(const nlohmann::json& j) {
   s.lr = json_real<double>(j.at("lr"), "lr");
   s.seed = json_integer<uint64_t>(j.at("seed"), "seed");
   s.val_fraction = json_real<double>(j.at("val_fraction"), "val_fraction");
+  // Runs written before cross-validation, selection, the average and the targets existed.
+  if (j.contains("folds")) s.folds = json_integer<int>(j.at("folds"), "folds");
+  if (j.contains("fold")) s.fold = json_integer<int>(j.at("fold"), "fold");
+  if (j.contains("ema")) s.ema = json_real<double>(j.at("ema"), "ema");
+  s.select = selection_from(j.value("select", std::string("vessel")));
+  s.av_targets = artery_vein_targets_from(j.value("av_targets", std::string("original")));
   // Runs written before the option existed trained on all pixels.
   s.av_loss = artery_vein_loss_from(j.value("av_loss", std::string("all")));
   s.lr_schedule = lr_schedule_from(j.value("lr_schedule", std::string("constant")));
@@ -96,6 +118,13 @@ void TrainSettings::validate() const {
   require(std::isfinite(lr) && lr > 0, "lr must be a positive number");
   require(workers >= 1, "workers must be at least 1, got " + std::to_string(workers));
   require(val_fraction >= 0 && val_fraction < 1, "val-fraction must be in [0, 1), got " + std::to_string(val_fraction));
+  require(folds == 0 || (folds >= 2 && folds <= 100), "folds must be 0 (no cross-validation) or in [2, 100], got " + std::to_string(folds));
+  require(folds == 0 ? fold == 0 : fold >= 1 && fold <= folds,
+          folds == 0 ? "fold needs folds (--folds N --fold K)"
+                     : "fold must be in [1, " + std::to_string(folds) + "], got " + std::to_string(fold));
+  require(ema == 0 || (ema > 0 && ema < 1), "ema must be 0 (off) or a decay in (0, 1), got " + std::to_string(ema));
+  require(av_targets == ArteryVeinTargets::original || av_loss == ArteryVeinLoss::vessel_pixels,
+          "av-targets 'both' leaves uncertain pixels out of the artery/vein loss, which needs av-loss 'vessel'");
   require(val_every >= 1, "val-every must be at least 1, got " + std::to_string(val_every));
   require(log_every >= 1, "log-every must be at least 1, got " + std::to_string(log_every));
 }
@@ -139,22 +168,29 @@ namespace {
 
 // ---- Data --------------------------------------------------------------------------------------
 
-// Every image of every dataset, checked and resized, in the order of their sorted paths.
-std::vector<LabeledImage> load_images(const TrainSettings& s, std::FILE* progress) {
-  std::vector<DatasetItem> items;
-  for (const std::string& dir : s.data_dirs) {
-    std::vector<DatasetItem> found = find_dataset(dir);
-    items.insert(items.end(), found.begin(), found.end());
-  }
-  std::sort(items.begin(), items.end(), [](const DatasetItem& a, const DatasetItem& b) { return a.image < b.image; });
+// Every image of every dataset, checked, resized (and normalised when the model asks for it), in
+// the order of their sorted paths; dataset[i] is the --data folder image i came from.
+struct LoadedImages {
   std::vector<LabeledImage> images;
+  std::vector<int> dataset;
+};
+
+LoadedImages load_images(const TrainSettings& s, std::FILE* progress) {
+  std::vector<std::pair<DatasetItem, int>> items;
+  for (size_t d = 0; d < s.data_dirs.size(); ++d)
+    for (DatasetItem& item : find_dataset(s.data_dirs[d])) items.push_back({std::move(item), int(d)});
+  std::sort(items.begin(), items.end(), [](const auto& a, const auto& b) { return a.first.image < b.first.image; });
+  LoadedImages loaded;
   for (size_t i = 0; i < items.size(); ++i) {
-    if (progress) std::fprintf(progress, "train: loading %zu/%zu %s\n", i + 1, items.size(), items[i].image.c_str());
-    LabeledImage image = resize_labeled(load_labeled(items[i]), s.size);
-    image.name = items[i].image;  // the full path: names stay unique across datasets and errors name the file
-    images.push_back(std::move(image));
+    const DatasetItem& item = items[i].first;
+    if (progress) std::fprintf(progress, "train: loading %zu/%zu %s\n", i + 1, items.size(), item.image.c_str());
+    LabeledImage image = resize_labeled(load_labeled(item), s.size);
+    image.name = item.image;  // the full path: names stay unique across datasets and errors name the file
+    if (s.model.input_norm == InputNorm::fov) normalise_photograph(image.rgb, image.fov);
+    loaded.images.push_back(std::move(image));
+    loaded.dataset.push_back(items[i].second);
   }
-  return images;
+  return loaded;
 }
 
 // Validation scores need vessel and background pixels and some artery or vein pixels in the FOV;
@@ -178,24 +214,13 @@ struct Split {
   std::vector<LabeledImage> validation;
 };
 
-// A fixed function of the seed and the (sorted) image list: a Fisher-Yates shuffle drawn from the
-// split stream, the first max(1, round(fraction * n)) images validate.
-Split split_images(std::vector<LabeledImage> images, const TrainSettings& s) {
-  const size_t n = images.size();
-  const size_t n_val = std::max<size_t>(1, size_t(std::lround(s.val_fraction * double(n))));
-  if (n < n_val + 1)
-    throw std::runtime_error("the datasets hold " + std::to_string(n) + " image(s): at least " + std::to_string(n_val + 1) +
-                             " are needed (" + std::to_string(n_val) + " for validation and one to train on)");
-  std::vector<size_t> order(n);
-  std::iota(order.begin(), order.end(), 0);
-  std::mt19937_64 rng(synth::derive_seed(s.seed, kSplitStream));
-  for (size_t i = n - 1; i > 0; --i) std::swap(order[i], order[rng() % (i + 1)]);
+Split split_images(LoadedImages loaded, const TrainSettings& s) {
+  const std::vector<bool> validates =
+      validation_images(loaded.dataset, SplitSettings{synth::derive_seed(s.seed, kSplitStream), s.val_fraction, s.folds, s.fold});
   Split split;
-  for (size_t k = 0; k < n; ++k) {
-    LabeledImage& image = images[order[k]];
-    if (k < n_val) split.validation.push_back(std::move(image));
-    else split.training->push_back(std::move(image));
-  }
+  for (size_t i = 0; i < loaded.images.size(); ++i)
+    (validates[i] ? split.validation : *split.training).push_back(std::move(loaded.images[i]));
+  if (split.training->empty()) throw std::runtime_error("no image is left to train on after the validation split");
   auto by_name = [](const LabeledImage& a, const LabeledImage& b) { return a.name < b.name; };
   std::sort(split.validation.begin(), split.validation.end(), by_name);
   std::sort(split.training->begin(), split.training->end(), by_name);
@@ -207,9 +232,12 @@ Split split_images(std::vector<LabeledImage> images, const TrainSettings& s) {
 
 struct Scores {
   double vessel_auc = 0, av_accuracy = 0;
-  bool better_than(const Scores& o) const {
+  bool better_than(const Scores& o, Selection by) const {
+    if (by == Selection::av_accuracy)
+      return av_accuracy > o.av_accuracy || (av_accuracy == o.av_accuracy && vessel_auc > o.vessel_auc);
     return vessel_auc > o.vessel_auc || (vessel_auc == o.vessel_auc && av_accuracy > o.av_accuracy);
   }
+  double selected(Selection by) const { return by == Selection::av_accuracy ? av_accuracy : vessel_auc; }
 };
 
 // Each validation image whole at the working size, in evaluation mode: the vessel probability is
@@ -266,8 +294,13 @@ void inject_test_gradient_fault(Tensor& grads, int64_t step) {
     grads.f32()[0] = std::nanf("");
 }
 
-void save_checkpoint(const std::string& path, SeqNet& model, AdamOptimizer& adam, const TrainSettings& s,
-                     const Counters& counters, int epoch) {
+// The weight average's tensors in a checkpoint, beside Adam's moments (`seqnet export` writes them
+// as the model's weights and running statistics; model/weights.h names them).
+const std::pair<const char*, Tensor& (WeightAverage::*)()> kAverageTensors[] = {
+    {kAverageWeightsTensor, &WeightAverage::weights}, {kAverageStatisticsTensor, &WeightAverage::statistics}};
+
+void save_checkpoint(const std::string& path, SeqNet& model, AdamOptimizer& adam, const WeightAverage* average,
+                     const TrainSettings& s, const Counters& counters, int epoch) {
   // Never overwrite a good checkpoint with broken weights (the guards in train() should have
   // stopped first; this one also covers the GPU, whose gradients are not read back every step).
   if (!all_finite(model.params().values()))
@@ -276,6 +309,10 @@ void save_checkpoint(const std::string& path, SeqNet& model, AdamOptimizer& adam
   file.tensors = model.params().to_named_tensors();
   file.tensors[std::string(kOptimizerPrefix) + "m"] = adam.first_moment().to(Device::cpu);
   file.tensors[std::string(kOptimizerPrefix) + "v"] = adam.second_moment().to(Device::cpu);
+  if (average) {
+    file.tensors[kAverageWeightsTensor] = average->weights();
+    file.tensors[kAverageStatisticsTensor] = average->statistics();
+  }
   file.metadata["config"] = model.config().to_json();
   file.metadata["format"] = "seqnet-weights";
   file.metadata["settings"] = s.to_json().dump();
@@ -286,13 +323,14 @@ void save_checkpoint(const std::string& path, SeqNet& model, AdamOptimizer& adam
                                              {"adam_steps", adam.steps_taken()},
                                              {"best_vessel_auc", counters.best.vessel_auc},
                                              {"best_av_accuracy", counters.best.av_accuracy},
+                                             {"selected_by", to_string(s.select)},
                                              {"ranks", counters.ranks}}
                                   .dump();
   file.metadata["conv3x3"] = conv3x3_choices_to_json().dump();  // so a resume rounds the same
   write_safetensors(path, file);
 }
 
-Counters restore_checkpoint(const std::string& path, SeqNet& model, AdamOptimizer& adam) {
+Counters restore_checkpoint(const std::string& path, SeqNet& model, AdamOptimizer& adam, WeightAverage* average) {
   const TensorFile file = read_safetensors(path);
   const ModelConfig stored = ModelConfig::from_json(file.metadata.count("config") ? file.metadata.at("config") : "{}");
   if (stored.to_json() != model.config().to_json())
@@ -303,6 +341,14 @@ Counters restore_checkpoint(const std::string& path, SeqNet& model, AdamOptimize
     if (it == file.tensors.end()) throw std::runtime_error(path + " has no optimizer state (tensor optimizer." + name + ")");
     expect_shape(it->second, moment->shape(), path + ": optimizer." + name);
     moment->copy_from(it->second);
+  }
+  for (auto [name, part] : kAverageTensors) {
+    if (!average) break;
+    auto it = file.tensors.find(name);
+    if (it == file.tensors.end()) throw std::runtime_error(path + " has no weight average (tensor " + name + ")");
+    Tensor& into = (average->*part)();
+    expect_shape(it->second, into.shape(), path + ": " + name);
+    into.copy_from(it->second);
   }
   const nlohmann::json t = checkpoint_metadata(file, path, "training");
   Counters c;
@@ -388,6 +434,7 @@ TrainSummary train(const TrainSettings& requested, std::FILE* progress) {
 
   // 1. Every image loaded and checked before anything is trained, then the split.
   Split data = split_images(load_images(s, progress), s);
+  if (s.folds > 0) say("train: cross-validation fold %d of %d (stratified by dataset)\n", s.fold, s.folds);
   const size_t n_train = data.training->size();
   if (s.steps_per_epoch == 0) {
     s.steps_per_epoch = std::max(1, int(100 * n_train / size_t(s.batch)));
@@ -406,6 +453,8 @@ TrainSummary train(const TrainSettings& requested, std::FILE* progress) {
   cpu::AdamSettings adam_settings;
   adam_settings.lr = s.lr;
   AdamOptimizer adam(model.params(), adam_settings);
+  std::unique_ptr<WeightAverage> average;
+  if (s.ema > 0) average = std::make_unique<WeightAverage>(s.ema, model.params());
   say("train: model %s, %lld parameters, on %s\n", s.model.describe().c_str(), (long long)model.params().parameter_count(),
       device_name(s.device));
   if (comm.ranks() > 1)
@@ -424,7 +473,7 @@ TrainSummary train(const TrainSettings& requested, std::FILE* progress) {
   auto checkpoint = [&](const std::string& path, int epoch) {
     if (!comm.root()) return;  // rank 0 alone writes the run folder
     try {
-      save_checkpoint(path, model, adam, s, counters, epoch);
+      save_checkpoint(path, model, adam, average.get(), s, counters, epoch);
     } catch (const NonFiniteLossError& e) {
       // A runtime_error, not NonFiniteLossError: only rank 0 gets here, so under MPI the command
       // must abort the other ranks (apps/cmd_train.cpp) rather than leave them waiting.
@@ -440,7 +489,7 @@ TrainSummary train(const TrainSettings& requested, std::FILE* progress) {
   };
   if (comm.root()) remove_unfinished_writes(s.run_dir, progress);
   if (s.resume) {
-    counters = restore_checkpoint(last_path, model, adam);
+    counters = restore_checkpoint(last_path, model, adam, average.get());
     if (comm.root()) curves = reload_log(log_path, counters.step);
     say("train: resuming %s at step %lld\n", last_path.c_str(), (long long)counters.step);
     if (!counters.conv3x3_note.empty() && s.device == Device::cpu) say("train: %s\n", counters.conv3x3_note.c_str());
@@ -451,6 +500,13 @@ TrainSummary train(const TrainSettings& requested, std::FILE* progress) {
           s.model.norm == Norm::batch && !s.sync_batchnorm ? " (so each rank's batch-norm statistics cover other crops)" : "");
   } else if (comm.root()) {
     write_file_atomically(log_path, "");
+  }
+  // Which photographs train and which validate, for scoring the run afterwards (scripts/cross-validate.sh).
+  if (comm.root()) {
+    nlohmann::json split_json = {{"validation", nlohmann::json::array()}, {"training", nlohmann::json::array()}};
+    for (const LabeledImage& image : data.validation) split_json["validation"].push_back(image.name);
+    for (const LabeledImage& image : *data.training) split_json["training"].push_back(image.name);
+    write_file_atomically((fs::path(s.run_dir) / "split.json").string(), split_json.dump(2) + "\n");
   }
   counters.ranks = comm.ranks();
   std::ofstream log;  // written by rank 0 alone
@@ -465,6 +521,7 @@ TrainSummary train(const TrainSettings& requested, std::FILE* progress) {
   loader_settings.batch_size = s.batch;
   loader_settings.crops_per_image = s.crops_per_image;
   loader_settings.crop_size = s.crop;
+  loader_settings.av_targets = s.av_targets;
   loader_settings.seed = synth::derive_seed(s.seed, kBatchStream);
   loader_settings.workers = s.workers;
   loader_settings.part = comm.rank();
@@ -473,7 +530,8 @@ TrainSummary train(const TrainSettings& requested, std::FILE* progress) {
   const int local_batch = s.batch / comm.ranks();
   Tensor x = Tensor::empty({local_batch, 3, s.crop, s.crop}, s.device);
   SeqNetTargets targets;
-  for (Tensor* t : {&targets.vessel, &targets.artery, &targets.vein}) *t = Tensor::empty({local_batch, 1, s.crop, s.crop}, s.device);
+  for (Tensor* t : {&targets.vessel, &targets.artery, &targets.vein, &targets.av_weight})
+    *t = Tensor::empty({local_batch, 1, s.crop, s.crop}, s.device);
   SeqNetLoss loss(s.av_loss);
   if (comm.ranks() > 1) loss.set_vessel_pixels_over_ranks([&comm](double pixels) { return comm.average(pixels); });
   const BatchNormSync batchnorm_sync{[&comm](double* values, int64_t n) { comm.sum(values, n); }, comm.ranks()};
@@ -498,7 +556,7 @@ TrainSummary train(const TrainSettings& requested, std::FILE* progress) {
           signal == SIGINT ? "SIGINT" : "SIGTERM", (long long)counters.step, (long long)total_steps, last_path.c_str(),
           resume_command.c_str());
       summary.steps = counters.step;
-      summary.best_score = counters.best.vessel_auc;
+      summary.best_score = counters.best.selected(s.select);
       summary.stopped_by_signal = signal;
       return summary;
     }
@@ -507,6 +565,7 @@ TrainSummary train(const TrainSettings& requested, std::FILE* progress) {
     targets.vessel.copy_from(batch.vessel);
     targets.artery.copy_from(batch.artery);
     targets.vein.copy_from(batch.vein);
+    targets.av_weight.copy_from(batch.av_weight);
     model.params().zero_grads();
     // Dropout: rank 0 draws the masks of a single process; the other ranks their own.
     uint64_t dropout_seed = synth::derive_seed(s.seed ^ kDropoutStream, uint64_t(counters.step));
@@ -532,6 +591,7 @@ TrainSummary train(const TrainSettings& requested, std::FILE* progress) {
     }
     adam.set_learning_rate(learning_rate_at(s.lr_schedule, s.lr, counters.step, total_steps));
     adam.step();
+    if (average) average->update();
     ++counters.step;
     counters.next_batch = loader.batches_produced();
     interval_loss += value;
@@ -559,15 +619,22 @@ TrainSummary train(const TrainSettings& requested, std::FILE* progress) {
     comm.expect_same_everywhere(model.params().values(), "weights");
     if (!comm.root()) continue;
     if ((epoch + 1) % s.val_every == 0 || counters.step == total_steps) {
-      const Scores scores = validate(model, data.validation, s.size);
-      const bool best = scores.better_than(counters.best);
+      Scores scores;
+      if (average) {  // the average is what the run ships, so it is what is scored
+        const WeightAverage::Swap swap(*average);
+        scores = validate(model, data.validation, s.size);
+      } else {
+        scores = validate(model, data.validation, s.size);
+      }
+      const bool best = scores.better_than(counters.best, s.select);
       if (best) counters.best = scores;
       if (tty) say("\n");
-      say("validation after epoch %d (step %lld): vessel AUC %.4f, A/V accuracy %.4f%s\n", epoch + 1, (long long)counters.step,
-          scores.vessel_auc, scores.av_accuracy, best ? " (best so far)" : "");
+      say("validation after epoch %d (step %lld)%s: vessel AUC %.4f, A/V accuracy %.4f%s\n", epoch + 1, (long long)counters.step,
+          average ? " of the weight average" : "", scores.vessel_auc, scores.av_accuracy, best ? " (best so far)" : "");
       log << nlohmann::json{{"event", "validation"},     {"epoch", epoch + 1},
                             {"step", counters.step},      {"vessel_auc", scores.vessel_auc},
-                            {"av_accuracy", scores.av_accuracy}, {"best", best}}
+                            {"av_accuracy", scores.av_accuracy}, {"best", best},
+                            {"weights", average ? "ema" : "trained"}}
                  .dump()
           << std::endl;
       curves.vessel_auc.push_back({double(counters.step), scores.vessel_auc});
@@ -580,10 +647,11 @@ TrainSummary train(const TrainSettings& requested, std::FILE* progress) {
     counters.last_saved_step = counters.step;
     write_png(curves_path, plot_curves(curves));
   }
-  say("train: done, %lld steps; best vessel AUC %.4f (A/V accuracy %.4f) in %s; last state in %s\n", (long long)counters.step,
-      counters.best.vessel_auc, counters.best.av_accuracy, best_path.c_str(), last_path.c_str());
+  say("train: done, %lld steps; best (by %s) vessel AUC %.4f, A/V accuracy %.4f in %s; last state in %s\n",
+      (long long)counters.step, s.select == Selection::av_accuracy ? "A/V accuracy" : "vessel AUC", counters.best.vessel_auc,
+      counters.best.av_accuracy, best_path.c_str(), last_path.c_str());
   summary.steps = counters.step;
-  summary.best_score = counters.best.vessel_auc;
+  summary.best_score = counters.best.selected(s.select);
   return summary;
 }
 

@@ -32,9 +32,16 @@
 #include "kernels/tensor.h"
 #include "model/config.h"
 #include "model/loss.h"
+#include "train/av_targets.h"
 #include "train/lr_schedule.h"
 
 namespace seqnet {
+
+// Which validation score picks best.safetensors: vessel ROC AUC (ties by A/V accuracy; the
+// original's) or artery/vein accuracy (ties by vessel AUC).
+enum class Selection { vessel_auc, av_accuracy };
+std::string to_string(Selection selection);          // "vessel" or "av"
+Selection selection_from(const std::string& name);  // throws std::invalid_argument
 
 struct TrainSettings {
   std::vector<std::string> data_dirs;  // datasets (find_dataset layout), combined
@@ -50,9 +57,16 @@ struct TrainSettings {
   uint64_t seed = 0;
   int workers = 2;           // batch-preparing threads
   double val_fraction = 0.1; // of the images (at least one) held out for validation
+  // Cross-validation (folds >= 2): every dataset's images are dealt into `folds` folds (stratified:
+  // each fold holds its share of every dataset) and fold `fold` (1-based) validates; val_fraction
+  // is then unused. folds = 0: the seeded val_fraction split.
+  int folds = 0, fold = 0;
+  Selection select = Selection::vessel_auc;  // what makes a validation the best so far
+  double ema = 0;            // decay of the weight average that is validated and exported; 0: none
   int val_every = 1;         // epochs between validations
   int log_every = 10;        // steps between log lines
   ArteryVeinLoss av_loss = ArteryVeinLoss::all_pixels;  // pixels the artery/vein terms average over
+  ArteryVeinTargets av_targets = ArteryVeinTargets::original;  // what crossings and uncertain pixels teach
   LrSchedule lr_schedule = LrSchedule::constant;         // over epochs * steps_per_epoch steps
   bool sync_batchnorm = false;  // over several MPI ranks: batch-norm statistics over all of them
   Device device = Device::cpu;
@@ -79,7 +93,7 @@ struct NonFiniteLossError : std::runtime_error {
 
 struct TrainSummary {
   int64_t steps = 0;            // steps completed in total (including before a resume)
-  double best_score = 0;        // vessel AUC of the best validation (ties by A/V accuracy)
+  double best_score = 0;        // the selected score (settings.select) of the best validation
   double last_vessel_auc = 0, last_av_accuracy = 0;
   int stopped_by_signal = 0;    // SIGINT or SIGTERM when one stopped the run early (state checkpointed)
 };

@@ -1,0 +1,124 @@
+#!/usr/bin/env bash
+# cross-validate.sh OUT FOLDS [TRAIN OPTION...]: one recipe, cross-validated (docs/MODEL.md's rows).
+#
+# Trains fold 1..FOLDS of the recipe (`seqnet train --folds FOLDS --fold K -o OUT/fold-K` plus the
+# options given, which must include the --data folders), each resumable: a fold already trained to
+# its end is not trained again, an interrupted one continues with --resume. Then scores every fold
+# at the photographs' own resolution with the default post-processing, as a user's `seqnet predict`
+# would: the fold's model (its last checkpoint: the weight average when trained with --ema; set
+# CHECKPOINT=best for the selected one) predicts its validation photographs and its training
+# photographs, and `seqnet evaluate` scores each set. Prints per fold and the mean and spread over
+# folds: vessel ROC AUC, A/V "all" and "detected" on validation, A/V "all" on the training
+# photographs (underfitting against overfitting), and the worst validation photograph; writes the
+# same as OUT/summary.json.
+#
+#   nice -n 19 bash scripts/cross-validate.sh cv/baseline 4 --data ../shared/data/DRIVE_AV \
+#     --data ../shared/data/LES_AV --width 16 --depth 4 ... --epochs 40 --steps-per-epoch 40
+#
+# SCORE_ONLY=1 skips training (scores what is there); TRAIN_ONLY=1 skips scoring. Needs python3
+# (reads the JSON files). SEQNET=path/to/seqnet picks the program (default build/).
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+out="${1:?usage: cross-validate.sh OUT FOLDS [TRAIN OPTION...]}"
+folds="${2:?usage: cross-validate.sh OUT FOLDS [TRAIN OPTION...]}"
+shift 2
+seqnet="${SEQNET:-$root/build/seqnet}"
+checkpoint="${CHECKPOINT:-last}"
+command -v python3 >/dev/null || { echo "cross-validate.sh needs python3 (apt-get install -y python3)" >&2; exit 1; }
+mkdir -p "$out"
+
+if [ -z "${SCORE_ONLY:-}" ]; then
+  for k in $(seq 1 "$folds"); do
+    run="$out/fold-$k"
+    if [ -f "$run/last.safetensors" ]; then
+      echo "cross-validate: fold $k of $folds: resuming $run" >&2
+      "$seqnet" train -o "$run" --resume
+    else
+      echo "cross-validate: fold $k of $folds: training $run" >&2
+      "$seqnet" train --folds "$folds" --fold "$k" -o "$run" "$@"
+    fi
+  done
+fi
+[ -n "${TRAIN_ONLY:-}" ] && exit 0
+
+# held_set RUN PART: a dataset folder per source (images/, av/, mask/) holding links to the
+# photographs of split.json's PART ("validation" or "training"), under RUN/score/PART/.
+held_set() {
+  python3 - "$1" "$2" <<'PY'
+import json, os, sys, glob
+run, part = sys.argv[1], sys.argv[2]
+split = json.load(open(os.path.join(run, "split.json")))
+base = os.path.join(run, "score", part)
+for image in split[part]:
+    images_dir = os.path.dirname(image)
+    source = os.path.dirname(images_dir)                 # DATASET/training
+    name = os.path.basename(os.path.dirname(source)) or os.path.basename(source)
+    stem = os.path.splitext(os.path.basename(image))[0]
+    for sub in ("images", "av", "mask"):
+        os.makedirs(os.path.join(base, name, sub), exist_ok=True)
+    def link(path, sub):
+        target = os.path.join(base, name, sub, os.path.basename(path))
+        if not os.path.lexists(target):
+            os.symlink(os.path.abspath(path), target)
+    link(image, "images")
+    labels = glob.glob(os.path.join(source, "av", stem + ".*"))
+    if not labels:
+        sys.exit(f"cross-validate: no label for {image} in {source}/av")
+    link(labels[0], "av")
+    for mask in glob.glob(os.path.join(source, "mask", stem + "[._]*")):
+        link(mask, "mask")
+print(base)
+PY
+}
+
+for k in $(seq 1 "$folds"); do
+  run="$out/fold-$k"
+  [ -f "$run/split.json" ] || { echo "cross-validate: $run has no split.json (not trained by this version)" >&2; exit 1; }
+  "$seqnet" export "$run/$checkpoint.safetensors" -o "$run/model.safetensors" >/dev/null
+  for part in validation training; do
+    if [ -f "$run/score/$part.json" ] && [ "$run/score/$part.json" -nt "$run/model.safetensors" ]; then continue; fi
+    rm -rf "$run/score/$part" "$run/score/$part-maps"
+    base="$(held_set "$run" "$part")"
+    inputs=() data=()
+    for d in "$base"/*/; do inputs+=(-i "${d%/}/images"); data+=(--data "${d%/}"); done
+    echo "cross-validate: fold $k: predicting and scoring its $part photographs" >&2
+    "$seqnet" predict "${inputs[@]}" -o "$run/score/$part-maps" --weights "$run/model.safetensors" >/dev/null 2>&1
+    "$seqnet" evaluate --pred "$run/score/$part-maps" "${data[@]}" --json "$run/score/$part.json" >/dev/null
+  done
+done
+
+python3 - "$out" "$folds" "$checkpoint" <<'PY'
+import json, statistics, sys
+out, folds, checkpoint = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+rows = []
+for k in range(1, folds + 1):
+    v = json.load(open(f"{out}/fold-{k}/score/validation.json"))
+    t = json.load(open(f"{out}/fold-{k}/score/training.json"))
+    log = [json.loads(l) for l in open(f"{out}/fold-{k}/log.jsonl") if l.strip()]
+    steps = max((e["step"] for e in log), default=0)
+    images = v["artery_vein"]["images"]
+    worst = min(images, key=lambda i: i["scores"]["all"]["accuracy"])
+    rows.append({"fold": k, "steps": steps,
+                 "vessel_auc": v["vessel"]["pooled"]["roc_auc"],
+                 "av_all": v["artery_vein"]["pooled"]["all"]["accuracy"],
+                 "av_detected": v["artery_vein"]["pooled"]["detected"]["accuracy"],
+                 "train_av_all": t["artery_vein"]["pooled"]["all"]["accuracy"],
+                 "worst_image": worst["name"], "worst_av_all": worst["scores"]["all"]["accuracy"],
+                 "per_image": {i["name"]: i["scores"]["all"]["accuracy"] for i in images}})
+keys = ("vessel_auc", "av_all", "av_detected", "train_av_all")
+summary = {"checkpoint": checkpoint, "folds": rows,
+           "mean": {k: statistics.mean(r[k] for r in rows) for k in keys},
+           "sd": {k: statistics.stdev(r[k] for r in rows) if len(rows) > 1 else 0.0 for k in keys},
+           "min": {k: min(r[k] for r in rows) for k in keys}, "max": {k: max(r[k] for r in rows) for k in keys}}
+json.dump(summary, open(f"{out}/summary.json", "w"), indent=2)
+print(f"| fold | steps | vessel AUC | A/V all (val) | A/V detected (val) | A/V all (training photographs) | worst validation photograph |")
+print("| --- | --- | --- | --- | --- | --- | --- |")
+for r in rows:
+    print(f"| {r['fold']} | {r['steps']} | {r['vessel_auc']:.4f} | {r['av_all']:.4f} | {r['av_detected']:.4f} | "
+          f"{r['train_av_all']:.4f} | {r['worst_image']} {r['worst_av_all']:.3f} |")
+m, s = summary["mean"], summary["sd"]
+print(f"| mean +- sd | | {m['vessel_auc']:.4f} +- {s['vessel_auc']:.4f} | {m['av_all']:.4f} +- {s['av_all']:.4f} | "
+      f"{m['av_detected']:.4f} +- {s['av_detected']:.4f} | {m['train_av_all']:.4f} +- {s['train_av_all']:.4f} | "
+      f"{min(r['worst_av_all'] for r in rows):.3f} |")
+print(f"\n(checkpoint: {checkpoint}; {out}/summary.json)")
+PY
