@@ -11,7 +11,7 @@
 #   scripts/gpu-check.sh BUILD_DIR       use a prebuilt build folder (or BUILD_DIR=... in the environment)
 # Environment
 #   OUT          where logs and benchmark JSON go (default ./gpu-check-out)
-#   GOLDEN_DIR   folder of golden *.safetensors (default ../shared/golden, then ./golden)
+#   GOLDEN_DIR   folder of golden *.safetensors (default tests/golden; the CUDA tests read it too)
 #   SEQNET_LIB_DIR  extra shared libraries, put first on LD_LIBRARY_PATH (default BUILD_DIR/carried-libs)
 #
 # Carrying a build made elsewhere. The GPU machine may lack libgtest, libbenchmark, libopenblas or
@@ -21,7 +21,7 @@
 #   scripts/gpu-check.sh --pack build-cuda
 # and carry only these paths (about the size of the three programs plus a few MB of libraries):
 #   build-cuda/tests/seqnet_tests  build-cuda/bench/seqnet_bench_cuda_kernels  build-cuda/seqnet
-#   build-cuda/carried-libs        (and ../shared/golden copied to ./golden, or GOLDEN_DIR)
+#   build-cuda/carried-libs        (the golden dumps come with the tree: tests/golden)
 # then on the GPU machine: scripts/gpu-check.sh build-cuda
 set -u
 
@@ -126,6 +126,9 @@ export LD_LIBRARY_PATH="$LIB_DIR:/usr/local/cuda/lib64${PIP_CUDNN:+:$PIP_CUDNN/l
 TESTS=$BUILD_DIR/tests/seqnet_tests
 BENCH=$BUILD_DIR/bench/seqnet_bench_cuda_kernels
 SEQNET=$BUILD_DIR/seqnet
+# The tests find the dumps through SEQNET_GOLDEN_DIR: a carried build's own source path is not here.
+GOLDEN=${GOLDEN_DIR:-$ROOT/tests/golden}
+export SEQNET_GOLDEN_DIR=$GOLDEN
 
 # ---- CUDA tests ---------------------------------------------------------------------------------
 section "CUDA tests"
@@ -166,15 +169,9 @@ done
 
 # ---- Golden verification ------------------------------------------------------------------------
 section "seqnet verify --device cuda"
-GOLDEN=${GOLDEN_DIR:-}
-if [ -z "$GOLDEN" ]; then
-  for candidate in "$ROOT/../shared/golden" "$ROOT/golden"; do
-    [ -d "$candidate" ] && GOLDEN=$candidate && break
-  done
-fi
 if [ ! -x "$SEQNET" ] || ! "$SEQNET" help 2>&1 | grep -qE '^[[:space:]]+verify'; then
   note "verify cuda" "-" "no 'seqnet verify' in this build"
-elif [ -z "$GOLDEN" ] || ! ls "$GOLDEN"/*.safetensors > /dev/null 2>&1; then
+elif ! ls "$GOLDEN"/*.safetensors > /dev/null 2>&1; then
   note "verify cuda" "-" "no golden *.safetensors (set GOLDEN_DIR)"
 else
   "$SEQNET" verify --device cuda "$GOLDEN"/*.safetensors 2>&1 | tee "$OUT_DIR/verify-cuda.log"

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# test.sh: builds seqnet and runs the whole test suite (CTest over GoogleTest). Tests that need
-# a GPU skip, saying so; tests that need ../shared skip when it is absent, except under CI=true,
-# where its absence is a failure. Then the CUDA path, emulated on the CPU in build-emu/ (none of
-# its tests may skip; docs/CUDA-EMULATION.md).
+# test.sh: builds seqnet and runs the whole test suite (CTest over GoogleTest), the comparisons
+# with PyTorch's golden dumps (tests/golden) included. Tests that need a GPU skip, saying so; tests
+# that need the real photographs (../shared/data, or SEQNET_DATA_DIR; not in the repository) skip
+# without them, except under CI=true, where their absence is a failure. Then the CUDA path,
+# emulated on the CPU in build-emu/, where no test may skip for lack of a GPU
+# (docs/CUDA-EMULATION.md).
 #
 # scripts/test.sh --sanitize: the CPU suite and the emulated CUDA tests built with AddressSanitizer
 # + UBSan (scripts/sanitize.sh, scripts/test-cuda-emulated.sh --sanitize). Not part of the default

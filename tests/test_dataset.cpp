@@ -150,8 +150,8 @@ TEST(Dataset, LabelSizeMismatchNamesBothSizes) {
 }
 
 TEST(Dataset, LoadsDriveItemWithMask) {
-  SEQNET_REQUIRE_SHARED(shared);
-  const auto items = find_dataset(shared + "/data/DRIVE_AV");  // the training/ layout
+  SEQNET_REQUIRE_DATA(data);
+  const auto items = find_dataset(data + "/DRIVE_AV");  // the training/ layout
   ASSERT_EQ(items.size(), 20u);
   EXPECT_FALSE(items[0].mask.empty());
   const LabeledImage item = load_labeled(items[0]);
@@ -188,9 +188,9 @@ double fov_iou(const std::vector<uint8_t>& a, const std::vector<uint8_t>& b) {
 }
 
 TEST(Dataset, ComputedFovMatchesTheGivenMasks) {
-  SEQNET_REQUIRE_SHARED(shared);
+  SEQNET_REQUIRE_DATA(data);
   for (const char* set : {"DRIVE_AV", "LES_AV"}) {
-    for (const DatasetItem& item : find_dataset(shared + "/data/" + set)) {
+    for (const DatasetItem& item : find_dataset(data + "/" + set)) {
       const LabeledImage given = load_labeled(item);
       const double iou = fov_iou(compute_fov(given.rgb), given.fov);
       EXPECT_GE(iou, 0.95) << item.image;

@@ -1,4 +1,4 @@
-// test_golden.cpp: every reference dump in ../shared/golden passes `verify` on the CPU, and bad
+// test_golden.cpp: every reference dump in tests/golden passes `verify` on the CPU, and bad
 // dumps give errors that name the file.
 #include <gtest/gtest.h>
 
@@ -20,7 +20,7 @@ namespace {
 // Every dump with each float 3x3 convolution algorithm the CPU can run (as SEQNET_CONV=gemm,
 // direct, winograd would force it), then with the measured choice.
 TEST(Golden, EveryDumpPassesOnTheCpuWithEveryConvAlgorithm) {
-  SEQNET_REQUIRE_SHARED(shared);
+  const std::string golden = test::golden_dir();
   std::vector<std::optional<cpu::Conv3x3Algorithm>> settings;
   for (cpu::Conv3x3Algorithm a : cpu::conv3x3_algorithms_available()) settings.push_back(a);
   settings.push_back(std::nullopt);
@@ -28,7 +28,7 @@ TEST(Golden, EveryDumpPassesOnTheCpuWithEveryConvAlgorithm) {
     const std::string name = setting ? cpu::conv3x3_algorithm_name(*setting) : "measured";
     cpu::force_conv3x3_algorithm(setting);
     int files = 0;
-    for (const auto& e : std::filesystem::directory_iterator(shared + "/golden")) {
+    for (const auto& e : std::filesystem::directory_iterator(golden)) {
       if (e.path().extension() != ".safetensors") continue;
       ++files;
       VerifyResult r = verify_dump(e.path().string(), Device::cpu);
@@ -43,8 +43,8 @@ TEST(Golden, EveryDumpPassesOnTheCpuWithEveryConvAlgorithm) {
 }
 
 TEST(Golden, ModelDumpMatchesInDoublePrecisionToo) {
-  SEQNET_REQUIRE_SHARED(shared);
-  VerifyResult r = verify_dump(shared + "/golden/seqnet_tiny_batchnorm.safetensors", Device::cpu, DType::f64);
+  const std::string golden = test::golden_dir();
+  VerifyResult r = verify_dump(golden + "/seqnet_tiny_batchnorm.safetensors", Device::cpu, DType::f64);
   for (const VerifyRow& row : r.rows) EXPECT_LT(row.rel_error, 1e-6) << row.check << " " << row.worst;
 }
 

@@ -65,8 +65,8 @@ TEST(ImageIo, WritePngClampsAndRounds) {
 }
 
 TEST(ImageIo, ReadsDriveTiffAndGifMask) {
-  SEQNET_REQUIRE_SHARED(shared);
-  const Image photo = read_image(shared + "/data/DRIVE_AV/training/images/21_training.tif");
+  SEQNET_REQUIRE_DATA(data);
+  const Image photo = read_image(data + "/DRIVE_AV/training/images/21_training.tif");
   EXPECT_EQ(photo.width, 565);
   EXPECT_EQ(photo.height, 584);
   EXPECT_EQ(photo.channels, 3);
@@ -75,7 +75,7 @@ TEST(ImageIo, ReadsDriveTiffAndGifMask) {
   mean /= double(photo.pixels.size());
   EXPECT_GT(mean, 0.05);  // a fundus photograph, not a black frame
   EXPECT_LT(mean, 0.8);
-  const Image mask = read_image(shared + "/data/DRIVE_AV/training/mask/21_training_mask.gif");
+  const Image mask = read_image(data + "/DRIVE_AV/training/mask/21_training_mask.gif");
   EXPECT_EQ(mask.width, 565);
   EXPECT_EQ(mask.height, 584);
   EXPECT_EQ(mask.at(292, 282, 0), 1.0f);  // the centre is inside the field of view
@@ -83,16 +83,16 @@ TEST(ImageIo, ReadsDriveTiffAndGifMask) {
 }
 
 TEST(ImageIo, ReadsLesAvPngAndSampleJpeg) {
-  SEQNET_REQUIRE_SHARED(shared);
-  const Image les = read_image(shared + "/data/LES_AV/training/images/111.png");
+  SEQNET_REQUIRE_DATA(data);
+  const Image les = read_image(data + "/LES_AV/training/images/111.png");
   EXPECT_EQ(les.width, 1620);
   EXPECT_EQ(les.height, 1444);
   EXPECT_EQ(les.channels, 3);
-  const Image raw = read_image(shared + "/data/seqnet_sample/raw.jpg");
+  const Image raw = read_image(data + "/seqnet_sample/raw.jpg");
   EXPECT_EQ(raw.width, 1036);
   EXPECT_EQ(raw.height, 691);
   EXPECT_EQ(raw.channels, 3);
-  const Image seg = read_image(shared + "/data/seqnet_sample/seg.png");
+  const Image seg = read_image(data + "/seqnet_sample/seg.png");
   EXPECT_EQ(seg.channels, 1);  // grey stays grey
 }
 
@@ -155,9 +155,9 @@ TEST(ImageIo, TruncatedPngIsNamed) {
 }
 
 TEST(ImageIo, TruncatedTiffIsNamed) {
-  SEQNET_REQUIRE_SHARED(shared);
+  SEQNET_REQUIRE_DATA(data);
   test::TempDir dir;
-  const std::string bytes = read_bytes(shared + "/data/DRIVE_AV/training/images/21_training.tif");
+  const std::string bytes = read_bytes(data + "/DRIVE_AV/training/images/21_training.tif");
   write_bytes(dir.str("cut.tif"), bytes.substr(0, bytes.size() / 3));
   const std::string message = image_error_of([&] { read_image(dir.str("cut.tif")); });
   EXPECT_NE(message.find(dir.str("cut.tif")), std::string::npos) << message;

@@ -113,9 +113,9 @@ TEST(SafetensorsRoundTrip, NoMetadataWritesNoMetadataEntry) {
 // ---- The reference dumps ----------------------------------------------------------------------
 
 TEST(SafetensorsGolden, ReadsEveryReferenceDump) {
-  SEQNET_REQUIRE_SHARED(shared);
+  const std::string golden = test::golden_dir();
   int files = 0;
-  for (const auto& entry : std::filesystem::directory_iterator(shared + "/golden")) {
+  for (const auto& entry : std::filesystem::directory_iterator(golden)) {
     if (entry.path().extension() != ".safetensors") continue;
     TensorFile f = read_safetensors(entry.path().string());
     EXPECT_FALSE(f.tensors.empty()) << entry.path();
@@ -128,8 +128,8 @@ TEST(SafetensorsGolden, ReadsEveryReferenceDump) {
 }
 
 TEST(SafetensorsGolden, Conv2dShapesAndMetadata) {
-  SEQNET_REQUIRE_SHARED(shared);
-  TensorFile f = read_safetensors(shared + "/golden/conv2d_3x3.safetensors");
+  const std::string golden = test::golden_dir();
+  TensorFile f = read_safetensors(golden + "/conv2d_3x3.safetensors");
   EXPECT_EQ(f.tensors.at("x").shape(), (Shape{2, 3, 17, 23}));
   EXPECT_EQ(f.tensors.at("weight").shape(), (Shape{5, 3, 3, 3}));
   EXPECT_EQ(f.tensors.at("y").shape(), (Shape{2, 5, 17, 23}));
@@ -140,8 +140,8 @@ TEST(SafetensorsGolden, Conv2dShapesAndMetadata) {
 
 // relu's y = max(x, 0) and dx = dy * (x > 0) hold only if every tensor was read from its own bytes.
 TEST(SafetensorsGolden, ReluTensorsAgreeWithEachOther) {
-  SEQNET_REQUIRE_SHARED(shared);
-  TensorFile f = read_safetensors(shared + "/golden/relu.safetensors");
+  const std::string golden = test::golden_dir();
+  TensorFile f = read_safetensors(golden + "/relu.safetensors");
   const auto x = f.tensors.at("x").to_floats(), y = f.tensors.at("y").to_floats();
   const auto dy = f.tensors.at("dy").to_floats(), dx = f.tensors.at("dx").to_floats();
   ASSERT_EQ(x.size(), 120u);
@@ -156,8 +156,8 @@ TEST(SafetensorsGolden, ReluTensorsAgreeWithEachOther) {
 }
 
 TEST(SafetensorsGolden, ModelDumpSurvivesRewrite) {
-  SEQNET_REQUIRE_SHARED(shared);
-  TensorFile f = read_safetensors(shared + "/golden/seqnet_tiny_nonorm.safetensors");
+  const std::string golden = test::golden_dir();
+  TensorFile f = read_safetensors(golden + "/seqnet_tiny_nonorm.safetensors");
   EXPECT_GT(f.tensors.size(), 50u);
   const std::string bytes = serialize_safetensors(f);
   TensorFile back = parse_safetensors(bytes.data(), bytes.size(), "rewritten");

@@ -1,4 +1,5 @@
-// test_support.h: what several tests share: finding ../shared, comparing tensors, temp folders.
+// test_support.h: what several tests share: finding the golden dumps and the photographs, comparing
+// tensors, temp folders.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -18,13 +19,12 @@
 
 namespace seqnet::test {
 
-// ../shared beside the project, or "" when absent. Under CI=true a missing ../shared is a failure
-// (CI always has it); elsewhere the test skips, saying so. Use as:
-//   std::string shared = shared_dir_or_skip(); if (shared.empty()) return;
-inline std::string shared_dir() {
-  std::filesystem::path p = std::filesystem::path(SEQNET_SOURCE_DIR) / ".." / "shared";
-  if (std::filesystem::is_directory(p)) return std::filesystem::canonical(p).string();
-  return "";
+// The PyTorch reference dumps, committed with the project (tests/golden/README.md). Never skipped:
+// a clone has them, so a test that cannot read them fails. SEQNET_GOLDEN_DIR points a test program
+// carried to another machine (scripts/gpu-check.sh) at the tree it runs beside.
+inline std::string golden_dir() {
+  const char* env = std::getenv("SEQNET_GOLDEN_DIR");
+  return env && *env ? std::string(env) : std::string(SEQNET_SOURCE_DIR) + "/tests/golden";
 }
 
 inline bool running_in_ci() {
@@ -32,11 +32,26 @@ inline bool running_in_ci() {
   return ci && std::string(ci) == "true";
 }
 
-#define SEQNET_REQUIRE_SHARED(var)                                                                   \
-  std::string var = ::seqnet::test::shared_dir();                                                   \
-  if (var.empty()) {                                                                                \
-    if (::seqnet::test::running_in_ci()) FAIL() << "CI=true but ../shared (golden dumps, data) is missing"; \
-    GTEST_SKIP() << "../shared is not beside the project: skipping the test that needs it";          \
+// The real photographs (DRIVE-AV, LES-AV, the SeqNet sample), which their licences keep out of the
+// repository: ../shared/data beside the project, or SEQNET_DATA_DIR. "" when absent.
+inline std::string data_dir() {
+  const char* env = std::getenv("SEQNET_DATA_DIR");
+  const std::filesystem::path p =
+      env && *env ? std::filesystem::path(env) : std::filesystem::path(SEQNET_SOURCE_DIR) / ".." / "shared" / "data";
+  if (std::filesystem::is_directory(p)) return std::filesystem::canonical(p).string();
+  return "";
+}
+
+// A test that reads the photographs skips without them, saying so, except under CI=true (CI always
+// has them), where their absence is a failure. scripts/skipped-tests.sh tells this skip from a
+// GPU skip by the words "needs the photographs": keep them.
+#define SEQNET_REQUIRE_DATA(var)                                                                   \
+  const std::string var = ::seqnet::test::data_dir();                                              \
+  if (var.empty()) {                                                                               \
+    if (::seqnet::test::running_in_ci())                                                           \
+      FAIL() << "CI=true but the photographs (../shared/data or SEQNET_DATA_DIR) are missing";     \
+    GTEST_SKIP() << "needs the photographs: ../shared/data (or SEQNET_DATA_DIR) is not there; "    \
+                    "they are not in the repository";                                              \
   }
 
 // A fresh empty folder under the system temp dir, removed by the destructor.

@@ -26,10 +26,10 @@ namespace {
 // every row passes, and the device line never pretends a GPU is there.
 TEST(CudaEndToEnd, VerifyPassesTheGoldenDumps) {
   SEQNET_REQUIRE_GPU();
-  SEQNET_REQUIRE_SHARED(shared);
+  const std::string golden = test::golden_dir();
   std::string files;
   int count = 0;
-  for (const auto& e : std::filesystem::directory_iterator(shared + "/golden"))
+  for (const auto& e : std::filesystem::directory_iterator(golden))
     if (e.path().extension() == ".safetensors" && e.path().filename() != "seqnet_tiny_batchnorm.safetensors") {
       files += " " + e.path().string();
       ++count;
@@ -54,8 +54,8 @@ TEST(CudaEndToEnd, VerifyPassesTheGoldenDumps) {
 // from the CPU and lands at 1.4e-2; a wrong kernel gives errors of order 1.
 TEST(CudaEndToEnd, TinyBatchNormModelDumpWithinItsConditioning) {
   SEQNET_REQUIRE_GPU();
-  SEQNET_REQUIRE_SHARED(shared);
-  const VerifyResult r = verify_dump(shared + "/golden/seqnet_tiny_batchnorm.safetensors", Device::cuda);
+  const std::string golden = test::golden_dir();
+  const VerifyResult r = verify_dump(golden + "/seqnet_tiny_batchnorm.safetensors", Device::cuda);
   ASSERT_FALSE(r.details.empty());
   for (const VerifyRow& row : r.details) {
     const bool ill_conditioned = row.check == "grad" || row.check == "after";
@@ -115,11 +115,11 @@ TEST(CudaEndToEnd, TrainingStepsGiveTheCpuLosses) {
 #ifdef SEQNET_CUDA_EMULATION
 // cuDNN needs a GPU: asking an emulated build for it is a usage error that says so.
 TEST(CudaEndToEnd, EmulatedBuildRefusesTheCudnnEngine) {
-  SEQNET_REQUIRE_SHARED(shared);
+  const std::string golden = test::golden_dir();
   test::TempDir dir;
   const std::string out = dir.str("verify.txt");
   const int status =
-      test::run_seqnet("verify --device cuda --conv-engine cudnn " + shared + "/golden/relu.safetensors", out, out);
+      test::run_seqnet("verify --device cuda --conv-engine cudnn " + golden + "/relu.safetensors", out, out);
   EXPECT_NE(status, 0);
   EXPECT_NE(test::read_text(out).find("--conv-engine cudnn needs a GPU"), std::string::npos) << test::read_text(out);
 }
