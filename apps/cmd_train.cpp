@@ -21,6 +21,7 @@ namespace {
 // --workers, --val-every, --log-every and --device may change on --resume (e.g. to train longer).
 const std::vector<std::pair<std::string, std::vector<std::string>>> kFixedOnResume = {
     {"width", {"model", "width"}},
+    {"cls-width", {"model", "cls_width"}},
     {"depth", {"model", "depth"}},
     {"refine-depth", {"model", "refine_depth"}},
     {"seg-iterations", {"model", "seg_iterations"}},

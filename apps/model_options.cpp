@@ -13,6 +13,10 @@ void add_model_options(Args& args, const ModelConfig& d) {
     return s.str();
   };
   args.option("width", num(d.width), "channels at the first level (level l has width*2^l)", "W")
+      .option("cls-width", num(d.cls_width),
+              "the classification branch's own width (0: --width; not in the spec: capacity where the artery/vein "
+              "call needs it)",
+              "W")
       .option("depth", num(d.depth), "UNet levels of each branch", "N")
       .option("refine-depth", num(d.refine_depth), "levels of the refiner's UNet", "N")
       .option("seg-iterations", num(d.seg_iterations), "refiner iterations of the segmentation branch", "T")
@@ -28,6 +32,7 @@ void add_model_options(Args& args, const ModelConfig& d) {
 ModelConfig model_config_from(const Args& args) {
   ModelConfig c;
   c.width = args.integer("width");
+  c.cls_width = args.integer("cls-width");
   c.depth = args.integer("depth");
   c.refine_depth = args.integer("refine-depth");
   c.seg_iterations = args.integer("seg-iterations");

@@ -6,14 +6,14 @@
 
 namespace seqnet {
 
-Branch::Branch(ParameterStore& store, const std::string& name, int out_channels, int iterations,
+Branch::Branch(ParameterStore& store, const std::string& name, int out_channels, int iterations, int width,
                const ModelConfig& cfg, uint64_t& dropout_id)
-    : name_(name), unet_(store, name + ".unet", 3, cfg.width, cfg.depth, cfg.norm, cfg.dropout, dropout_id) {
+    : name_(name), unet_(store, name + ".unet", 3, width, cfg.depth, cfg.norm, cfg.dropout, dropout_id) {
   if (iterations > 0)
-    refiner_ = std::make_unique<Refiner>(store, name + ".refine", cfg.width, cfg.refine_depth, iterations, cfg.norm,
+    refiner_ = std::make_unique<Refiner>(store, name + ".refine", width, cfg.refine_depth, iterations, cfg.norm,
                                          cfg.dropout, dropout_id);
   for (int k = 0; k <= iterations; ++k)
-    heads_.push_back(std::make_unique<Conv2d>(store, name + ".heads." + std::to_string(k), cfg.width, out_channels, 1, true));
+    heads_.push_back(std::make_unique<Conv2d>(store, name + ".heads." + std::to_string(k), width, out_channels, 1, true));
 }
 
 const std::vector<Tensor>& Branch::forward(const Tensor& x, const Mode& mode) {

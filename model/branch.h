@@ -1,4 +1,5 @@
-// branch.h: Branch(cout) = UNet(3, w, depth) + Refiner + one 1x1 head per feature map.
+// branch.h: Branch(cout) = UNet(3, w, depth) + Refiner + one 1x1 head per feature map (w: the
+// branch's width, ModelConfig::segmentation_width or classification_width).
 //
 // Head k (Conv2d w -> cout, bias) reads the k-th feature map: k = 0 the UNet's output, k >= 1 the
 // refiner's iteration k-1. Each head's logits are an output of the model; the loss sums them.
@@ -15,8 +16,8 @@ namespace seqnet {
 
 class Branch {
  public:
-  Branch(ParameterStore& store, const std::string& name, int out_channels, int iterations, const ModelConfig& cfg,
-         uint64_t& dropout_id);
+  Branch(ParameterStore& store, const std::string& name, int out_channels, int iterations, int width,
+         const ModelConfig& cfg, uint64_t& dropout_id);
   // Logits of every head, (N, out_channels, H, W) each.
   const std::vector<Tensor>& forward(const Tensor& x, const Mode& mode);
   // d_logits[k]: gradient of head k's logits. Parameter gradients accumulate; returns the

@@ -17,6 +17,7 @@ void ModelConfig::validate() const {
                                   std::to_string(hi) + "], got " + std::to_string(v));
   };
   range("width", width, 1, 1024);
+  range("cls_width", cls_width, 0, 1024);
   range("depth", depth, 1, 8);
   range("refine_depth", refine_depth, 1, 8);
   range("seg_iterations", seg_iterations, 0, 16);
@@ -35,6 +36,7 @@ std::string ModelConfig::to_json() const {
                       {"cls_iterations", cls_iterations},
                       {"norm", norm == Norm::batch ? "batch" : "none"},
                       {"dropout", dropout}};
+  if (cls_width > 0) j["cls_width"] = cls_width;
   if (input_norm != InputNorm::none) j["input_norm"] = to_string(input_norm);
   return j.dump();
 }
@@ -46,6 +48,7 @@ ModelConfig ModelConfig::from_json(const std::string& text) {
   try {
     for (auto& [key, v] : j.items()) {
       if (key == "width") c.width = json_integer<int>(v, key);
+      else if (key == "cls_width") c.cls_width = json_integer<int>(v, key);
       else if (key == "depth") c.depth = json_integer<int>(v, key);
       else if (key == "refine_depth") c.refine_depth = json_integer<int>(v, key);
       else if (key == "seg_iterations") c.seg_iterations = json_integer<int>(v, key);
@@ -72,6 +75,7 @@ std::string ModelConfig::describe() const {
   s << "width " << width << ", depth " << depth << ", refine_depth " << refine_depth << ", seg_iterations "
     << seg_iterations << ", cls_iterations " << cls_iterations << ", norm " << (norm == Norm::batch ? "batch" : "none")
     << ", dropout " << dropout;
+  if (cls_width > 0) s << ", cls_width " << cls_width;
   if (input_norm != InputNorm::none) s << ", input_norm " << to_string(input_norm);
   return s.str();
 }

@@ -11,6 +11,10 @@ enum class Norm { none, batch };
 
 struct ModelConfig {
   int width = 32;           // channels at level 0; level l has width * 2^l
+  // The classification branch's own width (0: the same as width). Not in the spec: the vessel map
+  // is good at small widths where the artery/vein call still underfits (docs/MODEL.md), so the
+  // capacity can go where it is missing. The JSON holds it only when set.
+  int cls_width = 0;
   int depth = 5;            // UNet levels of each branch
   int refine_depth = 3;     // levels of the refiner's UNet
   int seg_iterations = 3;   // refiner iterations T of the segmentation branch
@@ -26,6 +30,8 @@ struct ModelConfig {
   void validate() const;
   // H and W must be multiples of this (2^(max(depth, refine_depth) - 1)).
   int size_multiple() const;
+  int segmentation_width() const { return width; }
+  int classification_width() const { return cls_width > 0 ? cls_width : width; }
   // {"width":32,"depth":5,...,"norm":"batch","dropout":0.1}: the form PyTorch's peer writes.
   std::string to_json() const;
   // Reads that form; absent keys keep their defaults, unknown keys are an error.

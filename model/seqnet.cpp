@@ -13,8 +13,8 @@ namespace seqnet {
 
 SeqNet::SeqNet(const ModelConfig& config, Device device, DType dtype, uint64_t seed)
     : config_((config.validate(), config)),
-      seg_(store_, "seg", 1, config.seg_iterations, config, dropout_id_),
-      cls_(store_, "cls", 2, config.cls_iterations, config, dropout_id_) {
+      seg_(store_, "seg", 1, config.seg_iterations, config.segmentation_width(), config, dropout_id_),
+      cls_(store_, "cls", 2, config.cls_iterations, config.classification_width(), config, dropout_id_) {
   store_.allocate(device, dtype, seed);
 }
 

@@ -16,20 +16,20 @@ class SummaryWalker {
   SummaryWalker(const ModelConfig& config, ModelSummary& out) : cfg_(config), out_(out) {}
 
   void seqnet(const Shape& x) {
-    const Shape seg_last = branch("seg", x, 1, cfg_.seg_iterations);
+    const Shape seg_last = branch("seg", x, 1, cfg_.seg_iterations, cfg_.segmentation_width());
     // Block BP: m = sigmoid(s_T) * x feeds the cls branch; no gradient flows back through it.
     row("block_bp.sigmoid", "Sigmoid", seg_last, 0, 0);
     const Shape m = x;
     row("block_bp.mul", "Multiply (stop grad)", m, 0, m.numel());
-    branch("cls", m, 2, cfg_.cls_iterations);
+    branch("cls", m, 2, cfg_.cls_iterations, cfg_.classification_width());
   }
 
  private:
   // Returns the shape of the last head's logits.
-  Shape branch(const std::string& name, const Shape& x, int out_channels, int iterations) {
-    std::vector<Shape> features{unet(name + ".unet", x, cfg_.width, cfg_.depth)};
-    const Shape first = image(x.n(), cfg_.width, x.h(), x.w());
-    for (int i = 0; i < iterations; ++i) features.push_back(refiner_iteration(name + ".refine", features.back(), first, i));
+  Shape branch(const std::string& name, const Shape& x, int out_channels, int iterations, int width) {
+    std::vector<Shape> features{unet(name + ".unet", x, width, cfg_.depth)};
+    const Shape first = image(x.n(), width, x.h(), x.w());
+    for (int i = 0; i < iterations; ++i) features.push_back(refiner_iteration(name + ".refine", features.back(), first, i, width));
     Shape logits;
     for (size_t k = 0; k < features.size(); ++k)
       logits = conv(name + ".heads." + std::to_string(k), features[k], out_channels, 1, true);
@@ -40,13 +40,13 @@ class SummaryWalker {
     return unet_body(name, double_conv(name + ".enc.0", x, width), width, depth);
   }
 
-  Shape refiner_iteration(const std::string& name, const Shape& f, const Shape& first, int i) {
-    const Shape e = double_conv(name + ".enc.0", f, cfg_.width);
+  Shape refiner_iteration(const std::string& name, const Shape& f, const Shape& first, int i, int width) {
+    const Shape e = double_conv(name + ".enc.0", f, width);
     // concat(F) holds the branch UNet's first-level features and every iteration's enc.0 output.
-    const Shape cat = image(f.n(), first.c() + int64_t(cfg_.width) * (i + 1), e.h(), e.w());
+    const Shape cat = image(f.n(), first.c() + int64_t(width) * (i + 1), e.h(), e.w());
     row(name + ".fuse." + std::to_string(i) + ".cat", "Concat", cat, 0, 0);
-    const Shape g = conv(name + ".fuse." + std::to_string(i), cat, cfg_.width, 1, true);
-    return unet_body(name, g, cfg_.width, cfg_.refine_depth);
+    const Shape g = conv(name + ".fuse." + std::to_string(i), cat, width, 1, true);
+    return unet_body(name, g, width, cfg_.refine_depth);
   }
 
   Shape unet_body(const std::string& name, const Shape& s0, int width, int depth) {

@@ -17,6 +17,7 @@
 #include "io/safetensors.h"
 #include "model/config.h"
 #include "model/loss.h"
+#include "model/summary.h"
 #include "model/weights.h"
 #include "preprocess/input_normalisation.h"
 #include "synth/fundus.h"
@@ -235,6 +236,25 @@ TEST(InputNormalisation, IsPartOfTheModelConfigurationOnlyWhenOn) {
   const ModelConfig back = ModelConfig::from_json(c.to_json());
   EXPECT_EQ(back.input_norm, InputNorm::fov);
   EXPECT_THROW(ModelConfig::from_json(R"({"input_norm":"clahe"})"), std::invalid_argument);
+}
+
+// ---- A wider classification branch -----------------------------------------------------------------
+
+TEST(ClassificationWidth, WidensOnlyTheClassificationBranchAndTheSummaryAgrees) {
+  ModelConfig c = test::tiny_model_config();
+  c.cls_width = 6;
+  EXPECT_EQ(ModelConfig::from_json(c.to_json()).cls_width, 6);
+  EXPECT_EQ(ModelConfig().to_json().find("cls_width"), std::string::npos);  // the spec's form when unset
+  SeqNet model(c, Device::cpu, DType::f32, 1);
+  std::map<std::string, Shape> shapes;
+  for (const auto& e : model.params().entries()) shapes[e.name] = e.shape;
+  EXPECT_EQ(shapes.at("seg.unet.enc.0.conv1.weight"), Shape({4, 3, 3, 3}));
+  EXPECT_EQ(shapes.at("cls.unet.enc.0.conv1.weight"), Shape({6, 3, 3, 3}));
+  EXPECT_EQ(shapes.at("cls.heads.1.weight"), Shape({2, 6, 1, 1}));
+  EXPECT_EQ(summarize_model(c, 1, 16, 16).parameters, model.params().parameter_count());
+  const Tensor x = test::random_tensor({1, 3, 16, 16}, 4);
+  const SeqNetOutputs& out = model.forward(x, Mode{false, 0});
+  EXPECT_EQ(out.cls.back().shape(), Shape({1, 2, 16, 16}));
 }
 
 // ---- End to end ------------------------------------------------------------------------------------
