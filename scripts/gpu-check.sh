@@ -46,7 +46,10 @@ fi
 BUILD_DIR=${1:-${BUILD_DIR:-}}
 OUT_DIR=${OUT:-$ROOT/gpu-check-out}
 mkdir -p "$OUT_DIR"
-export NVIDIA_TF32_OVERRIDE=0  # belt and braces: no TF32 anywhere, the comparison is float32 to float32
+# NVIDIA_TF32_OVERRIDE is left alone: set to 0 it would turn TF32 off inside cuDNN and cuBLAS too,
+# so the cudnn_tf32 column would run float32 and its ratio would mean nothing. The float32 rows ask
+# cuDNN for FMA math (no tensor cores) explicitly (kernels/cuda/cudnn_conv.cu).
+unset NVIDIA_TF32_OVERRIDE
 
 declare -a SUMMARY=()
 FAILED=0

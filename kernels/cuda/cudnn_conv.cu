@@ -104,12 +104,15 @@ bool sums_products(cudnnConvolutionBwdFilterAlgo_t a) {
 }
 
 // The fastest successful algorithm of a cudnnFind* result (sorted fastest first) within the
-// workspace limit: with FMA math one that runs without tensor cores (under the FMA-math descriptor
-// cuDNN reports it as FMA or default math) and sums products directly; with tensor-op math any.
+// workspace limit and deterministic (always: two runs of a comparison give the same numbers;
+// the backward-filter candidates include atomics-based ones that are not): with FMA math one that
+// runs without tensor cores (under the FMA-math descriptor cuDNN reports it as FMA or default
+// math) and sums products directly; with tensor-op math any.
 template <typename Perf>
 const Perf& fastest(const Perf* results, int count, Math math, const char* pass) {
   for (int i = 0; i < count; ++i) {
     if (results[i].status != CUDNN_STATUS_SUCCESS || results[i].memory > kMaxWorkspaceBytes) continue;
+    if (results[i].determinism != CUDNN_DETERMINISTIC) continue;
     if (math == Math::tensor_op) return results[i];
     if (sums_products(results[i].algo) && results[i].mathType != CUDNN_TENSOR_OP_MATH &&
         results[i].mathType != CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION)
@@ -118,6 +121,15 @@ const Perf& fastest(const Perf* results, int count, Math math, const char* pass)
   throw std::runtime_error(std::string("cuDNN offers no ") +
                            (math == Math::fma ? "float32 (FMA), non-FFT, non-Winograd" : "tensor-op") +
                            " algorithm for the convolution " + pass);
+}
+
+// cudnnFind* times each algorithm under the math type it reports, which may differ from the
+// descriptor's (e.g. default math for an algorithm without tensor cores); with tensor-op math the
+// descriptor is set to the chosen one's, so the runs use what was timed (as PyTorch does). With
+// FMA math it stays FMA: in cuDNN 8+ default math lets float32 convolutions use TF32 tensor cores,
+// which the float32 comparison must not.
+void use_math_of(Plan& plan, Math math, cudnnMathType_t chosen) {
+  if (math == Math::tensor_op) SEQNET_CUDNN_CHECK(cudnnSetConvolutionMathType(plan.d.conv, chosen));
 }
 
 class Engine {
@@ -146,6 +158,7 @@ class Engine {
                                                               kCandidates, &count, results));
       const auto& best = fastest(results, count, key.math, "forward");
       plan->algo = best.algo;
+      use_math_of(*plan, key.math, best.mathType);
       SEQNET_CUDNN_CHECK(cudnnGetConvolutionForwardWorkspaceSize(handle_, plan->d.x, plan->d.w, plan->d.conv,
                                                                  plan->d.y, best.algo, &plan->workspace_bytes));
     } else if (key.pass == Pass::backward_data) {
@@ -154,6 +167,7 @@ class Engine {
                                                                    plan->d.x, kCandidates, &count, results));
       const auto& best = fastest(results, count, key.math, "backward-data");
       plan->algo = best.algo;
+      use_math_of(*plan, key.math, best.mathType);
       SEQNET_CUDNN_CHECK(cudnnGetConvolutionBackwardDataWorkspaceSize(handle_, plan->d.w, plan->d.y, plan->d.conv,
                                                                       plan->d.x, best.algo, &plan->workspace_bytes));
     } else {
@@ -162,6 +176,7 @@ class Engine {
                                                                      plan->d.w, kCandidates, &count, results));
       const auto& best = fastest(results, count, key.math, "backward-filter");
       plan->algo = best.algo;
+      use_math_of(*plan, key.math, best.mathType);
       SEQNET_CUDNN_CHECK(cudnnGetConvolutionBackwardFilterWorkspaceSize(
           handle_, plan->d.x, plan->d.y, plan->d.conv, plan->d.w, best.algo, &plan->workspace_bytes));
     }

@@ -23,8 +23,15 @@ namespace seqnet::cuda {
 
 // x rounded to the nearest TF32 value (10 explicit mantissa bits), ties away from zero, as PTX
 // `cvt.rna.tf32.f32` does; the result is a float whose low 13 mantissa bits are zero.
-// Infinities and NaNs pass through.
+// Infinities pass through. A NaN becomes the quiet NaN 0x7fc00000 on both paths: dropping the low
+// 13 bits of a NaN whose payload sits only there would otherwise leave an infinity.
 __host__ __device__ inline float round_to_tf32(float x) {
+  if (x != x) {  // NaN
+    const uint32_t quiet_nan = 0x7fc00000u;
+    float q;
+    __builtin_memcpy(&q, &quiet_nan, sizeof q);
+    return q;
+  }
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
   uint32_t bits;
   asm("cvt.rna.tf32.f32 %0, %1;" : "=r"(bits) : "f"(x));

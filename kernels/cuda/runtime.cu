@@ -121,8 +121,24 @@ void copy_device_to_device(void* dst, const void* src, size_t bytes) {
 }
 void memset_zero(void* dst, size_t bytes) { SEQNET_CUDA_CHECK(cudaMemsetAsync(dst, 0, bytes, stream())); }
 
+// The kernels' scratch buffers come from cudaMallocAsync on the device's default memory pool,
+// whose release threshold is 0: at every synchronisation it would hand its free memory back to the
+// driver and the next step would map it again. Raised to "never", the pool keeps what a training
+// step used (the model's peak, freed at exit). HIP-CPU has no memory pools: nothing to set there.
+void keep_pool_memory() {
+#ifndef SEQNET_CUDA_EMULATION
+  int device = 0;
+  cudaMemPool_t pool;
+  SEQNET_CUDA_CHECK(cudaGetDevice(&device));
+  SEQNET_CUDA_CHECK(cudaDeviceGetDefaultMemPool(&pool, device));
+  uint64_t keep_all = UINT64_MAX;
+  SEQNET_CUDA_CHECK(cudaMemPoolSetAttribute(pool, cudaMemPoolAttrReleaseThreshold, &keep_all));
+#endif
+}
+
 cudaStream_t stream() {
   static cudaStream_t s = [] {
+    keep_pool_memory();  // before the first cudaMallocAsync, which is always on this stream
     cudaStream_t created = nullptr;
     SEQNET_CUDA_CHECK(cudaStreamCreateWithFlags(&created, cudaStreamNonBlocking));
     return created;
