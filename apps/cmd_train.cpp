@@ -1,6 +1,7 @@
 // cmd_train.cpp: `seqnet train --data DIR [--data DIR2 ...] -o RUNDIR [options]`: trains SeqNet
 // (train/trainer.h) with the original's defaults; --resume continues a run exactly.
 #include <cstdio>
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -104,6 +105,25 @@ TrainSettings resumed_settings(const Args& args, const TrainSettings& given) {
   return s;
 }
 
+// The files of a run in RUNDIR; a new run over them needs --overwrite, so that a finished run is
+// never replaced by a command that forgot --resume.
+const char* const kRunFiles[] = {"last.safetensors", "best.safetensors", "log.jsonl", "curves.png", "settings.json"};
+
+void check_run_folder(const std::string& run_dir, bool resume, bool overwrite) {
+  namespace fs = std::filesystem;
+  if (resume && overwrite) throw UsageError("--resume continues the run in " + run_dir + ", --overwrite replaces it: give one");
+  if (resume) return;
+  std::string found;
+  for (const char* name : kRunFiles)
+    if (fs::exists(fs::path(run_dir) / name)) found += std::string(found.empty() ? "" : ", ") + name;
+  if (found.empty()) return;
+  if (!overwrite)
+    throw UsageError(run_dir + " holds a training run (" + found + "): continue it with --resume, start it over with "
+                     "--overwrite (its checkpoints and log are replaced), or give another -o RUNDIR");
+  if (world().root())
+    for (const char* name : kRunFiles) fs::remove(fs::path(run_dir) / name);  // nothing of the old run is mixed in
+}
+
 int run(int argc, char** argv) {
   Args args("train", "--data DIR [--data DIR ...] -o RUNDIR [options]",
             "Trains SeqNet on artery/vein datasets (DIR/images + DIR/av [+ DIR/mask], or the same under\n"
@@ -144,6 +164,7 @@ int run(int argc, char** argv) {
               "REGION");
   add_device_option(args);
   args.flag("resume", "continue RUNDIR/last.safetensors with the settings stored in it");
+  args.flag("overwrite", "start a new run in a RUNDIR that holds one, removing its checkpoints and log");
   args.flag("sync-batchnorm",
             "under mpirun: batch-norm statistics over the crops of all ranks (default: each rank's own, as "
             "PyTorch's DistributedDataParallel); CPU only; once on, a resumed run keeps it");
@@ -164,6 +185,7 @@ int run(int argc, char** argv) {
   settings.device = chosen_device(args);
   if (settings.sync_batchnorm && settings.device != Device::cpu)
     throw UsageError("--sync-batchnorm runs on the CPU only; leave it out with --device cuda");
+  check_run_folder(settings.run_dir, args.on("resume"), args.on("overwrite"));
   auto run_training = [&] {
     const TrainSummary summary = train(settings, stderr);
     return summary.stopped_by_signal ? 128 + summary.stopped_by_signal : 0;  // the shell's code for a signal
