@@ -75,6 +75,10 @@ TrainSettings TrainSettings::from_json(const nlohmann::json& j) {
   return s;
 }
 
+// More batch-preparing threads than this cannot help (a batch is a few images) and, in the
+// thousands, fail to start at all.
+constexpr int kMaxWorkers = 256;
+
 void TrainSettings::validate() const {
   auto require = [](bool ok, const std::string& what) {
     if (!ok) throw std::invalid_argument(what);
@@ -94,7 +98,8 @@ void TrainSettings::validate() const {
   require(epochs >= 1, "epochs must be at least 1, got " + std::to_string(epochs));
   require(steps_per_epoch >= 0, "steps-per-epoch must be positive (or 0 for the default), got " + std::to_string(steps_per_epoch));
   require(std::isfinite(lr) && lr > 0, "lr must be a positive number");
-  require(workers >= 1, "workers must be at least 1, got " + std::to_string(workers));
+  require(workers >= 1 && workers <= kMaxWorkers, "workers must be 1 to " + std::to_string(kMaxWorkers) +
+                                                       " (threads preparing batches), got " + std::to_string(workers));
   require(val_fraction >= 0 && val_fraction < 1, "val-fraction must be in [0, 1), got " + std::to_string(val_fraction));
   require(val_every >= 1, "val-every must be at least 1, got " + std::to_string(val_every));
   require(log_every >= 1, "log-every must be at least 1, got " + std::to_string(log_every));
@@ -141,11 +146,7 @@ namespace {
 
 // Every image of every dataset, checked and resized, in the order of their sorted paths.
 std::vector<LabeledImage> load_images(const TrainSettings& s, std::FILE* progress) {
-  std::vector<DatasetItem> items;
-  for (const std::string& dir : s.data_dirs) {
-    std::vector<DatasetItem> found = find_dataset(dir);
-    items.insert(items.end(), found.begin(), found.end());
-  }
+  std::vector<DatasetItem> items = find_datasets(s.data_dirs);
   std::sort(items.begin(), items.end(), [](const DatasetItem& a, const DatasetItem& b) { return a.image < b.image; });
   std::vector<LabeledImage> images;
   for (size_t i = 0; i < items.size(); ++i) {
