@@ -105,21 +105,20 @@ TrainSettings resumed_settings(const Args& args, const TrainSettings& given) {
   return s;
 }
 
-// The files of a run in RUNDIR; a new run over them needs --overwrite, so that a finished run is
-// never replaced by a command that forgot --resume.
+// The files of a run in RUNDIR. A new run over one that --resume can continue (it has
+// last.safetensors) needs --overwrite, so that a finished run is never replaced by a command that
+// forgot --resume; a run killed before its first checkpoint cannot be resumed, and a new run simply
+// starts again over it.
 const char* const kRunFiles[] = {"last.safetensors", "best.safetensors", "log.jsonl", "curves.png", "settings.json"};
 
 void check_run_folder(const std::string& run_dir, bool resume, bool overwrite) {
   namespace fs = std::filesystem;
   if (resume && overwrite) throw UsageError("--resume continues the run in " + run_dir + ", --overwrite replaces it: give one");
   if (resume) return;
-  std::string found;
-  for (const char* name : kRunFiles)
-    if (fs::exists(fs::path(run_dir) / name)) found += std::string(found.empty() ? "" : ", ") + name;
-  if (found.empty()) return;
+  if (!fs::exists(fs::path(run_dir) / "last.safetensors")) return;
   if (!overwrite)
-    throw UsageError(run_dir + " holds a training run (" + found + "): continue it with --resume, start it over with "
-                     "--overwrite (its checkpoints and log are replaced), or give another -o RUNDIR");
+    throw UsageError(run_dir + " holds a training run (last.safetensors): continue it with --resume, start it over "
+                     "with --overwrite (its checkpoints and log are removed), or give another -o RUNDIR");
   if (world().root())
     for (const char* name : kRunFiles) fs::remove(fs::path(run_dir) / name);  // nothing of the old run is mixed in
 }
