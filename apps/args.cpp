@@ -1,6 +1,7 @@
 // args.cpp: the command-line parser of args.h.
 #include "apps/args.h"
 
+#include <cmath>
 #include <cstdio>
 #include <sstream>
 
@@ -115,9 +116,12 @@ double Args::number(const std::string& name) const {
     size_t used = 0;
     double x = std::stod(v, &used);
     if (used != v.size()) throw std::invalid_argument(v);
+    // nan and inf parse, but no option means them, and a nan compares false with every bound
+    // the command checks, so it would slip through.
+    if (!std::isfinite(x)) throw std::invalid_argument(v);
     return x;
   } catch (const std::exception&) {
-    throw UsageError("--" + name + " must be a number, got '" + v + "'");
+    throw UsageError("--" + name + " must be a finite number, got '" + v + "'");
   }
 }
 

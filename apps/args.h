@@ -37,7 +37,7 @@ class Args {
   bool given(const std::string& name) const;  // set on the command line (not by default)
   std::string str(const std::string& name) const;
   int integer(const std::string& name) const;  // UsageError naming the option if not an integer
-  double number(const std::string& name) const;
+  double number(const std::string& name) const;  // UsageError unless a finite number (no nan, inf)
   bool on(const std::string& name) const;  // a flag
   const std::vector<std::string>& all(const std::string& name) const;
   const std::vector<std::string>& positional() const { return positional_; }

@@ -2,6 +2,8 @@
 // scores the maps `seqnet predict` wrote against the ground truth exactly as eval/metrics.h states
 // the protocol, prints the table and the protocol used, optionally writes it as JSON and draws
 // where the artery/vein calls are right and wrong (eval/error_map.h).
+#include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -37,6 +39,16 @@ std::vector<float> read_map(const fs::path& pred, const char* folder, const std:
     throw std::runtime_error(file.string() + " has " + std::to_string(map.channels) +
                              " channels; a probability map is a grey image");
   if (map.width != width || map.height != height) {
+    // A map of another shape is not of this photograph (or was cropped): resizing it would score
+    // something else. The same shape at another scale is resized, and said.
+    const double scaled_height = double(map.width) * height / width;
+    if (std::abs(scaled_height - map.height) > std::max(1.0, 0.01 * map.height))
+      throw std::runtime_error(file.string() + " is " + std::to_string(map.width) + "x" + std::to_string(map.height) +
+                               ", not the shape of the ground truth of " + name + " (" + std::to_string(width) + "x" +
+                               std::to_string(height) + "): is it the prediction of another photograph?");
+    if (!resized)
+      std::cout << "evaluate: " << name << ": prediction " << map.width << "x" << map.height << " resized to the ground truth's "
+                << width << "x" << height << " (bilinear)\n";
     map = resize_bilinear(map, width, height);
     resized = true;
   }

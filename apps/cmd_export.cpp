@@ -7,6 +7,7 @@
 #include <string>
 
 #include "apps/args.h"
+#include "apps/path_checks.h"
 #include "apps/registry.h"
 #include "io/safetensors.h"
 #include "model/weights.h"
@@ -31,7 +32,9 @@ int run(int argc, char** argv) {
   if (args.positional().size() != 1) throw UsageError("give exactly one CHECKPOINT to export");
   if (!args.given("out")) throw UsageError("missing -o WEIGHTS (the file to write)");
   const std::string checkpoint = args.positional()[0];
-  if (!fs::is_regular_file(checkpoint)) throw UsageError(checkpoint + ": no such file");
+  require_regular_file(checkpoint, "CHECKPOINT");
+  refuse_output_over_input(args.str("out"), checkpoint, "-o");
+  refuse_output_in_run_folder(args.str("out"), "-o");
 
   const std::unique_ptr<SeqNet> model = load_model(checkpoint, Device::cpu);
   std::map<std::string, std::string> provenance;

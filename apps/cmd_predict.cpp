@@ -22,6 +22,8 @@
 #include "apps/default_model.h"
 #include "apps/device_option.h"
 #include "apps/manifest.h"
+#include "apps/model_options.h"
+#include "apps/path_checks.h"
 #include "apps/predict_inputs.h"
 #include "apps/predict_outputs.h"
 #include "apps/predict_pipeline.h"
@@ -187,13 +189,15 @@ int run(int argc, char** argv) {
       .option("pp-crossing-distance", shortest(pp_defaults.crossing_node_distance), "post-processing: two 3-way nodes closer than this are a crossing (working-size pixels)", "PIXELS")
       .option("pp-anchor-confidence", shortest(pp_defaults.anchor_confidence), "post-processing: segments with |mean(A-V)| >= this keep their label", "C")
       .option("pp-hop-decay", shortest(pp_defaults.hop_decay), "post-processing: confidence factor per propagation hop", "F");
+  add_model_options(args);  // for weights that store no configuration (a PyTorch state_dict)
   add_device_option(args);
   if (!args.parse(argc, argv)) return 0;
 
   if (args.given("merge-manifests")) {
     std::vector<std::string> expected;
     if (!args.all("input").empty())
-      for (const InputPhoto& photo : list_inputs(args.all("input"), args.on("recursive"))) expected.push_back(photo.key);
+      for (const InputPhoto& photo : list_inputs(args.all("input"), args.on("recursive"), args.str("merge-manifests")))
+        expected.push_back(photo.key);
     return merge_manifests(args.str("merge-manifests"), expected);
   }
   if (args.all("input").empty()) throw UsageError("missing -i PATH (a photograph, a folder or a list of photographs)");
@@ -212,11 +216,11 @@ int run(int argc, char** argv) {
   if (settings.batch < 1 || settings.batch > 256) throw UsageError("--batch must be 1 to 256");
   const bool overwrite = args.on("overwrite");
   const Shard shard = choose_shard(args.str("shard"));
-  const std::vector<InputPhoto> all = list_inputs(args.all("input"), args.on("recursive"));
+  const std::vector<InputPhoto> all = list_inputs(args.all("input"), args.on("recursive"), args.str("out"));
   const std::vector<InputPhoto> mine = photos_of_shard(all, shard);
   const fs::path& out = settings.out;
   const std::string weights = args.given("weights") ? args.str("weights") : shipped_model_path();
-  if (!fs::is_regular_file(weights)) throw UsageError("--weights " + weights + ": no such file");
+  require_regular_file(weights, "--weights");
   if (!args.given("weights")) std::fprintf(stderr, "predict: using the shipped model %s\n", weights.c_str());
   settings.model_sha256 = sha256_file_hex(weights);
 
@@ -230,6 +234,7 @@ int run(int argc, char** argv) {
     if (!overwrite && outputs_complete(out, photo.key)) rows[photo.key] = row_of_finished(photo, earlier, settings.model_sha256);
     else todo.push_back(photo);
   }
+  refuse_outputs_over_inputs(out, todo, all);
   std::fprintf(stderr, "predict: shard %d/%d (%s): %zu of %zu photographs, %zu done earlier, %zu to predict\n",
                shard.index, shard.count, shard.source.c_str(), mine.size(), all.size(), mine.size() - todo.size(),
                todo.size());
@@ -240,7 +245,7 @@ int run(int argc, char** argv) {
   }
 
   const Device device = chosen_device(args);
-  std::unique_ptr<SeqNet> model = load_model(weights, device);
+  std::unique_ptr<SeqNet> model = load_model(weights, device, model_config_for_weights(args, weights, stderr));
   try {
     settings.inference.validate(model->config());
   } catch (const std::invalid_argument& e) {

@@ -3,6 +3,7 @@
 
 #include "apps/args.h"
 #include "apps/model_options.h"
+#include "apps/path_checks.h"
 #include "apps/registry.h"
 #include "model/summary.h"
 #include "model/weights.h"
@@ -15,14 +16,18 @@ int run(int argc, char** argv) {
             "Prints one row per layer of SeqNet as it runs on a batch of NxN images: the layer's path (its\n"
             "parameter names' prefix), type, output shape, parameters (the refiner's repeated applications are\n"
             "marked shared and counted once), forward multiply-adds and output memory; then the totals.\n"
-            "Computed from the configuration alone; with --weights the configuration stored in that file.");
+            "Computed from the configuration alone; with --weights the configuration stored in that file (the\n"
+            "model options when it stores none).");
   args.option("weights", "", "read the model configuration from this weights file", "FILE");
   args.option("size", "576", "input height and width", "N");
   args.option("batch", "1", "images per batch", "N");
   add_model_options(args);
   if (!args.parse(argc, argv)) return 0;
   ModelConfig config = model_config_from(args);
-  if (args.given("weights")) config = weights_config(args.str("weights"), config);
+  if (args.given("weights")) {
+    require_regular_file(args.str("weights"), "--weights");
+    config = model_config_for_weights(args, args.str("weights"), stderr);
+  }
   ModelSummary summary;
   try {
     summary = summarize_model(config, args.integer("batch"), args.integer("size"), args.integer("size"));

@@ -17,7 +17,8 @@ namespace {
 std::pair<int, int> parse_size(const std::string& text) {
   const size_t x = text.find('x');
   auto side = [&](const std::string& part) {
-    if (part.empty() || part.find_first_not_of("0123456789") != std::string::npos || part.size() > 5) return -1;
+    if (part.empty() || part.find_first_not_of("0123456789") != std::string::npos) return -1;
+    if (part.size() > 9) return 1000000000;  // out of range, said below
     return std::stoi(part);
   };
   const int w = x == std::string::npos ? -1 : side(text.substr(0, x));

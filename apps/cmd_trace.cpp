@@ -138,6 +138,11 @@ int run(int argc, char** argv) {
   const ModelConfig config = model_config_from(args);
   const int size = args.integer("size");
   const int multiple = config.size_multiple();
+  // The trace prints one small image's numbers; past this its tensors would not fit in memory.
+  constexpr int kMaxTraceSize = 1024;
+  if (size > kMaxTraceSize)
+    throw UsageError("--size " + std::to_string(size) + " is too large for a trace (at most " +
+                     std::to_string(kMaxTraceSize) + "; the trace is read by a person, 8 is the default)");
   if (size < multiple || size % multiple)
     throw UsageError("--size must be a positive multiple of " + std::to_string(multiple) + " for this depth, got " +
                      std::to_string(size));

@@ -1,6 +1,7 @@
 // cmd_train.cpp: `seqnet train --data DIR [--data DIR2 ...] -o RUNDIR [options]`: trains SeqNet
 // (train/trainer.h) with the original's defaults; --resume continues a run exactly.
 #include <cstdio>
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -122,6 +123,24 @@ TrainSettings resumed_settings(const Args& args, const TrainSettings& given) {
   return s;
 }
 
+// The files of a run in RUNDIR. A new run over one that --resume can continue (it has
+// last.safetensors) needs --overwrite, so that a finished run is never replaced by a command that
+// forgot --resume; a run killed before its first checkpoint cannot be resumed, and a new run simply
+// starts again over it.
+const char* const kRunFiles[] = {"last.safetensors", "best.safetensors", "log.jsonl", "curves.png", "settings.json"};
+
+void check_run_folder(const std::string& run_dir, bool resume, bool overwrite) {
+  namespace fs = std::filesystem;
+  if (resume && overwrite) throw UsageError("--resume continues the run in " + run_dir + ", --overwrite replaces it: give one");
+  if (resume) return;
+  if (!fs::exists(fs::path(run_dir) / "last.safetensors")) return;
+  if (!overwrite)
+    throw UsageError(run_dir + " holds a training run (last.safetensors): continue it with --resume, start it over "
+                     "with --overwrite (its checkpoints and log are removed), or give another -o RUNDIR");
+  if (world().root())
+    for (const char* name : kRunFiles) fs::remove(fs::path(run_dir) / name);  // nothing of the old run is mixed in
+}
+
 int run(int argc, char** argv) {
   Args args("train", "--data DIR [--data DIR ...] -o RUNDIR [options]",
             "Trains SeqNet on artery/vein datasets (DIR/images + DIR/av [+ DIR/mask], or the same under\n"
@@ -177,6 +196,7 @@ int run(int argc, char** argv) {
               "DECAY");
   add_device_option(args);
   args.flag("resume", "continue RUNDIR/last.safetensors with the settings stored in it");
+  args.flag("overwrite", "start a new run in a RUNDIR that holds one, removing its checkpoints and log");
   args.flag("sync-batchnorm",
             "under mpirun: batch-norm statistics over the crops of all ranks (default: each rank's own, as "
             "PyTorch's DistributedDataParallel); CPU only; once on, a resumed run keeps it");
@@ -197,6 +217,7 @@ int run(int argc, char** argv) {
   settings.device = chosen_device(args);
   if (settings.sync_batchnorm && settings.device != Device::cpu)
     throw UsageError("--sync-batchnorm runs on the CPU only; leave it out with --device cuda");
+  check_run_folder(settings.run_dir, args.on("resume"), args.on("overwrite"));
   auto run_training = [&] {
     const TrainSummary summary = train(settings, stderr);
     return summary.stopped_by_signal ? 128 + summary.stopped_by_signal : 0;  // the shell's code for a signal

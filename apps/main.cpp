@@ -11,6 +11,7 @@
 
 #include "apps/args.h"
 #include "apps/registry.h"
+#include "io/image.h"
 
 namespace seqnet::cli {
 
@@ -68,6 +69,14 @@ int main(int argc, char** argv) {
   }
   for (const Command& c : commands()) {
     if (c.name != argv[1]) continue;
+    // A bad image-size limit is checked once, here: found while reading, it would make every
+    // photograph of a cohort an error row.
+    try {
+      seqnet::max_image_pixels();
+    } catch (const seqnet::ImageError& e) {
+      std::fprintf(stderr, "seqnet %s: %s\n", argv[1], e.what());
+      return 2;
+    }
     try {
       return c.run(argc - 2, argv + 2);
     } catch (const UsageError& e) {

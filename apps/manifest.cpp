@@ -109,7 +109,9 @@ std::string manifest_json_line(const ManifestRow& row) {
                                  {"artery_fraction", json_number(row.artery_fraction)},
                                  {"vein_fraction", json_number(row.vein_fraction)},
                                  {"model_sha256", row.model_sha256}};
-  return record.dump() + "\n";
+  // Keys are valid UTF-8 (predict_inputs.h escapes them); a message may quote a file name that is
+  // not, and must not cost the table: such bytes become U+FFFD.
+  return record.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 
 std::map<std::string, ManifestRow> read_manifest(const fs::path& path) {

@@ -1,8 +1,13 @@
 // model_options.cpp: the model settings as options (model_options.h).
 #include "apps/model_options.h"
 
+#include <algorithm>
 #include <sstream>
 #include <stdexcept>
+
+#include <nlohmann/json.hpp>
+
+#include "model/weights.h"
 
 namespace seqnet::cli {
 
@@ -52,6 +57,25 @@ ModelConfig model_config_from(const Args& args) {
     throw UsageError(e.what());
   }
   return c;
+}
+
+ModelConfig model_config_for_weights(const Args& args, const std::string& weights, std::FILE* log) {
+  const ModelConfig asked = model_config_from(args);
+  if (!weights_carry_config(weights)) {
+    std::fprintf(log, "%s stores no model configuration (a PyTorch state_dict?): building %s from the model options\n",
+                 weights.c_str(), asked.describe().c_str());
+    return asked;
+  }
+  const ModelConfig stored = weights_config(weights, asked);
+  const nlohmann::json stored_json = nlohmann::json::parse(stored.to_json()), asked_json = nlohmann::json::parse(asked.to_json());
+  for (const char* option : {"width", "depth", "refine-depth", "seg-iterations", "cls-iterations", "norm", "dropout"}) {
+    std::string key = option;
+    std::replace(key.begin(), key.end(), '-', '_');
+    if (args.given(option) && stored_json.at(key) != asked_json.at(key))
+      throw UsageError("--" + std::string(option) + " " + asked_json.at(key).dump() + " conflicts with " + weights +
+                       ", which stores " + stored_json.at(key).dump() + " (" + stored.describe() + "); leave it out");
+  }
+  return stored;
 }
 
 }  // namespace seqnet::cli

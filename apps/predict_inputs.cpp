@@ -3,11 +3,15 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <map>
+#include <set>
 
 #include "apps/args.h"
+#include "apps/path_checks.h"
+#include "apps/predict_outputs.h"
 
 namespace seqnet::cli {
 namespace {
@@ -37,50 +41,135 @@ std::string key_for(const fs::path& file, const fs::path& base) {
   return fs::absolute(file).lexically_normal().relative_path().generic_string();
 }
 
-void add_folder(const fs::path& folder, bool recursive, std::vector<InputPhoto>& photos) {
-  const size_t before = photos.size();
-  auto consider = [&](const fs::directory_entry& entry) {
-    if (entry.is_regular_file() && entry.path().filename().string()[0] != '.' && has_image_extension(entry.path()))
-      photos.push_back({entry.path(), entry.path().lexically_relative(folder).generic_string()});
-  };
-  if (recursive) {
-    for (auto it = fs::recursive_directory_iterator(folder, fs::directory_options::follow_directory_symlink);
-         it != fs::recursive_directory_iterator(); ++it) {
-      if (it->is_directory() && it->path().filename().string()[0] == '.') it.disable_recursion_pending();
-      consider(*it);
+// A key as the manifest and the output names can carry it: every byte that is not part of valid
+// UTF-8, and every control character (a newline in a file name), becomes \xHH. The CSV table, the
+// JSON lines and --merge-manifests then all see the same key, and JSON can hold it.
+std::string printable_key(const std::string& raw) {
+  std::string key;
+  for (size_t i = 0; i < raw.size();) {
+    const auto byte = [&](size_t at) { return at < raw.size() ? static_cast<unsigned char>(raw[at]) : 0u; };
+    const unsigned c = byte(i);
+    // The length of a well-formed UTF-8 sequence starting here (RFC 3629), 0 if it is not one.
+    size_t length = c < 0x80 ? 1 : c >= 0xc2 && c <= 0xdf ? 2 : c >= 0xe0 && c <= 0xef ? 3 : c >= 0xf0 && c <= 0xf4 ? 4 : 0;
+    for (size_t k = 1; k < length; ++k)
+      if ((byte(i + k) & 0xc0) != 0x80) length = 0;
+    if (length == 3 && ((c == 0xe0 && byte(i + 1) < 0xa0) || (c == 0xed && byte(i + 1) >= 0xa0))) length = 0;
+    if (length == 4 && ((c == 0xf0 && byte(i + 1) < 0x90) || (c == 0xf4 && byte(i + 1) >= 0x90))) length = 0;
+    if (length == 0 || c < 0x20 || c == 0x7f) {
+      char escaped[5];
+      std::snprintf(escaped, sizeof escaped, "\\x%02X", c);
+      key += escaped;
+      ++i;
+    } else {
+      key.append(raw, i, length);
+      i += length;
     }
-  } else {
-    for (const auto& entry : fs::directory_iterator(folder)) consider(entry);
   }
-  if (photos.size() == before)
-    throw UsageError("input folder " + folder.string() + " holds no image files (.png .jpg .tif .bmp .gif)" +
-                     (recursive ? "" : "; add --recursive to look in its subfolders"));
+  return key;
+}
+
+// Lists the photographs of `folder` (keyed relative to `root`) and, with `recursive`, of its
+// subfolders. Nothing found here stops the listing: an entry that cannot be followed (a symbolic
+// link loop) or a folder reached a second time becomes a photograph with a `problem`, an error row.
+// Folders in `skipped` (the outputs of an earlier run into the same folder) are left out.
+void add_folder(const fs::path& folder, const fs::path& root, bool recursive, const std::set<fs::path>& skipped,
+                std::set<fs::path>& visited, std::vector<InputPhoto>& photos) {
+  auto key_of = [&](const fs::path& p) { return p.lexically_relative(root).generic_string(); };
+  std::error_code ec;
+  fs::directory_iterator it(folder, ec);
+  if (ec) {
+    photos.push_back({folder, key_of(folder), "cannot list the folder: " + ec.message()});
+    return;
+  }
+  for (; it != fs::directory_iterator(); it.increment(ec)) {
+    const fs::path path = it->path();
+    if (path.filename().string()[0] == '.') continue;
+    const fs::file_status status = it->status(ec);  // through symbolic links
+    if (ec) {
+      photos.push_back({path, key_of(path), "cannot follow it: " + ec.message()});
+      ec.clear();
+      continue;
+    }
+    if (fs::is_directory(status)) {
+      if (!recursive) continue;
+      const fs::path real = fs::canonical(path, ec);
+      if (ec || skipped.count(real)) continue;
+      if (!visited.insert(real).second) {
+        photos.push_back({path, key_of(path), "a symbolic link to a folder already listed (a loop?); not followed"});
+        continue;
+      }
+      add_folder(path, root, recursive, skipped, visited, photos);
+    } else if (has_image_extension(path)) {
+      photos.push_back({path, key_of(path), ""});  // a FIFO or device is an error row when it is read
+    }
+  }
+  if (ec) photos.push_back({folder, key_of(folder), "cannot list the folder: " + ec.message()});
+}
+
+// '#' at the start of a line, or after a space or a tab, starts a comment (docs/COHORT.md); a '#'
+// inside a file name does not.
+std::string without_comment(std::string line) {
+  for (size_t i = 0; i < line.size(); ++i)
+    if (line[i] == '#' && (i == 0 || line[i - 1] == ' ' || line[i - 1] == '\t')) {
+      line.resize(i);
+      break;
+    }
+  while (!line.empty() && std::isspace(static_cast<unsigned char>(line.back()))) line.pop_back();  // "\r" too
+  return line;
 }
 
 void add_list(const fs::path& list, std::vector<InputPhoto>& photos) {
+  require_regular_file(list, "the list of photographs");  // a FIFO would be read forever
   std::ifstream in(list);
   if (!in) throw UsageError("cannot read the list of photographs " + list.string());
   const fs::path base = list.parent_path().empty() ? fs::path(".") : list.parent_path();
   const size_t before = photos.size();
-  for (std::string line; std::getline(in, line);) {
-    while (!line.empty() && std::isspace(static_cast<unsigned char>(line.back()))) line.pop_back();  // "\r" too
+  for (std::string text; std::getline(in, text);) {
+    const std::string line = without_comment(text);
     const size_t start = line.find_first_not_of(" \t");
-    if (start == std::string::npos || line[start] == '#') continue;
+    if (start == std::string::npos) continue;
     const fs::path entry = line.substr(start);
-    photos.push_back({entry.is_absolute() ? entry : base / entry, key_for(entry.is_absolute() ? entry : base / entry, base)});
+    const fs::path file = entry.is_absolute() ? entry : base / entry;
+    photos.push_back({file, key_for(file, base), ""});
   }
   if (photos.size() == before) throw UsageError("the list of photographs " + list.string() + " names none");
 }
 
+// The map folders of an earlier run into `out` (it wrote out/predict.json): never inputs.
+std::set<fs::path> earlier_output_folders(const fs::path& out) {
+  std::set<fs::path> folders;
+  std::error_code ec;
+  if (out.empty() || !fs::exists(out / "predict.json", ec)) return folders;
+  for (const char* name : kOutputFolders)
+    if (const fs::path real = fs::canonical(out / name, ec); !ec) folders.insert(real);
+  if (const fs::path real = fs::canonical(out / "manifest", ec); !ec) folders.insert(real);
+  return folders;
+}
+
 }  // namespace
 
-std::vector<InputPhoto> list_inputs(const std::vector<std::string>& inputs, bool recursive) {
+std::vector<InputPhoto> list_inputs(const std::vector<std::string>& inputs, bool recursive, const fs::path& out) {
+  const std::set<fs::path> skipped = earlier_output_folders(out);
   std::vector<InputPhoto> photos;
   for (const std::string& input : inputs) {
-    if (fs::is_directory(input)) add_folder(input, recursive, photos);
-    else if (is_path_list(input)) add_list(input, photos);
-    else photos.push_back({input, fs::path(input).filename().string()});
+    if (fs::is_directory(input)) {
+      std::error_code ec;
+      if (skipped.count(fs::canonical(input, ec)))
+        throw UsageError("input folder " + input + " holds the maps of an earlier run into " + out.string() +
+                         "; an output folder is never an input");
+      const size_t before = photos.size();
+      std::set<fs::path> visited = {fs::canonical(input)};
+      add_folder(input, input, recursive, skipped, visited, photos);
+      if (photos.size() == before)
+        throw UsageError("input folder " + input + " holds no image files (.png .jpg .tif .bmp .gif)" +
+                         (recursive ? "" : "; add --recursive to look in its subfolders"));
+    } else if (is_path_list(input)) {
+      add_list(input, photos);
+    } else {
+      photos.push_back({input, fs::path(input).filename().string(), ""});
+    }
   }
+  for (InputPhoto& photo : photos) photo.key = printable_key(photo.key);
   std::sort(photos.begin(), photos.end(), [](const InputPhoto& a, const InputPhoto& b) { return a.key < b.key; });
   // Outputs are KEY with its extension replaced by .png: two keys that differ only there collide.
   std::map<std::string, const InputPhoto*> by_output;
@@ -92,6 +181,21 @@ std::vector<InputPhoto> list_inputs(const std::vector<std::string>& inputs, bool
                        output + ".png; predict them into separate folders");
   }
   return photos;
+}
+
+void refuse_outputs_over_inputs(const fs::path& out, const std::vector<InputPhoto>& todo,
+                                const std::vector<InputPhoto>& all) {
+  std::set<fs::path> inputs;
+  std::error_code ec;
+  for (const InputPhoto& photo : all)
+    if (const fs::path real = fs::canonical(photo.file, ec); !ec) inputs.insert(real);
+  for (const InputPhoto& photo : todo)
+    for (const fs::path& output : output_paths(out, photo.key)) {
+      const fs::path real = fs::canonical(output, ec);
+      if (!ec && inputs.count(real))
+        throw UsageError("the map " + output.string() + " of " + photo.file.string() + " would replace the input " +
+                         real.string() + "; predict into another -o DIR");
+    }
 }
 
 uint64_t fnv1a_64(std::string_view text) {
@@ -130,8 +234,10 @@ Shard choose_shard(const std::string& option) {
   const long long task = whole_number(id), n = whole_number(count), first = min.empty() ? 0 : whole_number(min);
   const std::string described = "SLURM_ARRAY_TASK_ID=" + id + " SLURM_ARRAY_TASK_COUNT=" + count +
                                 " SLURM_ARRAY_TASK_MIN=" + (min.empty() ? "(unset: 0)" : min);
-  if (task < 0 || n < 1 || first < 0)
+  if (task < 0 || n < 0 || first < 0)
     throw UsageError("the job-array variables are not whole numbers (" + described + "); or give --shard K/N");
+  if (n == 0)
+    throw UsageError("SLURM_ARRAY_TASK_COUNT=0: a job array has at least one task (" + described + "); or give --shard K/N");
   if (task < first || task - first >= n)
     throw UsageError("the job array's task " + id + " is outside " + std::to_string(first) + ".." +
                      std::to_string(first + n - 1) + " (" + described +

@@ -80,6 +80,7 @@ Work decode(const InputPhoto& photo, double& stage_seconds) {
   Work work;
   work.photo = &photo;
   try {
+    if (!photo.problem.empty()) throw ImageError(photo.file.string() + ": " + photo.problem);
     work.rgb = to_rgb(read_image(photo.file.string()));
   } catch (const ImageError& e) {
     work.error = e.what();

@@ -2,6 +2,7 @@
 #include "io/atomic_file.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -13,7 +14,38 @@
 
 namespace seqnet {
 
-void write_file_atomically(const std::string& path, std::string_view bytes) {
+namespace {
+
+// The file a write to `path` should replace: `path` itself, or the file a symbolic link (or a
+// chain of them) points to, so that the link stays a link. Throws when that is not a regular file
+// (a FIFO, a device, a folder): a rename over it would replace the node itself.
+std::string regular_target(const std::string& path) {
+  std::string target = path;
+  for (int hops = 0;; ++hops) {
+    struct stat info;
+    if (::lstat(target.c_str(), &info) != 0) return target;  // absent: created
+    if (S_ISREG(info.st_mode)) return target;
+    if (!S_ISLNK(info.st_mode))
+      throw std::runtime_error("cannot write " + path + ": it is " +
+                               (S_ISDIR(info.st_mode)  ? "a folder"
+                                : S_ISFIFO(info.st_mode) ? "a FIFO (named pipe)"
+                                : S_ISSOCK(info.st_mode) ? "a socket"
+                                                         : "a device") +
+                               ", not a regular file; give the path of a file");
+    if (hops == 40) throw std::runtime_error("cannot write " + path + ": too many levels of symbolic links");
+    char link[4096];
+    const ssize_t n = ::readlink(target.c_str(), link, sizeof link - 1);
+    if (n < 0) throw std::runtime_error("cannot write " + path + ": cannot read the symbolic link: " + std::strerror(errno));
+    const std::string to(link, size_t(n));
+    const size_t slash = target.find_last_of('/');
+    target = to[0] == '/' || slash == std::string::npos ? to : target.substr(0, slash + 1) + to;
+  }
+}
+
+}  // namespace
+
+void write_file_atomically(const std::string& requested_path, std::string_view bytes) {
+  const std::string path = regular_target(requested_path);
   const std::string tmp = path + ".tmp-" + std::to_string(getpid());
   auto fail = [&](const char* step) {
     std::string why = std::strerror(errno);

@@ -4,6 +4,8 @@
 // `path` (rename is atomic on POSIX file systems); the folder is flushed so the rename lasts. A
 // failure leaves the old file untouched and throws std::runtime_error naming the path and the
 // reason. A process killed mid-write leaves the old file and a stray "<path>.tmp-<pid>".
+// A symbolic link is written through (its target is replaced, the link stays); a path that is
+// not a regular file (a FIFO, a device, a folder) is refused, never replaced.
 #pragma once
 
 #include <string>

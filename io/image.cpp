@@ -42,9 +42,14 @@ namespace seqnet {
 namespace {
 
 std::string read_bytes(const std::string& path) {
+  namespace fs = std::filesystem;
   std::error_code ec;
-  if (!std::filesystem::exists(path, ec)) throw ImageError("image file not found: " + path);
-  if (std::filesystem::is_directory(path, ec)) throw ImageError("cannot read image " + path + ": it is a folder");
+  const fs::file_status status = fs::status(path, ec);  // through symbolic links
+  if (status.type() == fs::file_type::not_found) throw ImageError("image file not found: " + path);
+  if (ec) throw ImageError("cannot read image " + path + ": " + ec.message());  // a symbolic link loop
+  if (fs::is_directory(status)) throw ImageError("cannot read image " + path + ": it is a folder");
+  // A FIFO would be read until its writer closes it (forever), a device until it ends (never).
+  if (!fs::is_regular_file(status)) throw ImageError("cannot read image " + path + ": it is not a regular file (a FIFO, device or socket)");
   std::ifstream in(path, std::ios::binary);
   if (!in) throw ImageError("cannot open image " + path + " (no read permission?)");
   std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
@@ -83,7 +88,7 @@ Image read_with_stb(std::string_view bytes, const std::string& path, int64_t max
   // stb's header reader refuses the largest sizes as "unknown image type": the size is read here
   // first, so such a picture is refused with the limit. (stb's own reading decides the rest.)
   const DeclaredSize declared = declared_image_size(bytes);
-  if (declared.width > 0 && declared.height > 0) check_image_size(path, declared.width, declared.height, max_pixels);
+  if (declared.width > 0 || declared.height > 0) check_image_size(path, declared.width, declared.height, max_pixels);
   if (!stbi_info_from_memory(data, size, &w, &h, &c))
     throw ImageError("cannot read image " + path + ": unsupported format (" + stbi_failure_reason() +
                      "); use PNG, JPEG, BMP, GIF or TIFF");
@@ -165,6 +170,19 @@ toff_t memory_size(thandle_t handle) { return static_cast<MemoryFile*>(handle)->
 int memory_map(thandle_t, void**, toff_t*) { return 0; }  // not mapped: libtiff reads through memory_read
 void memory_unmap(thandle_t, void*, toff_t) {}
 
+// Refuses a TIFF whose strips or tiles reach past the end of the file (cut short in a copy): libtiff
+// would fill what is missing with garbage or black and carry on.
+void check_tiff_complete(TIFF* tif, const std::string& path, uint64_t file_size) {
+  const uint32_t count = TIFFIsTiled(tif) ? TIFFNumberOfTiles(tif) : TIFFNumberOfStrips(tif);
+  for (uint32_t i = 0; i < count; ++i) {
+    const uint64_t offset = TIFFGetStrileOffset(tif, i), length = TIFFGetStrileByteCount(tif, i);
+    if (offset > file_size || length > file_size - offset)
+      throw ImageError("cannot read image " + path + ": truncated TIFF: " + (TIFFIsTiled(tif) ? "tile " : "strip ") +
+                       std::to_string(i) + " of " + std::to_string(count) + " needs bytes " + std::to_string(offset) +
+                       " to " + std::to_string(offset + length) + " but the file has " + std::to_string(file_size));
+  }
+}
+
 Image read_with_libtiff(std::string_view bytes, const std::string& path, int64_t max_pixels) {
   std::string errors;
   MemoryFile file{bytes};
@@ -192,11 +210,20 @@ Image read_with_libtiff(std::string_view bytes, const std::string& path, int64_t
   if (w == 0 || h == 0 || w > 65535 || h > 65535)
     throw ImageError("cannot read image " + path + ": bad TIFF size " + std::to_string(w) + "x" + std::to_string(h));
   check_image_size(path, w, h, max_pixels);
+  check_tiff_complete(tif.get(), path, bytes.size());
+  // libtiff turns every sample into unsigned values; signed or floating-point samples would be
+  // misread (a signed -1 as white), so they are refused.
+  uint16_t sample_format = SAMPLEFORMAT_UINT;
+  TIFFGetFieldDefaulted(tif.get(), TIFFTAG_SAMPLEFORMAT, &sample_format);
+  if (sample_format != SAMPLEFORMAT_UINT && sample_format != SAMPLEFORMAT_VOID)
+    throw ImageError("cannot read image " + path + ": its TIFF samples are " +
+                     (sample_format == SAMPLEFORMAT_INT ? "signed integers" : "not unsigned integers") +
+                     "; save it with unsigned 8- or 16-bit samples (or as a PNG)");
   if (bits == 16) return read_tiff_16bit(tif.get(), path, int(w), int(h), samples, errors);
 
   // Everything else libtiff can turn into 8-bit RGBA (palette, YCbCr, 1/2/4/8-bit...).
   std::vector<uint32_t> raster(size_t(w) * h);
-  if (!TIFFReadRGBAImageOriented(tif.get(), w, h, raster.data(), ORIENTATION_TOPLEFT, 0))
+  if (!TIFFReadRGBAImageOriented(tif.get(), w, h, raster.data(), ORIENTATION_TOPLEFT, 1))  // 1: stop at the first bad strip
     throw ImageError("cannot decode image " + path + ": " + (errors.empty() ? "libtiff failed" : errors) +
                      " (corrupt, truncated or unsupported TIFF)");
   // Keep the channels as stored: grey stays grey (a palette is colour), alpha only when there is

@@ -1,7 +1,9 @@
 // stb_guards.cpp: check_stb_input (stb_guards.h).
 #include "io/stb_guards.h"
 
+#include <cmath>
 #include <cstdint>
+#include <cstdlib>
 
 #include "io/image.h"
 
@@ -84,6 +86,26 @@ void check_png_chunk_lengths(std::string_view bytes, const std::string& path) {
   }
 }
 
+// stb_image 2.27 decodes an uncompressed BMP cut short without an error, the missing rows black.
+// Its pixel rows (each padded to 4 bytes) start at the header's offset and must all be there.
+void check_bmp_length(std::string_view bytes, const std::string& path) {
+  if (bytes.size() < 34 || bytes.substr(0, 2) != "BM") return;  // a header cut shorter: stb refuses it
+  auto le = [&](size_t at, int n) {
+    uint64_t v = 0;
+    for (int k = n - 1; k >= 0; --k) v = v << 8 | uint8_t(bytes[at + k]);
+    return v;
+  };
+  const uint64_t info_size = le(14, 4), offset = le(10, 4), bits = le(28, 2), compression = le(30, 4);
+  if (info_size < 40 || (compression != 0 && compression != 3 && compression != 6)) return;  // RLE: stb checks
+  const double width = std::abs(double(int32_t(uint32_t(le(18, 4))))), height = std::abs(double(int32_t(uint32_t(le(22, 4)))));
+  const double row_bytes = std::floor((width * double(bits) + 31) / 32) * 4;
+  const double needed = double(offset) + row_bytes * height;
+  if (double(bytes.size()) < needed)
+    throw ImageError("cannot decode image " + path + ": truncated BMP: its " + std::to_string(int64_t(width)) + " x " +
+                     std::to_string(int64_t(height)) + " pixels need " + std::to_string(int64_t(needed)) +
+                     " bytes but the file has " + std::to_string(bytes.size()));
+}
+
 }  // namespace
 
 void check_stb_input(std::string_view bytes, const std::string& path) {
@@ -94,6 +116,7 @@ void check_stb_input(std::string_view bytes, const std::string& path) {
   if (soi > 0 && soi < bytes.size() && uint8_t(bytes[soi]) == 0xd8) check_jpeg_huffman_tables(bytes, soi + 1, path);
   const bool png = bytes.size() >= 8 && bytes.substr(0, 8) == std::string_view("\x89PNG\r\n\x1a\n", 8);
   if (png) check_png_chunk_lengths(bytes, path);
+  check_bmp_length(bytes, path);
 }
 
 }  // namespace seqnet

@@ -10,7 +10,8 @@
 namespace seqnet {
 
 // Throws ImageError naming `path` when the bytes would trip a known stb_image flaw: a JPEG Huffman
-// table of more than 256 codes, a PNG chunk longer than the rest of the file.
+// table of more than 256 codes, a PNG chunk longer than the rest of the file, an uncompressed BMP
+// whose pixel rows are cut short (stb would decode the missing rows as black).
 void check_stb_input(std::string_view bytes, const std::string& path);
 
 }  // namespace seqnet

@@ -159,6 +159,16 @@ ModelSummary summarize_model(const ModelConfig& config, int batch, int height, i
   if (height < m || width < m || height % m || width % m)
     throw std::invalid_argument("summary input size must be a positive multiple of " + std::to_string(m) +
                                 " for this depth, got " + std::to_string(height) + "x" + std::to_string(width));
+  // Every layer's cost is proportional to the pixels, so the smallest input tells whether this
+  // one's counts fit in 64 bits (a batch of 10^9 images of 8192x8192 does not).
+  ModelSummary unit;
+  unit.config = config;
+  unit.input = Shape{1, 3, m, m};
+  SummaryWalker(config, unit).seqnet(unit.input);
+  const double scale = double(batch) * height * width / (double(m) * m);
+  if (double(unit.macs) * scale > 9e18 || double(unit.activation_bytes) * scale > 9e18)
+    throw std::invalid_argument("summary of " + std::to_string(batch) + " images of " + std::to_string(height) + "x" +
+                                std::to_string(width) + " is too large to count (more than 2^63 multiply-adds or bytes)");
   ModelSummary s;
   s.config = config;
   s.input = Shape{batch, 3, height, width};

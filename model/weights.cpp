@@ -77,7 +77,7 @@ void load_checked(SeqNet& model, const TensorFile& file, const std::string& path
   } catch (const std::runtime_error& e) {
     const bool described = file.metadata.count("config") > 0;
     throw std::runtime_error(std::string(e.what()) + "\n(the model: " + model.config().describe() +
-                             (described ? ", as the file's metadata describes it" : ", the default: the file describes none") + ")");
+                             (described ? ", as the file's metadata describes it" : ", from the model options: the file describes none") + ")");
   }
 }
 
@@ -87,9 +87,11 @@ ModelConfig weights_config(const std::string& path, const ModelConfig& fallback)
   return config_of(read_safetensors(path), path, fallback);
 }
 
-std::unique_ptr<SeqNet> load_model(const std::string& path, Device device) {
+bool weights_carry_config(const std::string& path) { return read_safetensors(path).metadata.count("config") > 0; }
+
+std::unique_ptr<SeqNet> load_model(const std::string& path, Device device, const ModelConfig& undescribed) {
   TensorFile file = read_safetensors(path);
-  ModelConfig cfg = config_of(file, path, ModelConfig{});
+  ModelConfig cfg = config_of(file, path, undescribed);
   auto model = std::make_unique<SeqNet>(cfg, device);
   load_checked(*model, file, path);
   return model;

@@ -27,12 +27,15 @@ void save_weights(const std::string& path, const SeqNet& model,
 
 // The configuration stored in a weights file; when the file has none, `fallback`.
 ModelConfig weights_config(const std::string& path, const ModelConfig& fallback);
+// Whether the file stores its configuration (a PyTorch state_dict saved as safetensors does not).
+bool weights_carry_config(const std::string& path);
 
 // Builds the model the file describes on `device` and loads it. Errors name the file and say
 // what is wrong: not a SeqNet file (no tensor is a SeqNet parameter), a tensor with NaN or
 // infinite values (named), or tensors missing, unexpected or mis-shaped for the configuration.
 // A truncated or malformed file is refused by read_safetensors.
-std::unique_ptr<SeqNet> load_model(const std::string& path, Device device);
+// `undescribed` is the model built when the file stores no configuration.
+std::unique_ptr<SeqNet> load_model(const std::string& path, Device device, const ModelConfig& undescribed = ModelConfig{});
 
 // Loads a file's tensors into an existing model (same errors).
 void load_weights_into(SeqNet& model, const std::string& path);

@@ -7,6 +7,8 @@
 #include <map>
 #include <stdexcept>
 
+#include "io/sha256.h"
+
 namespace seqnet {
 namespace fs = std::filesystem;
 namespace {
@@ -53,6 +55,25 @@ std::map<std::string, std::string> files_by_key(const fs::path& folder) {
 std::string size_text(const Image& image) { return std::to_string(image.width) + "x" + std::to_string(image.height); }
 
 }  // namespace
+
+std::vector<DatasetItem> find_datasets(const std::vector<std::string>& dirs) {
+  std::vector<DatasetItem> items;
+  std::map<std::string, std::string> by_file, by_content;  // canonical path, SHA-256 -> the image
+  auto refuse_second = [](std::map<std::string, std::string>& seen, const std::string& id, const std::string& image,
+                          const char* relation) {
+    const auto [first, fresh] = seen.emplace(id, image);
+    if (!fresh)
+      throw std::runtime_error("the photograph " + image + " is " + relation + " " + first->second +
+                               ": give each photograph once (is one --data folder inside another?)");
+  };
+  for (const std::string& dir : dirs)
+    for (const DatasetItem& item : find_dataset(dir)) {
+      refuse_second(by_file, fs::canonical(item.image).string(), item.image, "the same file as");
+      refuse_second(by_content, sha256_file_hex(item.image), item.image, "a copy of");
+      items.push_back(item);
+    }
+  return items;
+}
 
 std::vector<DatasetItem> find_dataset(const std::string& dir) {
   fs::path root = dir;

@@ -26,6 +26,11 @@ struct DatasetItem {
 // mask when a mask/ folder exists), a label or mask without an image, two files with one stem.
 std::vector<DatasetItem> find_dataset(const std::string& dir);
 
+// The items of several datasets together. Throws std::runtime_error naming both files when one
+// photograph is given twice: the same file (--data DIR --data DIR/training) or the same bytes
+// under two names; a duplicate would be trained on twice, or be in training and validation at once.
+std::vector<DatasetItem> find_datasets(const std::vector<std::string>& dirs);
+
 struct LabeledImage {
   Image rgb;                         // 3 channels, values in [0, 1]
   std::vector<uint8_t> vessel;       // 0/1 per pixel: any labelled pixel

@@ -97,6 +97,10 @@ TrainSettings TrainSettings::from_json(const nlohmann::json& j) {
   return s;
 }
 
+// More batch-preparing threads than this cannot help (a batch is a few images) and, in the
+// thousands, fail to start at all.
+constexpr int kMaxWorkers = 256;
+
 void TrainSettings::validate() const {
   auto require = [](bool ok, const std::string& what) {
     if (!ok) throw std::invalid_argument(what);
@@ -116,7 +120,8 @@ void TrainSettings::validate() const {
   require(epochs >= 1, "epochs must be at least 1, got " + std::to_string(epochs));
   require(steps_per_epoch >= 0, "steps-per-epoch must be positive (or 0 for the default), got " + std::to_string(steps_per_epoch));
   require(std::isfinite(lr) && lr > 0, "lr must be a positive number");
-  require(workers >= 1, "workers must be at least 1, got " + std::to_string(workers));
+  require(workers >= 1 && workers <= kMaxWorkers, "workers must be 1 to " + std::to_string(kMaxWorkers) +
+                                                       " (threads preparing batches), got " + std::to_string(workers));
   require(val_fraction >= 0 && val_fraction < 1, "val-fraction must be in [0, 1), got " + std::to_string(val_fraction));
   require(folds == 0 || (folds >= 2 && folds <= 100), "folds must be 0 (no cross-validation) or in [2, 100], got " + std::to_string(folds));
   require(folds == 0 ? fold == 0 : fold >= 1 && fold <= folds,
@@ -176,6 +181,7 @@ struct LoadedImages {
 };
 
 LoadedImages load_images(const TrainSettings& s, std::FILE* progress) {
+  find_datasets(s.data_dirs);  // refuses a photograph given twice (same file or same bytes)
   std::vector<std::pair<DatasetItem, int>> items;
   for (size_t d = 0; d < s.data_dirs.size(); ++d)
     for (DatasetItem& item : find_dataset(s.data_dirs[d])) items.push_back({std::move(item), int(d)});
