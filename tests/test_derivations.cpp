@@ -4,6 +4,7 @@
 // norm's refusal to run a backward pass after an evaluation-mode forward.
 #include <gtest/gtest.h>
 
+#include <map>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -15,6 +16,7 @@
 #include "kernels/cpu/reference.h"
 #include "kernels/cpu/reference_layers.h"
 #include "layers/batchnorm2d.h"
+#include "model/summary.h"
 #include "test_support.h"
 
 namespace seqnet {
@@ -160,6 +162,43 @@ TEST(Derivations, TransposedConvolutionWorkedExample) {
   EXPECT_EQ(dw, dw_by_hand);
   EXPECT_EQ(dw_ref, dw_by_hand);
   EXPECT_EQ(db[0], 6.0f);
+}
+
+// Section 15's receptive fields: `seqnet summary`'s rows walked in forward order with r += 2j per
+// 3x3 conv, r += j and j *= 2 per pool, j /= 2 per transposed conv (the path through the deepest
+// level); the page's two tables must hold the results.
+TEST(Derivations, ReceptiveFieldsAreTheModels) {
+  const ModelConfig config;
+  const ModelSummary s = summarize_model(config, 1, 576, 576);
+  int64_t r = 1, j = 1;
+  std::map<int, int64_t> encoder, decoder;
+  std::vector<int64_t> outputs;  // after each UNet's and each refiner iteration's dec.0
+  for (const SummaryRow& row : s.rows) {
+    if (row.type == "Conv2d 3x3") r += 2 * j;
+    if (row.type.rfind("MaxPool2d", 0) == 0) r += j, j *= 2;
+    if (row.type.rfind("ConvTranspose2d", 0) == 0) j /= 2;
+    for (int l = 0; l < config.depth; ++l) {
+      if (row.path == "seg.unet.enc." + std::to_string(l) + ".conv2") encoder[l] = r;
+      if (row.path == "seg.unet.dec." + std::to_string(l) + ".conv2") decoder[l] = r;
+    }
+    if (row.path.size() > 12 && row.path.substr(row.path.size() - 12) == ".dec.0.conv2") outputs.push_back(r);
+  }
+  const std::string page = test::read_text(std::string(SEQNET_SOURCE_DIR) + "/docs/DERIVATIONS.md");
+  for (int l = 0; l < config.depth; ++l) {
+    const int size = 576 >> l;
+    const std::string row = "| " + std::to_string(l) + " | " + std::to_string(size) + "x" + std::to_string(size) +
+                            " | " + std::to_string(encoder[l]) + " | " +
+                            (decoder.count(l) ? std::to_string(decoder[l]) : "-") + " |";
+    EXPECT_NE(page.find(row), std::string::npos) << "docs/DERIVATIONS.md should have the row " << row;
+  }
+  const int seg_heads = config.seg_iterations + 1;
+  ASSERT_EQ(outputs.size(), size_t(seg_heads + config.cls_iterations + 1));
+  for (size_t k = 0; k < outputs.size(); ++k) {
+    const bool seg = int(k) < seg_heads;
+    const std::string row = std::string("| ") + (seg ? "seg" : "cls") + ".heads." +
+                            std::to_string(seg ? k : k - seg_heads) + " | " + std::to_string(outputs[k]) + " |";
+    EXPECT_NE(page.find(row), std::string::npos) << "docs/DERIVATIONS.md should have the row " << row;
+  }
 }
 
 TEST(Derivations, BatchNormHasNoEvaluationBackward) {
