@@ -73,8 +73,29 @@ void print_header(const char* first_column) {
   std::printf("  %-3s %-30s %-14s %11s %10s %11s %11s\n", "#", first_column, "shape", "mean", "std", "min", "max");
 }
 
+// With --values, every value of every tensor printed, under its row: a 4-D tensor plane by plane
+// (one line per image row), anything else eight values a line. Each line starts with "|", so it
+// is never read as a table row.
+bool g_all_values = false;
+
+void print_values(const Tensor& t) {
+  const std::vector<double> v = t.to_doubles();
+  const Shape& s = t.shape();
+  const bool planes = s.rank() == 4;
+  const int64_t width = planes ? s.w() : 8, plane = planes ? int64_t(s.h()) * s.w() : int64_t(v.size());
+  for (int64_t p = 0; p * plane < int64_t(v.size()); ++p) {
+    if (planes) std::printf("      | [%lld,%lld]\n", static_cast<long long>(p / s.c()), static_cast<long long>(p % s.c()));
+    for (int64_t r = 0; r * width < plane; ++r) {
+      std::printf("      |  ");
+      for (int64_t i = r * width; i < std::min(plane, (r + 1) * width); ++i) std::printf(" %11.6g", v[p * plane + i]);
+      std::printf("\n");
+    }
+  }
+}
+
 void print_row(int index, const std::string& name, const Tensor& t) {
   std::printf("  %-3d %-30s %-14s %s\n", index, name.c_str(), shape_text(t.shape()).c_str(), describe(t).c_str());
+  if (g_all_values) print_values(t);
 }
 
 // A deterministic 8x8 (or HxW) scene: a vessel along the two diagonals, artery above the
@@ -125,13 +146,15 @@ int run(int argc, char** argv) {
             "  3. backward: the gradient each layer receives, dL/d(its output), in the order it is computed;\n"
             "  4. the gradient of every parameter tensor;\n"
             "  5. one Adam step: how far each parameter tensor moved.\n"
-            "The image is drawn, not read: vessels along both diagonals, artery in the top half, vein in the\n"
+                        "The image is drawn, not read: vessels along both diagonals, artery in the top half, vein in the\n"
             "bottom half. Weights are initialised from --seed. Deterministic: the same options print the same\n"
-            "numbers.");
+            "numbers. With --values every value is printed too, the input and the weights first, so any\n"
+            "layer's numbers can be checked by hand (docs/DERIVATIONS.md works some through).");
   args.option("size", "8", "image height and width (a multiple of 2^(depth-1), at least twice that with batch norm)",
               "N");
   args.option("seed", "1", "seed of the weights' initialisation and of the dropout masks", "N");
-  args.option("lr", "0.001", "Adam's learning rate", "X");
+    args.option("lr", "0.001", "Adam's learning rate", "X");
+  args.flag("values", "print every value of every tensor, each 4-D tensor plane by plane (N,C) under its row");
   add_model_options(args, tiny_config());
   add_device_option(args);
   if (!args.parse(argc, argv)) return 0;
@@ -156,7 +179,8 @@ int run(int argc, char** argv) {
   cpu::AdamSettings adam_settings;
   adam_settings.lr = args.number("lr");
   if (!(adam_settings.lr > 0)) throw UsageError("--lr must be positive, got " + args.str("lr"));
-  const Device device = chosen_device(args);
+    const Device device = chosen_device(args);
+  g_all_values = args.on("values");
 
   SeqNet model(config, device, DType::f32, uint64_t(seed));
   AdamOptimizer adam(model.params(), adam_settings);
@@ -169,7 +193,17 @@ int run(int argc, char** argv) {
   std::printf("input %s: vessels on both diagonals (artery above the middle row, vein below)\n\n",
               x.shape().str().c_str());
 
-  int index = 0;
+    int index = 0;
+  if (g_all_values) {
+    std::printf("0. the input and the parameters before the step (batch-norm running statistics left out)\n");
+    print_header("tensor");
+    print_row(++index, "input", x);
+    for (size_t id = 0; id < model.params().entries().size(); ++id)
+      if (model.params().entries()[id].trainable)
+        print_row(++index, model.params().entries()[id].name, model.params().value(int(id)));
+    std::printf("\n");
+    index = 0;
+  }
   set_trace_hook([&](const std::string& path, TracePass, const Tensor& t) { print_row(++index, path, t); });
   std::printf("1. forward, training mode (batch statistics, dropout %g): each layer's output\n", config.dropout);
   print_header("layer");

@@ -3,6 +3,7 @@
 // finite numbers, Adam's first step of size lr, and the same output on a second run.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <sstream>
 #include <string>
@@ -82,6 +83,45 @@ TEST(TraceCommand, PrintsEveryLayerForwardBackwardAndOneAdamStep) {
     EXPECT_LE(std::abs(std::stod(row[5])), 1.0001e-3) << row[1];
     EXPECT_LE(std::abs(std::stod(row[6])), 1.0001e-3) << row[1];
   }
+}
+
+// --values: the same rows, each followed by every value of its tensor ("|" lines; a 4-D tensor
+// plane by plane), the input and the parameters first in a section 0.
+TEST(TraceCommand, ValuesPrintsEveryValueOfEveryTensor) {
+  test::TempDir dir;
+  ASSERT_EQ(test::run_seqnet("trace --device cpu", dir.str("plain.txt"), dir.str("err.txt")), 0);
+  ASSERT_EQ(test::run_seqnet("trace --device cpu --values", dir.str("values.txt"), dir.str("err.txt")), 0)
+      << test::read_text(dir.str("err.txt"));
+  const std::string plain = test::read_text(dir.str("plain.txt")), out = test::read_text(dir.str("values.txt"));
+  EXPECT_NE(out.find("0. the input and the parameters"), std::string::npos);
+  const std::string first = "1. forward";
+  EXPECT_EQ(section_rows(out, first, ""), section_rows(plain, first, "")) << "--values changed the rows";
+
+  // Each row's tensor: as many values under it as its shape has elements.
+  std::istringstream in(out);
+  int64_t expected = -1, printed = 0, rows = 0;
+  auto check = [&] {
+    if (expected >= 0) EXPECT_EQ(printed, expected) << "row " << rows;
+  };
+  for (std::string line; std::getline(in, line);) {
+    std::istringstream words(line);
+    std::vector<std::string> w;
+    for (std::string word; words >> word;) w.push_back(word);
+    if (w.size() >= 7 && w[0].find_first_not_of("0123456789") == std::string::npos) {
+      check();
+      ++rows;
+      expected = 1;
+      std::string dims = w[2].substr(1, w[2].size() - 2);
+      std::replace(dims.begin(), dims.end(), ',', ' ');
+      std::istringstream d(dims);
+      for (int64_t k; d >> k;) expected *= k;
+      printed = 0;
+    } else if (!w.empty() && w[0] == "|" && w.size() > 1 && w[1][0] != '[') {
+      printed += int64_t(w.size()) - 1;
+    }
+  }
+  check();
+  EXPECT_GT(rows, 100);
 }
 
 TEST(TraceCommand, RejectsASizeTheModelCannotRun) {
