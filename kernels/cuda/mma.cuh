@@ -26,13 +26,9 @@ namespace seqnet::cuda {
 // Infinities pass through. A NaN becomes the quiet NaN 0x7fc00000 on both paths: dropping the low
 // 13 bits of a NaN whose payload sits only there would otherwise leave an infinity.
 __host__ __device__ inline float round_to_tf32(float x) {
-  if (x != x) {  // NaN
-    const uint32_t quiet_nan = 0x7fc00000u;
-    float q;
-    __builtin_memcpy(&q, &quiet_nan, sizeof q);
-    return q;
-  }
+  constexpr uint32_t kQuietNan = 0x7fc00000u;
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+  if (x != x) return __uint_as_float(kQuietNan);
   uint32_t bits;
   asm("cvt.rna.tf32.f32 %0, %1;" : "=r"(bits) : "f"(x));
   return __uint_as_float(bits);
@@ -42,6 +38,8 @@ __host__ __device__ inline float round_to_tf32(float x) {
   if ((bits & 0x7f800000u) != 0x7f800000u) {  // finite: add half of the dropped unit, then drop
     bits += 0x1000u;                          // a carry into the exponent rounds up a binade
     bits &= 0xffffe000u;
+  } else if (bits & 0x007fffffu) {            // NaN
+    bits = kQuietNan;
   }
   float rounded;
   __builtin_memcpy(&rounded, &bits, sizeof rounded);

@@ -17,6 +17,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <string>
 #include <vector>
@@ -101,6 +102,24 @@ TEST(CudaTf32, MmaMatchesScalarGemmOnTf32RoundedInputs) {
   // The inputs were really rounded: the unrounded GEMM lies far outside the bound somewhere.
   EXPECT_GT(largest_rounding_effect, 10.0);
   RecordProperty("largest_error_over_bound", std::to_string(largest_error_over_bound));
+}
+
+// A NaN stays a NaN through the TF32 rounding, whatever its payload: one whose payload sits only
+// in the 13 bits the rounding drops (0x7f800001) would become an infinity if those bits were
+// simply cleared, and inf * 1 + ... is inf, not NaN. An infinity stays an infinity.
+TEST(CudaTf32, NanStaysNanAndInfinityStaysInfinityThroughTheRounding) {
+  SEQNET_REQUIRE_GPU();
+  Tensor a = Tensor::zeros({16, 8}), b = Tensor::zeros({8, 8}), c = Tensor::zeros({16, 8});
+  for (int k = 0; k < 8; ++k) b.f32()[k * 8 + k] = 1.0f;  // identity: D = A
+  const uint32_t low_payload_nan = 0x7f800001u;
+  std::memcpy(&a.f32()[0], &low_payload_nan, sizeof(float));
+  a.f32()[8 + 1] = std::numeric_limits<float>::infinity();
+  Tensor d = Tensor::empty({16, 8}, Device::cuda);
+  const Tensor a_gpu = a.to(Device::cuda), b_gpu = b.to(Device::cuda), c_gpu = c.to(Device::cuda);
+  cuda::mma_m16n8k8_tf32_check(d.f32(), a_gpu.f32(), b_gpu.f32(), c_gpu.f32(), cuda::stream());
+  const Tensor got = d.to(Device::cpu);
+  EXPECT_TRUE(std::isnan(got.f32()[0])) << got.f32()[0];
+  EXPECT_TRUE(std::isinf(got.f32()[8 + 1])) << got.f32()[8 + 1];
 }
 
 // ---- The TF32 convolutions -----------------------------------------------------------------------
