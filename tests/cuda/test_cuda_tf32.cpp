@@ -106,7 +106,8 @@ TEST(CudaTf32, MmaMatchesScalarGemmOnTf32RoundedInputs) {
 
 // A NaN stays a NaN through the TF32 rounding, whatever its payload: one whose payload sits only
 // in the 13 bits the rounding drops (0x7f800001) would become an infinity if those bits were
-// simply cleared, and inf * 1 + ... is inf, not NaN. An infinity stays an infinity.
+// simply cleared, and inf * 1 + ... is inf, not NaN. An infinity stays an infinity. (The emulated
+// build runs the host rounding, which always kept NaNs; the case this holds is the GPU's cvt.rna.)
 TEST(CudaTf32, NanStaysNanAndInfinityStaysInfinityThroughTheRounding) {
   SEQNET_REQUIRE_GPU();
   Tensor a = Tensor::zeros({16, 8}), b = Tensor::zeros({8, 8}), c = Tensor::zeros({16, 8});
