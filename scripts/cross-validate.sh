@@ -74,7 +74,13 @@ PY
 for k in $(seq 1 "$folds"); do
   run="$out/fold-$k"
   [ -f "$run/split.json" ] || { echo "cross-validate: $run has no split.json (not trained by this version)" >&2; exit 1; }
-  "$seqnet" export "$run/$checkpoint.safetensors" -o "$run/model.safetensors" >/dev/null
+  # Exported (and so scored) again only when the checkpoint changed since.
+  if [ ! -f "$run/model.safetensors" ] || [ "$run/$checkpoint.safetensors" -nt "$run/model.safetensors" ] ||
+     [ "$(cat "$run/model.checkpoint" 2>/dev/null)" != "$checkpoint" ]; then
+    rm -f "$run/model.safetensors"  # export refuses to write over a file a run folder needs only by name; start clean
+    "$seqnet" export "$run/$checkpoint.safetensors" -o "$run/model.safetensors" >/dev/null
+    echo "$checkpoint" > "$run/model.checkpoint"
+  fi
   for part in validation training; do
     if [ -f "$run/score/$part.json" ] && [ "$run/score/$part.json" -nt "$run/model.safetensors" ]; then continue; fi
     rm -rf "$run/score/$part" "$run/score/$part-maps"
@@ -94,8 +100,10 @@ rows = []
 for k in range(1, folds + 1):
     v = json.load(open(f"{out}/fold-{k}/score/validation.json"))
     t = json.load(open(f"{out}/fold-{k}/score/training.json"))
-    log = [json.loads(l) for l in open(f"{out}/fold-{k}/log.jsonl") if l.strip()]
-    steps = max((e["step"] for e in log), default=0)
+    # The step of the scored weights: the "training" metadata of the exported file.
+    with open(f"{out}/fold-{k}/model.safetensors", "rb") as f:
+        header = json.loads(f.read(int.from_bytes(f.read(8), "little")))
+    steps = json.loads(header["__metadata__"]["training"])["step"]
     images = v["artery_vein"]["images"]
     worst = min(images, key=lambda i: i["scores"]["all"]["accuracy"])
     rows.append({"fold": k, "steps": steps,
