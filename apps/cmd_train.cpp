@@ -39,6 +39,7 @@ const std::vector<std::pair<std::string, std::vector<std::string>>> kFixedOnResu
     {"val-fraction", {"val_fraction"}},
     {"av-loss", {"av_loss"}},
     {"av-targets", {"av_targets"}},
+    {"head-weights", {"head_weights"}},
     {"input-norm", {"model", "input_norm"}},
     {"folds", {"folds"}},
     {"fold", {"fold"}},
@@ -89,6 +90,7 @@ TrainSettings settings_from(const Args& args) {
   try {
     s.select = selection_from(args.str("select"));
     s.av_targets = artery_vein_targets_from(args.str("av-targets"));
+    s.head_weights = head_weights_from(args.str("head-weights"));
   } catch (const std::invalid_argument& e) {
     throw UsageError(e.what());
   }
@@ -182,6 +184,10 @@ int run(int argc, char** argv) {
       .option("av-targets", "original",
               "'original': crossings and uncertain pixels are artery (the original's); 'both': a crossing is artery "
               "and vein, uncertain pixels are left out of the artery/vein loss (needs --av-loss vessel)",
+              "NAME")
+      .option("head-weights", "equal",
+              "how the heads of each branch weigh in the loss: 'equal' (the original's) or 'rising' (head k of K+1 "
+              "weighs 2(k+1)/(K+2), RRWNet's emphasis on the refined heads, same total)",
               "NAME")
       .option("folds", "", "cross-validation: deal every dataset's images into N folds (stratified by dataset); "
                            "replaces --val-fraction", "N")

@@ -2,7 +2,8 @@
 //
 //   L = sum_k BCE(s_k, vessel) + sum_k [ BCE(c_k[:,0], artery) + BCE(c_k[:,1], vein) ]
 //
-// BCE is the mean binary cross-entropy on logits (kernels/cpu/loss.h); every head weighs 1.
+// BCE is the mean binary cross-entropy on logits (kernels/cpu/loss.h); every head weighs 1 unless
+// HeadWeights says otherwise.
 //
 // Which pixels the artery/vein terms average over is a choice (ArteryVeinLoss):
 // - all_pixels (the original's): every pixel of the crop. Most are background, so the two heads
@@ -21,6 +22,15 @@ namespace seqnet {
 
 enum class ArteryVeinLoss { all_pixels, vessel_pixels };
 
+// How the heads of a branch weigh in L. equal: every head 1 (the original's). rising: head k of
+// K + 1 weighs 2 (k + 1) / (K + 2), RRWNet's i / (K (K + 1) / 2) scaled so the weights still sum
+// to K + 1 (the same total as equal, so the learning rate keeps its meaning): the later, refined
+// heads, whose output is the answer, count most (K = 1: 2/3, 4/3; K = 3: 0.4, 0.8, 1.2, 1.6).
+enum class HeadWeights { equal, rising };
+std::string to_string(HeadWeights weights);                 // "equal" or "rising"
+HeadWeights head_weights_from(const std::string& name);     // throws std::invalid_argument
+double head_weight(HeadWeights weights, int head, int heads);  // head in [0, heads)
+
 std::string to_string(ArteryVeinLoss region);                // "all" or "vessel"
 ArteryVeinLoss artery_vein_loss_from(const std::string& name);  // throws std::invalid_argument
 
@@ -33,7 +43,8 @@ struct SeqNetTargets {
 
 class SeqNetLoss {
  public:
-  explicit SeqNetLoss(ArteryVeinLoss av_region = ArteryVeinLoss::all_pixels) : av_region_(av_region) {}
+  explicit SeqNetLoss(ArteryVeinLoss av_region = ArteryVeinLoss::all_pixels, HeadWeights head_weights = HeadWeights::equal)
+      : av_region_(av_region), head_weights_(head_weights) {}
 
   // Computes L into a device scalar and fills d_logits (same shapes as the logits). Returns
   // the loss tensor (1 element, on the model's device); read it with value().
@@ -51,10 +62,12 @@ class SeqNetLoss {
 
  private:
   ArteryVeinLoss av_region_;
+  HeadWeights head_weights_;
   std::function<double(double)> vessel_pixels_over_ranks_;
   Tensor loss_;
   SeqNetOutputs d_logits_;
   Tensor channel_, d_channel_;  // one class channel of the cls logits and its gradient
+  Tensor ones_;                 // the weight of an unweighted term whose head weighs other than 1
 };
 
 }  // namespace seqnet

@@ -161,6 +161,38 @@ TEST(ArteryVeinTargets, AZeroWeightLeavesThePixelOutOfTheLoss) {
   EXPECT_NEAR(loss.value(), without, 1e-12);
 }
 
+// Rising head weights: each head's term is its equal-weight term times 2(k+1)/(K+2), in value and
+// in gradient, for the seg heads and both artery/vein regions.
+TEST(HeadWeights, RisingScalesEachHeadsTermAndGradient) {
+  EXPECT_DOUBLE_EQ(head_weight(HeadWeights::rising, 0, 2), 2.0 / 3);
+  EXPECT_DOUBLE_EQ(head_weight(HeadWeights::rising, 1, 2), 4.0 / 3);
+  EXPECT_DOUBLE_EQ(head_weight(HeadWeights::rising, 3, 4), 1.6);
+  EXPECT_DOUBLE_EQ(head_weight(HeadWeights::equal, 3, 4), 1.0);
+  const Shape one{1, 1, 4, 5}, two{1, 2, 4, 5};
+  for (ArteryVeinLoss region : {ArteryVeinLoss::all_pixels, ArteryVeinLoss::vessel_pixels}) {
+    SeqNetOutputs logits;
+    logits.seg = {test::random_tensor(one, 1, DType::f64, 2.0), test::random_tensor(one, 2, DType::f64, 2.0)};
+    logits.cls = {test::random_tensor(two, 3, DType::f64, 2.0), test::random_tensor(two, 4, DType::f64, 2.0),
+                  test::random_tensor(two, 5, DType::f64, 2.0)};
+    SeqNetTargets t;
+    for (Tensor* x : {&t.vessel, &t.artery, &t.vein}) *x = Tensor::zeros(one, Device::cpu, DType::f64);
+    for (int64_t i = 0; i < 20; ++i) t.vessel.f64()[i] = i % 3 != 0, t.artery.f64()[i] = i % 2, t.vein.f64()[i] = 1 - i % 2;
+    // Each head's term alone: the loss of the outputs with every other head's logits made irrelevant is
+    // not separable, so compare gradients (each head's gradient is its own term's).
+    SeqNetLoss equal(region, HeadWeights::equal), rising(region, HeadWeights::rising);
+    equal.forward_backward(logits, t);
+    rising.forward_backward(logits, t);
+    for (int k = 0; k < 2; ++k)
+      for (int64_t i = 0; i < 20; ++i)
+        ASSERT_NEAR(rising.gradients().seg[k].f64()[i], head_weight(HeadWeights::rising, k, 2) * equal.gradients().seg[k].f64()[i], 1e-15);
+    for (int k = 0; k < 3; ++k)
+      for (int64_t i = 0; i < 40; ++i)
+        ASSERT_NEAR(rising.gradients().cls[k].f64()[i], head_weight(HeadWeights::rising, k, 3) * equal.gradients().cls[k].f64()[i], 1e-15);
+    EXPECT_NE(rising.value(), equal.value());
+  }
+  EXPECT_THROW(head_weights_from("linear"), std::invalid_argument);
+}
+
 // ---- The weight average ------------------------------------------------------------------------
 
 TEST(WeightAverage, FollowsTheExponentialAverageAndSwapsBack) {

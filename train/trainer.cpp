@@ -68,6 +68,7 @@ nlohmann::json TrainSettings::to_json() const {
           {"log_every", log_every},
           {"av_loss", to_string(av_loss)},
           {"av_targets", to_string(av_targets)},
+          {"head_weights", to_string(head_weights)},
           {"lr_schedule", to_string(lr_schedule)},
           {"sync_batchnorm", sync_batchnorm}};
 }
@@ -90,6 +91,7 @@ TrainSettings TrainSettings::from_json(const nlohmann::json& j) {
   if (j.contains("ema")) s.ema = json_real<double>(j.at("ema"), "ema");
   s.select = selection_from(j.value("select", std::string("vessel")));
   s.av_targets = artery_vein_targets_from(j.value("av_targets", std::string("original")));
+  s.head_weights = head_weights_from(j.value("head_weights", std::string("equal")));
   // Runs written before the option existed trained on all pixels.
   s.av_loss = artery_vein_loss_from(j.value("av_loss", std::string("all")));
   s.lr_schedule = lr_schedule_from(j.value("lr_schedule", std::string("constant")));
@@ -538,7 +540,7 @@ TrainSummary train(const TrainSettings& requested, std::FILE* progress) {
   SeqNetTargets targets;
   for (Tensor* t : {&targets.vessel, &targets.artery, &targets.vein, &targets.av_weight})
     *t = Tensor::empty({local_batch, 1, s.crop, s.crop}, s.device);
-  SeqNetLoss loss(s.av_loss);
+  SeqNetLoss loss(s.av_loss, s.head_weights);
   if (comm.ranks() > 1) loss.set_vessel_pixels_over_ranks([&comm](double pixels) { return comm.average(pixels); });
   const BatchNormSync batchnorm_sync{[&comm](double* values, int64_t n) { comm.sum(values, n); }, comm.ranks()};
   const BatchNormSync* sync = s.sync_batchnorm && comm.ranks() > 1 ? &batchnorm_sync : nullptr;

@@ -67,6 +67,7 @@ struct TrainSettings {
   int log_every = 10;        // steps between log lines
   ArteryVeinLoss av_loss = ArteryVeinLoss::all_pixels;  // pixels the artery/vein terms average over
   ArteryVeinTargets av_targets = ArteryVeinTargets::original;  // what crossings and uncertain pixels teach
+  HeadWeights head_weights = HeadWeights::equal;               // how each branch's heads weigh in the loss
   LrSchedule lr_schedule = LrSchedule::constant;         // over epochs * steps_per_epoch steps
   bool sync_batchnorm = false;  // over several MPI ranks: batch-norm statistics over all of them
   Device device = Device::cpu;
