@@ -27,34 +27,43 @@ std::vector<ZoneVessel> vessels_in_zone(const MeasureInput& in, const CentreLine
                                         const std::vector<std::vector<double>>& widths, const OpticDisc& disc,
                                         const Zone& zone) {
   std::vector<ZoneVessel> found;
-  const double middle = 0.5 * (zone.inner + zone.outer);
+  const double middle = 0.5 * (zone.inner + zone.outer), reach = 0.5 * (zone.outer - zone.inner);
   for (size_t s = 0; s < lines.lines.size(); ++s) {
     const std::vector<Point2>& line = lines.lines[s];
-    std::vector<double> in_zone;
-    double artery = 0, vein = 0, nearest = 1e30;
-    int points = 0;
-    ZoneVessel v;
-    v.segment = int(s);
-    for (size_t i = 0; i < line.size(); ++i) {
-      const double d = std::hypot(line[i].x - disc.x, line[i].y - disc.y);
-      if (!zone.contains(d)) continue;
-      ++points;
-      in_zone.push_back(widths[s][i]);
-      const size_t p = size_t(line[i].y) * in.width + size_t(line[i].x);
-      artery += in.artery[p];
-      vein += in.vein[p];
-      if (std::abs(d - middle) < nearest) {
-        nearest = std::abs(d - middle);
-        v.at = line[i];
-        const Point2 a = line[i > 3 ? i - 3 : 0], b = line[std::min(line.size() - 1, i + 3)];
-        v.direction = {b.x - a.x, b.y - a.y};
+    const int n = int(line.size());
+    auto radius = [&](int i) { return std::hypot(line[i].x - disc.x, line[i].y - disc.y); };
+    // Near a junction the profile runs into the other vessels: leave out the points within
+    // (the segment's width + 2) of an end that touches a node.
+    const int skip = int(std::ceil(median_of_measured(widths[s]))) + 2;
+    const bool node_at_end = !lines.graph.segment_nodes[s].empty();
+    int last_crossing = -1 << 20;
+    for (int i = 0; i + 1 < n; ++i) {
+      if ((radius(i) - middle) * (radius(i + 1) - middle) > 0 || radius(i) == radius(i + 1)) continue;
+      // A staircase running along the circle crosses it back and forth: one vessel.
+      if (i - last_crossing <= reach) continue;
+      last_crossing = i;
+      ZoneVessel v;
+      v.segment = int(s);
+      v.at = line[i];
+      const Point2 a = line[std::max(0, i - 3)], b = line[std::min(n - 1, i + 3)];
+      v.direction = {b.x - a.x, b.y - a.y};
+      std::vector<double> near, away_from_nodes;
+      double artery = 0, vein = 0;
+      for (int j = std::max(0, i - int(reach)); j <= std::min(n - 1, i + int(reach)); ++j) {
+        if (!zone.contains(radius(j))) continue;
+        near.push_back(widths[s][j]);
+        if (!node_at_end || (j >= skip && j < n - skip)) away_from_nodes.push_back(widths[s][j]);
+        const size_t p = size_t(line[j].y) * in.width + size_t(line[j].x);
+        artery += in.artery[p];
+        vein += in.vein[p];
       }
+      if (int(near.size()) < kMinZonePoints) continue;
+      // A short segment between two junctions has no points away from them: then all of them.
+      v.width = median_of_measured(int(away_from_nodes.size()) >= kMinZonePoints ? away_from_nodes : near);
+      if (std::isnan(v.width)) continue;
+      v.artery = artery >= vein;
+      found.push_back(v);
     }
-    if (points < kMinZonePoints) continue;
-    v.width = median_of_measured(in_zone);
-    if (std::isnan(v.width)) continue;
-    v.artery = artery >= vein;
-    found.push_back(v);
   }
   std::sort(found.begin(), found.end(), [](const ZoneVessel& a, const ZoneVessel& b) { return a.width > b.width; });
   return found;

@@ -17,6 +17,8 @@
 #include "measure/photo_measures.h"
 #include "measure/tortuosity.h"
 #include "measure/vessel_width.h"
+#include "synth/fundus.h"
+#include "train/dataset.h"
 #include "test_support.h"
 
 namespace seqnet::measure {
@@ -27,6 +29,11 @@ constexpr double kWidthTolerancePx = 0.5;    // widths of 3-15 px vessels
 constexpr double kCalibreTolerance = 0.05;   // CRAE, CRVE relative
 constexpr double kDiscCentreTolerance = 0.1;  // of the disc diameter
 constexpr double kDiscDiameterTolerance = 0.1;  // relative
+// Synthetic photographs' labels: binary (a pixel is in or out), and synth lets an artery run over
+// a vein for a stretch; where they overlap in zone B the mask holds one merged vessel with one
+// centre line and one class, and the other is lost to CRAE or CRVE (measured: up to 22% low over
+// seeds 1-6, docs/MEASURES.md). The bound is that, not the 5% of separate vessels.
+constexpr double kSynthCalibreTolerance = 0.25;
 
 // A blank input of w x h: field of view everywhere, mid-grey photograph.
 MeasureInput blank(int w, int h, float brightness = 0.35f) {
@@ -304,6 +311,52 @@ TEST(MeasureOverlay, DrawsTheDiscZonesAndVessels) {
   EXPECT_GT(overlay.at(y, x, 0), 0.9f);
   EXPECT_GT(overlay.at(y, x, 1), 0.8f);
   EXPECT_LT(overlay.at(y, x, 2), 0.2f);
+}
+
+}  // namespace
+}  // namespace seqnet::measure
+
+// ---- Synthetic photographs: the measures of the labels recover the geometry synth drew --------
+
+namespace seqnet::measure {
+namespace {
+
+TEST(MeasureSynth, LabelsOfSyntheticPhotographsRecoverTheDrawnGeometry) {
+  constexpr int kPhotos = 6;
+  double worst_centre = 0, worst_diameter = 0, worst_crae = 0, worst_crve = 0;
+  for (int seed = 1; seed <= kPhotos; ++seed) {
+    const SynthSample s = draw_fundus(565, 584, seed);
+    LabeledImage label;
+    decode_label_colours(s.label, "synthetic label", label);
+    std::vector<uint8_t> fov(s.mask.pixels.size());
+    for (size_t i = 0; i < fov.size(); ++i) fov[i] = s.mask.pixels[i] > 0.5f;
+    const PhotoMeasures m = measure_photograph(input_from_label_classes(label.label_class, s.photo, fov), {});
+    const synth::GeometryTruth& t = s.truth;
+    ASSERT_TRUE(m.disc.found) << "seed " << seed << ": " << m.disc.problem;
+    const double centre = std::hypot(m.disc.x - t.disc_x, m.disc.y - t.disc_y) / t.disc_diameter;
+    const double diameter = m.disc.diameter / t.disc_diameter - 1;
+    // The truth's CRAE and CRVE: Knudtson over the six widest drawn crossings of zone B's middle.
+    std::vector<double> a, v;
+    for (const synth::ZoneCrossing& c : t.zone_b) (c.artery ? a : v).push_back(c.width);
+    std::sort(a.rbegin(), a.rend());
+    std::sort(v.rbegin(), v.rend());
+    a.resize(std::min<size_t>(a.size(), kKnudtsonVessels));
+    v.resize(std::min<size_t>(v.size(), kKnudtsonVessels));
+    const double crae = m.crae / knudtson_summary(a, kKnudtsonArtery) - 1;
+    const double crve = m.crve / knudtson_summary(v, kKnudtsonVein) - 1;
+    std::printf("seed %d: disc centre off by %.3f D, diameter %+.1f%%; CRAE %+.1f%%, CRVE %+.1f%%\n", seed, centre,
+                100 * diameter, 100 * crae, 100 * crve);
+    worst_centre = std::max(worst_centre, centre);
+    worst_diameter = std::max(worst_diameter, std::abs(diameter));
+    worst_crae = std::max(worst_crae, std::abs(crae));
+    worst_crve = std::max(worst_crve, std::abs(crve));
+  }
+  std::printf("worst of %d: disc centre %.3f D, diameter %.1f%%, CRAE %.1f%%, CRVE %.1f%%\n", kPhotos, worst_centre,
+              100 * worst_diameter, 100 * worst_crae, 100 * worst_crve);
+  EXPECT_LT(worst_centre, kDiscCentreTolerance);
+  EXPECT_LT(worst_diameter, kDiscDiameterTolerance);
+  EXPECT_LT(worst_crae, kSynthCalibreTolerance);
+  EXPECT_LT(worst_crve, kSynthCalibreTolerance);
 }
 
 }  // namespace
