@@ -23,6 +23,8 @@ double fov_diameter(const MeasureInput& in) {
 
 namespace {
 
+constexpr double kRimEdgeShare = 0.85;
+
 // Sums over f x f blocks of pixels: non-vessel brightness and its weight, vessel probability, and
 // field-of-view pixels. Non-vessel weight (1 - P(vessel)) keeps the dark vessels crossing the disc
 // from dimming it.
@@ -88,11 +90,27 @@ struct RadialProfile {
   }
 };
 
-RadialProfile radial_profile(const Grid& g, int cx, int cy, int rings) {
+// The ring of each offset (dx, dy) within `rings` of a centre, computed once for all centres.
+class RingTable {
+ public:
+  explicit RingTable(int rings) : rings_(rings), side_(2 * rings + 1), ring_(size_t(side_) * side_) {
+    for (int dy = -rings; dy <= rings; ++dy)
+      for (int dx = -rings; dx <= rings; ++dx) ring_[size_t(dy + rings) * side_ + dx + rings] = int(std::hypot(dx, dy));
+  }
+  int rings() const { return rings_; }
+  int ring(int dx, int dy) const { return ring_[size_t(dy + rings_) * side_ + dx + rings_]; }
+
+ private:
+  int rings_, side_;
+  std::vector<int> ring_;
+};
+
+RadialProfile radial_profile(const Grid& g, int cx, int cy, const RingTable& table) {
+  const int rings = table.rings();
   RadialProfile p{std::vector<double>(rings, 0), std::vector<double>(rings, 0)};
   for (int y = std::max(0, cy - rings); y < std::min(g.height, cy + rings + 1); ++y)
     for (int x = std::max(0, cx - rings); x < std::min(g.width, cx + rings + 1); ++x) {
-      const int r = int(std::hypot(x - cx, y - cy));
+      const int r = table.ring(x - cx, y - cy);
       if (r >= rings) continue;
       const size_t c = size_t(y) * g.width + x;
       p.sum[r] += g.bright[c];
@@ -166,23 +184,34 @@ OpticDisc find_optic_disc(const MeasureInput& in) {
                                   double(brightest / g.width) - double(densest / g.width));
   disc.agreement = std::clamp(1.0 - (apart - expected) / (2 * expected), 0.0, 1.0);
 
-  // 2. The rim: the circle (centre near the best cell) whose inside is brightest against its outside.
+  // 2. The rim: the circle (centre near the best cell) whose inside is brightest against its
+  // outside. Centres on a grid of 2 cells, then the best one's neighbours.
   const int bx = int(best % g.width), by = int(best / g.width);
   const int reach = std::max(1, int(expected / 3));
   const double band = std::max(1.5, 0.15 * expected / 2);
-  const int r_min = std::max(2, int(0.25 * expected)), r_max = std::max(r_min + 1, int(expected));
+  const int r_min = std::max(2, int(0.3 * expected)), r_max = std::max(r_min + 1, int(expected));
+  const RingTable search_rings(r_max + int(std::ceil(band)) + 1);
+  auto edge = [&](const RadialProfile& p, int r) { return p.mean(r - band, r) - p.mean(r, r + band); };
   double best_edge = -1e9;
-  int cx = bx, cy = by, radius = r_min;
-  for (int y = by - reach; y <= by + reach; ++y)
-    for (int x = bx - reach; x <= bx + reach; ++x) {
-      if (x < 0 || y < 0 || x >= g.width || y >= g.height) continue;
-      const RadialProfile p = radial_profile(g, x, y, r_max + int(std::ceil(band)) + 1);
-      for (int r = r_min; r <= r_max; ++r) {
-        const double edge = p.mean(r - band, r) - p.mean(r, r + band);
-        if (edge > best_edge) best_edge = edge, cx = x, cy = y, radius = r;
-      }
-    }
-  const RadialProfile around = radial_profile(g, cx, cy, 2 * radius + 2);
+  int cx = bx, cy = by;
+  auto try_centre = [&](int x, int y) {
+    if (x < 0 || y < 0 || x >= g.width || y >= g.height) return;
+    const RadialProfile p = radial_profile(g, x, y, search_rings);
+    for (int r = r_min; r <= r_max; ++r)
+      if (edge(p, r) > best_edge) best_edge = edge(p, r), cx = x, cy = y;
+  };
+  for (int y = by - reach; y <= by + reach; y += 2)
+    for (int x = bx - reach; x <= bx + reach; x += 2) try_centre(x, y);
+  const int coarse_x = cx, coarse_y = cy;
+  for (int y = coarse_y - 1; y <= coarse_y + 1; ++y)
+    for (int x = coarse_x - 1; x <= coarse_x + 1; ++x) try_centre(x, y);
+  // The cup inside the disc has an edge too, sometimes the stronger: the rim is the outermost
+  // radius whose edge is at least kRimEdgeShare of the strongest.
+  const RadialProfile rim = radial_profile(g, cx, cy, search_rings);
+  int radius = r_min;
+  for (int r = r_min; r <= r_max; ++r)
+    if (edge(rim, r) >= kRimEdgeShare * best_edge) radius = r;
+  const RadialProfile around = radial_profile(g, cx, cy, RingTable(2 * radius + 2));
   disc.contrast = around.mean(0, 0.8 * radius) / around.mean(1.5 * radius, 2 * radius) - 1;
   if (std::isnan(disc.contrast)) disc.contrast = 0;
   disc.confidence = 0.5 * (std::clamp(disc.contrast / 0.4, 0.0, 1.0) + disc.agreement);

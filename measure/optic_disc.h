@@ -9,7 +9,10 @@
 // over the field of view. Around the best cell (within a third of that diameter) the rim is the
 // circle whose inside is brightest against its outside: for each centre and radius r the edge
 // score is mean(B over r - b .. r) - mean(B over r .. r + b), radial rings of non-vessel
-// brightness, b = 15% of the expected radius, r from 0.25 to 1.0 expected diameters.
+// brightness, b = 15% of the expected radius, r from 0.3 to 1.0 expected diameters; centres on a
+// grid of two cells, then around the best. The cup inside the disc has an edge of its own, at
+// times the stronger, so the rim is the largest r (at the best centre) whose edge score is at
+// least 0.85 of the best.
 //
 // How sure: contrast = mean B inside 0.8 r / mean B in the ring 1.5 r .. 2 r - 1, and agreement =
 // 1 when the brightest square and the densest vessel square lie within one disc diameter of each

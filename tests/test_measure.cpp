@@ -31,9 +31,9 @@ constexpr double kDiscCentreTolerance = 0.1;  // of the disc diameter
 constexpr double kDiscDiameterTolerance = 0.1;  // relative
 // Synthetic photographs' labels: binary (a pixel is in or out), and synth lets an artery run over
 // a vein for a stretch; where they overlap in zone B the mask holds one merged vessel with one
-// centre line and one class, and the other is lost to CRAE or CRVE (measured: up to 22% low over
+// centre line and one class, and the other is lost to CRAE or CRVE (measured: up to 30% low over
 // seeds 1-6, docs/MEASURES.md). The bound is that, not the 5% of separate vessels.
-constexpr double kSynthCalibreTolerance = 0.25;
+constexpr double kSynthCalibreTolerance = 0.35;
 
 // A blank input of w x h: field of view everywhere, mid-grey photograph.
 MeasureInput blank(int w, int h, float brightness = 0.35f) {
