@@ -27,7 +27,7 @@ void draw_vessel(Image& image, const ZoneVessel& v, const std::string& name, Col
   const double length = std::max(1e-9, std::hypot(v.direction.x, v.direction.y));
   const double nx = -v.direction.y / length, ny = v.direction.x / length;
   const double h = v.width / 2;
-  line(image, v.at.x - h * nx, v.at.y - h * ny, v.at.x + h * nx, v.at.y + h * ny, c, std::max(1, scale / 2 + 1));
+  line(image, v.at.x - h * nx, v.at.y - h * ny, v.at.x + h * nx, v.at.y + h * ny, c, std::max(2, scale));
   const double out = h + 4 * scale;
   draw_text(image, int(v.at.x + out * nx), int(v.at.y + out * ny) - kGlyphHeight * scale / 2, name, c, scale);
 }

@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <numbers>
 #include <vector>
@@ -357,6 +358,50 @@ TEST(MeasureSynth, LabelsOfSyntheticPhotographsRecoverTheDrawnGeometry) {
   EXPECT_LT(worst_diameter, kDiscDiameterTolerance);
   EXPECT_LT(worst_crae, kSynthCalibreTolerance);
   EXPECT_LT(worst_crve, kSynthCalibreTolerance);
+}
+
+}  // namespace
+}  // namespace seqnet::measure
+
+// ---- docs/MEASURES.md held to the code --------------------------------------------------------
+
+namespace seqnet::measure {
+namespace {
+
+TEST(MeasureDoc, ColumnsConstantsAndTestNamesMatchTheCode) {
+  const std::string page = test::read_text(std::string(SEQNET_SOURCE_DIR) + "/docs/MEASURES.md");
+  ASSERT_FALSE(page.empty()) << "cannot read docs/MEASURES.md";
+  // Every column, the artery and vein ones through their `all` twin ("the same seven").
+  for (std::string name : measure_column_names()) {
+    for (const char* kind : {"_artery", "_vein"})
+      if (const size_t at = name.find(kind); at != std::string::npos) name.replace(at, std::strlen(kind), "_all");
+    EXPECT_NE(page.find("`" + name + "`"), std::string::npos) << name << " is not in docs/MEASURES.md";
+  }
+  auto number = [](double v) {
+    char text[32];
+    std::snprintf(text, sizeof text, "%g", v);
+    return std::string(text);
+  };
+  for (const std::string& quoted : std::vector<std::string>
+       {"W = " + number(kKnudtsonArtery) + " sqrt", "W = " + number(kKnudtsonVein) + " sqrt",
+        number(kMicrometresPerDegree) + " um a degree", number(kAssumedDiscMicrometres) + " um across",
+        box_sizes_text(565, 584), std::string("0.15 x"), "darker than " + number(kTooDarkBrightness),
+        "contrast under " + number(kMinDiscContrast), "sigma " + number(kSmoothingSigma),
+        "p[i-" + std::to_string(kCurvatureReach) + "]", "every " + number(kProfileStep) + " px",
+        "it needs " + std::to_string(kMinZonePoints) + " points"})
+    EXPECT_NE(page.find(quoted), std::string::npos) << "'" << quoted << "' is not in docs/MEASURES.md";
+  EXPECT_EQ(number(kExpectedDiscFraction), "0.15");
+  // Every test the page names (Suite.Name) exists.
+  const testing::UnitTest& unit = *testing::UnitTest::GetInstance();
+  for (size_t at = page.find("`Measure"); at != std::string::npos; at = page.find("`Measure", at + 1)) {
+    const std::string name = page.substr(at + 1, page.find('`', at + 1) - at - 1);
+    if (name.find('.') == std::string::npos) continue;  // a type (MeasureInput), not a test
+    bool found = false;
+    for (int i = 0; i < unit.total_test_suite_count(); ++i)
+      for (int j = 0; j < unit.GetTestSuite(i)->total_test_count(); ++j)
+        found |= std::string(unit.GetTestSuite(i)->name()) + "." + unit.GetTestSuite(i)->GetTestInfo(j)->name() == name;
+    EXPECT_TRUE(found) << "docs/MEASURES.md names " << name << ", which is not a test";
+  }
 }
 
 }  // namespace
