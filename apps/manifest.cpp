@@ -177,6 +177,20 @@ ManifestJournal::ManifestJournal(const fs::path& path, bool with_measures) : pat
     const size_t end = text.rfind('\n');
     fs::resize_file(path, end == std::string::npos ? 0 : end + 1);
   }
+  // A journal of a run with(out) --measures resumed without (with) them: rewritten in this run's
+  // columns, so that every line of it has as many fields as its header.
+  if (fs::exists(path) && fs::file_size(path) > 0) {
+    std::ifstream in(path, std::ios::binary);
+    std::string header;
+    std::getline(in, header);
+    if (header + "\n" != manifest_csv_header(with_measures)) {
+      std::vector<ManifestRow> rows;
+      for (auto& [key, row] : read_manifest(path)) rows.push_back(row);
+      std::string text = manifest_csv_header(with_measures);
+      for (const ManifestRow& row : rows) text += manifest_csv_line(row, with_measures);
+      write_file_atomically(path.string(), text);
+    }
+  }
   const bool fresh = !fs::exists(path) || fs::file_size(path) == 0;
   file_ = std::fopen(path.string().c_str(), "ab");
   if (!file_) throw std::runtime_error("cannot open " + path.string() + " to append to: " + std::strerror(errno));
