@@ -17,7 +17,7 @@ struct Point2 {
 };
 
 struct CentreLines {
-  BinaryMask vessels;                     // P(vessel) >= 0.5 inside the field of view
+  BinaryMask vessels;                     // P(vessel) >= 0.5 inside the field of view (if it has one)
   VesselGraph graph;                      // nodes (junctions) and segments of the skeleton
   std::vector<std::vector<Point2>> lines;  // per segment of `graph`, its pixels end to end
 };

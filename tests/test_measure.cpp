@@ -267,6 +267,13 @@ TEST(MeasureQuality, EmptyMapIsFlaggedNotACrash) {
   EXPECT_TRUE(std::isnan(m.crae));
   EXPECT_NE(m.crae_quality, "ok");
   EXPECT_EQ(measure_column_values(m).size(), measure_column_names().size());
+
+  // No field of view found (all 0): measured whole, not empty.
+  in = synthetic_eye().in;
+  std::fill(in.fov.begin(), in.fov.end(), 0);
+  const PhotoMeasures whole = measure_photograph(in, {});
+  EXPECT_EQ(whole.vessel_quality, "ok");
+  EXPECT_GT(whole.all.density, 0.0);
 }
 
 TEST(MeasureQuality, DarkPhotographAndMissingDiscAreFlagged) {
