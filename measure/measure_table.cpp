@@ -19,7 +19,10 @@ std::string measure_table_csv(const std::vector<MeasureRow>& rows) {
     text += csv_field(row.path) + "," + (row.width > 0 ? std::to_string(row.width) : "") + "," +
             (row.height > 0 ? std::to_string(row.height) : "") + "," + row.status + "," + csv_field(row.message) + "," +
             seconds;
-    for (size_t i = 0; i < names.size(); ++i) text += "," + (i < row.values.size() ? csv_field(row.values[i]) : "");
+    for (size_t i = 0; i < names.size(); ++i) {
+      text += ',';
+      if (i < row.values.size()) text += csv_field(row.values[i]);
+    }
     text += "\n";
   }
   return text;

@@ -52,9 +52,9 @@ Image measures_overlay(const Image& photo, const PhotoMeasures& m) {
     }
   }
   for (size_t i = 0; i < m.measured_arteries.size(); ++i)
-    draw_vessel(image, m.measured_arteries[i], "A" + std::to_string(i + 1), kArtery, scale);
+    draw_vessel(image, m.measured_arteries[i], std::string(1, 'A') + std::to_string(i + 1), kArtery, scale);
   for (size_t i = 0; i < m.measured_veins.size(); ++i)
-    draw_vessel(image, m.measured_veins[i], "V" + std::to_string(i + 1), kVein, scale);
+    draw_vessel(image, m.measured_veins[i], std::string(1, 'V') + std::to_string(i + 1), kVein, scale);
 
   if (m.disc.found) {
     lines.push_back("disc " + format("%.0f px", m.disc.diameter) + format(", confidence %.2f", m.disc.confidence));
