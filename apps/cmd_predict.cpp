@@ -22,6 +22,7 @@
 #include "apps/default_model.h"
 #include "apps/device_option.h"
 #include "apps/manifest.h"
+#include "apps/measure_options.h"
 #include "apps/model_options.h"
 #include "apps/path_checks.h"
 #include "apps/predict_inputs.h"
@@ -190,6 +191,9 @@ int run(int argc, char** argv) {
       .option("pp-anchor-confidence", shortest(pp_defaults.anchor_confidence), "post-processing: segments with |mean(A-V)| >= this keep their label", "C")
       .option("pp-hop-decay", shortest(pp_defaults.hop_decay), "post-processing: confidence factor per propagation hop", "F");
   add_model_options(args);  // for weights that store no configuration (a PyTorch state_dict)
+  args.flag("measures", "also measure each photograph's vessels (CRAE, CRVE, AVR, ...; docs/MEASURES.md) into the table")
+      .option("measures-overlay", "", "with --measures: draw the disc, zones and measured vessels into DIR/KEY.png", "DIR");
+  add_scale_options(args);
   add_device_option(args);
   if (!args.parse(argc, argv)) return 0;
 
@@ -214,6 +218,11 @@ int run(int argc, char** argv) {
   settings.batch = args.integer("batch");
   settings.sequential = args.on("sequential");
   if (settings.batch < 1 || settings.batch > 256) throw UsageError("--batch must be 1 to 256");
+  settings.measures = args.on("measures");
+  settings.measure_scale = scale_option(args);
+  settings.measures_overlay = args.str("measures-overlay");
+  if (!settings.measures && (args.given("measures-overlay") || args.given("pixel-size") || args.given("fov-degrees")))
+    throw UsageError("--measures-overlay, --pixel-size and --fov-degrees go with --measures");
   const bool overwrite = args.on("overwrite");
   const Shard shard = choose_shard(args.str("shard"));
   const std::vector<InputPhoto> all = list_inputs(args.all("input"), args.on("recursive"), args.str("out"));
@@ -268,7 +277,7 @@ int run(int argc, char** argv) {
   if (const int removed = remove_leftover_temporary_files(out, todo_keys))
     std::fprintf(stderr, "predict: removed %d temporary file%s a killed run left\n", removed, removed == 1 ? "" : "s");
 
-  ManifestJournal journal(shard_table_path(out, shard.index, shard.count, ".partial.csv"));
+  ManifestJournal journal(shard_table_path(out, shard.index, shard.count, ".partial.csv"), settings.measures);
   std::vector<std::string> failed;
   int done = 0;
   const auto start = std::chrono::steady_clock::now();
@@ -297,6 +306,8 @@ int run(int argc, char** argv) {
   if (!todo.empty())
     std::printf("predict: stages' seconds a photograph: decoding %.3f, model %.3f, post-processing and writing %.3f\n",
                 stages.decode / todo.size(), stages.model / todo.size(), stages.finish / todo.size());
+  if (!todo.empty() && settings.measures)
+    std::printf("predict: of which the measures %.3f s a photograph\n", stages.measures / todo.size());
   if (!failed.empty()) {
     std::fprintf(stderr, "predict: %d of %d images could not be read:", int(failed.size()), int(todo.size()));
     for (const std::string& f : failed) std::fprintf(stderr, " %s", f.c_str());

@@ -12,6 +12,8 @@
 #include <nlohmann/json.hpp>
 
 #include "io/atomic_file.h"
+#include "io/csv.h"
+#include "measure/photo_measures.h"
 
 namespace seqnet::cli {
 namespace {
@@ -20,17 +22,6 @@ namespace fs = std::filesystem;
 const char* const kColumns[] = {"path",           "width",           "height",        "status",      "message", "seconds",
                                 "vessel_fraction", "artery_fraction", "vein_fraction", "model_sha256"};
 constexpr size_t kColumnCount = std::size(kColumns);
-
-// A field quoted when it holds a comma, a quote or a line break (RFC 4180); line breaks in
-// messages become spaces so that every row is one line.
-std::string csv_field(std::string text) {
-  std::replace(text.begin(), text.end(), '\n', ' ');
-  std::replace(text.begin(), text.end(), '\r', ' ');
-  if (text.find_first_of(",\"") == std::string::npos) return text;
-  std::string quoted = "\"";
-  for (char c : text) quoted += c == '"' ? std::string("\"\"") : std::string(1, c);
-  return quoted + "\"";
-}
 
 // One CSV line into its fields; false when a quote is left open.
 bool split_csv_line(const std::string& line, std::vector<std::string>& fields) {
@@ -64,9 +55,15 @@ std::string size_text(int pixels) { return pixels > 0 ? std::to_string(pixels) :
 
 nlohmann::json json_number(double value) { return std::isnan(value) ? nlohmann::json(nullptr) : nlohmann::json(value); }
 
+// A table has the measure columns when any of its rows was measured.
+bool any_measures(const std::vector<ManifestRow>& rows) {
+  return std::any_of(rows.begin(), rows.end(), [](const ManifestRow& row) { return !row.measures.empty(); });
+}
+
 std::string document(const std::vector<ManifestRow>& rows, bool json) {
-  std::string text = json ? "" : manifest_csv_header();
-  for (const ManifestRow& row : rows) text += json ? manifest_json_line(row) : manifest_csv_line(row);
+  const bool measures = any_measures(rows);
+  std::string text = json ? "" : manifest_csv_header(measures);
+  for (const ManifestRow& row : rows) text += json ? manifest_json_line(row) : manifest_csv_line(row, measures);
   return text;
 }
 
@@ -76,13 +73,15 @@ fs::path shard_table_path(const fs::path& out, int index, int count, const std::
   return out / "manifest" / ("shard-" + std::to_string(index) + "-of-" + std::to_string(count) + extension);
 }
 
-std::string manifest_csv_header() {
+std::string manifest_csv_header(bool with_measures) {
   std::string header;
   for (const char* column : kColumns) header += std::string(header.empty() ? "" : ",") + column;
+  if (with_measures)
+    for (const std::string& column : measure::measure_column_names()) header += "," + column;
   return header + "\n";
 }
 
-std::string manifest_csv_line(const ManifestRow& row) {
+std::string manifest_csv_line(const ManifestRow& row, bool with_measures) {
   const std::string fields[] = {csv_field(row.path),
                                 size_text(row.width),
                                 size_text(row.height),
@@ -95,11 +94,14 @@ std::string manifest_csv_line(const ManifestRow& row) {
                                 row.model_sha256};
   std::string line;
   for (size_t i = 0; i < std::size(fields); ++i) line += (i ? "," : "") + fields[i];
+  if (with_measures)
+    for (size_t i = 0; i < measure::measure_column_names().size(); ++i)
+      line += "," + (i < row.measures.size() ? csv_field(row.measures[i]) : std::string());
   return line + "\n";
 }
 
 std::string manifest_json_line(const ManifestRow& row) {
-  const nlohmann::json record = {{"path", row.path},
+  nlohmann::json record = {{"path", row.path},
                                  {"width", row.width > 0 ? nlohmann::json(row.width) : nlohmann::json(nullptr)},
                                  {"height", row.height > 0 ? nlohmann::json(row.height) : nlohmann::json(nullptr)},
                                  {"status", row.status},
@@ -109,6 +111,8 @@ std::string manifest_json_line(const ManifestRow& row) {
                                  {"artery_fraction", json_number(row.artery_fraction)},
                                  {"vein_fraction", json_number(row.vein_fraction)},
                                  {"model_sha256", row.model_sha256}};
+  const std::vector<std::string> names = measure::measure_column_names();
+  for (size_t i = 0; i < row.measures.size() && i < names.size(); ++i) record[names[i]] = row.measures[i];
   // Keys are valid UTF-8 (predict_inputs.h escapes them); a message may quote a file name that is
   // not, and must not cost the table: such bytes become U+FFFD.
   return record.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
@@ -121,17 +125,20 @@ std::map<std::string, ManifestRow> read_manifest(const fs::path& path) {
   const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   size_t start = 0;
   int line_number = 0;
+  bool with_measures = false;
   std::vector<std::string> fields;
   for (size_t end; (end = text.find('\n', start)) != std::string::npos; start = end + 1) {
     const std::string line = text.substr(start, end - start);
     const std::string where = path.string() + " line " + std::to_string(++line_number);
     if (line_number == 1) {
-      if (line + "\n" != manifest_csv_header())
+      with_measures = line + "\n" == manifest_csv_header(true);
+      if (line + "\n" != manifest_csv_header() && !with_measures)
         throw std::runtime_error(where + ": not a seqnet manifest (the header should be " + manifest_csv_header() + ")");
       continue;
     }
-    if (!split_csv_line(line, fields) || fields.size() != kColumnCount)
-      throw std::runtime_error(where + ": expected " + std::to_string(kColumnCount) + " comma-separated fields");
+    const size_t expected = kColumnCount + (with_measures ? measure::measure_column_names().size() : 0);
+    if (!split_csv_line(line, fields) || fields.size() != expected)
+      throw std::runtime_error(where + ": expected " + std::to_string(expected) + " comma-separated fields");
     try {
       ManifestRow row;
       row.path = fields[0];
@@ -142,6 +149,7 @@ std::map<std::string, ManifestRow> read_manifest(const fs::path& path) {
       double* numbers[] = {&row.seconds, &row.vessel_fraction, &row.artery_fraction, &row.vein_fraction};
       for (int i = 0; i < 4; ++i) *numbers[i] = fields[5 + i].empty() ? NAN : std::stod(fields[5 + i]);
       row.model_sha256 = fields[9];
+      if (with_measures) row.measures.assign(fields.begin() + kColumnCount, fields.end());
       rows[row.path] = row;
     } catch (const std::logic_error&) {  // stoi/stod: invalid_argument, out_of_range
       throw std::runtime_error(where + ": a number field is not a number");
@@ -150,7 +158,7 @@ std::map<std::string, ManifestRow> read_manifest(const fs::path& path) {
   return rows;  // text after the last newline is a row cut short by a kill: ignored
 }
 
-ManifestJournal::ManifestJournal(const fs::path& path) : path_(path) {
+ManifestJournal::ManifestJournal(const fs::path& path, bool with_measures) : path_(path), with_measures_(with_measures) {
   fs::create_directories(path.parent_path());
   // A run killed while appending may have left a row cut short: cut the journal back to its last
   // line break so that the rows appended now start on a line of their own.
@@ -160,17 +168,31 @@ ManifestJournal::ManifestJournal(const fs::path& path) : path_(path) {
     const size_t end = text.rfind('\n');
     fs::resize_file(path, end == std::string::npos ? 0 : end + 1);
   }
+  // A journal of a run with(out) --measures resumed without (with) them: rewritten in this run's
+  // columns, so that every line of it has as many fields as its header.
+  if (fs::exists(path) && fs::file_size(path) > 0) {
+    std::ifstream in(path, std::ios::binary);
+    std::string header;
+    std::getline(in, header);
+    if (header + "\n" != manifest_csv_header(with_measures)) {
+      std::vector<ManifestRow> rows;
+      for (auto& [key, row] : read_manifest(path)) rows.push_back(row);
+      std::string text = manifest_csv_header(with_measures);
+      for (const ManifestRow& row : rows) text += manifest_csv_line(row, with_measures);
+      write_file_atomically(path.string(), text);
+    }
+  }
   const bool fresh = !fs::exists(path) || fs::file_size(path) == 0;
   file_ = std::fopen(path.string().c_str(), "ab");
   if (!file_) throw std::runtime_error("cannot open " + path.string() + " to append to: " + std::strerror(errno));
-  if (fresh) append_text(manifest_csv_header());
+  if (fresh) append_text(manifest_csv_header(with_measures));
 }
 
 ManifestJournal::~ManifestJournal() {
   if (file_) std::fclose(file_);
 }
 
-void ManifestJournal::append(const ManifestRow& row) { append_text(manifest_csv_line(row)); }
+void ManifestJournal::append(const ManifestRow& row) { append_text(manifest_csv_line(row, with_measures_)); }
 
 void ManifestJournal::append_text(const std::string& line) {
   if (std::fputs(line.c_str(), file_) == EOF || std::fflush(file_) != 0)

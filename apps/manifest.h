@@ -6,6 +6,8 @@
 // message, seconds (decode + model + post-processing + writing, for this photograph alone),
 // vessel_fraction, artery_fraction, vein_fraction (of field-of-view pixels; predict_outputs.h),
 // model_sha256 (of the weights file). Blank where there is no value (an error row has no size).
+// With `predict --measures` the vascular measures' columns follow (measure/photo_measures.h:
+// measure_column_names), in every row of that table (blank in a row without them).
 //
 // While a shard runs, each finished row is appended to OUT/manifest/shard-K-of-N.partial.csv (the
 // journal); the table is written atomically when the shard ends and the journal removed. A killed
@@ -29,15 +31,17 @@ struct ManifestRow {
   double seconds = NAN;  // NAN: unknown (written blank); so are the fractions
   double vessel_fraction = NAN, artery_fraction = NAN, vein_fraction = NAN;
   std::string model_sha256;
+  std::vector<std::string> measures;  // measure_column_values; empty when not measured
 };
 
 // OUT/manifest/shard-K-of-N.csv, .jsonl and .partial.csv.
 std::filesystem::path shard_table_path(const std::filesystem::path& out, int index, int count,
                                        const std::string& extension = ".csv");
 
-// The header line and one row as CSV (RFC 4180 quoting), and a row as one JSON line; each ends in "\n".
-std::string manifest_csv_header();
-std::string manifest_csv_line(const ManifestRow& row);
+// The header line and one row as CSV (RFC 4180 quoting), and a row as one JSON line; each ends in
+// "\n". `with_measures` adds the measure columns.
+std::string manifest_csv_header(bool with_measures = false);
+std::string manifest_csv_line(const ManifestRow& row, bool with_measures = false);
 std::string manifest_json_line(const ManifestRow& row);
 
 // The rows of a table or journal, by path (a later row replaces an earlier one). A last line
@@ -48,7 +52,8 @@ std::map<std::string, ManifestRow> read_manifest(const std::filesystem::path& pa
 // Appends rows to a shard's journal, each flushed as soon as it is added.
 class ManifestJournal {
  public:
-  explicit ManifestJournal(const std::filesystem::path& path);  // throws std::runtime_error
+  // throws std::runtime_error
+  explicit ManifestJournal(const std::filesystem::path& path, bool with_measures = false);
   ~ManifestJournal();
   ManifestJournal(const ManifestJournal&) = delete;
   ManifestJournal& operator=(const ManifestJournal&) = delete;
@@ -58,6 +63,7 @@ class ManifestJournal {
   void append_text(const std::string& line);
 
   std::filesystem::path path_;
+  bool with_measures_ = false;
   std::FILE* file_ = nullptr;
 };
 

@@ -12,6 +12,7 @@
 
 #include "apps/predict_outputs.h"
 #include "io/image.h"
+#include "measure/overlay.h"
 #include "train/dataset.h"
 
 namespace seqnet::cli {
@@ -106,7 +107,27 @@ void predict(SeqNet& model, std::vector<Work>& batch, const InferenceSettings& i
 }
 
 // Post-processing, the fractions and the five maps of one photograph: its manifest row.
-ManifestRow finish(Work& work, const PipelineSettings& settings, double& stage_seconds) {
+// The vascular measures of the maps as written (measure/photo_measures.h) into `row`, and their
+// picture. A failure is the row's message, not an error: the maps are written.
+void add_measures(const Prediction& p, const Image& rgb, const std::vector<uint8_t>& fov, const PipelineSettings& settings,
+                  const std::string& key, ManifestRow& row) {
+  try {
+    measure::MeasureInput in{p.width, p.height, p.vessel, p.artery, p.vein, fov, measure::luminance(rgb)};
+    const measure::PhotoMeasures m = measure::measure_photograph(in, settings.measure_scale);
+    row.measures = measure::measure_column_values(m);
+    if (!settings.measures_overlay.empty()) {
+      const std::filesystem::path file =
+          settings.measures_overlay / std::filesystem::path(key).replace_extension(".png");
+      std::filesystem::create_directories(file.parent_path());
+      write_png(file.string(), measure::measures_overlay(rgb, m));
+    }
+  } catch (const std::exception& e) {
+    row.message += (row.message.empty() ? "" : "; ") + std::string("measures failed: ") + e.what();
+  }
+}
+
+ManifestRow finish(Work& work, const PipelineSettings& settings, StageSeconds& stages) {
+  double& stage_seconds = stages.finish;
   const auto start = std::chrono::steady_clock::now();
   ManifestRow row;
   row.path = work.photo->key;
@@ -131,6 +152,11 @@ ManifestRow finish(Work& work, const PipelineSettings& settings, double& stage_s
   row.vessel_fraction = fractions.vessel;
   row.artery_fraction = fractions.artery;
   row.vein_fraction = fractions.vein;
+  if (settings.measures) {
+    const auto measures_start = std::chrono::steady_clock::now();
+    add_measures(p, work.rgb, fov, settings, work.photo->key, row);
+    stages.measures += seconds_since(measures_start);
+  }
   const double seconds = seconds_since(start);
   stage_seconds += seconds;
   row.seconds = work.seconds + seconds;
@@ -144,7 +170,7 @@ StageSeconds run_sequentially(SeqNet& model, const std::vector<InputPhoto>& phot
     std::vector<Work> one;
     one.push_back(decode(photo, stages.decode));
     predict(model, one, settings.inference, stages.model);
-    on_finished(finish(one.front(), settings, stages.finish));
+    on_finished(finish(one.front(), settings, stages));
   }
   return stages;
 }
@@ -179,7 +205,7 @@ StageSeconds run_prediction_pipeline(SeqNet& model, const std::vector<InputPhoto
   });
   std::thread writer([&] {
     try {
-      while (std::optional<Work> work = predicted.pop()) on_finished(finish(*work, settings, stages.finish));
+      while (std::optional<Work> work = predicted.pop()) on_finished(finish(*work, settings, stages));
     } catch (...) {
       fail(std::current_exception());
     }

@@ -4,6 +4,7 @@
 //   reader thread: read + decode photograph i+1, i+2   (ImageError -> an error row, not the end)
 //   caller thread: the model on up to `batch` decoded photographs at once
 //   writer thread: post-processing, the manifest's fractions, the five PNGs of photograph i-1
+//                  (and its vascular measures with --measures)
 //
 // The queues hold 2 x batch photographs each, so memory stays bounded however many photographs
 // there are. `sequential` runs the same stages one after another in one thread (for comparison).
@@ -17,6 +18,7 @@
 #include "apps/manifest.h"
 #include "apps/predict_inputs.h"
 #include "eval/postprocess.h"
+#include "measure/photo_measures.h"
 #include "model/inference.h"
 
 namespace seqnet::cli {
@@ -29,13 +31,17 @@ struct PipelineSettings {
   std::string model_sha256;  // copied into every row
   int batch = 1;             // photographs per forward of the model
   bool sequential = false;
+  bool measures = false;                        // --measures: the vascular measures into each row
+  measure::ScaleOption measure_scale;
+  std::filesystem::path measures_overlay;       // "" = no pictures of the measures
 };
 
 // Seconds each stage worked, summed over the photographs: in the pipeline the wall time
 // approaches the largest of them when cores are free to overlap the stages; in one thread it is
 // their sum.
 struct StageSeconds {
-  double decode = 0, model = 0, finish = 0;  // finish: post-processing, fractions, PNG writing
+  double decode = 0, model = 0, finish = 0;  // finish: post-processing, fractions, PNG writing, measures
+  double measures = 0;                        // the part of finish spent on the measures
 };
 
 // Predicts every photograph of `photos` and writes its maps (predict_outputs.h). `on_finished` is

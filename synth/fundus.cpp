@@ -15,6 +15,7 @@
 #include <stdexcept>
 #include <vector>
 
+#include "io/atomic_file.h"
 #include "synth/layout.h"
 #include "synth/random.h"
 #include "synth/vessel_tree.h"
@@ -233,7 +234,8 @@ SynthSample draw_fundus(int width, int height, uint64_t seed) {
   VesselMaps maps(width, height);
   for (const VesselSegment& s : segments) rasterize(s, layout.scale, maps);
 
-  SynthSample sample{Image(width, height, 3), Image(width, height, 3), Image(width, height, 1)};
+  SynthSample sample{Image(width, height, 3), Image(width, height, 3), Image(width, height, 1),
+                     synth::geometry_truth(layout, segments)};
   paint_background(layout, look, random, sample.photo);
   paint_vessels(maps, look, sample.photo);
   blur(sample.photo, 0.6 * layout.scale);
@@ -266,7 +268,7 @@ void write_synthetic_set(const std::string& dir, int n, uint64_t seed, int width
   if (n < 1) throw std::invalid_argument("the number of synthetic images must be at least 1, got " + std::to_string(n));
   namespace fs = std::filesystem;
   const fs::path root(dir);
-  for (const char* sub : {"images", "av", "mask"}) fs::create_directories(root / sub);
+  for (const char* sub : {"images", "av", "mask", "truth"}) fs::create_directories(root / sub);
   const int digits = std::max(3, int(std::to_string(n - 1).size()));
   for (int i = 0; i < n; ++i) {
     const std::string number = std::to_string(i);
@@ -275,6 +277,7 @@ void write_synthetic_set(const std::string& dir, int n, uint64_t seed, int width
     write_png((root / "images" / (name + ".png")).string(), sample.photo);
     write_png((root / "av" / (name + ".png")).string(), sample.label);
     write_png((root / "mask" / (name + "_mask.png")).string(), sample.mask);
+    write_file_atomically((root / "truth" / (name + ".json")).string(), synth::geometry_truth_json(sample.truth));
     if (on_written) on_written(i, name);
   }
 }

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "io/image.h"
+#include "synth/geometry_truth.h"
 
 namespace seqnet {
 
@@ -18,13 +19,14 @@ struct SynthSample {
   Image photo;  // RGB
   Image label;  // RGB in the RITE colours: red artery, blue vein, green crossing, black background
   Image mask;   // grey: 1 inside the field of view, 0 outside
+  synth::GeometryTruth truth;  // the disc, zone B widths and tortuosity it was drawn with
 };
 
 // Throws std::invalid_argument when a side is under 64 or over 8192 pixels.
 SynthSample draw_fundus(int width, int height, uint64_t seed);
 
 // Writes n samples in the layout of ../shared/data: dir/images/NAME.png, dir/av/NAME.png and
-// dir/mask/NAME_mask.png, with NAME synth_000, synth_001, ... (more digits past 1000 images).
+// dir/mask/NAME_mask.png, and the drawn geometry as dir/truth/NAME.json (geometry_truth.h), with NAME synth_000, synth_001, ... (more digits past 1000 images).
 // Image i is drawn from synth::derive_seed(seed, i). `on_written(i, name)` is called after each
 // image (for progress). Throws std::invalid_argument for n < 1 or a bad size, ImageError or
 // std::filesystem::filesystem_error when a file cannot be written.

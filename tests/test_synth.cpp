@@ -159,7 +159,7 @@ TEST(SynthSet, WritesTheDataLayoutThatReadsBack) {
   int files = 0;
   for (const auto& entry : std::filesystem::recursive_directory_iterator(tmp.str("set")))
     files += entry.is_regular_file();
-  EXPECT_EQ(files, 6);
+  EXPECT_EQ(files, 8);  // images, av, mask, truth of each
   for (const std::string name : {"synth_000", "synth_001"}) {
     const Image photo = read_image(tmp.str("set/images/" + name + ".png"));
     const Image label = read_image(tmp.str("set/av/" + name + ".png"));

@@ -7,19 +7,12 @@
 #include <stdexcept>
 #include <string>
 
-// stb_easy_font is all static functions, some of which we do not call.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wunused-function"
-#include <stb_easy_font.h>
-#pragma GCC diagnostic pop
+#include "io/drawing.h"
 
 namespace seqnet {
 
 namespace {
 
-struct Colour {
-  float r, g, b;
-};
 constexpr Colour kWhite{1, 1, 1}, kGrid{0.88f, 0.88f, 0.88f}, kAxis{0.3f, 0.3f, 0.3f};
 constexpr Colour kRawLoss{0.7f, 0.7f, 0.7f}, kSmoothLoss{0, 0, 0};
 constexpr Colour kAuc{0.85f, 0.1f, 0.1f}, kAccuracy{0.1f, 0.25f, 0.85f};
@@ -33,53 +26,6 @@ struct Panel {
   double px(double x) const { return left + (x - x_min) / (x_max - x_min) * (right - left); }
   double py(double y) const { return bottom - (y - y_min) / (y_max - y_min) * (bottom - top); }
 };
-
-void put(Image& image, int x, int y, Colour c) {
-  if (x < 0 || y < 0 || x >= image.width || y >= image.height) return;
-  image.at(y, x, 0) = c.r;
-  image.at(y, x, 1) = c.g;
-  image.at(y, x, 2) = c.b;
-}
-
-// A line by stepping along its longer axis one pixel at a time (DDA), `thick` pixels wide.
-void line(Image& image, double x0, double y0, double x1, double y1, Colour c, int thick = 1) {
-  const int steps = std::max(1, int(std::ceil(std::max(std::abs(x1 - x0), std::abs(y1 - y0)))));
-  for (int i = 0; i <= steps; ++i) {
-    const double t = double(i) / steps;
-    const int x = int(std::lround(x0 + t * (x1 - x0))), y = int(std::lround(y0 + t * (y1 - y0)));
-    for (int dy = 0; dy < thick; ++dy)
-      for (int dx = 0; dx < thick; ++dx) put(image, x + dx - thick / 2, y + dy - thick / 2, c);
-  }
-}
-
-void fill(Image& image, int x0, int y0, int x1, int y1, Colour c) {  // [x0, x1) x [y0, y1)
-  for (int y = y0; y < y1; ++y)
-    for (int x = x0; x < x1; ++x) put(image, x, y, c);
-}
-
-// ---- Text: stb_easy_font describes each character as axis-aligned quads in font units (a digit
-// or capital is 7 units tall, about 6 wide); we fill each quad scaled by `scale` pixels per unit.
-
-constexpr int kGlyphHeight = 7;  // font units from the top of a capital to its baseline
-
-int text_width(const std::string& text, int scale) {
-  return stb_easy_font_width(const_cast<char*>(text.c_str())) * scale;
-}
-
-// Draws `text` with its top-left corner at (x, y).
-void draw_text(Image& image, int x, int y, const std::string& text, Colour c, int scale) {
-  // Each quad is 4 vertices of 16 bytes (x, y, z floats and 4 colour bytes); no character
-  // uses more than 16 quads (the most is 11).
-  std::vector<char> buffer(text.size() * 16 * 64 + 64);
-  const int quads = stb_easy_font_print(0, 0, const_cast<char*>(text.c_str()), nullptr, buffer.data(),
-                                        int(buffer.size()));
-  for (int q = 0; q < quads; ++q) {
-    const float* first = reinterpret_cast<const float*>(buffer.data() + q * 64);       // top-left
-    const float* opposite = reinterpret_cast<const float*>(buffer.data() + q * 64 + 32);  // bottom-right
-    fill(image, x + int(first[0]) * scale, y + int(first[1]) * scale, x + int(opposite[0]) * scale,
-         y + int(opposite[1]) * scale, c);
-  }
-}
 
 std::string number(const char* format, double value) {
   char text[32];
