@@ -109,8 +109,12 @@ int run(int argc, char** argv) {
       });
   } else {
     const fs::path pred = args.str("pred");
-    for (const InputPhoto& photo_file : list_inputs(args.all("input"), args.on("recursive")))
-      measure_one(photo_file.key, [&](Image& photo) { return input_from_prediction(pred, photo_file, photo); });
+    // The maps of predict's run into --pred are never photographs to measure.
+    for (const InputPhoto& photo_file : list_inputs(args.all("input"), args.on("recursive"), pred))
+      measure_one(photo_file.key, [&](Image& photo) {
+        if (!photo_file.problem.empty()) throw std::runtime_error(photo_file.problem);  // e.g. a symbolic link loop
+        return input_from_prediction(pred, photo_file, photo);
+      });
   }
   write_file_atomically(args.str("out"), measure::measure_table_csv(rows));
   int errors = 0;
