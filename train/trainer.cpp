@@ -127,7 +127,7 @@ void TrainSettings::validate() const {
   require(val_fraction >= 0 && val_fraction < 1, "val-fraction must be in [0, 1), got " + std::to_string(val_fraction));
   require(folds == 0 || (folds >= 2 && folds <= 100), "folds must be 0 (no cross-validation) or in [2, 100], got " + std::to_string(folds));
   require(folds == 0 ? fold == 0 : fold >= 1 && fold <= folds,
-          folds == 0 ? "fold needs folds (--folds N --fold K)"
+          folds == 0 ? "a fold (--fold K) needs the number of folds (--folds N)"
                      : "fold must be in [1, " + std::to_string(folds) + "], got " + std::to_string(fold));
   require(ema == 0 || (ema > 0 && ema < 1), "ema must be 0 (off) or a decay in (0, 1), got " + std::to_string(ema));
   require(av_targets == ArteryVeinTargets::original || av_loss == ArteryVeinLoss::vessel_pixels,
