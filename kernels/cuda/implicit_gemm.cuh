@@ -318,7 +318,7 @@ __global__ void add_splits_kernel(float* out, const float* __restrict__ bias, in
 //   splits   when the tiles give less than two waves: the fewest that fill the last wave to 90%
 //            (b blocks run in ceil(b / wave) rounds, so the fill is b / (wave ceil(b / wave))),
 //            at most one per kMinSplitSteps reduction steps.
-// A wave is every multiprocessor full: ptxas gives ~90 registers a thread on the wide tile and ~55
+// A wave is every multiprocessor full: ptxas gives 71-102 registers a thread on the wide tile and 55-64
 // on the narrow one (docs/GPU.md), so a multiprocessor holds 512 or 1,024 of these threads.
 struct GemmPlan {
   int rows, columns, splits, r_chunk;
