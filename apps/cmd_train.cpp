@@ -230,6 +230,9 @@ int run(int argc, char** argv) {
   };
   Communicator& comm = world();
   if (comm.ranks() == 1) return run_training();
+  if (settings.device == Device::cuda && comm.root())
+    std::fprintf(stderr, "all-reduce: the gradients of the %d ranks go from device buffers through host memory "
+                         "(copied out, MPI_Allreduce, copied back; no CUDA-aware MPI needed)\n", comm.ranks());
   // Several ranks: an error that perhaps only this rank met must end them all, or the others would
   // wait for it in their next all-reduce forever. A non-finite loss is the mean over all ranks, so
   // every rank stops at the same step and they can leave together.

@@ -2,10 +2,12 @@
 #include "apps/device_option.h"
 
 #include <cstdio>
+#include <cstdlib>
 #include <stdexcept>
 
 #include "kernels/cuda/runtime.h"
 #include "kernels/ops.h"
+#include "train/distributed.h"
 
 namespace seqnet::cli {
 
@@ -19,7 +21,37 @@ void add_device_option(Args& args) {
               "forward pass and the input gradient; with cudnn to all three passes (cuDNN's fastest algorithm "
               "of any kind)",
               "P");
+  args.option("gpu", "local",
+              "which GPU this process uses with --device cuda: a number, or local: the launcher's local rank "
+              "(OMPI_COMM_WORLD_LOCAL_RANK, SLURM_LOCALID or MPI_LOCALRANKID), so that the ranks of a node each "
+              "take their own GPU; 0 when started alone",
+              "N");
 }
+
+namespace {
+
+// Selects the GPU --gpu names (before anything touches the GPU) and says which and why.
+std::string use_chosen_gpu(const Args& args) {
+  const std::string want = args.str("gpu");
+  int ordinal = 0;
+  std::string why;
+  if (want == "local") {
+    const LocalRank local = local_rank();
+    ordinal = local.rank;
+    why = *local.from ? std::string("local rank, ") + local.from : "started alone";
+  } else {
+    char* end = nullptr;
+    const long n = std::strtol(want.c_str(), &end, 10);
+    if (want.empty() || *end != '\0' || n < 0 || n > 1 << 20)
+      throw UsageError("--gpu must be a GPU number (0, 1, ...) or local, got '" + want + "'");
+    ordinal = int(n);
+    why = "--gpu";
+  }
+  cuda::use_device(ordinal);
+  return "GPU " + std::to_string(ordinal) + " (" + why + ")";
+}
+
+}  // namespace
 
 Device chosen_device(const Args& args) {
   const std::string want = args.str("device");
@@ -37,14 +69,16 @@ Device chosen_device(const Args& args) {
                      "(SEQNET_CUDA_EMULATION), which has only the custom ones; use --conv-engine custom");
   if (want == "cuda") {
     if (!cuda::available(&why)) throw std::runtime_error("--device cuda: " + why);
-    std::fprintf(stderr, "device: cuda, %s\n", cuda::device_description().c_str());
+    const std::string gpu = use_chosen_gpu(args);
+    std::fprintf(stderr, "device: cuda, %s; %s\n", cuda::device_description().c_str(), gpu.c_str());
     return Device::cuda;
   }
   if (want != "auto") throw UsageError("--device must be cpu, cuda or auto, got '" + want + "'");
   // The emulated CUDA path is for tests (slow): auto chooses it only when asked for by name.
   if (cuda::emulated()) why = "the CUDA kernels are only emulated in this build; --device cuda runs them";
   else if (cuda::available(&why)) {
-    std::fprintf(stderr, "device: cuda, %s\n", cuda::device_description().c_str());
+    const std::string gpu = use_chosen_gpu(args);
+    std::fprintf(stderr, "device: cuda, %s; %s\n", cuda::device_description().c_str(), gpu.c_str());
     return Device::cuda;
   }
   std::fprintf(stderr, "device: cpu (%s)\n", why.c_str());

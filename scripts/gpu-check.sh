@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # gpu-check.sh: everything worth checking on a GPU machine, in one command that fits in about
-# 10 minutes on an H100: the machine and libraries, a build (or a prebuilt one), the CUDA tests,
-# compute-sanitizer memcheck and racecheck, `seqnet verify --device cuda` on the golden dumps, the
-# custom-vs-cuDNN convolution benchmarks, and `seqnet bench --device cuda` on the default model
-# (custom and cuDNN convolutions). It keeps going past failures and prints a summary
-# table last; the exit status is non-zero when anything failed.
+# 4 minutes on an H100 with a prebuilt folder, most telling first: the machine and libraries, the
+# TF32 mma tests (the real fragment layout), the convolution tests, the other CUDA tests,
+# compute-sanitizer synccheck and racecheck on the tiled kernels, `seqnet verify --device cuda` on
+# the golden dumps, 200 training steps against the CPU's losses, the custom-vs-cuDNN convolution
+# benchmarks (FP32 and TF32), and, time allowing, `seqnet bench --device cuda` on the default
+# model. It keeps going past failures, skips what would overrun the budget (saying so), and prints
+# a summary and one table of convolution timings, laid out for docs/GPU.md, last; the exit status
+# is non-zero when anything failed.
 #
 # Usage
 #   scripts/gpu-check.sh                 configure and build build-gpu/ here (cmake + ninja, sm_90)
@@ -13,6 +16,7 @@
 #   OUT          where logs and benchmark JSON go (default ./gpu-check-out)
 #   GOLDEN_DIR   folder of golden *.safetensors (default tests/golden; the CUDA tests read it too)
 #   SEQNET_LIB_DIR  extra shared libraries, put first on LD_LIBRARY_PATH (default BUILD_DIR/carried-libs)
+#   BUDGET_S     seconds after which the optional last steps are skipped (default 210)
 #
 # Carrying a build made elsewhere. The GPU machine may lack libgtest, libbenchmark, libopenblas or
 # libtiff. Build on the development machine, then collect the non-system libraries the three
@@ -59,6 +63,8 @@ note() {  # note NAME STATUS DETAIL: one summary row; STATUS FAIL marks the run 
   return 0
 }
 section() { printf '\n==== %s ====\n' "$1"; }
+BUDGET_S=${BUDGET_S:-210}
+within_budget() { [ "$SECONDS" -lt "$BUDGET_S" ]; }  # SECONDS: since the script started
 
 # ---- The machine and the libraries --------------------------------------------------------------
 section "GPU"
@@ -133,32 +139,61 @@ SEQNET=$BUILD_DIR/seqnet
 GOLDEN=${GOLDEN_DIR:-$ROOT/tests/golden}
 export SEQNET_GOLDEN_DIR=$GOLDEN
 
-# ---- CUDA tests ---------------------------------------------------------------------------------
-section "CUDA tests"
-if [ -x "$TESTS" ]; then
-  "$TESTS" --gtest_filter='Cuda*' --gtest_output="json:$OUT_DIR/cuda-tests.json" 2>&1 | tee "$OUT_DIR/cuda-tests.log"
-  status=${PIPESTATUS[0]}
-  passed=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$OUT_DIR/cuda-tests.log" | tail -1)
-  failed=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' "$OUT_DIR/cuda-tests.log" | tail -1)
-  skipped=$(sed -n 's/^\[  SKIPPED \] \([0-9]*\) test.*/\1/p' "$OUT_DIR/cuda-tests.log" | tail -1)
-  detail="passed ${passed:-0}, failed ${failed:-0}, skipped ${skipped:-0}"
+# ---- CUDA tests, in the order that tells most first ---------------------------------------------
+# 1. the TF32 mma tests: the one place where the emulated build cannot stand in for the GPU (the
+#    real tensor core's fragment layout); 2. the convolutions (custom tiles, cuDNN); 3. the rest.
+# CudaDistributed starts mpirun, which a GPU machine given a carried build may lack: it runs in
+# the emulated build (scripts/test-cuda-emulated.sh) and on a multi-GPU node, not here.
+run_tests() {  # run_tests NAME FILTER
+  local log="$OUT_DIR/tests-$1.log"
+  if [ ! -x "$TESTS" ]; then note "tests $1" FAIL "no $TESTS"; return; fi
+  "$TESTS" --gtest_filter="$2" --gtest_output="json:$OUT_DIR/tests-$1.json" 2>&1 | tee "$log"
+  local status=${PIPESTATUS[0]} passed failed skipped
+  passed=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$log" | tail -1)
+  failed=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' "$log" | tail -1)
+  skipped=$(sed -n 's/^\[  SKIPPED \] \([0-9]*\) test.*/\1/p' "$log" | tail -1)
+  local detail="passed ${passed:-0}, failed ${failed:-0}, skipped ${skipped:-0}"
   # A skip here means the GPU was not usable: that is a failure of this check.
-  if [ "$status" -eq 0 ] && [ "${skipped:-0}" -eq 0 ]; then note "tests Cuda*" OK "$detail"; else note "tests Cuda*" FAIL "$detail (exit $status)"; fi
-else
-  note "tests Cuda*" FAIL "no $TESTS"
+  if [ "$status" -eq 0 ] && [ "${skipped:-0}" -eq 0 ] && [ "${passed:-0}" -gt 0 ]; then
+    note "tests $1" OK "$detail"
+  else
+    note "tests $1" FAIL "$detail (exit $status)"
+  fi
+}
+# The CPU half of the training comparison (below) runs meanwhile on the CPU cores.
+TRAIN_DIR=$OUT_DIR/train-200
+rm -rf "$TRAIN_DIR"
+mkdir -p "$TRAIN_DIR"
+TRAIN_ARGS="--width 8 --depth 3 --refine-depth 2 --seg-iterations 1 --cls-iterations 1 --size 128 --crop 64
+  --batch 4 --crops-per-image 1 --epochs 1 --steps-per-epoch 200 --seed 7 --log-every 1 --val-fraction 0.25
+  --dropout 0 --workers 2"
+CPU_TRAIN_PID=""
+if [ -x "$SEQNET" ] && "$SEQNET" synth -o "$TRAIN_DIR/data" -n 8 --seed 3 --size 128x128 > "$TRAIN_DIR/synth.log" 2>&1; then
+  # shellcheck disable=SC2086
+  OMP_NUM_THREADS=8 "$SEQNET" train --data "$TRAIN_DIR/data" $TRAIN_ARGS --device cpu -o "$TRAIN_DIR/cpu" \
+    > "$TRAIN_DIR/cpu.log" 2>&1 &
+  CPU_TRAIN_PID=$!
 fi
 
+section "CUDA tests 1/3: TF32 mma (the real fragment layout)"
+run_tests tf32 'CudaTf32*'
+section "CUDA tests 2/3: convolutions"
+CONV_FILTER='CudaKernelConv*:*/CudaKernelConv*:CudaKernelCudnn*'
+run_tests conv "$CONV_FILTER"
+section "CUDA tests 3/3: the rest"
+run_tests rest "Cuda*:*/Cuda*-CudaTf32*:$CONV_FILTER:CudaDistributed*"
+
 # ---- compute-sanitizer --------------------------------------------------------------------------
-# Short filters: the custom kernels only (cuDNN is not ours, and slow under the tools).
-MEMCHECK_FILTER='CudaKernelConv2d.*:Cuda/CudaKernelConv2dOn.*:*CudaKernelConvTranspose2x2*:*CudaKernelBiasBackward*:CudaKernelMaxPool2x2.*:CudaKernelBatchNorm.*:Cuda/CudaKernelGridStride.*:CudaKernelEmpty.*'
-RACECHECK_FILTER='CudaKernelConv2d.*:CudaKernelBatchNorm.*:Cuda/CudaKernelGridStride.Bce*'
+# synccheck (barriers every thread of a block reaches) and racecheck (shared-memory hazards) on
+# the tiled kernels: the implicit GEMMs (FP32 and TF32, both tile heights, split-K, the weight
+# gradient) at the launch shapes of 132 and 1 multiprocessors. memcheck is left to the emulated
+# build under AddressSanitizer (scripts/test-cuda-emulated.sh --sanitize), to fit the time.
+TILED_FILTER='Cuda/CudaKernelConv2dOn.MatchesCpu*:Cuda/CudaKernelConvTranspose2x2On.MatchesCpu*:CudaTf32On*'
 SANITIZER=$(command -v compute-sanitizer || echo /usr/local/cuda/bin/compute-sanitizer)
-for tool in memcheck racecheck; do
-  section "compute-sanitizer $tool"
-  filter=$MEMCHECK_FILTER
-  [ "$tool" = racecheck ] && filter=$RACECHECK_FILTER
+for tool in synccheck racecheck; do
+  section "compute-sanitizer $tool (tiled kernels)"
   if [ -x "$SANITIZER" ] && [ -x "$TESTS" ]; then
-    "$SANITIZER" --tool "$tool" "$TESTS" --gtest_filter="$filter" > "$OUT_DIR/sanitizer-$tool.log" 2>&1
+    "$SANITIZER" --tool "$tool" "$TESTS" --gtest_filter="$TILED_FILTER" > "$OUT_DIR/sanitizer-$tool.log" 2>&1
     status=$?
     tail -5 "$OUT_DIR/sanitizer-$tool.log"
     errors=$(sed -n 's/.*ERROR SUMMARY: \([0-9]*\) error.*/\1/p' "$OUT_DIR/sanitizer-$tool.log" | tail -1)
@@ -182,10 +217,47 @@ else
   if [ "$status" -eq 0 ]; then note "verify cuda" OK "$GOLDEN"; else note "verify cuda" FAIL "exit $status"; fi
 fi
 
+# ---- 200 training steps against the CPU's losses -----------------------------------------------
+# The same tiny model, synthetic data and seed on both devices (dropout off). The kernels agree
+# to ~1e-6 per operation, so the first losses agree to 1e-4 relative (as in the CUDA end-to-end
+# test); over 200 Adam steps such differences grow (batch-norm and Adam amplify rounding in
+# directions the loss does not care about), so the check on the end is the mean of the last 20
+# losses within 5%: a wrong kernel moves the first loss by percents or stops the loss falling.
+section "200 training steps, CUDA (custom FP32) against the CPU"
+losses() { sed -n 's/.*"event":"step".*"loss":\([-0-9.eE+]*\).*/\1/p' "$1/log.jsonl" 2> /dev/null; }
+if [ -n "$CPU_TRAIN_PID" ]; then
+  # shellcheck disable=SC2086
+  "$SEQNET" train --data "$TRAIN_DIR/data" $TRAIN_ARGS --device cuda -o "$TRAIN_DIR/cuda" > "$TRAIN_DIR/cuda.log" 2>&1
+  cuda_status=$?
+  wait "$CPU_TRAIN_PID"
+  cpu_status=$?
+  comparison=$(paste <(losses "$TRAIN_DIR/cpu") <(losses "$TRAIN_DIR/cuda") | awk '
+    { n++; c[n] = $1; g[n] = $2 }
+    END {
+      if (n < 200) { print "FAIL only " n " steps logged on both"; exit }
+      first = (g[1] - c[1]) / c[1]; if (first < 0) first = -first
+      for (i = n - 19; i <= n; ++i) { lc += c[i] / 20; lg += g[i] / 20 }
+      last = (lg - lc) / lc; if (last < 0) last = -last
+      ok = first <= 1e-4 && last <= 0.05 && lc < 0.8 * c[1]
+      printf "%s first loss cpu %.6g cuda %.6g (rel %.1e); last 20 mean cpu %.4g cuda %.4g (rel %.1e)\n",
+        ok ? "OK" : "FAIL", c[1], g[1], first, lc, lg, last
+    }')
+  echo "$comparison"
+  if [ "$cuda_status" -ne 0 ] || [ "$cpu_status" -ne 0 ]; then
+    note "train 200 cuda vs cpu" FAIL "exit cuda $cuda_status, cpu $cpu_status ($TRAIN_DIR/*.log)"
+  else
+    note "train 200 cuda vs cpu" "${comparison%% *}" "${comparison#* }"
+  fi
+else
+  note "train 200 cuda vs cpu" FAIL "no $SEQNET, or seqnet synth failed ($TRAIN_DIR/synth.log)"
+fi
+
 # ---- Benchmarks ---------------------------------------------------------------------------------
 section "Kernel benchmarks"
 declare -a RATIOS=()
-if [ -x "$BENCH" ]; then
+if ! within_budget; then
+  note "benchmarks" FAIL "skipped: ${SECONDS} s gone of the ${BUDGET_S} s budget"
+elif [ -x "$BENCH" ]; then
   "$BENCH" --benchmark_color=false --benchmark_out="$OUT_DIR/bench_cuda_kernels.json" \
     --benchmark_out_format=json 2>&1 | tee "$OUT_DIR/bench_cuda_kernels.log"
   status=${PIPESTATUS[0]}
@@ -202,8 +274,8 @@ if [ -x "$BENCH" ]; then
   mapfile -t RATIOS < <(awk '
     function ms(v, unit) { return unit == "ns" ? v / 1e6 : unit == "us" ? v / 1e3 : unit == "s" ? v * 1e3 : v }
     function flops(shape,   f) { split(shape, f, /[_NCxK]+/); return 2 * f[2] * f[3] * f[4] * f[5] * f[6] * 9 }
-    function ratio(a, b, key) { return (key in a) && (key in b) && b[key] > 0 ? sprintf(" %6.2f", a[key] / b[key]) : sprintf(" %6s", "-") }
-    function cell(table, key, f) { return (key in table) ? sprintf(" %10.3f %8.1f", table[key], f / table[key] / 1e9) : sprintf(" %10s %8s", "-", "-") }
+    function ratio(a, b, key) { return (key in a) && (key in b) && b[key] > 0 ? sprintf(" %.2f |", a[key] / b[key]) : " - |" }
+    function cell(table, key, f) { return (key in table) ? sprintf(" %.3f | %.1f |", table[key], f / table[key] / 1e9) : " - | - |" }
     $1 ~ /^BM_conv_/ && $1 !~ /ERROR/ {
       split($1, part, "/"); key = part[1] "/" part[3]; t = ms($2, $3)
       if (part[2] == "custom") custom[key] = t; else if (part[2] == "tf32") tf32[key] = t
@@ -213,12 +285,15 @@ if [ -x "$BENCH" ]; then
     }
     $1 ~ /^BM_sgemm_cublas/ { sgemm = $0 }
     END {
-      if (n > 0) printf "  %-38s %10s %8s %10s %8s %6s %10s %8s %10s %8s %6s %10s\n", "pass/shape", "custom ms",
-        "TFLOP/s", "cuDNN ms", "TFLOP/s", "ratio", "tf32 ms", "TFLOP/s", "cuDNN tf32", "TFLOP/s", "ratio", "naive ms"
+      if (n > 0) {
+        printf "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", "pass/shape", "custom ms",
+          "TFLOP/s", "cuDNN ms", "TFLOP/s", "ratio", "tf32 ms", "TFLOP/s", "cuDNN tf32 ms", "TFLOP/s", "ratio", "naive ms"
+        printf "|%s\n", " --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
+      }
       for (i = 1; i <= n; ++i) {
         key = keys[i]; k = key; f = flops(shape[key]); sub(/^BM_conv_/, "", k)
-        slow = (key in naive) ? sprintf(" %10.3f", naive[key]) : sprintf(" %10s", "-")
-        printf "  %-38s%s%s%s%s%s%s%s\n", k, cell(custom, key, f), cell(cudnn, key, f), ratio(custom, cudnn, key),
+        slow = (key in naive) ? sprintf(" %.3f |", naive[key]) : " - |"
+        printf "| %s |%s%s%s%s%s%s%s\n", k, cell(custom, key, f), cell(cudnn, key, f), ratio(custom, cudnn, key),
           cell(tf32, key, f), cell(cudnn_tf32, key, f), ratio(tf32, cudnn_tf32, key), slow
       }
       if (sgemm != "") printf "  cuBLAS SGEMM 8192: %s\n", sgemm
@@ -230,7 +305,9 @@ fi
 # ---- End to end: the default model (issue #6's inference timing) -------------------------------
 section "seqnet bench --device cuda (default model: training step on 4 x 128x128, inference on 576x576)"
 json_number() { sed -nE "s/.*\"$1\":([-0-9.eE+]+).*/\1/p" "$2"; }
-if [ -x "$SEQNET" ]; then
+if ! within_budget; then
+  note "bench default" "-" "skipped: ${SECONDS} s gone of the ${BUDGET_S} s budget"
+elif [ -x "$SEQNET" ]; then
   for engine in custom cudnn; do
     result=$OUT_DIR/bench-default-$engine.json
     if "$SEQNET" bench --device cuda --conv-engine "$engine" --steps 5 --json > "$result" 2> "$result.err"; then
@@ -248,7 +325,7 @@ fi
 section "Summary"
 printf '%s\n' "${SUMMARY[@]}"
 if [ "${#RATIOS[@]}" -gt 0 ]; then
-  echo "convolutions, custom and cuDNN (ratio = custom/cuDNN time, lower is better; expected figures: docs/GPU.md):"
+  echo "convolutions, custom and cuDNN, for docs/GPU.md (ratio = custom/cuDNN time, lower is better; device: $(nvidia-smi --query-gpu=name --format=csv,noheader 2> /dev/null | head -1)):"
   printf '%s\n' "${RATIOS[@]}"
 fi
 if [ "$FAILED" -ne 0 ]; then echo "RESULT: FAILED"; else echo "RESULT: OK"; fi

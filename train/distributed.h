@@ -26,8 +26,9 @@ class Communicator {
   int ranks() const { return ranks_; }
   bool root() const { return rank_ == 0; }
 
-  // buffer = its element-wise mean over the ranks, in place (one MPI_Allreduce; a buffer on the
-  // GPU is staged through the host).
+  // buffer = its element-wise mean over the ranks, in place (one MPI_Allreduce). A buffer on the
+  // GPU is staged through host memory (copied out, reduced, copied back), so any MPI works,
+  // CUDA-aware or not; docs/SCALING.md models the cost.
   void average(Tensor& buffer);
   double average(double value);
   // Returns once every rank has called it (what a benchmark uses to tell waiting from work).
@@ -52,5 +53,15 @@ class Communicator {
 Communicator& world();
 // Whether this seqnet was built with MPI (the SEQNET_MPI build option).
 bool built_with_mpi();
+
+// This process's rank among the processes of its node, as the launcher says (the variable it
+// came from: OMPI_COMM_WORLD_LOCAL_RANK, SLURM_LOCALID or MPI_LOCALRANKID), or {0, ""} when
+// started alone. Each rank trains on the GPU of this number (apps/device_option.cpp), so the R
+// ranks of a node use R GPUs, not all GPU 0. Throws if the variable is not a number.
+struct LocalRank {
+  int rank;
+  const char* from;  // the variable's name, "" when none is set
+};
+LocalRank local_rank();
 
 }  // namespace seqnet

@@ -2,7 +2,8 @@
 // (no cuDNN, no cuBLAS). p = ks/2, Q = N*H*W pixels, KK = ks*ks taps.
 //
 // Forward          Y (K, Q) = Wm (K, C*KK) * Xcol (C*KK, Q)
-//                  Wm[k][(c,u,v)] = w[k,c,u,v]; Xcol[(c,u,v)][(n,i,j)] = x[n,c,i+u-p,j+v-p] (0 outside).
+//                  Wm[k][(c,u,v)] = w[k,c,u,v]; Xcol[(c,u,v)][(n,i,j)] = x[n,c,i+u-p,j+v-p] (0 outside);
+//                  the GPU orders the reduction (u,v) outer, c inner (Conv below).
 //                  Xcol is never stored: each tile of it is gathered from x as it is loaded.
 // Backward-input   the same GEMM on dy: dX (C, Q) = Wf (C, K*KK) * dYcol (K*KK, Q) with
 //                  Wf[c][(k,u',v')] = w[k,c,ks-1-u',ks-1-v'] (channels swapped, taps flipped), since
@@ -42,41 +43,79 @@ constexpr int kThinRows = 4;   // output rows per thread of the thin 1x1 path, a
 constexpr int kThinColumns = 8;  // large-side channels per block of the thin 1x1 weight gradient
 constexpr int64_t kThinMinChunk = 2048;  // pixels per block of it at least (8 per thread)
 
+// The reduction of the forward and backward-input GEMMs is ordered taps outer, channels inner:
+// r = tap * Cp + c, tap = u KS + v, with the channels padded to Cp = kChannelStep * ceil(Cin /
+// kChannelStep) (rows c >= Cin are zero). A step's BK = kChannelStep rows are then BK channels
+// of one tap, so the tap, its pixel offset and whether the thread's pixel moved by it is inside
+// the image are found once per step (Conv::next), not per element; each gathered element is one
+// add and one load. Padding costs a little at small Cin (3 input channels: 27 products per output
+// become 72 zero-padded ones; the input layer is <1% of the model's multiply-adds).
+constexpr int kChannelStep = implicit_gemm::BK;
+__host__ __device__ constexpr int padded_channels(int Cin) { return (Cin + kChannelStep - 1) / kChannelStep * kChannelStep; }
+
 // The convolution's operands for implicit_gemm (forward: FLIP false, in = x (N, C, H, W),
-// M = K; backward-input: FLIP true, in = dy (N, K, H, W), M = C). R = Cin * KK.
+// M = K; backward-input: FLIP true, in = dy (N, K, H, W), M = C). R = KK * padded_channels(Cin).
 template <int KS, bool FLIP>
 struct Conv {
   static constexpr int KK = KS * KS, P = KS / 2;
+  static constexpr bool kFullSteps = true;  // R = KK Cp, a multiple of BK
+  static constexpr bool kBatchNormRelu = !FLIP;  // the forward's epilogue may normalise
   struct Column {
-    const float* in_n;  // image n of in
-    int i, j;           // the pixel
+    const float* pixel;  // in[n, 0, i, j]
+    uint32_t inside;     // bit tap: pixel (i + u - P, j + v - P) is in the image
   };
   static __device__ Column column(const GemmArgs& g, int64_t q) {
     const int HW = g.H * g.W;
-    const int n = int(q / HW), pix = int(q - int64_t(n) * HW);
-    return {g.in + int64_t(n) * g.Cin * HW, pix / g.W, pix - (pix / g.W) * g.W};
-  }
-  // Wm[m][r] = w[m, r] (forward) or Wf[m][(k, tap)] = w[k, m, flipped tap] (backward-input).
-  static __device__ float a(const GemmArgs& g, int m, int r) {
-    if (FLIP) {
-      const int k = r / KK, tap = r - k * KK;
-      return __ldg(&g.w[(int64_t(k) * g.M + m) * KK + (KK - 1 - tap)]);
+    const int n = int(q / HW), pix = int(q - int64_t(n) * HW), i = pix / g.W, j = pix - i * g.W;
+    uint32_t inside = 0;
+#pragma unroll
+    for (int tap = 0; tap < KK; ++tap) {
+      const int ii = i + tap / KS - P, jj = j + tap % KS - P;
+      if (ii >= 0 && ii < g.H && jj >= 0 && jj < g.W) inside |= 1u << tap;
     }
-    return __ldg(&g.w[int64_t(m) * g.R + r]);
+    return {g.in + int64_t(n) * g.Cin * HW + pix, inside};
   }
-  // Xcol[(c, u, v)][q] = in[n, c, i+u-p, j+v-p], 0 outside the image.
-  static __device__ float b(const GemmArgs& g, const Column& col, int r) {
-    const int c = r / KK, tap = r - c * KK, u = tap / KS, v = tap - u * KS;
-    const int i = col.i + u - P, j = col.j + v - P;
-    if (i < 0 || i >= g.H || j < 0 || j >= g.W) return 0.f;
-    return __ldg(&col.in_n[int64_t(c) * g.H * g.W + i * g.W + j]);
+  // Rows r0 .. r0 + BK - 1: channels c0 .. c0 + BK - 1 of tap (u, v), and where they are in w
+  // and in the map, advanced by next(): a and b only add k times a stride.
+  struct Slice {
+    int c0, tap, u, v;
+    int a_offset;  // of Wm[0][(tap, c0)] in w: c0 KK + tap (forward), c0 M KK + KK - 1 - tap (FLIP)
+    int b_offset;  // of in[n, c0, i + u - P, j + v - P] from Column::pixel
+  };
+  static __device__ int a_channel_stride(const GemmArgs& g) { return FLIP ? g.M * KK : KK; }
+  static __device__ Slice at_tap(const GemmArgs& g, int c0, int tap) {
+    const int u = tap / KS, v = tap % KS;
+    return {c0, tap, u, v, c0 * a_channel_stride(g) + (FLIP ? KK - 1 - tap : tap),
+            c0 * g.H * g.W + (u - P) * g.W + (v - P)};
   }
-  static __device__ int64_t out_index(const GemmArgs& g, int64_t q, int m) {
-    const int64_t HW = int64_t(g.H) * g.W, n = q / HW;
-    return (n * g.M + m) * HW + (q - n * HW);
+  static __device__ Slice slice(const GemmArgs& g, int r0) {
+    const int Cp = padded_channels(g.Cin), tap = Cp > 0 ? r0 / Cp : 0;
+    return at_tap(g, r0 - tap * Cp, tap);
+  }
+  static __device__ void next(const GemmArgs& g, Slice& s) {
+    s.c0 += kChannelStep;
+    if (s.c0 >= padded_channels(g.Cin)) {
+      s = at_tap(g, 0, s.tap + 1);  // once per Cp / BK steps
+      return;
+    }
+    s.a_offset += kChannelStep * a_channel_stride(g);
+    s.b_offset += kChannelStep * g.H * g.W;
+  }
+  // Wm[m][(tap, c)] = w[m, c, tap] (forward) or Wf[m][(tap, k)] = w[k, m, KK - 1 - tap] (backward-input).
+  static __device__ float a(const GemmArgs& g, const Slice& s, int, int m, int k) {
+    if (s.c0 + k >= g.Cin) return 0.f;
+    const float* row = g.w + (FLIP ? int64_t(m) * KK : int64_t(m) * g.Cin * KK);  // the same every step
+    return __ldg(row + s.a_offset + k * a_channel_stride(g));
+  }
+  // Xcol[(tap, c)][q] = in[n, c, i+u-p, j+v-p], 0 outside the image.
+  static __device__ float b(const GemmArgs& g, const Slice& s, const Column& col, int, int k) {
+    if (!(col.inside >> s.tap & 1) || s.c0 + k >= g.Cin) return 0.f;
+    return __ldg(col.pixel + s.b_offset + k * g.H * g.W);
+  }
+  static __device__ int64_t out_index(const GemmArgs& g, int n, int p, int m) {
+    return (int64_t(n) * g.M + m) * g.H * g.W + p;
   }
   static __device__ int bias_index(const GemmArgs&, int m) { return m; }
-  static constexpr bool kBatchNormRelu = !FLIP;  // the forward's epilogue may normalise
 };
 
 // The weight gradient's B for implicit_gemm::wgrad: dW (K, C*KK) += dY (K, Q) * Xcol^T, column
@@ -211,7 +250,11 @@ void conv_gemm(float* out, const float* in, const float* w, const float* bias, c
                int H, int W, int M, int ksize, cudaStream_t stream) {
   const int R = Cin * ksize * ksize;
   if (thin(ksize, M, R)) return launch_thin<FLIP, TF32>(out, in, w, bias, bn_relu, N, R, int64_t(H) * W, M, stream);
-  const GemmArgs args{out, in, w, bias, N, Cin, H, W, M, R, bn_relu};
+  // Conv's gather offsets within one image are 32-bit.
+  if (int64_t(padded_channels(Cin)) * H * W >= int64_t(1) << 31)
+    throw std::invalid_argument("conv2d (CUDA): " + std::to_string(Cin) + " channels of " + std::to_string(H) + "x" +
+                                std::to_string(W) + " are 2^31 values or more per image; use smaller images");
+  const GemmArgs args{out, in, w, bias, N, Cin, H, W, M, ksize * ksize * padded_channels(Cin), bn_relu};
   if (ksize == 3)
     implicit_gemm::gemm<Conv<3, FLIP>, TF32>(args, stream);
   else
@@ -310,9 +353,9 @@ void thin_backward_weight(float* dw, const float* dy, const float* x, int N, int
 
 // The launch shape of out (M rows) from in (Cin channels) on N x H x W.
 ConvLaunchShape gemm_launch_shape(int N, int Cin, int H, int W, int M, int ksize) {
-  const int R = Cin * ksize * ksize;
-  if (thin(ksize, M, R)) return {0, 0, 1, true};
-  const implicit_gemm::GemmPlan plan = implicit_gemm::gemm_plan(int64_t(N) * H * W, M, R);
+  if (thin(ksize, M, Cin * ksize * ksize)) return {0, 0, 1, true};
+  const implicit_gemm::GemmPlan plan =
+      implicit_gemm::gemm_plan(int64_t(N) * H * W, M, ksize * ksize * padded_channels(Cin));
   return {plan.rows, plan.columns, plan.splits, false};
 }
 

@@ -34,18 +34,23 @@ struct UpsampleForward {
     const int64_t HW = int64_t(g.H) * g.W, n = q / HW;
     return {g.in + n * g.Cin * HW + (q - n * HW)};
   }
-  static __device__ float a(const GemmArgs& g, int m, int r) { return __ldg(&g.w[int64_t(r) * g.M + m]); }
-  static __device__ float b(const GemmArgs& g, const Column& col, int r) {
-    return __ldg(&col.x_q[int64_t(r) * g.H * g.W]);
+  struct Slice {};  // the row r0 + k is all a and b need
+  static __device__ Slice slice(const GemmArgs&, int) { return {}; }
+  static __device__ void next(const GemmArgs&, Slice&) {}
+  static __device__ float a(const GemmArgs& g, const Slice&, int r0, int m, int k) {
+    return __ldg(&g.w[int64_t(r0 + k) * g.M + m]);
+  }
+  static __device__ float b(const GemmArgs& g, const Slice&, const Column& col, int r0, int k) {
+    return __ldg(&col.x_q[int64_t(r0 + k) * g.H * g.W]);
   }
   // Y'[m][q] goes to y[n, k, 2i+u, 2j+v], m = 4k + 2u + v.
-  static __device__ int64_t out_index(const GemmArgs& g, int64_t q, int m) {
-    const int64_t HW = int64_t(g.H) * g.W, n = q / HW;
-    const int p = int(q - n * HW), i = p / g.W, j = p - i * g.W;
+  static __device__ int64_t out_index(const GemmArgs& g, int n, int p, int m) {
+    const int i = p / g.W, j = p - i * g.W;
     const int k = m >> 2, u = (m >> 1) & 1, v = m & 1;
-    return ((n * (g.M / 4) + k) * 2 * g.H + 2 * i + u) * (2 * int64_t(g.W)) + 2 * j + v;
+    return ((int64_t(n) * (g.M / 4) + k) * 2 * g.H + 2 * i + u) * (2 * int64_t(g.W)) + 2 * j + v;
   }
   static __device__ int bias_index(const GemmArgs&, int m) { return m >> 2; }
+  static constexpr bool kFullSteps = false;  // R = C, any number
   static constexpr bool kBatchNormRelu = false;
 };
 
@@ -60,17 +65,22 @@ struct UpsampleBackwardInput {
     const int p = int(q - n * HW), i = p / g.W, j = p - i * g.W;
     return {g.in + n * g.Cin * 4 * HW + (2 * i) * (2 * int64_t(g.W)) + 2 * j};
   }
-  static __device__ float a(const GemmArgs& g, int m, int r) { return __ldg(&g.w[int64_t(m) * g.R + r]); }
-  // dY'[r][q] = dy[n, k, 2i+u, 2j+v], r = 4k + 2u + v.
-  static __device__ float b(const GemmArgs& g, const Column& col, int r) {
-    const int k = r >> 2, u = (r >> 1) & 1, v = r & 1;
-    return __ldg(&col.dy_q[int64_t(k) * 4 * g.H * g.W + u * 2 * g.W + v]);
+  struct Slice {};  // the row r0 + k is all a and b need
+  static __device__ Slice slice(const GemmArgs&, int) { return {}; }
+  static __device__ void next(const GemmArgs&, Slice&) {}
+  static __device__ float a(const GemmArgs& g, const Slice&, int r0, int m, int k) {
+    return __ldg(&g.w[int64_t(m) * g.R + r0 + k]);
   }
-  static __device__ int64_t out_index(const GemmArgs& g, int64_t q, int m) {
-    const int64_t HW = int64_t(g.H) * g.W, n = q / HW;
-    return (n * g.M + m) * HW + (q - n * HW);
+  // dY'[r][q] = dy[n, k, 2i+u, 2j+v], r = 4k + 2u + v.
+  static __device__ float b(const GemmArgs& g, const Slice&, const Column& col, int r0, int k) {
+    const int r = r0 + k, kk = r >> 2, u = (r >> 1) & 1, v = r & 1;
+    return __ldg(&col.dy_q[int64_t(kk) * 4 * g.H * g.W + u * 2 * g.W + v]);
+  }
+  static __device__ int64_t out_index(const GemmArgs& g, int n, int p, int m) {
+    return (int64_t(n) * g.M + m) * g.H * g.W + p;
   }
   static __device__ int bias_index(const GemmArgs&, int) { return 0; }  // no bias
+  static constexpr bool kFullSteps = false;  // R = 4K: a multiple of BK only for even K
   static constexpr bool kBatchNormRelu = false;
 };
 

@@ -7,14 +7,21 @@
 //
 // What A, B and the output's layout are is an Op, a struct of device functions:
 //   struct Op {
-//     struct Column;                                                  // a thread's pixel q, found once
-//     static Column column(const GemmArgs&, int64_t q);               // q < Q
-//     static float a(const GemmArgs&, int m, int r);                  // m < M, r < R
-//     static float b(const GemmArgs&, const Column&, int r);          // r < R
-//     static int64_t out_index(const GemmArgs&, int64_t q, int m);    // where out(m, q) is stored
-//     static int bias_index(const GemmArgs&, int m);                  // bias[] of row m (if bias)
-//     static constexpr bool kBatchNormRelu;                           // the epilogue below may apply
+//     struct Column;                                             // a thread's pixel q, found once
+//     static Column column(const GemmArgs&, int64_t q);          // q < Q
+//     struct Slice;                                              // reduction rows r0..r0+BK-1
+//     static Slice slice(const GemmArgs&, int r0);               // r0 a multiple of BK, once
+//     static void next(const GemmArgs&, Slice&);                 // r0 += BK, every step
+//     static float a(const GemmArgs&, const Slice&, int r0, int m, int k);          // A(m, r0 + k)
+//     static float b(const GemmArgs&, const Slice&, const Column&, int r0, int k);  // B(r0 + k, q)
+//     static int64_t out_index(const GemmArgs&, int n, int p, int m);  // where out(m, q) goes, q = n HW + p
+//     static int bias_index(const GemmArgs&, int m);             // bias[] of row m (if bias)
+//     static constexpr bool kFullSteps;   // R is a multiple of BK: no step is cut short by R
+//     static constexpr bool kBatchNormRelu;                      // the epilogue below may apply
 //   };
+// The Slice carries what the BK rows of a step share, advanced by next() instead of being found
+// from r (for the convolutions: the tap and the first channel, so no division and no bounds test
+// of the tap's pixel sits in the main loop: Conv in conv2d.cu).
 //
 // Epilogue: out = acc + bias[bias_index(m)], then, when bn_relu is set (the evaluation-mode
 // Conv2d -> BatchNorm2d -> ReLU of ops::conv2d_batchnorm_relu_eval), out = max(0, (out - mean) *
@@ -160,13 +167,15 @@ __device__ __forceinline__ void multiply_slice_tf32(float (&acc)[4][TN], const f
 // (The kernels take GemmArgs' fields one by one and rebuild it: HIP-CPU's kernels are SIMD
 // clones, which take no struct arguments.)
 // The blocks per multiprocessor gemm_kernel's registers must allow (ptxas then uses at most
-// 65,536 / (4 BM x blocks) a thread); 0 leaves the choice to ptxas. Only the TF32 wide 32-row tile
-// has one: left alone, ptxas aimed at 7 blocks (72 registers) and spilled 8 bytes of
-// gemm_kernel<Conv<3, true>, 32, 8, true>; held to 6 blocks (85 at most) it takes 77-80 registers
-// and spills nothing. (The launch plan counts 4 of these blocks per multiprocessor either way.)
+// 65,536 / (4 BM x blocks) a thread); 0 leaves the choice to ptxas. Only the TF32 32-row tiles
+// have one. Narrow: left alone, ptxas gave it 70 registers, 7 blocks of the 8 (1,024 threads)
+// gemm_plan counts on; held to 8 (64 registers) it spills nothing. (Holding every narrow tile to
+// 64 made ptxas recompute addresses: 5% more instructions where 64 already sufficed.) Wide: left
+// alone, ptxas aimed at 7 blocks (72 registers) and spilled 8 bytes of gemm_kernel<Conv<3, true>,
+// 32, 8, true>; held to 6 (85 at most) it spills nothing (the plan counts 4 of these blocks).
 template <int BM, int TN, bool TF32>
 constexpr int gemm_min_blocks() {
-  return TF32 && BM == 32 && TN == 8 ? 6 : 0;
+  return TF32 && BM == 32 ? (TN == 4 ? 8 : 6) : 0;
 }
 
 template <class Op, int BM, int TN, bool TF32>
@@ -191,23 +200,27 @@ __global__ void __launch_bounds__(4 * BM, (gemm_min_blocks<BM, TN, TF32>())) gem
 
   // A loads: 2 per thread, reduction index a_r = t % 8, rows a_m + kARowStride s.
   const int a_r = t % BK, a_m = t / BK;
+  bool a_valid[2];
+#pragma unroll
+  for (int s = 0; s < 2; ++s) a_valid[s] = m0 + a_m + kARowStride * s < M;
   // B loads: one fixed pixel column per thread (its Column found once), rows b_r + kBRowStride s.
   const int b_q = t % BN, b_r = t / BN;
   const int64_t q = q0 + b_q;
   const bool q_valid = q < Q;
   const typename Op::Column column = Op::column(args, q_valid ? q : 0);
+  typename Op::Slice slice = Op::slice(args, r_begin);
 
   float a_reg[2], b_reg[kBPerThread];
+  // The slice's rows; with Op::kFullSteps (R and so r_end a multiple of BK) every row is < r_end.
   auto fetch = [&](int r0) {
+    const auto in_range = [&](int k) { return Op::kFullSteps || r0 + k < r_end; };
 #pragma unroll
-    for (int s = 0; s < 2; ++s) {
-      const int m = m0 + a_m + kARowStride * s, r = r0 + a_r;
-      a_reg[s] = m < M && r < r_end ? Op::a(args, m, r) : 0.f;
-    }
+    for (int s = 0; s < 2; ++s)
+      a_reg[s] = a_valid[s] && in_range(a_r) ? Op::a(args, slice, r0, m0 + a_m + kARowStride * s, a_r) : 0.f;
 #pragma unroll
     for (int s = 0; s < kBPerThread; ++s) {
-      const int r = r0 + b_r + kBRowStride * s;
-      b_reg[s] = q_valid && r < r_end ? Op::b(args, column, r) : 0.f;
+      const int k = b_r + kBRowStride * s;
+      b_reg[s] = q_valid && in_range(k) ? Op::b(args, slice, column, r0, k) : 0.f;
     }
   };
   auto store = [&](int buffer) {
@@ -221,13 +234,18 @@ __global__ void __launch_bounds__(4 * BM, (gemm_min_blocks<BM, TN, TF32>())) gem
 
   float acc[4][TN] = {};
   const int steps = r_end > r_begin ? (r_end - r_begin + BK - 1) / BK : 0;
-  fetch(r_begin);
-  store(0);
+  if (steps > 0) {  // R = 0 (a bias-only output) loads nothing
+    fetch(r_begin);
+    store(0);
+  }
   __syncthreads();
   for (int step = 0; step < steps; ++step) {
     const int current = step & 1;
     const bool more = step + 1 < steps;
-    if (more) fetch(r_begin + (step + 1) * BK);  // global loads in flight during the multiply
+    if (more) {  // global loads in flight during the multiply
+      Op::next(args, slice);
+      fetch(r_begin + (step + 1) * BK);
+    }
     if constexpr (TF32)
       multiply_slice_tf32<BM, TN>(acc, tiles.a[current], tiles.b[current], warp_m, warp_n, lane);
     else
@@ -239,8 +257,25 @@ __global__ void __launch_bounds__(4 * BM, (gemm_min_blocks<BM, TN, TF32>())) gem
   // acc[i][j]'s place in the tile: SIMT rows ty*4 + i, columns (j/4)*64 + tx*4 + j%4; TF32 as in
   // multiply_slice_tf32.
   const bool split = gridDim.z > 1;
-  float* slice = split ? partials + int64_t(blockIdx.z) * M * Q : nullptr;
+  float* partial = split ? partials + int64_t(blockIdx.z) * M * Q : nullptr;
   const int g = lane >> 2, lane_t = lane & 3;
+  // Image n0 holds the tile's first column; a column qo is pixel p of image n, found by stepping
+  // from there (at most BN / HW images on), not by a 64-bit division per output.
+  const int HW = H * W;
+  const int n0 = int(q0 / HW);
+  const int64_t q_n0 = int64_t(n0) * HW;
+  const auto column_of = [&](int j) {
+    return TF32 ? warp_n * 4 * TN + (j / 2) * 8 + 2 * lane_t + j % 2 : (j / 4) * 64 + tx * 4 + j % 4;
+  };
+  int col_n[TN], col_p[TN];
+#pragma unroll
+  for (int j = 0; j < TN; ++j) {
+    int p = int(q0 - q_n0) + column_of(j);
+    int n = n0;
+    while (p >= HW) p -= HW, ++n;
+    col_n[j] = n;
+    col_p[j] = p;
+  }
 #pragma unroll
   for (int i = 0; i < 4; ++i) {
     const int m = m0 + (TF32 ? warp_m * 32 + (i / 2) * 16 + g + 8 * (i % 2) : ty * 4 + i);
@@ -249,11 +284,9 @@ __global__ void __launch_bounds__(4 * BM, (gemm_min_blocks<BM, TN, TF32>())) gem
     const float bias = !split && args.bias ? args.bias[channel] : 0.f;
 #pragma unroll
     for (int j = 0; j < TN; ++j) {
-      const int64_t qo =
-          q0 + (TF32 ? warp_n * 4 * TN + (j / 2) * 8 + 2 * lane_t + j % 2 : (j / 4) * 64 + tx * 4 + j % 4);
-      if (qo >= Q) continue;
-      if (split) slice[int64_t(m) * Q + qo] = acc[i][j];
-      else args.out[Op::out_index(args, qo, m)] = epilogue<Op>(args, channel, acc[i][j] + bias);
+      if (col_n[j] >= N) continue;  // past the last pixel
+      if (split) partial[int64_t(m) * Q + q0 + column_of(j)] = acc[i][j];
+      else args.out[Op::out_index(args, col_n[j], col_p[j], m)] = epilogue<Op>(args, channel, acc[i][j] + bias);
     }
   }
 }
@@ -272,7 +305,8 @@ __global__ void add_splits_kernel(float* out, const float* __restrict__ bias, in
     for (int z = 0; z < splits; ++z) sum += partials[z * elements + e];
     const int m = int(e / Q), channel = Op::bias_index(args, m);
     if (args.bias) sum += args.bias[channel];
-    args.out[Op::out_index(args, e - int64_t(m) * Q, m)] = epilogue<Op>(args, channel, sum);
+    const int64_t q = e - int64_t(m) * Q, HW = int64_t(args.H) * args.W, n = q / HW;
+    args.out[Op::out_index(args, int(n), int(q - n * HW), m)] = epilogue<Op>(args, channel, sum);
   }
 }
 
@@ -284,7 +318,7 @@ __global__ void add_splits_kernel(float* out, const float* __restrict__ bias, in
 //   splits   when the tiles give less than two waves: the fewest that fill the last wave to 90%
 //            (b blocks run in ceil(b / wave) rounds, so the fill is b / (wave ceil(b / wave))),
 //            at most one per kMinSplitSteps reduction steps.
-// A wave is every multiprocessor full: ptxas gives ~90 registers a thread on the wide tile and ~55
+// A wave is every multiprocessor full: ptxas gives 71-102 registers a thread on the wide tile and 55-64
 // on the narrow one (docs/GPU.md), so a multiprocessor holds 512 or 1,024 of these threads.
 struct GemmPlan {
   int rows, columns, splits, r_chunk;

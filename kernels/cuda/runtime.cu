@@ -31,6 +31,10 @@ std::string device_description() {
 }
 
 bool emulated() { return true; }
+
+void use_device(int ordinal) {
+  if (ordinal < 0) throw std::runtime_error("GPU " + std::to_string(ordinal) + " does not exist");
+}
 #else
 bool available(std::string* why_not) {
   // Without the driver library the runtime reports an "insufficient driver", which would send
@@ -72,6 +76,16 @@ std::string device_description() {
 }
 
 bool emulated() { return false; }
+
+void use_device(int ordinal) {
+  int count = 0;
+  SEQNET_CUDA_CHECK(cudaGetDeviceCount(&count));
+  if (ordinal < 0 || ordinal >= count)
+    throw std::runtime_error("GPU " + std::to_string(ordinal) + " does not exist: this machine has " +
+                             std::to_string(count) + " (numbered from 0); start at most " + std::to_string(count) +
+                             " ranks per node, or pass --gpu");
+  SEQNET_CUDA_CHECK(cudaSetDevice(ordinal));
+}
 #endif
 
 void* device_malloc(size_t bytes) {

@@ -34,6 +34,10 @@ bool available(std::string* why_not = nullptr);
 std::string device_description();
 // True in a SEQNET_CUDA_EMULATION build: "cuda" is the CUDA kernels run on the CPU, not a GPU.
 bool emulated();
+// Makes GPU `ordinal` this process's device; call before anything else touches the GPU (the
+// stream, an allocation). Throws, saying how many GPUs there are, when there is no such GPU. In
+// the emulated build every ordinal is the one CPU, so R ranks can stand for R GPUs in tests.
+void use_device(int ordinal);
 
 void* device_malloc(size_t bytes);  // throws std::runtime_error with the CUDA message on failure
 void device_free(void* ptr);

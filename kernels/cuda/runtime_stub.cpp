@@ -20,6 +20,7 @@ bool available(std::string* why_not) {
 }
 std::string device_description() { no_cuda(); }
 bool emulated() { return false; }
+void use_device(int) { no_cuda(); }
 void* device_malloc(size_t) { no_cuda(); }
 void device_free(void*) {}
 void copy_host_to_device(void*, const void*, size_t) { no_cuda(); }
