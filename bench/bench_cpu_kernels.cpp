@@ -274,6 +274,8 @@ BENCHMARK_CAPTURE(conv3x3_direct, avx512, cpu::Conv3x3Isa::avx512)
     ->Apply(unet_levels)->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(2);
 BENCHMARK_CAPTURE(conv3x3_direct, avx2, cpu::Conv3x3Isa::avx2)
     ->Apply(unet_levels)->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(2);
+BENCHMARK_CAPTURE(conv3x3_direct, neon, cpu::Conv3x3Isa::neon)
+    ->Apply(unet_levels)->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(2);
 BENCHMARK(conv3x3_winograd)->Apply(unet_levels)->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(2);
 BENCHMARK_CAPTURE(conv_transpose, forward, Pass::forward)
     ->Apply(upsampling_levels)->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(3);

@@ -45,6 +45,6 @@ target_include_directories(seqnet_cuda_emulated PRIVATE ${CMAKE_SOURCE_DIR})
 target_include_directories(seqnet_cuda_emulated SYSTEM PRIVATE ${CMAKE_SOURCE_DIR}/third_party/hip-cpu/include)
 target_compile_options(seqnet_cuda_emulated PRIVATE
   -include ${CMAKE_SOURCE_DIR}/kernels/cuda_emulation/cuda_on_cpu.h
-  -march=x86-64-v2)
+  ${SEQNET_MARCH_FLAGS})
 target_compile_definitions(seqnet_cuda_emulated PUBLIC SEQNET_WITH_CUDA=1 SEQNET_CUDA_EMULATION=1)
 target_link_libraries(seqnet_cuda_emulated PUBLIC TBB::tbb Threads::Threads)

@@ -41,10 +41,12 @@ pid_t start_seqnet(const std::vector<std::string>& args, const std::map<std::str
   const int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
   dup2(fd, 1);
   dup2(fd, 2);
-  std::vector<char*> argv{const_cast<char*>(SEQNET_PROGRAM)};
+  std::vector<std::string> words = test::program_argv();
+  std::vector<char*> argv;
+  for (std::string& w : words) argv.push_back(w.data());
   for (const std::string& a : args) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
-  execv(SEQNET_PROGRAM, argv.data());
+  execv(argv[0], argv.data());
   _exit(127);
 }
 

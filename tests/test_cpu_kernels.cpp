@@ -267,7 +267,7 @@ void check_conv3x3_kernel(const std::string& name, const Conv3x3Kernel& kernel,
 // The direct kernel on its own, for each instruction set this CPU has.
 TEST(CpuKernelConv2d, Direct3x3MatchesReferenceAtEveryRemainder) {
   int checked = 0;
-  for (cpu::Conv3x3Isa isa : {cpu::Conv3x3Isa::avx2, cpu::Conv3x3Isa::avx512}) {
+  for (cpu::Conv3x3Isa isa : cpu::kConv3x3Isas) {
     if (!cpu::conv3x3_isa_supported(isa)) {
       std::printf("[ SKIPPED  ] the direct 3x3 kernel's %s version: this CPU lacks it\n", cpu::conv3x3_isa_name(isa));
       continue;
@@ -286,7 +286,7 @@ TEST(CpuKernelConv2d, Direct3x3MatchesReferenceAtEveryRemainder) {
     omp_set_num_threads(threads_before);
     ++checked;
   }
-  if (checked == 0) GTEST_SKIP() << "this CPU has neither AVX2+FMA nor AVX-512F: the direct 3x3 kernel is not used";
+  if (checked == 0) GTEST_SKIP() << "this CPU has none of AVX2+FMA, AVX-512F, NEON: the direct 3x3 kernel is not used";
 }
 
 // The direct weight gradient on its own, for each instruction set this CPU has: every remainder
@@ -296,7 +296,7 @@ TEST(CpuKernelConv2d, DirectWeightGradientMatchesReferenceAtEveryRemainder) {
   std::vector<ConvShape> shapes = kRemainderShapes;
   shapes.insert(shapes.end(), {{4, 16, 41, 130, 16}, {1, 5, 300, 7, 3}, {3, 32, 9, 64, 17}});
   int checked = 0;
-  for (cpu::Conv3x3Isa isa : {cpu::Conv3x3Isa::avx2, cpu::Conv3x3Isa::avx512}) {
+  for (cpu::Conv3x3Isa isa : cpu::kConv3x3Isas) {
     if (!cpu::conv3x3_isa_supported(isa)) {
       std::printf("[ SKIPPED  ] the direct weight gradient's %s version: this CPU lacks it\n",
                   cpu::conv3x3_isa_name(isa));
@@ -327,14 +327,17 @@ TEST(CpuKernelConv2d, DirectWeightGradientMatchesReferenceAtEveryRemainder) {
     }
     ++checked;
   }
-  if (checked == 0) GTEST_SKIP() << "this CPU has neither AVX2+FMA nor AVX-512F: the direct weight gradient is not used";
+  if (checked == 0)
+    GTEST_SKIP() << "this CPU has none of AVX2+FMA, AVX-512F, NEON: the direct weight gradient is not used";
 }
 
 // Winograd with its transforms in each instruction set this CPU has (and the base one).
 TEST(CpuKernelConv2d, Winograd3x3MatchesReferenceAtEveryRemainder) {
-  for (std::optional<cpu::Conv3x3Isa> isa :
-       {std::optional<cpu::Conv3x3Isa>(), std::optional(cpu::Conv3x3Isa::avx2), std::optional(cpu::Conv3x3Isa::avx512)}) {
-    const std::string name = std::string("Winograd, transforms in ") + (isa ? cpu::conv3x3_isa_name(*isa) : "x86-64");
+  std::vector<std::optional<cpu::Conv3x3Isa>> isas{std::nullopt};
+  isas.insert(isas.end(), std::begin(cpu::kConv3x3Isas), std::end(cpu::kConv3x3Isas));
+  for (std::optional<cpu::Conv3x3Isa> isa : isas) {
+    const std::string name =
+        std::string("Winograd, transforms in ") + (isa ? cpu::conv3x3_isa_name(*isa) : "the base instruction set");
     if (isa && !cpu::conv3x3_isa_supported(*isa)) {
       std::printf("[ SKIPPED  ] %s: this CPU lacks it\n", name.c_str());
       continue;

@@ -41,7 +41,7 @@ class Program {
  public:
   Program(const std::string& args, const std::string& log, const std::vector<std::string>& env = {}) : log_(log) {
     // Everything the child needs is built before fork: after it, only exec-safe calls.
-    std::vector<std::string> argv_text = {SEQNET_PROGRAM};
+    std::vector<std::string> argv_text = test::program_argv();
     std::istringstream words(args);
     for (std::string w; words >> w;) argv_text.push_back(w);
     std::vector<char*> argv, envp;

@@ -210,7 +210,9 @@ bool glob(const char* p, const char* s) {
 std::vector<std::string> compiled_tests() {
   std::vector<std::string> tests;
     // The path /proc/self/exe links to: inside popen's shell /proc/self is the shell.
-  std::istringstream in(output_of(fs::read_symlink("/proc/self/exe").string() + " --gtest_list_tests"));
+  // (In a cross build it runs under the emulator, as this program does.)
+  std::istringstream in(
+      output_of(SEQNET_EMULATOR + fs::read_symlink("/proc/self/exe").string() + " --gtest_list_tests"));
   std::string suite;
   for (std::string line; std::getline(in, line);) {
     line = line.substr(0, line.find("  #"));

@@ -43,7 +43,7 @@ struct Outcome {
 // stuck test). The arguments go to exec as they are: names with newlines or Latin-1 bytes too.
 Outcome seqnet(const std::vector<std::string>& args, const std::string& log,
                const std::map<std::string, std::string>& env = {}, int seconds = 120) {
-  std::vector<std::string> text = {SEQNET_PROGRAM};
+  std::vector<std::string> text = test::program_argv();
   text.insert(text.end(), args.begin(), args.end());
   std::vector<char*> argv;
   for (std::string& a : text) argv.push_back(a.data());

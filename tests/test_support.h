@@ -81,6 +81,16 @@ inline std::string read_text(const std::string& path) {
   return s.str();
 }
 
+// SEQNET_PROGRAM as the words an exec takes: the program's path, or in a cross build the emulator,
+// its arguments and the path (tests/CMakeLists.txt; no spaces in them there).
+inline std::vector<std::string> program_argv() {
+  if (std::string(SEQNET_EMULATOR).empty()) return {SEQNET_PROGRAM};
+  std::vector<std::string> words;
+  std::istringstream in(SEQNET_PROGRAM);
+  for (std::string w; in >> w;) words.push_back(w);
+  return words;
+}
+
 // Runs the built program (SEQNET_PROGRAM) as `seqnet ARGS`, stdout into out_path and stderr into
 // err_path (the same path takes both); returns its exit status, -1 if it did not exit normally.
 inline int run_seqnet(const std::string& args, const std::string& out_path, const std::string& err_path) {

@@ -92,7 +92,7 @@ const char* conv3x3_pass_name(Conv3x3Pass pass) {
 
 std::vector<Conv3x3Algorithm> conv3x3_algorithms_available() {
   std::vector<Conv3x3Algorithm> all{Conv3x3Algorithm::gemm, Conv3x3Algorithm::winograd};
-  if (conv3x3_isa_supported(Conv3x3Isa::avx2)) all.push_back(Conv3x3Algorithm::direct);
+  if (conv3x3_direct_available()) all.push_back(Conv3x3Algorithm::direct);
   return all;
 }
 
@@ -122,7 +122,8 @@ std::optional<Conv3x3Algorithm> forced_conv3x3_algorithm() {
 Conv3x3Algorithm conv3x3_algorithm(const Conv3x3Shape& shape, const std::function<void(Conv3x3Algorithm)>& run) {
   if (const auto forced = forced_conv3x3_algorithm()) {
     if (*forced == Conv3x3Algorithm::direct && !conv3x3_direct_available())
-      throw std::invalid_argument("SEQNET_CONV: the direct 3x3 kernel needs AVX2 + FMA, which this CPU lacks");
+      throw std::invalid_argument("SEQNET_CONV=direct: the direct 3x3 kernel needs AVX2 + FMA (x86-64) or NEON "
+                                  "(aarch64), which this CPU lacks; use auto, gemm or winograd");
     const auto candidates = conv3x3_algorithms_available(shape.pass);
     if (std::find(candidates.begin(), candidates.end(), *forced) == candidates.end()) return Conv3x3Algorithm::gemm;
     return *forced;

@@ -17,7 +17,8 @@
 //   gemm             im2col + GEMM everywhere
 //   direct           the direct kernel in the widest instruction set the CPU has
 //   winograd         Winograd F(2x2,3x3) (the weight gradient, which has none, runs im2col + GEMM)
-// The direct kernel needs AVX2 + FMA; asking for it on a CPU without them is an error.
+// The direct kernel needs AVX2 + FMA (x86-64) or NEON (aarch64); asking for it on a CPU without
+// them is an error.
 #pragma once
 
 #include <functional>
@@ -33,7 +34,7 @@ enum class Conv3x3Pass { forward, input_gradient, weight_gradient };
 const char* conv3x3_algorithm_name(Conv3x3Algorithm algorithm);
 const char* conv3x3_pass_name(Conv3x3Pass pass);
 
-// The algorithms this CPU can run: gemm, winograd, and direct where it has AVX2 + FMA.
+// The algorithms this CPU can run: gemm, winograd, and direct where it has AVX2 + FMA or NEON.
 std::vector<Conv3x3Algorithm> conv3x3_algorithms_available();
 // Those of them that exist for `pass` (no Winograd weight gradient): the chooser's candidates.
 std::vector<Conv3x3Algorithm> conv3x3_algorithms_available(Conv3x3Pass pass);

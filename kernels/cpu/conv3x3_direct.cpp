@@ -14,24 +14,31 @@
 //
 // Inside a row, a tile is KB output channels x XV vectors of L pixels, held in KB*XV
 // accumulator registers (AVX-512: at most 24 of 32 registers, e.g. 6 x 4 or 8 x 3 of 16 lanes;
-// AVX2: at most 12 of 16, 6 x 2 of 8 lanes; the shapes are chosen in conv_row). For every
+// AVX2: at most 12 of 16, 6 x 2 of 8 lanes; NEON: as AVX-512, of 4 lanes; the shapes are chosen in
+// conv_row). For every
 // input channel c and tap (u, v) the tile loads XV input vectors, shifted by v - 1 pixels, and
 // adds w[k,c,u,v] times each into the accumulators of channel k:
 //     acc[k][t] += broadcast(w[k0+k, c, u, v]) * x[c, i+u-1, x0+L*t-1+v .. +L-1]
 // Rows outside the plane are skipped. The epilogue (batch-norm in evaluation, ReLU) is applied
 // to the registers before the store; only a last, partial vector is stored with a mask.
 //
-// The two instruction sets differ only in the tile (Avx512Tile, Avx2Tile below); the loops
-// around it (conv_row) are shared. The tile's loops over KB and XV are fully unrolled (pragmas):
-// the accumulators must be registers, not an array on the stack.
+// The instruction sets differ only in the tile (Avx512Tile, Avx2Tile, NeonTile below), each
+// compiled only for its own processor; the loops around it (conv_row) are shared. The tile's loops
+// over KB and XV are fully unrolled (pragmas): the accumulators must be registers, not an array on
+// the stack.
 #include "kernels/cpu/conv3x3_direct.h"
 
+#if defined(__x86_64__)
 #include <immintrin.h>
+#elif defined(__aarch64__)
+#include <arm_neon.h>
+#endif
 
 #include <algorithm>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <stdexcept>
 #include <string>
 #include <type_traits>
 #include <vector>
@@ -69,6 +76,7 @@ struct TileArgs {
   int C, H, W, i, x0;
 };
 
+#if defined(__x86_64__)
 #define SEQNET_AVX512 __attribute__((target("avx512f")))
 #define SEQNET_AVX2 __attribute__((target("avx2,fma")))
 
@@ -202,6 +210,77 @@ struct Avx2Tile {
   }
 };
 
+#endif  // __x86_64__
+
+#if defined(__aarch64__)
+struct NeonTile {
+  // 32 registers, as AVX-512: the same tile shapes, of 4 lanes. XV = 4: 6 x 4 sums, 4 inputs and a
+  // weight, 29 registers.
+  static constexpr int kLanes = 4, kMaxVectors = 4, kAccumulators = 24;
+
+  template <int KB, int XV>
+  static void run(const TileArgs& a) {
+    const int64_t HW = int64_t(a.H) * a.W;
+    float32x4_t acc[KB][XV];
+#pragma GCC unroll 24
+    for (int k = 0; k < KB; ++k) {
+      const float32x4_t init = vdupq_n_f32(a.bk ? a.bk[k] : 0.0f);
+#pragma GCC unroll 24
+      for (int t = 0; t < XV; ++t) acc[k][t] = init;
+    }
+    const int64_t k_stride = int64_t(a.C) * 9;
+    for (int c = 0; c < a.C; ++c) {
+      const float* xc = a.ring + c * a.channel_stride + a.x0;  // as in Avx512Tile, 4 lanes
+      const float* wc = a.wk + c * 9;
+      for (int u = a.u_begin; u < a.u_end; ++u) {
+        const float* row = xc + a.row_offset[u];
+        for (int v = 0; v < 3; ++v) {
+          float32x4_t in[XV];
+#pragma GCC unroll 24
+          for (int t = 0; t < XV; ++t) in[t] = vld1q_f32(row + kLanes * t + v);
+#pragma GCC unroll 24
+          for (int k = 0; k < KB; ++k) {
+            const float32x4_t weight = vdupq_n_f32(wc[k * k_stride + u * 3 + v]);
+#pragma GCC unroll 24
+            for (int t = 0; t < XV; ++t) acc[k][t] = vfmaq_f32(acc[k][t], weight, in[t]);  // acc + weight * in
+          }
+        }
+      }
+    }
+    if (a.ep.subtract)
+#pragma GCC unroll 24
+      for (int k = 0; k < KB; ++k) {
+        const float32x4_t subtract = vdupq_n_f32(a.ep.subtract[k]), scale = vdupq_n_f32(a.ep.scale[k]),
+                          add = vdupq_n_f32(a.ep.add[k]);
+#pragma GCC unroll 24
+        for (int t = 0; t < XV; ++t) acc[k][t] = vfmaq_f32(add, vsubq_f32(acc[k][t], subtract), scale);
+      }
+    if (a.ep.relu)
+#pragma GCC unroll 24
+      for (int k = 0; k < KB; ++k)
+#pragma GCC unroll 24
+        for (int t = 0; t < XV; ++t) acc[k][t] = vmaxq_f32(acc[k][t], vdupq_n_f32(0.0f));
+    float* out = a.yk + int64_t(a.i) * a.W + a.x0;
+    // NEON has no masked store: a last, partial vector goes through a small array.
+#pragma GCC unroll 24
+    for (int t = 0; t < XV; ++t) {
+      const int inside = a.W - (a.x0 + kLanes * t);
+#pragma GCC unroll 24
+      for (int k = 0; k < KB; ++k) {
+        float* dst = out + k * HW + kLanes * t;
+        if (inside >= kLanes) {
+          vst1q_f32(dst, acc[k][t]);
+        } else {
+          float lanes[kLanes];
+          vst1q_f32(lanes, acc[k][t]);
+          std::memcpy(dst, lanes, inside * sizeof(float));
+        }
+      }
+    }
+  }
+};
+#endif  // __aarch64__
+
 // Per thread: input rows i-1, i, i+1 of every channel of one image, with zero borders (the top
 // of this file). A thread walks down consecutive rows, so each new output row copies one row.
 class RowRing {
@@ -328,6 +407,7 @@ std::optional<Conv3x3Isa> widest_isa() {
   const std::string asked = choice ? choice : "";
   if (asked != "avx2" && conv3x3_isa_supported(Conv3x3Isa::avx512)) return Conv3x3Isa::avx512;
   if (conv3x3_isa_supported(Conv3x3Isa::avx2)) return Conv3x3Isa::avx2;
+  if (conv3x3_isa_supported(Conv3x3Isa::neon)) return Conv3x3Isa::neon;
   return std::nullopt;
 }
 
@@ -339,12 +419,27 @@ std::optional<Conv3x3Isa> conv3x3_direct_isa() {
 }
 
 bool conv3x3_isa_supported(Conv3x3Isa isa) {
+#if defined(__x86_64__)
   __builtin_cpu_init();
   if (isa == Conv3x3Isa::avx512) return __builtin_cpu_supports("avx512f");
-  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  if (isa == Conv3x3Isa::avx2) return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  return false;
+#elif defined(__aarch64__)
+  return isa == Conv3x3Isa::neon;  // Advanced SIMD (NEON) is part of the base aarch64 instruction set
+#else
+  (void)isa;
+  return false;
+#endif
 }
 
-const char* conv3x3_isa_name(Conv3x3Isa isa) { return isa == Conv3x3Isa::avx512 ? "AVX-512" : "AVX2"; }
+const char* conv3x3_isa_name(Conv3x3Isa isa) {
+  switch (isa) {
+    case Conv3x3Isa::avx2: return "AVX2";
+    case Conv3x3Isa::avx512: return "AVX-512";
+    case Conv3x3Isa::neon: return "NEON";
+  }
+  return "?";
+}
 
 bool conv3x3_direct_available() { return conv3x3_direct_isa().has_value(); }
 
@@ -355,9 +450,19 @@ void conv3x3_forward_direct(float* y, const float* x, const float* w, const floa
 
 void conv3x3_forward_direct_with(Conv3x3Isa isa, float* y, const float* x, const float* w, const float* b, int N,
                                  int C, int H, int W, int K, const Conv3x3Epilogue& epilogue) {
+  // (An instruction set the CPU lacks would stop the program; one of another processor is not built.)
+  if (!conv3x3_isa_supported(isa))
+    throw std::invalid_argument(std::string("the direct 3x3 kernel's ") + conv3x3_isa_name(isa) +
+                                " version: this CPU or build lacks it");
   const ChannelEpilogue ep{epilogue.subtract, epilogue.scale, epilogue.add, epilogue.relu};
+#if defined(__x86_64__)
   if (isa == Conv3x3Isa::avx512) conv_all_rows<Avx512Tile>(y, x, w, b, N, C, H, W, K, ep);
   else conv_all_rows<Avx2Tile>(y, x, w, b, N, C, H, W, K, ep);
+#elif defined(__aarch64__)
+  conv_all_rows<NeonTile>(y, x, w, b, N, C, H, W, K, ep);
+#else
+  (void)y, (void)x, (void)w, (void)b, (void)N, (void)C, (void)H, (void)W, (void)K, (void)ep;
+#endif
 }
 
 }  // namespace seqnet::cpu

@@ -1,5 +1,5 @@
-// conv3x3_direct.h: the 3x3 convolution computed directly, without im2col columns, on CPUs with
-// AVX-512 or AVX2 + FMA (float only). conv2d.cpp uses it for the forward pass and, with the
+// conv3x3_direct.h: the 3x3 convolution computed directly, without im2col columns, on x86 CPUs
+// with AVX-512 or AVX2 + FMA and on aarch64 CPUs with NEON (float only). conv2d.cpp uses it for the forward pass and, with the
 // weights flipped and transposed, for the input gradient, where the chooser (conv3x3_algorithm.h)
 // measured it fastest.
 //
@@ -9,14 +9,18 @@
 // time writing and re-reading 9*C columns per pixel, and the GEMM it feeds has one side of only
 // K = 16..32 rows; both keep it at 15-20% of this CPU's GEMM peak. The direct kernel keeps a block
 // of outputs (AVX-512: e.g. 6 channels x 64 pixels or 8 x 48) in vector registers and streams the
-// input rows through them, so every loaded input vector feeds 6 to 24 fused multiply-adds.
+// input rows through them, so every loaded input vector feeds 6 to 24 fused multiply-adds. NEON has
+// 32 registers as AVX-512 does, of 4 lanes instead of 16: the same tiles, a quarter as wide.
 #pragma once
 
 #include <optional>
 
 namespace seqnet::cpu {
 
-enum class Conv3x3Isa { avx2, avx512 };
+// Each is compiled only for its own processor (x86-64: avx2, avx512; aarch64: neon, which every
+// aarch64 CPU has); elsewhere it is never supported, and the chooser takes GEMM or Winograd.
+enum class Conv3x3Isa { avx2, avx512, neon };
+inline constexpr Conv3x3Isa kConv3x3Isas[] = {Conv3x3Isa::avx2, Conv3x3Isa::avx512, Conv3x3Isa::neon};
 
 // The instruction set the direct kernel uses on this CPU: the widest it has, or none. The
 // environment can narrow it: SEQNET_CONV=avx2 (AVX2 on an AVX-512 CPU, as on an AVX2-only one), for

@@ -18,15 +18,24 @@
 // then adds each vector's lanes into dw. The x copy (C channels) stays in L2 while every channel
 // block reads it; the dy rows of one block stay in L1 while every c reads them.
 //
+// Each instruction set's kernel is compiled only for its own processor (x86-64: AVX-512, AVX2;
+// aarch64: NEON, with AVX-512's 32 registers and so its 3 x 9 sums, of 4 lanes).
+//
 // Threads take whole pieces (static schedule) and sum into their own copy of dw (thread_sums.h);
 // the copies are added at the end in thread order: deterministic for a thread count.
 #include "kernels/cpu/conv3x3_weight_direct.h"
 
+#if defined(__x86_64__)
 #include <immintrin.h>
+#elif defined(__aarch64__)
+#include <arm_neon.h>
+#endif
 
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <stdexcept>
+#include <string>
 #include <vector>
 
 #include <omp.h>
@@ -37,9 +46,6 @@ namespace seqnet::cpu {
 
 namespace {
 
-#define SEQNET_AVX512 __attribute__((target("avx512f")))
-#define SEQNET_AVX2 __attribute__((target("avx2,fma")))
-
 // A piece's padded copies, as the kernels read them.
 struct PaddedPiece {
   const float* dyp;  // (K, dy_stride): channel k's padded rows at dyp + k*dy_stride
@@ -48,6 +54,10 @@ struct PaddedPiece {
   int Wp;       // padded row length, W + 2
   int vectors;  // vectors of pixels per channel, covering rows * Wp
 };
+
+#if defined(__x86_64__)
+#define SEQNET_AVX512 __attribute__((target("avx512f")))
+#define SEQNET_AVX2 __attribute__((target("avx2,fma")))
 
 // The sum of a vector's lanes. Masked extracts: GCC 12 warns about the undefined operand inside
 // the unmasked ones (and so inside _mm512_reduce_add_ps and _mm512_castps512_ps256).
@@ -136,7 +146,41 @@ SEQNET_AVX2 void accumulate_avx2(float* dw, const PaddedPiece& p, int C, int k0,
   }
 }
 
+#endif  // __x86_64__
+
+#if defined(__aarch64__)
+// As accumulate_avx512, 4 lanes: 27 sums, 3 dy vectors and one input, 31 of the 32 registers.
+template <int KB>
+void accumulate_neon(float* dw, const PaddedPiece& p, int C, int k0, int c) {
+  constexpr int L = 4;
+  float32x4_t acc[KB][9];
+  for (int k = 0; k < KB; ++k)
+    for (int tap = 0; tap < 9; ++tap) acc[k][tap] = vdupq_n_f32(0.0f);
+  const float* dy = p.dyp + k0 * p.dy_stride;
+  const float* x = p.xp + c * p.x_stride;  // tap (u, v) of pixel q at x[q + u*Wp + v], as above
+  for (int t = 0; t < p.vectors; ++t) {
+    const int64_t q = int64_t(t) * L;
+    float32x4_t d[KB];
+#pragma GCC unroll 3
+    for (int k = 0; k < KB; ++k) d[k] = vld1q_f32(dy + k * p.dy_stride + q);
+#pragma GCC unroll 3
+    for (int u = 0; u < 3; ++u)
+#pragma GCC unroll 3
+      for (int v = 0; v < 3; ++v) {
+        const float32x4_t in = vld1q_f32(x + q + u * p.Wp + v);
+#pragma GCC unroll 3
+        for (int k = 0; k < KB; ++k) acc[k][3 * u + v] = vfmaq_f32(acc[k][3 * u + v], d[k], in);
+      }
+  }
+  for (int k = 0; k < KB; ++k) {
+    float* dwk = dw + (int64_t(k0 + k) * C + c) * 9;
+    for (int tap = 0; tap < 9; ++tap) dwk[tap] += vaddvq_f32(acc[k][tap]);
+  }
+}
+#endif  // __aarch64__
+
 // Each instruction set's kernel and its largest channel block.
+#if defined(__x86_64__)
 struct Avx512Sums {
   static constexpr int kMaxBlock = 3;  // 3 x 9 sums
   template <int KB>
@@ -147,6 +191,13 @@ struct Avx2Sums {
   template <int KB>
   static void run(float* dw, const PaddedPiece& p, int C, int k0, int c) { accumulate_avx2<KB>(dw, p, C, k0, c); }
 };
+#elif defined(__aarch64__)
+struct NeonSums {
+  static constexpr int kMaxBlock = 3;  // 3 x 9 sums
+  template <int KB>
+  static void run(float* dw, const PaddedPiece& p, int C, int k0, int c) { accumulate_neon<KB>(dw, p, C, k0, c); }
+};
+#endif
 
 // Channel blocks of the largest size, then one block of the rest.
 template <typename Sums>
@@ -162,9 +213,27 @@ void accumulate_piece_with(float* dw, const PaddedPiece& p, int C, int K) {
     }
 }
 
+// (Only instruction sets this build has reach here: see conv3x3_weight_gradient_direct_with.)
 void accumulate_piece(Conv3x3Isa isa, float* dw, const PaddedPiece& p, int C, int K) {
+#if defined(__x86_64__)
   if (isa == Conv3x3Isa::avx512) accumulate_piece_with<Avx512Sums>(dw, p, C, K);
   else accumulate_piece_with<Avx2Sums>(dw, p, C, K);
+#elif defined(__aarch64__)
+  (void)isa;
+  accumulate_piece_with<NeonSums>(dw, p, C, K);
+#else
+  (void)isa, (void)dw, (void)p, (void)C, (void)K;
+#endif
+}
+
+// The floats in one vector of the instruction set.
+int lanes_of(Conv3x3Isa isa) {
+  switch (isa) {
+    case Conv3x3Isa::avx512: return 16;
+    case Conv3x3Isa::avx2: return 8;
+    case Conv3x3Isa::neon: return 4;
+  }
+  return 4;
 }
 
 // The sizes of a piece of `rows` rows with vectors of `lanes` floats.
@@ -237,12 +306,15 @@ void conv3x3_weight_gradient_direct(float* dw, const float* dy, const float* x, 
 
 void conv3x3_weight_gradient_direct_with(Conv3x3Isa isa, float* dw, const float* dy, const float* x, int N, int C,
                                          int H, int W, int K) {
+  if (!conv3x3_isa_supported(isa))
+    throw std::invalid_argument(std::string("the direct weight gradient's ") + conv3x3_isa_name(isa) +
+                                " version: this CPU or build lacks it");
   if (N == 0 || H == 0 || W == 0 || C == 0 || K == 0) return;
   const int64_t HW = int64_t(H) * W, dw_size = int64_t(K) * C * 9;
   const int max_threads = omp_in_parallel() ? 1 : omp_get_max_threads();
   const int rows = piece_rows(N, C, H, W, K, max_threads), bands = (H + rows - 1) / rows, pieces = N * bands;
   const int threads = std::max(1, std::min(max_threads, pieces));
-  const PieceLayout layout(rows, W, isa == Conv3x3Isa::avx512 ? 16 : 8);
+  const PieceLayout layout(rows, W, lanes_of(isa));
   const int64_t piece_floats = layout.floats(C, K);
   // Grows once to the largest layer; a training step after the first allocates nothing.
   static thread_local std::vector<float> scratch;

@@ -18,7 +18,8 @@
 // threads share each block's three steps (channels, positions xi, channels).
 // The transforms are written as plain loops over a row of tiles, on even and odd columns kept
 // apart so that every access is unit-stride; they are compiled for AVX-512, AVX2 and the base
-// instruction set and vectorized by the compiler.
+// instruction set (on x86-64; elsewhere only the base one, which on aarch64 includes NEON) and
+// vectorized by the compiler.
 #include "kernels/cpu/conv3x3_winograd.h"
 
 #include <omp.h>
@@ -206,14 +207,21 @@ struct Transforms {
                             int r0, int r1, int k0, int k1, float* rows) {                                         \
     output_transform(yn, M, b, ep, p, r0, r1, k0, k1, rows);                                                      \
   }
+#if defined(__x86_64__)
 SEQNET_TRANSFORMS_FOR(avx512, __attribute__((target("avx512f,avx512dq,avx512bw,avx512vl,avx2,fma"))))
 SEQNET_TRANSFORMS_FOR(avx2, __attribute__((target("avx2,fma"))))
+#endif
 SEQNET_TRANSFORMS_FOR(base, )
 #undef SEQNET_TRANSFORMS_FOR
 
+// NEON is aarch64's base instruction set: its transforms are the base ones.
 Transforms transforms_for(std::optional<Conv3x3Isa> isa) {
+#if defined(__x86_64__)
   if (isa == Conv3x3Isa::avx512) return {input_avx512, output_avx512};
   if (isa == Conv3x3Isa::avx2) return {input_avx2, output_avx2};
+#else
+  (void)isa;
+#endif
   return {input_base, output_base};
 }
 

@@ -24,8 +24,9 @@ namespace seqnet::cpu {
 // CPU has, AVX2 under SEQNET_CONV=avx2); the GEMMs are OpenBLAS's, which picks its own.
 void conv3x3_forward_winograd(float* y, const float* x, const float* w, const float* b, int N, int C, int H, int W,
                               int K, const Conv3x3Epilogue& epilogue = {});
-// The same with the transforms in a given instruction set (nullopt: the base x86-64 one), for the
-// tests; only when conv3x3_isa_supported(*isa).
+// The same with the transforms in a given instruction set (nullopt: the base one of the processor
+// built for: x86-64 at SEQNET_X86_MARCH, or aarch64 with NEON), for the tests; only when
+// conv3x3_isa_supported(*isa).
 void conv3x3_forward_winograd_with(std::optional<Conv3x3Isa> isa, float* y, const float* x, const float* w,
                                    const float* b, int N, int C, int H, int W, int K,
                                    const Conv3x3Epilogue& epilogue = {});

@@ -52,13 +52,17 @@ void sigmoid_backward(T* dx, const T* dy, const T* y, int64_t n) {
 
 // Inverted dropout: survivors are scaled by 1/(1-p) so the expectation is unchanged and
 // evaluation needs no rescaling. p == 0 is the identity.
-// The hash's 32-bit multiplies dominate; the library targets x86-64-v2 (4 lanes), so this loop
-// is also compiled for AVX2 and AVX-512 and the widest one the CPU runs is picked when the
-// program loads (1M floats on one core: 0.85 ms with SSE, 0.55 AVX2, 0.39 AVX-512).
+// The hash's 32-bit multiplies dominate; on x86-64 the library targets x86-64-v2 (4 lanes), so
+// this loop is also compiled for AVX2 and AVX-512 and the widest one the CPU runs is picked when
+// the program loads (1M floats on one core: 0.85 ms with SSE, 0.55 AVX2, 0.39 AVX-512). Elsewhere
+// (aarch64: NEON, 4 lanes) it is compiled once.
+#if defined(__x86_64__)
+#define SEQNET_DROPOUT_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define SEQNET_DROPOUT_CLONES
+#endif
 template <typename T>
-__attribute__((target_clones("avx512f", "avx2", "default"))) void dropout_piece(T* y, const T* x, int64_t n,
-                                                                                uint64_t first, float p,
-                                                                                uint64_t seed) {
+SEQNET_DROPOUT_CLONES void dropout_piece(T* y, const T* x, int64_t n, uint64_t first, float p, uint64_t seed) {
   const T scale = static_cast<T>(dropout_scale(p));
   const uint32_t threshold = dropout_threshold(p);
   // A multiply by 0 or scale rather than a select: with IEEE trapping semantics GCC will not
