@@ -187,9 +187,11 @@ run_tests rest "Cuda*:*/Cuda*-CudaTf32*:$CONV_FILTER:CudaDistributed*"
 # ---- compute-sanitizer --------------------------------------------------------------------------
 # synccheck (barriers every thread of a block reaches) and racecheck (shared-memory hazards) on
 # the tiled kernels: the implicit GEMMs (FP32 and TF32, both tile heights, split-K, the weight
-# gradient) at the launch shapes of 132 and 1 multiprocessors. memcheck is left to the emulated
-# build under AddressSanitizer (scripts/test-cuda-emulated.sh --sanitize), to fit the time.
+# gradient) at the launch shapes of 132 and 1 multiprocessors, and the forward progression's
+# tiled steps (conv3x3_progression.cu). memcheck is left to the emulated build under
+# AddressSanitizer (scripts/test-cuda-emulated.sh --sanitize), to fit the time.
 TILED_FILTER='Cuda/CudaKernelConv2dOn.MatchesCpu*:Cuda/CudaKernelConvTranspose2x2On.MatchesCpu*:CudaTf32On*'
+TILED_FILTER+=':Steps/CudaKernelConv3x3Progression.*'
 SANITIZER=$(command -v compute-sanitizer || echo /usr/local/cuda/bin/compute-sanitizer)
 for tool in synccheck racecheck; do
   section "compute-sanitizer $tool (tiled kernels)"
