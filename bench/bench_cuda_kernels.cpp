@@ -17,6 +17,10 @@
 // 36), and of 128x128 training crops, batch 24 (32 at 128 up to 512 at 8). Each iteration is
 // timed on the device with CUDA events (UseManualTime); the GFLOP/s counter counts 2 flops per
 // multiply-add of the convolution (2 N H W K C ks^2). Without a GPU one benchmark reports why.
+//
+// The forward convolution's progression in five steps (kernels/cuda/conv3x3_progression.h,
+// docs/KERNELS.md), each step at four of the shapes above, timed the same way:
+//   BM_conv3x3_progression/1_naive/N1_C32_576x576_K32 ... BM_conv3x3_progression/5_tensor_cores/...
 #include <benchmark/benchmark.h>
 
 #include <cstdio>
@@ -39,6 +43,7 @@
 #include "kernels/cuda/maxpool2x2.h"
 #include "kernels/cuda/conv2d.h"
 #include "kernels/cuda/conv2d_naive.h"
+#include "kernels/cuda/conv3x3_progression.h"
 #include "kernels/cuda/cublas_gemm.h"
 #include "kernels/cuda/cudnn_conv.h"
 #include "kernels/tensor.h"
@@ -164,6 +169,30 @@ void bm_conv(benchmark::State& state, ConvShape s, Pass pass, Engine engine) {
       });
       break;
   }
+}
+
+void bm_progression_step(benchmark::State& state, ConvShape s, seqnet::cuda::progression::Forward forward) {
+  const Tensor x = random_device_tensor({s.N, s.C, s.H, s.W}, 1);
+  const Tensor w = random_device_tensor({s.K, s.C, kKsize, kKsize}, 2);
+  const Tensor b = random_device_tensor({s.K}, 3);
+  Tensor y = Tensor::empty({s.N, s.K, s.H, s.W}, Device::cuda);
+  time_on_device(state, 2.0 * s.N * s.H * s.W * double(s.K) * s.C * kKsize * kKsize, [&](cudaStream_t stream) {
+    forward(y.f32(), x.f32(), w.f32(), b.f32(), s.N, s.C, s.H, s.W, s.K, stream);
+  });
+}
+
+// The top level (32 channels: half of a 64-row tile idle), two middle levels and the bottom one.
+void register_progression() {
+  const ConvShape shapes[] = {{1, 32, 576, 576, 32}, {1, 128, 144, 144, 128}, {1, 512, 36, 36, 512},
+                              {24, 64, 64, 64, 64}};
+  for (const auto& step : seqnet::cuda::progression::steps())
+    for (const ConvShape& s : shapes) {
+      const std::string name = std::string("BM_conv3x3_progression/") + step.name + "/" + shape_name(s);
+      benchmark::RegisterBenchmark(name.c_str(), bm_progression_step, s, step.forward)
+          ->UseManualTime()
+          ->Unit(benchmark::kMillisecond)
+          ->MinTime(0.2);
+    }
 }
 
 void bm_sgemm_cublas(benchmark::State& state) {
@@ -378,6 +407,7 @@ void register_benchmarks() {
             ->Unit(benchmark::kMillisecond)
             ->MinTime(0.2);
       }
+  register_progression();
   register_other_kernels();
   benchmark::RegisterBenchmark("BM_sgemm_cublas", bm_sgemm_cublas)
       ->Arg(8192)

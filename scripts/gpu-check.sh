@@ -4,7 +4,8 @@
 # TF32 mma tests (the real fragment layout), the convolution tests, the other CUDA tests,
 # compute-sanitizer synccheck and racecheck on the tiled kernels, `seqnet verify --device cuda` on
 # the golden dumps, 200 training steps against the CPU's losses, the custom-vs-cuDNN convolution
-# benchmarks (FP32 and TF32), and, time allowing, `seqnet bench --device cuda` on the default
+# benchmarks (FP32 and TF32) and the forward convolution's five steps (conv3x3_progression.h),
+# and, time allowing, `seqnet bench --device cuda` on the default
 # model. It keeps going past failures, skips what would overrun the budget (saying so), and prints
 # a summary and one table of convolution timings, laid out for docs/GPU.md, last; the exit status
 # is non-zero when anything failed.
@@ -186,9 +187,11 @@ run_tests rest "Cuda*:*/Cuda*-CudaTf32*:$CONV_FILTER:CudaDistributed*"
 # ---- compute-sanitizer --------------------------------------------------------------------------
 # synccheck (barriers every thread of a block reaches) and racecheck (shared-memory hazards) on
 # the tiled kernels: the implicit GEMMs (FP32 and TF32, both tile heights, split-K, the weight
-# gradient) at the launch shapes of 132 and 1 multiprocessors. memcheck is left to the emulated
-# build under AddressSanitizer (scripts/test-cuda-emulated.sh --sanitize), to fit the time.
+# gradient) at the launch shapes of 132 and 1 multiprocessors, and the forward progression's
+# tiled steps (conv3x3_progression.cu). memcheck is left to the emulated build under
+# AddressSanitizer (scripts/test-cuda-emulated.sh --sanitize), to fit the time.
 TILED_FILTER='Cuda/CudaKernelConv2dOn.MatchesCpu*:Cuda/CudaKernelConvTranspose2x2On.MatchesCpu*:CudaTf32On*'
+TILED_FILTER+=':Steps/CudaKernelConv3x3Progression.*'
 SANITIZER=$(command -v compute-sanitizer || echo /usr/local/cuda/bin/compute-sanitizer)
 for tool in synccheck racecheck; do
   section "compute-sanitizer $tool (tiled kernels)"
@@ -254,7 +257,7 @@ fi
 
 # ---- Benchmarks ---------------------------------------------------------------------------------
 section "Kernel benchmarks"
-declare -a RATIOS=()
+declare -a RATIOS=() PROGRESSION=()
 if ! within_budget; then
   note "benchmarks" FAIL "skipped: ${SECONDS} s gone of the ${BUDGET_S} s budget"
 elif [ -x "$BENCH" ]; then
@@ -298,6 +301,31 @@ elif [ -x "$BENCH" ]; then
       }
       if (sgemm != "") printf "  cuBLAS SGEMM 8192: %s\n", sgemm
     }' "$OUT_DIR/bench_cuda_kernels.log")
+  # Lines "BM_conv3x3_progression/STEP/SHAPE/manual_time  1.23 ms ...": the forward convolution's
+  # five steps (kernels/cuda/conv3x3_progression.h), one row per shape, ms and TFLOP/s per step:
+  # the measured column of docs/KERNELS.md's progression table.
+  mapfile -t PROGRESSION < <(awk '
+    function ms(v, unit) { return unit == "ns" ? v / 1e6 : unit == "us" ? v / 1e3 : unit == "s" ? v * 1e3 : v }
+    function flops(shape,   f) { split(shape, f, /[_NCxK]+/); return 2 * f[2] * f[3] * f[4] * f[5] * f[6] * 9 }
+    $1 ~ /^BM_conv3x3_progression\// && $1 !~ /ERROR/ {
+      split($1, part, "/"); t[part[3] "/" part[2]] = ms($2, $3)
+      if (!(part[2] in seen_step)) { seen_step[part[2]] = 1; steps[++ns] = part[2] }
+      if (!(part[3] in seen_shape)) { seen_shape[part[3]] = 1; shapes[++nh] = part[3] }
+    }
+    END {
+      if (ns == 0) exit
+      line = "| shape |"; rule = "| --- |"
+      for (i = 1; i <= ns; ++i) { line = line " " steps[i] " ms (TFLOP/s) |"; rule = rule " --- |" }
+      print line; print rule
+      for (h = 1; h <= nh; ++h) {
+        line = "| " shapes[h] " |"
+        for (i = 1; i <= ns; ++i) {
+          key = shapes[h] "/" steps[i]
+          line = line ((key in t) ? sprintf(" %.3f (%.1f) |", t[key], flops(shapes[h]) / t[key] / 1e9) : " - |")
+        }
+        print line
+      }
+    }' "$OUT_DIR/bench_cuda_kernels.log")
 else
   note "benchmarks" FAIL "no $BENCH"
 fi
@@ -327,6 +355,10 @@ printf '%s\n' "${SUMMARY[@]}"
 if [ "${#RATIOS[@]}" -gt 0 ]; then
   echo "convolutions, custom and cuDNN, for docs/GPU.md (ratio = custom/cuDNN time, lower is better; device: $(nvidia-smi --query-gpu=name --format=csv,noheader 2> /dev/null | head -1)):"
   printf '%s\n' "${RATIOS[@]}"
+fi
+if [ "${#PROGRESSION[@]}" -gt 0 ]; then
+  echo "the forward convolution in five steps, for docs/KERNELS.md (device: $(nvidia-smi --query-gpu=name --format=csv,noheader 2> /dev/null | head -1)):"
+  printf '%s\n' "${PROGRESSION[@]}"
 fi
 if [ "$FAILED" -ne 0 ]; then echo "RESULT: FAILED"; else echo "RESULT: OK"; fi
 exit "$FAILED"

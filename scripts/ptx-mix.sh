@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # ptx-mix.sh: the instruction mix of one main-loop step of every convolution kernel (conv2d.cu,
-# conv_transpose2x2.cu), compiled for one architecture (default sm_90), with no GPU: per kernel,
+# conv_transpose2x2.cu, and the teaching steps of conv3x3_progression.cu), compiled for one
+# architecture (default sm_90), with no GPU: per kernel,
 # the instructions of its main loop by kind, the share of them that is math, and ptxas's
 # registers and spills. docs/GPU.md's performance model is computed from this table.
 #
@@ -36,7 +37,7 @@ FILT=$(command -v "$(dirname "$NVCC")/cu++filt" || command -v c++filt || echo ca
 SCRATCH=$(mktemp -d)
 trap 'rm -rf "$SCRATCH"' EXIT
 
-for name in conv2d conv_transpose2x2; do
+for name in conv2d conv_transpose2x2 conv3x3_progression; do
   "$NVCC" -arch="$ARCH" -std=c++20 -O3 -I"$ROOT" -ptx "$ROOT/kernels/cuda/$name.cu" -o "$SCRATCH/$name.ptx"
   "$PTXAS" -arch="$ARCH" -O3 -v "$SCRATCH/$name.ptx" -o /dev/null 2> "$SCRATCH/$name.ptxas"
 done
@@ -123,7 +124,7 @@ def ops(lines):
 
 print(f"{'file':<18} {'kernel':<52} {'math':>4} {'lds':>4} {'sts':>4} {'ldg':>4} {'int':>4} {'div':>4} "
       f"{'other':>5} {'all':>4} {'math%':>6} {'tc<=':>5} {'regs':>4} {'spill':>5}")
-for name in ("conv2d", "conv_transpose2x2"):
+for name in ("conv2d", "conv_transpose2x2", "conv3x3_progression"):
     res = resources(f"{scratch}/{name}.ptxas")
     text = open(f"{scratch}/{name}.ptx").read().split("\n")
     entries = [n for n, l in enumerate(text) if l.startswith(".entry") or l.startswith(".visible .entry")]
