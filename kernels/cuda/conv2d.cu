@@ -60,6 +60,7 @@ struct Conv {
   static constexpr int KK = KS * KS, P = KS / 2;
   static constexpr bool kFullSteps = true;  // R = KK Cp, a multiple of BK
   static constexpr bool kBatchNormRelu = !FLIP;  // the forward's epilogue may normalise
+  static constexpr int kWideBlocks = 4;
   struct Column {
     const float* pixel;  // in[n, 0, i, j]
     uint32_t inside;     // bit tap: pixel (i + u - P, j + v - P) is in the image
@@ -102,15 +103,28 @@ struct Conv {
     s.b_offset += kChannelStep * g.H * g.W;
   }
   // Wm[m][(tap, c)] = w[m, c, tap] (forward) or Wf[m][(tap, k)] = w[k, m, KK - 1 - tap] (backward-input).
-  static __device__ float a(const GemmArgs& g, const Slice& s, int, int m, int k) {
+  struct Row {
+    int offset;  // of w[m, 0, 0] (forward) or w[0, m, 0] (FLIP) in w: < 2^31, as w's size is
+  };
+  static __device__ Row row(const GemmArgs& g, int m) { return {FLIP ? m * KK : m * g.Cin * KK}; }
+  static __device__ float a(const GemmArgs& g, const Slice& s, const Row& row, int, int k) {
     if (s.c0 + k >= g.Cin) return 0.f;
-    const float* row = g.w + (FLIP ? int64_t(m) * KK : int64_t(m) * g.Cin * KK);  // the same every step
-    return __ldg(row + s.a_offset + k * a_channel_stride(g));
+    return __ldg(g.w + (row.offset + s.a_offset + k * a_channel_stride(g)));
   }
-  // Xcol[(tap, c)][q] = in[n, c, i+u-p, j+v-p], 0 outside the image.
-  static __device__ float b(const GemmArgs& g, const Slice& s, const Column& col, int, int k) {
-    if (!(col.inside >> s.tap & 1) || s.c0 + k >= g.Cin) return 0.f;
-    return __ldg(col.pixel + s.b_offset + k * g.H * g.W);
+  // Xcol[(tap, c)][q] = in[n, c, i+u-p, j+v-p], 0 outside the image: channels c0 .. c0 + rows - 1
+  // of the tap's pixel, rows = 0 when it is outside, else the channels left (BK but at the padding).
+  struct Gather {
+    const float* pixel;  // in[n, c0, i + u - P, j + v - P]
+    int rows;
+    int HW;
+  };
+  static __device__ Gather gather(const GemmArgs& g, const Slice& s, const Column& col, int, int rows) {
+    const int channels_left = g.Cin - s.c0;
+    return {col.pixel + s.b_offset, col.inside >> s.tap & 1 ? (rows < channels_left ? rows : channels_left) : 0,
+            g.H * g.W};
+  }
+  static __device__ float b(const GemmArgs&, const Gather& x, int k) {
+    return k < x.rows ? __ldg(x.pixel + k * x.HW) : 0.f;
   }
   static __device__ int64_t out_index(const GemmArgs& g, int n, int p, int m) {
     return (int64_t(n) * g.M + m) * g.H * g.W + p;

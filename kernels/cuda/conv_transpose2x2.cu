@@ -37,11 +37,23 @@ struct UpsampleForward {
   struct Slice {};  // the row r0 + k is all a and b need
   static __device__ Slice slice(const GemmArgs&, int) { return {}; }
   static __device__ void next(const GemmArgs&, Slice&) {}
-  static __device__ float a(const GemmArgs& g, const Slice&, int r0, int m, int k) {
-    return __ldg(&g.w[int64_t(r0 + k) * g.M + m]);
+  struct Row {
+    const float* w;  // w[0][m]
+  };
+  static __device__ Row row(const GemmArgs& g, int m) { return {g.w + m}; }
+  static __device__ float a(const GemmArgs& g, const Slice&, const Row& row, int r0, int k) {
+    return __ldg(&row.w[int64_t(r0 + k) * g.M]);
   }
-  static __device__ float b(const GemmArgs& g, const Slice&, const Column& col, int r0, int k) {
-    return __ldg(&col.x_q[int64_t(r0 + k) * g.H * g.W]);
+  struct Gather {
+    const float* x;  // x[n, r0, i, j]
+    int rows;
+    int HW;
+  };
+  static __device__ Gather gather(const GemmArgs& g, const Slice&, const Column& col, int r0, int rows) {
+    return {col.x_q + int64_t(r0) * g.H * g.W, rows, g.H * g.W};
+  }
+  static __device__ float b(const GemmArgs&, const Gather& x, int k) {
+    return k < x.rows ? __ldg(x.x + k * x.HW) : 0.f;
   }
   // Y'[m][q] goes to y[n, k, 2i+u, 2j+v], m = 4k + 2u + v.
   static __device__ int64_t out_index(const GemmArgs& g, int n, int p, int m) {
@@ -52,6 +64,7 @@ struct UpsampleForward {
   static __device__ int bias_index(const GemmArgs&, int m) { return m >> 2; }
   static constexpr bool kFullSteps = false;  // R = C, any number
   static constexpr bool kBatchNormRelu = false;
+  static constexpr int kWideBlocks = 0;  // held to 4, ptxas spilled; alone it fits 4 (implicit_gemm.cuh)
 };
 
 // Backward-input: in = dy (N, K, 2H, 2W), Cin = K, the pixels those of x (H, W); M = C, R = 4K;
@@ -68,13 +81,25 @@ struct UpsampleBackwardInput {
   struct Slice {};  // the row r0 + k is all a and b need
   static __device__ Slice slice(const GemmArgs&, int) { return {}; }
   static __device__ void next(const GemmArgs&, Slice&) {}
-  static __device__ float a(const GemmArgs& g, const Slice&, int r0, int m, int k) {
-    return __ldg(&g.w[int64_t(m) * g.R + r0 + k]);
+  struct Row {
+    const float* w;  // w[m][0]
+  };
+  static __device__ Row row(const GemmArgs& g, int m) { return {g.w + int64_t(m) * g.R}; }
+  static __device__ float a(const GemmArgs&, const Slice&, const Row& row, int r0, int k) {
+    return __ldg(&row.w[r0 + k]);
   }
-  // dY'[r][q] = dy[n, k, 2i+u, 2j+v], r = 4k + 2u + v.
-  static __device__ float b(const GemmArgs& g, const Slice&, const Column& col, int r0, int k) {
-    const int r = r0 + k, kk = r >> 2, u = (r >> 1) & 1, v = r & 1;
-    return __ldg(&col.dy_q[int64_t(kk) * 4 * g.H * g.W + u * 2 * g.W + v]);
+  // dY'[r][q] = dy[n, k, 2i+u, 2j+v], r = 4k + 2u + v. r0 is a multiple of BK (8), so row r0 + k
+  // is channel r0/4 + k/4 at (u, v) = ((k >> 1) & 1, k & 1).
+  struct Gather {
+    const float* dy;  // dy[n, r0 / 4, 2i, 2j]
+    int rows;
+    int HW4, W2;      // 4 H W and 2 W: the channel and row strides of dy
+  };
+  static __device__ Gather gather(const GemmArgs& g, const Slice&, const Column& col, int r0, int rows) {
+    return {col.dy_q + int64_t(r0 >> 2) * 4 * g.H * g.W, rows, 4 * g.H * g.W, 2 * g.W};
+  }
+  static __device__ float b(const GemmArgs&, const Gather& x, int k) {
+    return k < x.rows ? __ldg(x.dy + (k >> 2) * x.HW4 + ((k >> 1) & 1) * x.W2 + (k & 1)) : 0.f;
   }
   static __device__ int64_t out_index(const GemmArgs& g, int n, int p, int m) {
     return (int64_t(n) * g.M + m) * g.H * g.W + p;
@@ -82,6 +107,7 @@ struct UpsampleBackwardInput {
   static __device__ int bias_index(const GemmArgs&, int) { return 0; }  // no bias
   static constexpr bool kFullSteps = false;  // R = 4K: a multiple of BK only for even K
   static constexpr bool kBatchNormRelu = false;
+  static constexpr int kWideBlocks = 4;
 };
 
 // Backward-weight: a = x (N, C, H, W), M = C; b = dy (N, K, 2H, 2W), Cb = K, R = 4K; column r =

@@ -9,19 +9,28 @@
 //   struct Op {
 //     struct Column;                                             // a thread's pixel q, found once
 //     static Column column(const GemmArgs&, int64_t q);          // q < Q
+//     struct Row;                                                // a thread's row m of A, found once
+//     static Row row(const GemmArgs&, int m);                    // m < M
 //     struct Slice;                                              // reduction rows r0..r0+BK-1
 //     static Slice slice(const GemmArgs&, int r0);               // r0 a multiple of BK, once
 //     static void next(const GemmArgs&, Slice&);                 // r0 += BK, every step
-//     static float a(const GemmArgs&, const Slice&, int r0, int m, int k);          // A(m, r0 + k)
-//     static float b(const GemmArgs&, const Slice&, const Column&, int r0, int k);  // B(r0 + k, q)
+//     static float a(const GemmArgs&, const Slice&, const Row&, int r0, int k);     // A(m, r0 + k)
+//     struct Gather;                                             // a step's B at the thread's pixel
+//     static Gather gather(const GemmArgs&, const Slice&, const Column&, int r0, int rows);
+//     static float b(const GemmArgs&, const Gather&, int k);     // B(r0 + k, q); 0 for k >= rows
 //     static int64_t out_index(const GemmArgs&, int n, int p, int m);  // where out(m, q) goes, q = n HW + p
 //     static int bias_index(const GemmArgs&, int m);             // bias[] of row m (if bias)
 //     static constexpr bool kFullSteps;   // R is a multiple of BK: no step is cut short by R
 //     static constexpr bool kBatchNormRelu;                      // the epilogue below may apply
+//     static constexpr int kWideBlocks;   // FP32 64x128 blocks a multiprocessor must hold (gemm_min_blocks)
 //   };
 // The Slice carries what the BK rows of a step share, advanced by next() instead of being found
 // from r (for the convolutions: the tap and the first channel, so no division and no bounds test
-// of the tap's pixel sits in the main loop: Conv in conv2d.cu).
+// of the tap's pixel sits in the main loop: Conv in conv2d.cu). The Gather is what a thread's BK
+// loads of B in one step share, found once per step: a base address and how many of the rows
+// are there (0 when the pixel is outside, or past Q); b(k) is then a compare, an add of k times a
+// stride, and a load. (Left to the compiler inside b, the base and the tests were redone for each
+// of the 8 loads: ~14 integer instructions per gathered element in PTX.)
 //
 // Epilogue: out = acc + bias[bias_index(m)], then, when bn_relu is set (the evaluation-mode
 // Conv2d -> BatchNorm2d -> ReLU of ops::conv2d_batchnorm_relu_eval), out = max(0, (out - mean) *
@@ -30,17 +39,18 @@
 // with kBatchNormRelu compile that test (the forward convolutions): ptxas allocates the others'
 // registers as before (with it compiled in, one of them spilled 12 bytes).
 //
-// Tiling. A block of 4*BM threads computes a BM x BN tile (BM = 32 or 64 rows, BN = 16*TN
-// columns, TN = 4 or 8). The threads form a (BM/4) x 16 grid; thread (ty, tx) owns the 4 rows
-// ty*4..ty*4+3 and the TN columns g*64 + tx*4 + {0..3}, g < TN/4, so a warp's float4 reads of a
-// shared row touch 64 consecutive floats (no bank conflicts) and each thread does 4*TN FMAs per
-// 1 + TN/4 shared loads. The reduction advances BK = 8 per step: the next slice is fetched into
-// registers while the current one is multiplied out of shared memory (two shared buffers, one
-// barrier per step). Shared rows are padded by 4 floats so the transposing stores (8 reduction
-// indices x 4 rows per warp) land in 32 different banks.
+// Tiling. A block of (BM/TM) x 16 threads computes a BM x BN tile (BM = 32 or 64 rows, BN = 16*TN
+// columns, TN = 4 or 8; TM = 8 rows a thread on the FP32 64-row tiles, 4 elsewhere: ThreadTile).
+// Thread (ty, tx) owns the TM rows ty*TM..ty*TM+TM-1 and the TN columns g*64 + tx*4 + {0..3},
+// g < TN/4, so a warp's float4 reads of a shared row touch 64 consecutive floats (no bank
+// conflicts) and each thread does TM*TN FMAs per TM/4 + TN/4 shared loads. The reduction advances
+// BK = 8 per step: the next slice is fetched into registers while the current one is multiplied
+// out of shared memory (two shared buffers, one barrier per step). Shared rows are padded by 4
+// floats so the transposing stores (8 reduction indices x 4 rows per warp) land in 32 different
+// banks.
 //
 // BM = 32 for M <= 32 (SeqNet's 32-channel level and refiners, where a 64-row tile would be half
-// padding); the thread count halves with BM, so the per-thread work and registers are the same.
+// padding), with 4 rows a thread: 128 threads, as many as the FP32 64-row tiles.
 //
 // Split-K. Where the tiles give less than about two waves, the reduction is cut into `splits`
 // ranges of r_chunk (a multiple of BK), one per grid z; each writes its tile to its own slice of
@@ -101,15 +111,22 @@ struct Tiles {
   float b[2][BK][BN + Pad];  // b[buffer][r][q]
 };
 
-// acc (4 x TN) += A slice (BK x 4 of the thread's rows)^T * B slice (BK x TN of its columns).
-template <int BM, int TN>
-__device__ __forceinline__ void multiply_slice(float (&acc)[4][TN], const float (*a)[BM + kPad],
+// acc (TM x TN) += A slice (BK x TM of the thread's rows)^T * B slice (BK x TN of its columns):
+// per reduction row TM/4 + TN/4 shared float4 loads feed TM*TN FMAs (8 x 8: 64 per 4 loads).
+template <int BM, int TM, int TN>
+__device__ __forceinline__ void multiply_slice(float (&acc)[TM][TN], const float (*a)[BM + kPad],
                                                const float (*b)[16 * TN + kPad], int ty, int tx) {
 #pragma unroll
   for (int r = 0; r < BK; ++r) {
-    const float4 a4 = *reinterpret_cast<const float4*>(&a[r][ty * 4]);
-    const float av[4] = {a4.x, a4.y, a4.z, a4.w};
-    float bv[TN];
+    float av[TM], bv[TN];
+#pragma unroll
+    for (int h = 0; h < TM / 4; ++h) {
+      const float4 a4 = *reinterpret_cast<const float4*>(&a[r][ty * TM + h * 4]);
+      av[h * 4 + 0] = a4.x;
+      av[h * 4 + 1] = a4.y;
+      av[h * 4 + 2] = a4.z;
+      av[h * 4 + 3] = a4.w;
+    }
 #pragma unroll
     for (int g = 0; g < TN / 4; ++g) {
       const float4 b4 = *reinterpret_cast<const float4*>(&b[r][g * 64 + tx * 4]);
@@ -119,7 +136,7 @@ __device__ __forceinline__ void multiply_slice(float (&acc)[4][TN], const float 
       bv[g * 4 + 3] = b4.w;
     }
 #pragma unroll
-    for (int i = 0; i < 4; ++i)
+    for (int i = 0; i < TM; ++i)
 #pragma unroll
       for (int j = 0; j < TN; ++j) acc[i][j] = fmaf(av[i], bv[j], acc[i][j]);
   }
@@ -167,26 +184,42 @@ __device__ __forceinline__ void multiply_slice_tf32(float (&acc)[4][TN], const f
 // (The kernels take GemmArgs' fields one by one and rebuild it: HIP-CPU's kernels are SIMD
 // clones, which take no struct arguments.)
 // The blocks per multiprocessor gemm_kernel's registers must allow (ptxas then uses at most
-// 65,536 / (4 BM x blocks) a thread); 0 leaves the choice to ptxas. Only the TF32 32-row tiles
-// have one. Narrow: left alone, ptxas gave it 70 registers, 7 blocks of the 8 (1,024 threads)
-// gemm_plan counts on; held to 8 (64 registers) it spills nothing. (Holding every narrow tile to
+// 65,536 / (threads x blocks) a thread); 0 leaves the choice to ptxas. The FP32 64x128 tile (8 x 8
+// outputs a thread, 128 threads) is held to Op::kWideBlocks (4 blocks, 128 registers, for the
+// convolutions: left alone ptxas took 130, which leaves room for 3; gemm_plan counts 4). The
+// transposed convolution's forward is left at 0: held to 4 blocks ptxas spilled 24 bytes of it,
+// left alone it takes 128 registers and spills nothing (so 4 blocks all the same). The TF32 32-row tiles: narrow, left alone, ptxas
+// gave it 70 registers, 7 blocks of the 8 (1,024 threads) gemm_plan counts on; held to 8 (64 registers) it spills nothing. (Holding every narrow tile to
 // 64 made ptxas recompute addresses: 5% more instructions where 64 already sufficed.) Wide: left
 // alone, ptxas aimed at 7 blocks (72 registers) and spilled 8 bytes of gemm_kernel<Conv<3, true>,
 // 32, 8, true>; held to 6 (85 at most) it spills nothing (the plan counts 4 of these blocks).
-template <int BM, int TN, bool TF32>
+template <class Op, int BM, int TN, bool TF32>
 constexpr int gemm_min_blocks() {
-  return TF32 && BM == 32 ? (TN == 4 ? 8 : 6) : 0;
+  return TF32 && BM == 32 ? (TN == 4 ? 8 : 6) : !TF32 && BM == 64 && TN == 8 ? Op::kWideBlocks : 0;
 }
 
+// Output rows per thread, TM: 8 on the FP32 64-row tiles, 4 elsewhere. With 8 x TN outputs a
+// thread does 8 TN FMAs per 2 + TN/4 shared loads of a reduction row, and the block (BM / TM x 16
+// threads) gathers the same BK x (BM + BN) elements per step with half the threads, so each
+// gathered element's address work is spread over twice the FMAs (CUTLASS's SIMT shape). The TF32
+// warp grid is built for 4; a 32-row tile of 8 would leave 64 threads to gather whole slices.
+template <int BM, bool TF32>
+struct ThreadTile {
+  static constexpr int rows = !TF32 && BM == 64 ? 8 : 4;  // TM
+  static constexpr int threads = BM / rows * 16;
+};
+
 template <class Op, int BM, int TN, bool TF32>
-__global__ void __launch_bounds__(4 * BM, (gemm_min_blocks<BM, TN, TF32>())) gemm_kernel(float* out, const float* __restrict__ in,
+__global__ void __launch_bounds__(ThreadTile<BM, TF32>::threads, (gemm_min_blocks<Op, BM, TN, TF32>())) gemm_kernel(float* out, const float* __restrict__ in,
                                                       const float* __restrict__ w, const float* __restrict__ bias,
                                                       int N, int Cin, int H, int W, int M, int R,
                                                       const float4* __restrict__ bn_relu,
                                                       float* __restrict__ partials, int r_chunk) {
   const GemmArgs args{out, in, w, bias, N, Cin, H, W, M, R, bn_relu};
-  constexpr int kThreads = 4 * BM, BN = 16 * TN;
-  constexpr int kARowStride = kThreads / BK;        // A rows between a thread's 2 loads
+  constexpr int TM = ThreadTile<BM, TF32>::rows;
+  constexpr int kThreads = ThreadTile<BM, TF32>::threads, BN = 16 * TN;
+  constexpr int kAPerThread = BK * BM / kThreads;  // A elements each thread loads per step (TM / 2)
+  constexpr int kARowStride = kThreads / BK;        // A rows between them
   constexpr int kBPerThread = BK * BN / kThreads;  // B elements each thread loads per step
   constexpr int kBRowStride = kThreads / BN;       // reduction rows between them
   __shared__ __align__(16) Tiles<BM, TN, TF32 ? kPadTf32 : kPad> tiles;
@@ -198,41 +231,44 @@ __global__ void __launch_bounds__(4 * BM, (gemm_min_blocks<BM, TN, TF32>())) gem
   const int64_t q0 = int64_t(blockIdx.x) * BN;
   const int r_begin = blockIdx.z * r_chunk, r_end = r_begin + r_chunk < args.R ? r_begin + r_chunk : args.R;
 
-  // A loads: 2 per thread, reduction index a_r = t % 8, rows a_m + kARowStride s.
+  // A loads: kAPerThread per thread, reduction index a_r = t % 8, rows a_m + kARowStride s.
   const int a_r = t % BK, a_m = t / BK;
-  bool a_valid[2];
+  bool a_valid[kAPerThread];
 #pragma unroll
-  for (int s = 0; s < 2; ++s) a_valid[s] = m0 + a_m + kARowStride * s < M;
+  for (int s = 0; s < kAPerThread; ++s) a_valid[s] = m0 + a_m + kARowStride * s < M;
+  typename Op::Row a_rows[kAPerThread];
+#pragma unroll
+  for (int s = 0; s < kAPerThread; ++s) a_rows[s] = Op::row(args, a_valid[s] ? m0 + a_m + kARowStride * s : 0);
   // B loads: one fixed pixel column per thread (its Column found once), rows b_r + kBRowStride s.
-  const int b_q = t % BN, b_r = t / BN;
+  // (With kThreads == BN every thread loads all BK rows of its column: b_r is 0, and known to be.)
+  const int b_q = t % BN, b_r = kThreads == BN ? 0 : t / BN;
   const int64_t q = q0 + b_q;
   const bool q_valid = q < Q;
   const typename Op::Column column = Op::column(args, q_valid ? q : 0);
   typename Op::Slice slice = Op::slice(args, r_begin);
 
-  float a_reg[2], b_reg[kBPerThread];
+  float a_reg[kAPerThread], b_reg[kBPerThread];
   // The slice's rows; with Op::kFullSteps (R and so r_end a multiple of BK) every row is < r_end.
   auto fetch = [&](int r0) {
-    const auto in_range = [&](int k) { return Op::kFullSteps || r0 + k < r_end; };
+    const bool a_in_range = Op::kFullSteps || r0 + a_r < r_end;
 #pragma unroll
-    for (int s = 0; s < 2; ++s)
-      a_reg[s] = a_valid[s] && in_range(a_r) ? Op::a(args, slice, r0, m0 + a_m + kARowStride * s, a_r) : 0.f;
+    for (int s = 0; s < kAPerThread; ++s)
+      a_reg[s] = a_valid[s] && a_in_range ? Op::a(args, slice, a_rows[s], r0, a_r) : 0.f;
+    const int rows = !q_valid ? 0 : Op::kFullSteps ? BK : r_end - r0;
+    const typename Op::Gather gather = Op::gather(args, slice, column, r0, rows);
 #pragma unroll
-    for (int s = 0; s < kBPerThread; ++s) {
-      const int k = b_r + kBRowStride * s;
-      b_reg[s] = q_valid && in_range(k) ? Op::b(args, slice, column, r0, k) : 0.f;
-    }
+    for (int s = 0; s < kBPerThread; ++s) b_reg[s] = Op::b(args, gather, b_r + kBRowStride * s);
   };
   auto store = [&](int buffer) {
 #pragma unroll
-    for (int s = 0; s < 2; ++s)
+    for (int s = 0; s < kAPerThread; ++s)
       tiles.a[buffer][a_r][a_m + kARowStride * s] = TF32 ? round_to_tf32(a_reg[s]) : a_reg[s];
 #pragma unroll
     for (int s = 0; s < kBPerThread; ++s)
       tiles.b[buffer][b_r + kBRowStride * s][b_q] = TF32 ? round_to_tf32(b_reg[s]) : b_reg[s];
   };
 
-  float acc[4][TN] = {};
+  float acc[TM][TN] = {};
   const int steps = r_end > r_begin ? (r_end - r_begin + BK - 1) / BK : 0;
   if (steps > 0) {  // R = 0 (a bias-only output) loads nothing
     fetch(r_begin);
@@ -249,12 +285,12 @@ __global__ void __launch_bounds__(4 * BM, (gemm_min_blocks<BM, TN, TF32>())) gem
     if constexpr (TF32)
       multiply_slice_tf32<BM, TN>(acc, tiles.a[current], tiles.b[current], warp_m, warp_n, lane);
     else
-      multiply_slice<BM, TN>(acc, tiles.a[current], tiles.b[current], ty, tx);
+      multiply_slice<BM, TM, TN>(acc, tiles.a[current], tiles.b[current], ty, tx);
     if (more) store(current ^ 1);  // that buffer's readers finished before the last barrier
     __syncthreads();
   }
 
-  // acc[i][j]'s place in the tile: SIMT rows ty*4 + i, columns (j/4)*64 + tx*4 + j%4; TF32 as in
+  // acc[i][j]'s place in the tile: SIMT rows ty*TM + i, columns (j/4)*64 + tx*4 + j%4; TF32 as in
   // multiply_slice_tf32.
   const bool split = gridDim.z > 1;
   float* partial = split ? partials + int64_t(blockIdx.z) * M * Q : nullptr;
@@ -277,8 +313,8 @@ __global__ void __launch_bounds__(4 * BM, (gemm_min_blocks<BM, TN, TF32>())) gem
     col_p[j] = p;
   }
 #pragma unroll
-  for (int i = 0; i < 4; ++i) {
-    const int m = m0 + (TF32 ? warp_m * 32 + (i / 2) * 16 + g + 8 * (i % 2) : ty * 4 + i);
+  for (int i = 0; i < TM; ++i) {
+    const int m = m0 + (TF32 ? warp_m * 32 + (i / 2) * 16 + g + 8 * (i % 2) : ty * TM + i);
     if (m >= M) continue;
     const int channel = Op::bias_index(args, m);
     const float bias = !split && args.bias ? args.bias[channel] : 0.f;
@@ -292,21 +328,21 @@ __global__ void __launch_bounds__(4 * BM, (gemm_min_blocks<BM, TN, TF32>())) gem
 }
 
 // out(m, q) = partials[0](m, q) + partials[1](m, q) + ... in split order, then + bias, then the
-// epilogue; e = m*Q + q.
+// epilogue, for m < M and q = n HW + p.
 template <class Op>
 __global__ void add_splits_kernel(float* out, const float* __restrict__ bias, int N, int Cin, int H, int W, int M,
                                   int R, const float4* __restrict__ bn_relu, const float* __restrict__ partials,
                                   int splits) {
   const GemmArgs args{out, nullptr, nullptr, bias, N, Cin, H, W, M, R, bn_relu};
-  const int64_t Q = int64_t(args.N) * args.H * args.W, elements = int64_t(args.M) * Q;
-  for (int64_t e = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; e < elements;
-       e += int64_t(gridDim.x) * blockDim.x) {
+  // Grid: y is the row m, z the image n, x strides over the image's pixels p: no division.
+  const int m = blockIdx.y, n = blockIdx.z, HW = args.H * args.W;
+  const int64_t Q = int64_t(args.N) * HW, elements = int64_t(args.M) * Q, row = int64_t(m) * Q + int64_t(n) * HW;
+  const int channel = Op::bias_index(args, m);
+  const float bias_m = args.bias ? args.bias[channel] : 0.f;
+  for (int p = blockIdx.x * blockDim.x + threadIdx.x; p < HW; p += gridDim.x * blockDim.x) {
     float sum = 0.f;
-    for (int z = 0; z < splits; ++z) sum += partials[z * elements + e];
-    const int m = int(e / Q), channel = Op::bias_index(args, m);
-    if (args.bias) sum += args.bias[channel];
-    const int64_t q = e - int64_t(m) * Q, HW = int64_t(args.H) * args.W, n = q / HW;
-    args.out[Op::out_index(args, int(n), int(q - n * HW), m)] = epilogue<Op>(args, channel, sum);
+    for (int z = 0; z < splits; ++z) sum += partials[z * elements + row + p];
+    args.out[Op::out_index(args, n, p, m)] = epilogue<Op>(args, channel, sum + bias_m);
   }
 }
 
@@ -318,21 +354,25 @@ __global__ void add_splits_kernel(float* out, const float* __restrict__ bias, in
 //   splits   when the tiles give less than two waves: the fewest that fill the last wave to 90%
 //            (b blocks run in ceil(b / wave) rounds, so the fill is b / (wave ceil(b / wave))),
 //            at most one per kMinSplitSteps reduction steps.
-// A wave is every multiprocessor full: ptxas gives 71-102 registers a thread on the wide tile and 55-64
-// on the narrow one (docs/GPU.md), so a multiprocessor holds 512 or 1,024 of these threads.
+// A wave is every multiprocessor full (docs/GPU.md, "Registers and shared memory"): the FP32
+// 64-row tiles (128 threads of 8 x TN outputs) take 128 registers a thread wide, 96 narrow, so 4
+// or 5 blocks; the others (4 x TN outputs, 4 BM threads) 71-102 wide and 55-64 narrow, so 512 or
+// 1,024 threads.
 struct GemmPlan {
   int rows, columns, splits, r_chunk;
 };
 
-inline int64_t blocks_per_wave(int rows, int columns) {
-  return int64_t(multiprocessor_count()) * (columns == 128 ? 512 : 1024) / (4 * rows);
+inline int64_t blocks_per_wave(int rows, int columns, bool tf32) {
+  const int per_multiprocessor =
+      !tf32 && rows == 64 ? (columns == 128 ? 4 : 5) : (columns == 128 ? 512 : 1024) / (4 * rows);
+  return int64_t(multiprocessor_count()) * per_multiprocessor;
 }
 
-inline GemmPlan gemm_plan(int64_t Q, int M, int R) {
+inline GemmPlan gemm_plan(int64_t Q, int M, int R, bool tf32 = false) {
   const int rows = M <= 32 ? 32 : 64;
   const int64_t row_tiles = (M + rows - 1) / rows;
-  const int columns = (Q + 127) / 128 * row_tiles >= blocks_per_wave(rows, 128) ? 128 : 64;
-  const int64_t blocks = (Q + columns - 1) / columns * row_tiles, wave = blocks_per_wave(rows, columns);
+  const int columns = (Q + 127) / 128 * row_tiles >= blocks_per_wave(rows, 128, tf32) ? 128 : 64;
+  const int64_t blocks = (Q + columns - 1) / columns * row_tiles, wave = blocks_per_wave(rows, columns, tf32);
   const int64_t steps = (R + BK - 1) / BK;
   int64_t splits = 1;
   if (blocks < 2 * wave) {
@@ -349,7 +389,8 @@ template <class Op, int BM, int TN, bool TF32>
 void launch_tile(const GemmArgs& args, const GemmPlan& plan, float* partials, cudaStream_t stream) {
   const int64_t Q = int64_t(args.N) * args.H * args.W;
   const dim3 grid(unsigned((Q + 16 * TN - 1) / (16 * TN)), unsigned((args.M + BM - 1) / BM), unsigned(plan.splits));
-  gemm_kernel<Op, BM, TN, TF32><<<grid, 4 * BM, 0, stream>>>(args.out, args.in, args.w, args.bias, args.N, args.Cin,
+  constexpr int threads = ThreadTile<BM, TF32>::threads;  // (hipify's launch pattern takes no template here)
+  gemm_kernel<Op, BM, TN, TF32><<<grid, threads, 0, stream>>>(args.out, args.in, args.w, args.bias, args.N, args.Cin,
                                                               args.H, args.W, args.M, args.R, args.bn_relu, partials,
                                                               plan.r_chunk);
   SEQNET_CUDA_CHECK_LAUNCH();
@@ -359,7 +400,7 @@ void launch_tile(const GemmArgs& args, const GemmPlan& plan, float* partials, cu
 template <class Op, bool TF32>
 void gemm(const GemmArgs& args, cudaStream_t stream) {
   const int64_t Q = int64_t(args.N) * args.H * args.W, elements = int64_t(args.M) * Q;
-  const GemmPlan plan = gemm_plan(Q, args.M, args.R);
+  const GemmPlan plan = gemm_plan(Q, args.M, args.R, TF32);
   // The splits' partial tiles live in stream-ordered memory of this call only.
   float* partials = nullptr;
   if (plan.splits > 1)
@@ -373,7 +414,9 @@ void gemm(const GemmArgs& args, cudaStream_t stream) {
     else launch_tile<Op, 64, 4, TF32>(args, plan, partials, stream);
   }
   if (plan.splits > 1) {
-    add_splits_kernel<Op><<<grid_stride_blocks(elements), kBlockThreads, 0, stream>>>(
+    const dim3 grid(unsigned(std::min<int64_t>(grid_stride_blocks(int64_t(args.H) * args.W), 64)), unsigned(args.M),
+                    unsigned(args.N));
+    add_splits_kernel<Op><<<grid, kBlockThreads, 0, stream>>>(
         args.out, args.bias, args.N, args.Cin, args.H, args.W, args.M, args.R, args.bn_relu, partials, plan.splits);
     SEQNET_CUDA_CHECK_LAUNCH();
     SEQNET_CUDA_CHECK(cudaFreeAsync(partials, stream));
@@ -488,7 +531,7 @@ __global__ void __launch_bounds__(4 * BM)
       advance();
       fetch();
     }
-    multiply_slice<BM, TN>(acc, tiles.a[current], tiles.b[current], ty, tx);
+    multiply_slice<BM, 4, TN>(acc, tiles.a[current], tiles.b[current], ty, tx);
     if (more) store(current ^ 1);
     __syncthreads();
   }

@@ -257,11 +257,13 @@ TEST(CudaKernelConv2d, TestShapesReachEveryTileTheSplitsAndTheThinPath) {
   cuda::set_multiprocessor_count(132);
   // 7 output channels: the 32-row tile; 92 narrow blocks, but 6 reduction steps are too few to split.
   expect_tile(forward(small), 32, 64, 1);
-  // 288 wide 64-row blocks (>= 264, one wave of 2 per multiprocessor); 18 steps: no split.
-  expect_tile(forward(big), 64, 128, 1);
+  // 96 output channels: 64-row tiles. 288 wide blocks are less than one wave of the FP32 wide
+  // tile (4 of 128 threads per multiprocessor: 528), so narrow: 576 blocks; 18 steps: no split.
+  // (The FP32 64x128 tile is reached below, on one multiprocessor.)
+  expect_tile(forward(big), 64, 64, 1);
   // Backward-input to 16 channels: 288 narrow 32-row blocks of 1,056 a wave; 108 steps: 6 splits.
   expect_tile(backward_input(big), 32, 64, 6);
-  // 21 narrow blocks of 528 a wave; 72 steps: 4 splits of 18.
+  // 21 narrow blocks of 660 a wave (5 of 128 threads per multiprocessor); 72 steps: 4 splits of 18.
   expect_tile(forward(deep), 64, 64, 4);
   expect_tile(backward_input(deep), 64, 64, 4);
   EXPECT_TRUE(forward(head).thin);
