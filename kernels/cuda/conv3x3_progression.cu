@@ -27,9 +27,9 @@
 //                      issued into registers before the multiply-adds of slice s (their latency
 //                      hides behind the math), stored to the other buffer after; one barrier per
 //                      step instead of two. This is the structure of the program's FP32 kernel
-//                      (implicit_gemm.cuh), which adds a wider 64 x 128 tile, the taps-outer
-//                      reduction order that takes the division by 9 out of the loop, split-K and
-//                      the 32-row tile for 32 channels.
+//                      (implicit_gemm.cuh), which adds a wider 64 x 128 tile, 8 x 8 outputs a
+//                      thread on its 64-row tiles, the taps-outer reduction order that takes the
+//                      division by 9 out of the loop, split-K and the 32-row tile for 32 channels.
 // v5 tensor cores      the program's TF32 kernel, conv2d_forward_tf32 (conv2d.cu, implicit_gemm.cuh):
 //                      v4's tiles, values rounded to TF32 as they are stored to shared memory, and
 //                      each warp's 32 x BN/4 part of the tile multiplied by mma.sync m16n8k8
