@@ -138,16 +138,31 @@ template <int KS>
 struct ConvTaps {
   static constexpr int KK = KS * KS, P = KS / 2;
   struct Tap {
-    int c, du, dv;
+    int offset;  // of x[n, c, i + u - P, j + v - P] from x[n, 0, i, j]: c HW + (u - P) W + (v - P)
+    int tap;     // u KS + v: its bit in Pixel::inside
   };
-  static __device__ Tap tap(const WgradArgs&, int r) {
+  static __device__ Tap tap(const WgradArgs& g, int r) {
     const int c = r / KK, uv = r - c * KK, u = uv / KS;
-    return {c, u - P, uv - u * KS - P};
+    return {c * g.H * g.W + (u - P) * g.W + (uv - u * KS - P), uv};
   }
-  static __device__ float b(const WgradArgs& g, const Tap& t, int n, int i, int j) {
-    const int ii = i + t.du, jj = j + t.dv;
-    if (ii < 0 || ii >= g.H || jj < 0 || jj >= g.W) return 0.f;
-    return __ldg(&g.b[(int64_t(n) * g.Cb + t.c) * g.H * g.W + ii * g.W + jj]);
+  struct Pixel {
+    const float* x;   // x[n, 0, i, j]
+    uint32_t inside;  // bit u KS + v: pixel (i + u - P, j + v - P) is in the image
+  };
+  static __device__ Pixel pixel(const WgradArgs& g, int n, int i, int j) {
+    uint32_t rows = 0, columns = 0;  // bit u: row i + u - P inside; bit v: column j + v - P inside
+#pragma unroll
+    for (int d = 0; d < KS; ++d) {
+      rows |= uint32_t(i + d - P >= 0 && i + d - P < g.H) << d;
+      columns |= uint32_t(j + d - P >= 0 && j + d - P < g.W) << d;
+    }
+    uint32_t inside = 0;
+#pragma unroll
+    for (int u = 0; u < KS; ++u) inside |= (rows >> u & 1 ? columns : 0u) << (u * KS);
+    return {g.b + int64_t(n) * g.Cb * g.H * g.W + i * g.W + j, inside};
+  }
+  static __device__ float b(const WgradArgs&, const Tap& t, const Pixel& p) {
+    return p.inside >> t.tap & 1 ? __ldg(p.x + t.offset) : 0.f;
   }
 };
 

@@ -120,9 +120,13 @@ struct UpsampleTaps {
     const int k = r >> 2, u = (r >> 1) & 1, v = r & 1;
     return {int64_t(k) * 4 * g.H * g.W + u * 2 * g.W + v};
   }
-  static __device__ float b(const WgradArgs& g, const Tap& t, int n, int i, int j) {
-    return __ldg(&g.b[int64_t(n) * g.Cb * 4 * g.H * g.W + t.offset + (2 * i) * (2 * int64_t(g.W)) + 2 * j]);
+  struct Pixel {
+    const float* dy;  // dy[n, 0, 2i, 2j]
+  };
+  static __device__ Pixel pixel(const WgradArgs& g, int n, int i, int j) {
+    return {g.b + int64_t(n) * g.Cb * 4 * g.H * g.W + (2 * i) * (2 * int64_t(g.W)) + 2 * j};
   }
+  static __device__ float b(const WgradArgs&, const Tap& t, const Pixel& p) { return __ldg(p.dy + t.offset); }
 };
 
 ConvLaunchShape shape_of(const implicit_gemm::GemmPlan& plan) { return {plan.rows, plan.columns, plan.splits, false}; }

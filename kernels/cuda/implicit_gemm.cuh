@@ -433,12 +433,17 @@ void gemm(const GemmArgs& args, cudaStream_t stream) {
 //   struct WgradOp {
 //     struct Tap;                                                          // column r, found once
 //     static Tap tap(const WgradArgs&, int r);                             // r < R
-//     static float b(const WgradArgs&, const Tap&, int n, int i, int j);   // at pixel (n, i, j)
+//     struct Pixel;                                                        // what the taps share
+//     static Pixel pixel(const WgradArgs&, int n, int i, int j);           // once a step
+//     static float b(const WgradArgs&, const Tap&, const Pixel&);          // B(q, r) at that pixel
 //   };
+// (The Pixel is found once per step for all of a thread's columns: for the 3x3 taps the pixel's
+// address and which of the 9 moved pixels are inside the image, so b is a bit test, an add and a
+// load rather than four bounds tests and an address per column.)
 // Its output is small and its reduction long, so the Q pixels are cut into chunks, one per grid
 // z, each chunk's partial tile stored apart and then added into dw in chunk order (no atomics):
-// two runs give the same bits. The tiles are gemm_kernel's: 32 rows (128 threads) when M <= 32,
-// else 64 (256 threads).
+// two runs give the same bits. The tiles are gemm_kernel's FP32 ones: 32 rows when M <= 32, else
+// 64 (8 rows a thread there); 128 threads either way.
 struct WgradArgs {
   const float* a;  // (N, M, H, W)
   const float* b;  // the map B is gathered from, Cb channels
@@ -452,11 +457,13 @@ struct WgradArgs {
 // pixel of each slice (t % 8), walked forward by a cursor (n, i, j) instead of dividing, and both
 // its A values and its B values use it.
 template <class Op, int BM, int TN>
-__global__ void __launch_bounds__(4 * BM)
+__global__ void __launch_bounds__(ThreadTile<BM, false>::threads)
     wgrad_kernel(float* __restrict__ dw, float* __restrict__ partials, const float* __restrict__ a_map,
                  const float* __restrict__ b_map, int N, int Cb, int H, int W, int M, int R, int64_t chunk) {
-  constexpr int kThreads = 4 * BM, BN = 16 * TN;
+  constexpr int TM = ThreadTile<BM, false>::rows;  // 8 rows a thread on the 64-row tiles, as gemm_kernel's FP32
+  constexpr int kThreads = ThreadTile<BM, false>::threads, BN = 16 * TN;
   constexpr int kLanes = kThreads / BK;             // threads per reduction row of a slice
+  constexpr int kAPerThread = BK * BM / kThreads;  // = BM / kLanes
   constexpr int kBPerThread = BK * BN / kThreads;  // = BN / kLanes
   __shared__ __align__(16) Tiles<BM, TN, kPad> tiles;
   const WgradArgs args{a_map, b_map, N, Cb, H, W, M, R};
@@ -501,25 +508,27 @@ __global__ void __launch_bounds__(4 * BM)
     }
   };
 
-  float a_reg[2], b_reg[kBPerThread];
+  float a_reg[kAPerThread], b_reg[kBPerThread];
   auto fetch = [&]() {
     const bool valid = q < q_end;
+    const float* a_pixel = a_map + int64_t(n) * M * HW + i * W + j;  // a[n, 0, i, j]
 #pragma unroll
-    for (int s = 0; s < 2; ++s) {
+    for (int s = 0; s < kAPerThread; ++s) {
       const int m = m0 + lane_col + kLanes * s;
-      a_reg[s] = valid && m < M ? __ldg(&a_map[(int64_t(n) * M + m) * HW + i * W + j]) : 0.f;
+      a_reg[s] = valid && m < M ? __ldg(a_pixel + int64_t(m) * HW) : 0.f;
     }
+    const typename Op::Pixel pixel = Op::pixel(args, n, i, j);
 #pragma unroll
-    for (int s = 0; s < kBPerThread; ++s) b_reg[s] = valid && tap_valid[s] ? Op::b(args, taps[s], n, i, j) : 0.f;
+    for (int s = 0; s < kBPerThread; ++s) b_reg[s] = valid && tap_valid[s] ? Op::b(args, taps[s], pixel) : 0.f;
   };
   auto store = [&](int buffer) {
 #pragma unroll
-    for (int s = 0; s < 2; ++s) tiles.a[buffer][kk][lane_col + kLanes * s] = a_reg[s];
+    for (int s = 0; s < kAPerThread; ++s) tiles.a[buffer][kk][lane_col + kLanes * s] = a_reg[s];
 #pragma unroll
     for (int s = 0; s < kBPerThread; ++s) tiles.b[buffer][kk][lane_col + kLanes * s] = b_reg[s];
   };
 
-  float acc[4][TN] = {};
+  float acc[TM][TN] = {};
   const int64_t steps = q_end > q_begin ? (q_end - q_begin + BK - 1) / BK : 0;
   fetch();
   store(0);
@@ -531,7 +540,7 @@ __global__ void __launch_bounds__(4 * BM)
       advance();
       fetch();
     }
-    multiply_slice<BM, 4, TN>(acc, tiles.a[current], tiles.b[current], ty, tx);
+    multiply_slice<BM, TM, TN>(acc, tiles.a[current], tiles.b[current], ty, tx);
     if (more) store(current ^ 1);
     __syncthreads();
   }
@@ -540,8 +549,8 @@ __global__ void __launch_bounds__(4 * BM)
   const bool split = gridDim.z > 1;
   float* out = split ? partials + int64_t(blockIdx.z) * M * R : dw;
 #pragma unroll
-  for (int a = 0; a < 4; ++a) {
-    const int m = m0 + ty * 4 + a;
+  for (int a = 0; a < TM; ++a) {
+    const int m = m0 + ty * TM + a;
     if (m >= M) continue;
 #pragma unroll
     for (int b = 0; b < TN; ++b) {
@@ -567,8 +576,11 @@ __global__ void add_chunks_kernel(float* dw, const float* __restrict__ partials,
 
 // The weight gradient's tile (32 rows when M <= 32, else 64; wide when the R columns fill it, on
 // 64 rows only: the 32-row wide tile's 128 threads would each hold 8 gathered columns and their
-// taps, 123-143 registers in ptxas, against 63-71 on the narrow one) and pixel chunks: about 1,024 threads per multiprocessor (4 blocks of 64 rows, 8 of 32), each chunk
-// at least 512 pixels (so a chunk's partial tile stays a small fraction of its arithmetic).
+// taps, 123-143 registers in ptxas, against 63-71 on the narrow one) and pixel chunks: enough
+// blocks to fill every multiprocessor once (the 64-row tiles, 128 threads of 8 x TN outputs, take
+// 151-155 registers wide and 95-99 narrow, so 3 or 4 blocks; the 32-row ones 8 of 128 threads),
+// each chunk at least 512 pixels (so a chunk's partial tile stays a small fraction of its
+// arithmetic).
 struct WgradPlan {
   int rows, columns;
   int64_t chunk, chunks;  // pixels per chunk (a multiple of BK), and chunks = ceil(Q / chunk)
@@ -577,7 +589,8 @@ struct WgradPlan {
 inline WgradPlan wgrad_plan(int64_t Q, int M, int R) {
   const int rows = M <= 32 ? 32 : 64, BN = rows == 64 && R >= 128 ? 128 : 64;
   const int64_t tiles = int64_t((R + BN - 1) / BN) * ((M + rows - 1) / rows);
-  const int64_t wanted = std::max<int64_t>(1, int64_t(multiprocessor_count()) * 1024 / (4 * rows) / tiles);
+  const int per_multiprocessor = rows == 32 ? 8 : BN == 128 ? 3 : 4;
+  const int64_t wanted = std::max<int64_t>(1, int64_t(multiprocessor_count()) * per_multiprocessor / tiles);
   const int64_t splits = std::clamp<int64_t>(wanted, 1, std::max<int64_t>(1, Q / 512));
   const int64_t chunk = ((Q + splits - 1) / splits + BK - 1) / BK * BK;
   return {rows, BN, chunk, (Q + chunk - 1) / chunk};  // rounding the chunk up may leave fewer chunks
@@ -588,7 +601,8 @@ void launch_wgrad_tile(float* dw, float* partials, const WgradArgs& args, const 
                        cudaStream_t stream) {
   const dim3 grid(unsigned((args.R + 16 * TN - 1) / (16 * TN)), unsigned((args.M + BM - 1) / BM),
                   unsigned(plan.chunks));
-  wgrad_kernel<Op, BM, TN><<<grid, 4 * BM, 0, stream>>>(dw, partials, args.a, args.b, args.N, args.Cb, args.H,
+  constexpr int threads = ThreadTile<BM, false>::threads;  // (hipify's launch pattern takes no template here)
+  wgrad_kernel<Op, BM, TN><<<grid, threads, 0, stream>>>(dw, partials, args.a, args.b, args.N, args.Cb, args.H,
                                                         args.W, args.M, args.R, plan.chunk);
   SEQNET_CUDA_CHECK_LAUNCH();
 }
