@@ -32,45 +32,82 @@ std::vector<float> class_vessel_map(const MeasureInput& in, bool artery) {
   return map;
 }
 
+namespace {
+
+// A segment's ends: the junction each touches (-1 for a free end) and that junction's distance
+// from the disc centre.
+struct SegmentEnds {
+  int32_t node[2] = {-1, -1};  // front, back
+  double radius[2] = {0, 0};
+};
+
+SegmentEnds segment_ends(const CentreLines& lines, size_t s, const OpticDisc& disc) {
+  const VesselGraph& g = lines.graph;
+  const std::vector<Point2>& line = lines.lines[s];
+  SegmentEnds e;
+  for (int32_t node : g.segment_nodes[s]) {
+    double cx = 0, cy = 0, front = 1e30, back = 1e30;
+    for (int32_t p : g.node_pixels[node]) {
+      const double x = p % g.width, y = p / g.width;
+      cx += x, cy += y;
+      front = std::min(front, std::hypot(x - line.front().x, y - line.front().y));
+      back = std::min(back, std::hypot(x - line.back().x, y - line.back().y));
+    }
+    const double count = double(g.node_pixels[node].size());
+    const double r = std::hypot(cx / count - disc.x, cy / count - disc.y);
+    const int end = front < 1.5 && front <= back ? 0 : back < 1.5 ? 1 : -1;  // touching: 8-neighbours
+    if (end >= 0) e.node[end] = node, e.radius[end] = r;
+  }
+  return e;
+}
+
+// The widths of segment `s` at its points in `zone` within `reach` of `at` (along the line from
+// index `i` when i >= 0, else by distance), leaving out the points within (the segment's width +
+// 2) of an end at a junction, where the profile runs into the other vessels; all of them when
+// fewer than kMinZonePoints are left (a short segment between two junctions).
+std::vector<double> zone_widths(const CentreLines& lines, const std::vector<std::vector<double>>& widths, size_t s,
+                                const SegmentEnds& ends, const OpticDisc& disc, const Zone& zone, Point2 at, int i,
+                                double reach) {
+  const std::vector<Point2>& line = lines.lines[s];
+  const int n = int(line.size());
+  const int skip = int(std::ceil(median_of_measured(widths[s]))) + 2;
+  const int skip_front = ends.node[0] < 0 ? 0 : skip, skip_back = ends.node[1] < 0 ? 0 : skip;
+  std::vector<double> near, away_from_nodes;
+  for (int j = 0; j < n; ++j) {
+    const bool close = i >= 0 ? std::abs(j - i) <= reach : std::hypot(line[j].x - at.x, line[j].y - at.y) <= reach;
+    if (!close || !zone.contains(std::hypot(line[j].x - disc.x, line[j].y - disc.y))) continue;
+    near.push_back(widths[s][j]);
+    if (j >= skip_front && j < n - skip_back) away_from_nodes.push_back(widths[s][j]);
+  }
+  return int(away_from_nodes.size()) >= kMinZonePoints ? away_from_nodes : near;
+}
+
+}  // namespace
+
 std::vector<ZoneVessel> vessels_in_zone(const CentreLines& lines, const std::vector<std::vector<double>>& widths,
                                         const OpticDisc& disc, const Zone& zone, bool artery) {
   std::vector<ZoneVessel> found;
   const double middle = 0.5 * (zone.inner + zone.outer), reach = 0.5 * (zone.outer - zone.inner);
   const VesselGraph& g = lines.graph;
+  std::vector<SegmentEnds> ends;
+  for (size_t s = 0; s < lines.lines.size(); ++s) ends.push_back(segment_ends(lines, s, disc));
   for (size_t s = 0; s < lines.lines.size(); ++s) {
     const std::vector<Point2>& line = lines.lines[s];
     const int n = int(line.size());
     auto radius = [&](int i) { return std::hypot(line[i].x - disc.x, line[i].y - disc.y); };
     // Junction pixels belong to no segment, so a vessel whose centre line meets the middle circle
-    // inside a junction would cross it in no segment. Each segment ending at a junction is
-    // extended to the junction's centroid for the crossing test: every segment there sees the
-    // same point, so on either side of the circle exactly the segments on the other side cross.
-    const double no_end = -1;
-    double front_end = no_end, back_end = no_end;  // radius of the junction at each end
-    for (int32_t node : g.segment_nodes[s]) {
-      double cx = 0, cy = 0, front = 1e30, back = 1e30;
-      for (int32_t p : g.node_pixels[node]) {
-        const double x = p % g.width, y = p / g.width;
-        cx += x, cy += y;
-        front = std::min(front, std::hypot(x - line.front().x, y - line.front().y));
-        back = std::min(back, std::hypot(x - line.back().x, y - line.back().y));
-      }
-      const double count = double(g.node_pixels[node].size());
-      const double r = std::hypot(cx / count - disc.x, cy / count - disc.y);
-      if (front < 1.5 && front <= back) front_end = r;  // touching: 8-neighbours (one pixel: its front)
-      else if (back < 1.5) back_end = r;
-    }
-    // Near a junction the profile runs into the other vessels: leave out the points within
-    // (the segment's width + 2) of an end that touches one.
-    const int skip = int(std::ceil(median_of_measured(widths[s]))) + 2;
-    const int skip_front = front_end == no_end ? 0 : skip, skip_back = back_end == no_end ? 0 : skip;
+    // inside a junction would cross it in no segment. The crossing test runs over the junction's
+    // centroid (index -1 at the front, n at the back), the segment's points between: every
+    // segment at a junction sees the same point, so on either side of the circle exactly the
+    // segments on the other side cross. A crossing found there is measured at the nearest point.
+    auto extended = [&](int i) {
+      const int end = i < 0 ? 0 : i >= n ? 1 : -1;
+      return end < 0 ? radius(i) : ends[s].node[end] < 0 ? NAN : ends[s].radius[end];
+    };
     int last_crossing = -1 << 20;
-    // The crossing test runs over the points -1 (the front junction), 0 .. n-1, n (the back one);
-    // a crossing found there is measured at the segment's nearest point.
-    auto extended = [&](int i) { return i < 0 ? front_end : i >= n ? back_end : radius(i); };
     for (int k = -1; k < n; ++k) {
       const double r0 = extended(k), r1 = extended(k + 1);
-      if (r0 == no_end || r1 == no_end || (r0 - middle) * (r1 - middle) > 0 || r0 == r1) continue;
+      if (std::isnan(r0) || std::isnan(r1) || (r0 - middle) * (r1 - middle) > 0 || r0 == r1) continue;
       const int i = std::clamp(k, 0, n - 1);
       // A staircase running along the circle crosses it back and forth: one vessel.
       if (i - last_crossing <= reach) continue;
@@ -81,15 +118,29 @@ std::vector<ZoneVessel> vessels_in_zone(const CentreLines& lines, const std::vec
       v.at = line[i];
       const Point2 a = line[std::max(0, i - 3)], b = line[std::min(n - 1, i + 3)];
       v.direction = {b.x - a.x, b.y - a.y};
-      std::vector<double> near, away_from_nodes;
-      for (int j = std::max(0, i - int(reach)); j <= std::min(n - 1, i + int(reach)); ++j) {
-        if (!zone.contains(radius(j))) continue;
-        near.push_back(widths[s][j]);
-        if (j >= skip_front && j < n - skip_back) away_from_nodes.push_back(widths[s][j]);
+      std::vector<double> w = zone_widths(lines, widths, s, ends[s], disc, zone, v.at, i, reach);
+      // A segment too short to measure (between two junctions close together, where a small
+      // vessel joins at the circle) is measured on the segments that carry the vessel on through
+      // its junctions: at each, the one leaving straightest (within kMaxContinuationDegrees) whose
+      // width is the short one's within kContinuationWidthRatio (not the wider parent of a fork).
+      const double own = median_of_measured(widths[s]);
+      for (int end = 0; end < 2 && int(w.size()) < kMinZonePoints && !std::isnan(own); ++end) {
+        const int32_t node = ends[s].node[end];
+        if (node < 0) continue;
+        const Direction here = direction_at_node(g, int32_t(s), node, 5);
+        int32_t best = -1;
+        double best_deviation = kMaxContinuationDegrees;
+        for (int32_t t : g.node_segments[node]) {
+          if (t == int32_t(s) || !(std::abs(median_of_measured(widths[t]) / own - 1) < kContinuationWidthRatio)) continue;
+          const double deviation = deviation_from_straight(here, direction_at_node(g, t, node, 5));
+          if (deviation < best_deviation) best_deviation = deviation, best = t;
+        }
+        if (best < 0) continue;
+        const std::vector<double> more = zone_widths(lines, widths, size_t(best), ends[best], disc, zone, v.at, -1, reach);
+        w.insert(w.end(), more.begin(), more.end());
       }
-      if (int(near.size()) < kMinZonePoints) continue;
-      // A short segment between two junctions has no points away from them: then all of them.
-      v.width = interquartile_mean(int(away_from_nodes.size()) >= kMinZonePoints ? away_from_nodes : near);
+      if (int(w.size()) < kMinZonePoints) continue;
+      v.width = interquartile_mean(w);
       if (std::isnan(v.width)) continue;
       found.push_back(v);
     }

@@ -35,6 +35,10 @@ inline constexpr double kKnudtsonArtery = 0.88;
 inline constexpr double kKnudtsonVein = 0.95;
 inline constexpr int kKnudtsonVessels = 6;  // the widest six of each class
 inline constexpr int kMinZonePoints = 5;    // measured centre-line points for a vessel to count
+// A segment carries a short one's vessel on through a junction when it leaves within this many
+// degrees of straight on and its median width is within this fraction of the short one's.
+inline constexpr double kMaxContinuationDegrees = 45;
+inline constexpr double kContinuationWidthRatio = 0.3;
 
 // Knudtson's summary of `widths` (any count; the caller takes the widest six) with the constant
 // `factor`: NAN for none, the width itself for one.
