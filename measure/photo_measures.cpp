@@ -12,12 +12,6 @@ namespace seqnet::measure {
 
 namespace {
 
-// Lengths tuned on DRIVE (field of view ~540 px across) grow with the field of view.
-TraceLengths lengths_for(double fov_d) {
-  const double s = fov_d / 540.0;
-  return {std::max(30, int(30 * s * s)), std::max(5, int(5 * s)), std::max(10.0, 0.05 * fov_d)};
-}
-
 void add_flag(std::string& flags, const std::string& flag) { flags += (flags.empty() ? "" : ";") + flag; }
 
 ClassMeasures class_measures(const CentreLines& c, const std::vector<std::vector<double>>& widths,
@@ -38,6 +32,11 @@ ClassMeasures class_measures(const CentreLines& c, const std::vector<std::vector
 }
 
 }  // namespace
+
+TraceLengths lengths_for(double fov_d) {
+  const double s = fov_d / 540.0;
+  return {std::max(30, int(30 * s * s)), std::max(5, int(5 * s)), std::max(10.0, 0.05 * fov_d)};
+}
 
 PhotoMeasures measure_photograph(const MeasureInput& in, const ScaleOption& scale) {
   check_input(in, "measure");
