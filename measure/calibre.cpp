@@ -28,7 +28,7 @@ std::vector<float> class_vessel_map(const MeasureInput& in, bool artery) {
   const std::vector<float>& other = artery ? in.vein : in.artery;
   std::vector<float> map(in.vessel.size(), 0.0f);
   for (size_t i = 0; i < map.size(); ++i)
-    if (own[i] >= other[i] || own[i] >= 0.5f) map[i] = in.vessel[i];
+    if (own[i] >= other[i]) map[i] = in.vessel[i];
   return map;
 }
 
@@ -63,11 +63,11 @@ SegmentEnds segment_ends(const CentreLines& lines, size_t s, const OpticDisc& di
 
 // The widths of segment `s` at its points in `zone` within `reach` of `at` (along the line from
 // index `i` when i >= 0, else by distance), leaving out the points within (the segment's width +
-// 2) of an end at a junction, where the profile runs into the other vessels; all of them when
-// fewer than kMinZonePoints are left (a short segment between two junctions).
+// 2) of an end at a junction, where the profile runs into the other vessels; with `all_if_few`,
+// all of them when fewer than kMinZonePoints are left (a short segment between two junctions).
 std::vector<double> zone_widths(const CentreLines& lines, const std::vector<std::vector<double>>& widths, size_t s,
                                 const SegmentEnds& ends, const OpticDisc& disc, const Zone& zone, Point2 at, int i,
-                                double reach) {
+                                double reach, bool all_if_few) {
   const std::vector<Point2>& line = lines.lines[s];
   const int n = int(line.size());
   const int skip = int(std::ceil(median_of_measured(widths[s]))) + 2;
@@ -75,11 +75,12 @@ std::vector<double> zone_widths(const CentreLines& lines, const std::vector<std:
   std::vector<double> near, away_from_nodes;
   for (int j = 0; j < n; ++j) {
     const bool close = i >= 0 ? std::abs(j - i) <= reach : std::hypot(line[j].x - at.x, line[j].y - at.y) <= reach;
-    if (!close || !zone.contains(std::hypot(line[j].x - disc.x, line[j].y - disc.y))) continue;
+    if (!close || !zone.contains(std::hypot(line[j].x - disc.x, line[j].y - disc.y)) || std::isnan(widths[s][j]))
+      continue;
     near.push_back(widths[s][j]);
     if (j >= skip_front && j < n - skip_back) away_from_nodes.push_back(widths[s][j]);
   }
-  return int(away_from_nodes.size()) >= kMinZonePoints ? away_from_nodes : near;
+  return all_if_few && int(away_from_nodes.size()) < kMinZonePoints ? near : away_from_nodes;
 }
 
 }  // namespace
@@ -118,12 +119,21 @@ std::vector<ZoneVessel> vessels_in_zone(const CentreLines& lines, const std::vec
       v.at = line[i];
       const Point2 a = line[std::max(0, i - 3)], b = line[std::min(n - 1, i + 3)];
       v.direction = {b.x - a.x, b.y - a.y};
-      std::vector<double> w = zone_widths(lines, widths, s, ends[s], disc, zone, v.at, i, reach);
+      // A crossing inside a junction is measured away from it only: at a hole in the map (a
+      // vessel's pale central reflex) two short segments run around it, and their points, all
+      // near the junctions, read the profile across the other vessels there.
+      const bool in_junction = k < 0 || k + 1 >= n;
+      std::vector<double> w = zone_widths(lines, widths, s, ends[s], disc, zone, v.at, i, reach, !in_junction);
       // A segment too short to measure (between two junctions close together, where a small
       // vessel joins at the circle) is measured on the segments that carry the vessel on through
       // its junctions: at each, the one leaving straightest (within kMaxContinuationDegrees) whose
-      // width is the short one's within kContinuationWidthRatio (not the wider parent of a fork).
-      const double own = median_of_measured(widths[s]);
+      // median width is within kContinuationWidthRatio of the short one's (not the wider parent of
+      // a fork).
+      // The short segment's own width: the narrowest of its profiles (those near a junction
+      // read across the other vessels there, wider).
+      double own = NAN;
+      for (double x : widths[s])
+        if (!(x >= own)) own = std::isnan(x) ? own : x;
       for (int end = 0; end < 2 && int(w.size()) < kMinZonePoints && !std::isnan(own); ++end) {
         const int32_t node = ends[s].node[end];
         if (node < 0) continue;
@@ -136,7 +146,8 @@ std::vector<ZoneVessel> vessels_in_zone(const CentreLines& lines, const std::vec
           if (deviation < best_deviation) best_deviation = deviation, best = t;
         }
         if (best < 0) continue;
-        const std::vector<double> more = zone_widths(lines, widths, size_t(best), ends[best], disc, zone, v.at, -1, reach);
+        const std::vector<double> more =
+            zone_widths(lines, widths, size_t(best), ends[best], disc, zone, v.at, -1, reach, false);
         w.insert(w.end(), more.begin(), more.end());
       }
       if (int(w.size()) < kMinZonePoints) continue;

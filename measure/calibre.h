@@ -16,11 +16,12 @@
 // middle circle of zone B (1.25 disc diameters from the disc centre), so a vessel split into
 // several segments by junctions inside the zone counts once, as graders count vessels crossing
 // the zone; a segment ending at a junction is followed to the junction's centroid, so a crossing
-// that falls inside a junction counts too. Its width is the median of the widths
-// (vessel_width.h) along the line within half the zone's width (0.25 D) of the crossing and
-// inside the zone, leaving out the points within (width + 2) pixels of a junction, where the
-// profile runs into the other vessels (unless fewer than kMinZonePoints are left); it needs
-// kMinZonePoints points.
+// that falls inside a junction counts too. Its width is the interquartile mean
+// (vessel_width.h) of the widths along the line within half the zone's width (0.25 D) of the
+// crossing and inside the zone, leaving out the points within (width + 2) pixels of a junction,
+// where the profile runs into the other vessels (unless fewer than kMinZonePoints are left and
+// the crossing is not inside a junction); it needs kMinZonePoints points. A crossing on a segment
+// too short for that is measured on the segments carrying its vessel on through its junctions.
 #pragma once
 
 #include <vector>
@@ -53,8 +54,8 @@ struct ZoneVessel {
 };
 
 // The map one class is measured on: P(vessel) where the pixel is of the class, else 0. A pixel is
-// of the class when its P(class) is at least the other class's (ties: both), or at least 0.5 (a
-// crossing: both).
+// of the class when its P(class) is at least the other class's, as predict's out_final draws it;
+// ties are both (a label's crossing, green, is 1 and 1; its uncertain white 0.5 and 0.5).
 std::vector<float> class_vessel_map(const MeasureInput& in, bool artery);
 
 // Every vessel of one class crossing the middle of `zone`, widest first: `lines` traced on the
