@@ -128,12 +128,11 @@ std::vector<ZoneVessel> vessels_in_zone(const CentreLines& lines, const std::vec
       // vessel joins at the circle) is measured on the segments that carry the vessel on through
       // its junctions: at each, the one leaving straightest (within kMaxContinuationDegrees) whose
       // median width is within kContinuationWidthRatio of the short one's (not the wider parent of
-      // a fork).
-      // The short segment's own width: the narrowest of its profiles (those near a junction
-      // read across the other vessels there, wider).
+      // a fork). The short one's width is its narrowest profile: those near a junction read
+      // across the other vessels there, wider.
       double own = NAN;
       for (double x : widths[s])
-        if (!(x >= own)) own = std::isnan(x) ? own : x;
+        if (!std::isnan(x) && !(x >= own)) own = x;
       for (int end = 0; end < 2 && int(w.size()) < kMinZonePoints && !std::isnan(own); ++end) {
         const int32_t node = ends[s].node[end];
         if (node < 0) continue;
