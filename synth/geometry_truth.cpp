@@ -42,9 +42,9 @@ std::vector<ZoneCrossing> circle_crossings(const GeometryTruth& t, double x, dou
   for (size_t i = 0; i < t.segments.size(); ++i) {
     const VesselSegment& s = t.segments[i];
     // Where the distance from the centre passes the radius (linear in t is close enough over one
-    // growth step of a few pixels).
+    // growth step of a few pixels); a step ending exactly on the circle crosses it in the next.
     const double d0 = std::hypot(s.x0 - cx, s.y0 - cy) - radius, d1 = std::hypot(s.x1 - cx, s.y1 - cy) - radius;
-    if (d0 * d1 > 0 || d0 == d1) continue;
+    if ((d0 < 0) == (d1 < 0)) continue;
     const double f = d0 / (d0 - d1);
     crossings.push_back({s.type == VesselType::artery, s.x0 + f * (s.x1 - s.x0) - 0.5, s.y0 + f * (s.y1 - s.y0) - 0.5,
                          2 * (s.r0 + f * (s.r1 - s.r0)), t.segment_vessel[i]});
