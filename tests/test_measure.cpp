@@ -47,7 +47,7 @@ constexpr double kSynthFoundDiscCalibreTolerance = 0.08;
 // Widths of the drawn crossings of 3 px and more with no other vessel of their class within 3 px:
 // on a binary label each profile reads a whole number of pixels. Seeds 1-12: 76 vessels, worst
 // 0.547 px, 72 within 0.25 px (seeds 1-24: 150, worst 0.593 px; two more, each ending a few
-// pixels past the middle of zone B near the rim, not measured: their stub is pruned as a spur).
+// pixels past the middle of zone B near the rim, not measured: no centre line past a junction).
 constexpr double kSynthWidthTolerancePx = 0.6;
 constexpr double kSynthWidthClosePx = 0.25;
 constexpr double kSynthWidthsClose = 0.9;
