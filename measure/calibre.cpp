@@ -128,8 +128,9 @@ std::vector<ZoneVessel> vessels_in_zone(const CentreLines& lines, const std::vec
       // vessel joins at the circle) is measured on the segments that carry the vessel on through
       // its junctions: at each, the one leaving straightest (within kMaxContinuationDegrees) whose
       // median width is within kContinuationWidthRatio of the short one's (not the wider parent of
-      // a fork). The short one's width is its narrowest profile: those near a junction read
-      // across the other vessels there, wider.
+      // a fork), all its points near the crossing when too few lie away from its junctions. The
+      // short one's width is its narrowest profile: those near a junction read across the other
+      // vessels there, wider.
       double own = NAN;
       for (double x : widths[s])
         if (!std::isnan(x) && !(x >= own)) own = x;
@@ -146,7 +147,7 @@ std::vector<ZoneVessel> vessels_in_zone(const CentreLines& lines, const std::vec
         }
         if (best < 0) continue;
         const std::vector<double> more =
-            zone_widths(lines, widths, size_t(best), ends[best], disc, zone, v.at, -1, reach, false);
+            zone_widths(lines, widths, size_t(best), ends[best], disc, zone, v.at, -1, reach, true);
         w.insert(w.end(), more.begin(), more.end());
       }
       if (int(w.size()) < kMinZonePoints) continue;
