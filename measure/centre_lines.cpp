@@ -48,11 +48,16 @@ std::vector<Point2> ordered_segment(const VesselGraph& g, int32_t segment) {
 }
 
 CentreLines trace_centre_lines(const MeasureInput& in, int min_component_pixels, int spur_pixels) {
+  return trace_centre_lines(in.vessel, in.fov, in.width, in.height, min_component_pixels, spur_pixels);
+}
+
+CentreLines trace_centre_lines(const std::vector<float>& map, const std::vector<uint8_t>& fov, int width, int height,
+                               int min_component_pixels, int spur_pixels) {
   CentreLines c;
-  c.vessels = BinaryMask(in.width, in.height);
+  c.vessels = BinaryMask(width, height);
   // A photograph without a field of view (none was found) is measured whole, as elsewhere.
-  const bool whole = std::find(in.fov.begin(), in.fov.end(), 1) == in.fov.end();
-  for (size_t i = 0; i < in.vessel.size(); ++i) c.vessels.on[i] = in.vessel[i] >= 0.5f && (whole || in.fov[i]);
+  const bool whole = std::find(fov.begin(), fov.end(), 1) == fov.end();
+  for (size_t i = 0; i < map.size(); ++i) c.vessels.on[i] = map[i] >= 0.5f && (whole || fov[i]);
   remove_small_components(c.vessels, min_component_pixels);
   c.graph = build_vessel_graph(skeletonize(c.vessels, spur_pixels));
   c.lines.reserve(c.graph.segment_pixels.size());

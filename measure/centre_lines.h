@@ -25,6 +25,9 @@ struct CentreLines {
 // Components under `min_component_pixels` are dropped (noise, not vessels); spurs shorter than
 // `spur_pixels` are pruned (a vessel's edge bumps, not branches).
 CentreLines trace_centre_lines(const MeasureInput& in, int min_component_pixels, int spur_pixels);
+// The same for any width x height probability map (`fov` as MeasureInput's).
+CentreLines trace_centre_lines(const std::vector<float>& map, const std::vector<uint8_t>& fov, int width, int height,
+                               int min_component_pixels, int spur_pixels);
 
 // The pixels of one segment in order along it, from an end (from any pixel when it is a loop).
 std::vector<Point2> ordered_segment(const VesselGraph& graph, int32_t segment);

@@ -12,16 +12,6 @@ namespace seqnet::measure {
 
 namespace {
 
-// Lengths tuned on DRIVE (field of view ~540 px across) grow with the field of view.
-struct Lengths {
-  int min_component_pixels, spur_pixels;
-  double max_half_width;
-};
-Lengths lengths_for(double fov_d) {
-  const double s = fov_d / 540.0;
-  return {std::max(30, int(30 * s * s)), std::max(5, int(5 * s)), std::max(10.0, 0.05 * fov_d)};
-}
-
 void add_flag(std::string& flags, const std::string& flag) { flags += (flags.empty() ? "" : ";") + flag; }
 
 ClassMeasures class_measures(const CentreLines& c, const std::vector<std::vector<double>>& widths,
@@ -43,6 +33,11 @@ ClassMeasures class_measures(const CentreLines& c, const std::vector<std::vector
 
 }  // namespace
 
+TraceLengths lengths_for(double fov_d) {
+  const double s = fov_d / 540.0;
+  return {std::max(30, int(30 * s * s)), std::max(5, int(5 * s)), std::max(10.0, 0.05 * fov_d)};
+}
+
 PhotoMeasures measure_photograph(const MeasureInput& in, const ScaleOption& scale) {
   check_input(in, "measure");
   PhotoMeasures m;
@@ -51,7 +46,7 @@ PhotoMeasures measure_photograph(const MeasureInput& in, const ScaleOption& scal
   m.brightness = mean_brightness(in);
   m.too_dark = m.brightness < kTooDarkBrightness;
   const double fov_d = fov_diameter(in);
-  const Lengths lengths = lengths_for(fov_d);
+  const TraceLengths lengths = lengths_for(fov_d);
   m.box_sizes = box_sizes_text(in.width, in.height);
 
   // Centre lines, each segment's class and widths.
@@ -79,15 +74,14 @@ PhotoMeasures measure_photograph(const MeasureInput& in, const ScaleOption& scal
   // The disc, zone B and the calibres.
   m.disc = find_optic_disc(in);
   if (m.disc.found) {
-    const std::vector<ZoneVessel> zone = vessels_in_zone(in, c, widths, m.disc, zone_b(m.disc));
-    m.measured_arteries = widest_of_class(zone, true);
-    m.measured_veins = widest_of_class(zone, false);
-    for (const ZoneVessel& v : zone) (v.artery ? m.arteries_in_zone_b : m.veins_in_zone_b) += 1;
-    std::vector<double> a, v;
-    for (const ZoneVessel& z : m.measured_arteries) a.push_back(z.width);
-    for (const ZoneVessel& z : m.measured_veins) v.push_back(z.width);
-    m.crae = knudtson_summary(a, kKnudtsonArtery);
-    m.crve = knudtson_summary(v, kKnudtsonVein);
+    const std::vector<ZoneVessel> arteries = zone_b_vessels(in, m.disc, lengths, true);
+    const std::vector<ZoneVessel> veins = zone_b_vessels(in, m.disc, lengths, false);
+    m.arteries_in_zone_b = int(arteries.size());
+    m.veins_in_zone_b = int(veins.size());
+    m.measured_arteries = widest(arteries);
+    m.measured_veins = widest(veins);
+    m.crae = calibre_equivalent(arteries, true);
+    m.crve = calibre_equivalent(veins, false);
     m.avr = m.crae / m.crve;
   }
 

@@ -50,6 +50,11 @@ struct PhotoMeasures {
   std::string disc_quality, crae_quality, crve_quality, avr_quality, vessel_quality;  // "ok" or flags joined by ';'
 };
 
+// The lengths centre lines are traced with, tuned on DRIVE (a field of view ~540 px across) and
+// grown with the field of view's diameter `fov_d`: components under 30 px (x (fov_d / 540)^2)
+// dropped, spurs under 5 px (x fov_d / 540) pruned, profiles out to 0.05 fov_d (10 px at least).
+TraceLengths lengths_for(double fov_d);
+
 // Throws MeasureInputError for inconsistent inputs (check_input); an empty vessel map or a dark
 // photograph gives flags, not an error.
 PhotoMeasures measure_photograph(const MeasureInput& in, const ScaleOption& scale);

@@ -2,7 +2,6 @@
 #include "measure/vessel_width.h"
 
 #include <algorithm>
-#include <numbers>
 
 namespace seqnet::measure {
 
@@ -34,16 +33,10 @@ double half_crossing(const std::vector<float>& map, int width, int height, Point
 double width_across(const std::vector<float>& map, int width, int height, Point2 centre, Point2 direction,
                     double max_half_width) {
   if (sample_bilinear(map, width, height, centre.x, centre.y) < 0.5) return NAN;
-  const double along = std::atan2(direction.y, direction.x);
-  double narrowest = NAN;
-  for (int tilt = -20; tilt <= 20; tilt += 5) {
-    const double normal = along + std::numbers::pi / 2 + tilt * std::numbers::pi / 180;
-    const double ux = std::cos(normal), uy = std::sin(normal);
-    const double w = half_crossing(map, width, height, centre, ux, uy, max_half_width) +
-                     half_crossing(map, width, height, centre, -ux, -uy, max_half_width);
-    if (!std::isnan(w) && !(w >= narrowest)) narrowest = w;
-  }
-  return narrowest;
+  const double length = std::hypot(direction.x, direction.y);
+  const double ux = -direction.y / length, uy = direction.x / length;  // the normal
+  return half_crossing(map, width, height, centre, ux, uy, max_half_width) +
+         half_crossing(map, width, height, centre, -ux, -uy, max_half_width);
 }
 
 std::vector<double> widths_along(const std::vector<float>& map, int width, int height, const std::vector<Point2>& line,
@@ -65,6 +58,20 @@ double median_of_measured(std::vector<double> values) {
   std::nth_element(values.begin(), values.begin() + mid, values.end());
   if (values.size() % 2) return values[mid];
   return 0.5 * (values[mid] + *std::max_element(values.begin(), values.begin() + mid));
+}
+
+double interquartile_mean(std::vector<double> values) {
+  std::erase_if(values, [](double v) { return std::isnan(v); });
+  if (values.empty()) return NAN;
+  std::sort(values.begin(), values.end());
+  // Value i covers [i, i + 1) of [0, n); the middle half is [n/4, 3n/4).
+  const double n = double(values.size()), from = n / 4, to = 3 * n / 4;
+  double sum = 0;
+  for (size_t i = 0; i < values.size(); ++i) {
+    const double overlap = std::min(to, i + 1.0) - std::max(from, double(i));
+    if (overlap > 0) sum += overlap * values[i];
+  }
+  return sum / (to - from);
 }
 
 }  // namespace seqnet::measure

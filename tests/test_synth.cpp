@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <string>
+#include <vector>
 
 #include "io/image.h"
 #include "synth/fundus.h"
@@ -149,6 +150,42 @@ TEST(SynthMask, IsADiscAndThePhotoIsDarkOutsideIt) {
   EXPECT_GT(radius, 0.4 * kWidth);
   for (double o : outside) EXPECT_LT(o / out_count, 0.05);
   EXPECT_GT(inside_red / area, 0.3);
+}
+
+TEST(SynthTruth, VesselsDrawnOverEachOtherAcrossZoneBAreOneInTheLabel) {
+  // A disc 40 px across at (100.5, 100.5) in the drawing (100, 100 in the measures'), zone B's
+  // middle circle 50 px out, its inner one 40. Two veins 4 px wide run out side by side 3 px
+  // apart, touching across the zone: one vessel 7 px wide in the label. An artery forks inside
+  // the zone: its branch leaves at 40 px, touches the trunk at the middle circle but not at the
+  // inner one, so the two stay two.
+  synth::FundusLayout layout;
+  layout.disc_x = layout.disc_y = 100.5;
+  layout.disc_radius = 20;
+  using synth::VesselType;
+  std::vector<synth::VesselSegment> drawn;
+  // In steps of 2 px, as synth grows them (geometry_truth interpolates linearly along a step).
+  auto vessel = [&](double x0, double y0, double x1, double y1, double r, VesselType type) {
+    const int steps = int(std::hypot(x1 - x0, y1 - y0) / 2);
+    for (int i = 0; i < steps; ++i)
+      drawn.push_back({x0 + (x1 - x0) * i / steps, y0 + (y1 - y0) * i / steps, x0 + (x1 - x0) * (i + 1) / steps,
+                       y0 + (y1 - y0) * (i + 1) / steps, r, r, type});
+  };
+  vessel(100.5, 100.5, 200.5, 100.5, 2, VesselType::vein);
+  vessel(100.5, 103.5, 200.5, 103.5, 2, VesselType::vein);
+  vessel(100.5, 100.5, 100.5, 200.5, 2, VesselType::artery);
+  vessel(101.5, 140.5, 111.5, 190.5, 1.5, VesselType::artery);
+  const synth::GeometryTruth t = synth::geometry_truth(layout, drawn);
+  EXPECT_EQ(t.zone_b.size(), 4u);
+  ASSERT_EQ(t.zone_b_label.size(), 3u);
+  for (const synth::ZoneCrossing& c : t.zone_b_label) {
+    if (c.artery) {
+      EXPECT_EQ(c.drawn, 1);
+      continue;
+    }
+    EXPECT_EQ(c.drawn, 2);
+    EXPECT_NEAR(c.width, 7.0, 0.05);  // 3 px apart + half of each
+    EXPECT_NEAR(c.y, 101.5, 0.1);     // between them
+  }
 }
 
 TEST(SynthSet, WritesTheDataLayoutThatReadsBack) {
