@@ -21,7 +21,8 @@
 // The counters give each as milliseconds and as a fraction of the FMA peak (fma_peak below,
 // measured at start on every thread with the vector width the convolutions use: 512-bit, or
 // 256-bit under SEQNET_CONV=avx2), and ratio = seqnet / the faster oneDNN in seqnet's layout
-// (nchw, or blocked + reorders); ratio_kernel = seqnet / blocked alone. After the rows the program
+// (nchw, or blocked + reorders); ratio_kernel = seqnet / blocked alone; ratio_min = ratio from each
+// engine's fastest round (on a loaded machine the least disturbed one). After the rows the program
 // prints them as a Markdown table, per workload the shapes that carry 80% of its convolution time
 // (calls x seqnet's median), and where seqnet is slower.
 //
@@ -394,6 +395,10 @@ struct Row {
   ConvCase c;
   double seqnet = 0, nchw = 0, blocked = 0, reorders = 0;  // median seconds; 0: not run
   double peak = 0;  // the FMA loop's GFLOP/s between the rounds, median
+  // The fastest round of each: on a loaded machine the least disturbed, so the better estimate
+  // of what each engine does alone (the medians say what a loaded step sees).
+  double seqnet_min = 0, nchw_min = 0, blocked_min = 0, reorders_min = 0;
+  double ratio_min() const { return seqnet_min / std::min(nchw_min, blocked_min + reorders_min); }
   std::string nchw_impl, blocked_impl;
   double best_onednn_plain() const {  // oneDNN fed seqnet's layout
     if (nchw == 0) return 0;
@@ -455,6 +460,10 @@ void compare(benchmark::State& state, const ConvCase& c) {
   row.peak = median(peaks);
   row.seqnet = median(times[0]);
   if (engines.size() > 1) row.nchw = median(times[1]), row.blocked = median(times[2]), row.reorders = median(times[3]);
+  const auto fastest = [&](size_t e) { return *std::min_element(times[e].begin(), times[e].end()); };
+  row.seqnet_min = fastest(0);
+  if (engines.size() > 1)
+    row.nchw_min = fastest(1), row.blocked_min = fastest(2), row.reorders_min = fastest(3);
   const double gflop = c.flops() / 1e9;
   state.counters["calls"] = double(c.calls);
   state.counters["peak_GFLOP/s"] = row.peak;
@@ -467,6 +476,9 @@ void compare(benchmark::State& state, const ConvCase& c) {
     state.counters["onednn_peak"] = gflop / std::min(row.nchw, row.blocked) / row.peak;
     state.counters["ratio"] = row.seqnet / row.best_onednn_plain();
     state.counters["ratio_kernel"] = row.seqnet / row.blocked;
+    state.counters["ratio_min"] = row.ratio_min();
+    state.counters["seqnet_min_ms"] = row.seqnet_min * 1e3;
+    state.counters["blocked_min_ms"] = row.blocked_min * 1e3;
     state.SetLabel(row.blocked_impl);
   } else {
     state.SetLabel("no oneDNN in this build (apt-get install -y libdnnl-dev, then reconfigure)");
@@ -482,8 +494,9 @@ void print_table() {
               "measured between its rounds; times are medians in ms.\n\n", g_peak_gflops,
               uses_avx512() ? "512-bit" : "256-bit", omp_get_max_threads());
   std::printf("| workload | pass | shape | calls | share | seqnet ms | oneDNN nchw ms | oneDNN blocked ms | "
-              "reorders ms | **ratio** | ratio to kernel | seqnet of peak | oneDNN of peak | oneDNN kernel |\n");
-  std::printf("| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |\n");
+              "reorders ms | **ratio** | ratio to kernel | ratio, fastest rounds | seqnet of peak | oneDNN of peak | "
+              "oneDNN kernel |\n");
+  std::printf("| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |\n");
   std::map<std::string, double> total;  // per workload: calls x seqnet's median
   for (const Row& r : g_rows) total[r.c.workload] += r.c.calls * r.seqnet;
   for (const Row& r : g_rows) {
@@ -491,12 +504,12 @@ void print_table() {
     std::printf("| %s | %s | %s | %lld | %.1f%% | %.3f |", r.c.workload.c_str(), op_name(r.c.op), r.c.shape().c_str(),
                 static_cast<long long>(r.c.calls), 100 * r.c.calls * r.seqnet / total[r.c.workload], r.seqnet * 1e3);
     if (r.nchw > 0)
-      std::printf(" %.3f | %.3f | %.3f | **%.2f** | %.2f | %.0f%% | %.0f%% | %s |\n", r.nchw * 1e3, r.blocked * 1e3,
-                  r.reorders * 1e3, r.seqnet / r.best_onednn_plain(), r.seqnet / r.blocked,
+      std::printf(" %.3f | %.3f | %.3f | **%.2f** | %.2f | %.2f | %.0f%% | %.0f%% | %s |\n", r.nchw * 1e3,
+                  r.blocked * 1e3, r.reorders * 1e3, r.seqnet / r.best_onednn_plain(), r.seqnet / r.blocked, r.ratio_min(),
                   100 * gflop / r.seqnet / r.peak, 100 * gflop / std::min(r.nchw, r.blocked) / r.peak,
                   r.blocked_impl.c_str());
     else
-      std::printf(" - | - | - | - | - | %.0f%% | - | - |\n", 100 * gflop / r.seqnet / r.peak);
+      std::printf(" - | - | - | - | - | - | %.0f%% | - | - |\n", 100 * gflop / r.seqnet / r.peak);
   }
   // Per workload: the rows that carry 80% of its convolution time, and the whole's peak fraction.
   for (const auto& [workload, seconds] : total) {
