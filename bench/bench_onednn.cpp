@@ -18,9 +18,11 @@
 //                   direct, whichever ran faster), the tensors already in that layout;
 //   reorders        what the blocked run costs on top in seqnet's layout: its inputs from plain to
 //                   blocked and its output back, weights included (they change every training step).
-// The counters give each as milliseconds and as a fraction of the FMA peak (fma_peak below,
-// measured at start on every thread with the vector width the convolutions use: 512-bit, or
-// 256-bit under SEQNET_CONV=avx2), and ratio = seqnet / the faster oneDNN in seqnet's layout
+// The counters give each as milliseconds and as a fraction of the FMA peak: the register-only
+// loop of fma_peak below, run for about 10 ms between the rounds (the same load) on the
+// convolutions' threads with the vector width they use (512-bit, or 256-bit where the direct
+// kernel runs AVX2: an AVX2-only CPU or SEQNET_CONV=avx2; x86-64 only, elsewhere no fractions).
+// ratio = seqnet / the faster oneDNN in seqnet's layout
 // (nchw, or blocked + reorders); ratio_kernel = seqnet / blocked alone; ratio_min = ratio from each
 // engine's fastest round (on a loaded machine the least disturbed one). After the rows the program
 // prints them as a Markdown table, per workload the shapes that carry 80% of its convolution time
@@ -28,12 +30,14 @@
 //
 // oneDNN is only a comparison engine: without it (apt-get install -y libdnnl-dev, then reconfigure)
 // the rows time seqnet alone and say so. The AVX2 imitation:
-//   SEQNET_CONV=avx2 OPENBLAS_CORETYPE=Haswell ONEDNN_MAX_CPU_ISA=AVX2 build/seqnet_bench_onednn
+//   SEQNET_CONV=avx2 OPENBLAS_CORETYPE=Haswell ONEDNN_MAX_CPU_ISA=AVX2 build/bench/seqnet_bench_onednn
 // Rows are named conv/<workload>/<pass>/<shape>; a filter that names no workload (e.g. fma_peak)
 // profiles none: --benchmark_filter=shipped runs the shipped model's two.
 #include <benchmark/benchmark.h>
 
+#if defined(__x86_64__)
 #include <immintrin.h>
+#endif
 #include <omp.h>
 
 #include <algorithm>
@@ -69,6 +73,7 @@ using Clock = std::chrono::steady_clock;
 // A register-only loop: independent fused multiply-add chains (more than the FMA units' count
 // times their latency, so they never wait on each other), no loads or stores: 24 of the 32
 // AVX-512 registers, 12 of the 16 AVX2 ones (two more hold the operands).
+#if defined(__x86_64__)
 template <int kSums>
 __attribute__((target("avx512f"))) float fma_loop_avx512(int64_t iterations) {
   __m512 s[kSums];
@@ -98,9 +103,15 @@ __attribute__((target("avx2,fma"))) float fma_loop_avx2(int64_t iterations) {
   _mm256_storeu_ps(lanes, s[0]);
   return lanes[0] + lanes[7];
 }
+#endif
 
 // GFLOP/s of the loop on every OpenMP thread at once (the convolutions' threads).
+// 0 off x86-64 (the loop is written for its vectors).
 double fma_gflops(bool avx512, int64_t iterations) {
+#if !defined(__x86_64__)
+  (void)avx512, (void)iterations;
+  return 0;
+#else
   int threads = 1;
   float sink = 0;
   const Clock::time_point start = Clock::now();
@@ -113,6 +124,7 @@ double fma_gflops(bool avx512, int64_t iterations) {
   const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
   benchmark::DoNotOptimize(sink);
   return 2.0 * threads * iterations * (avx512 ? 24 * 16 : 12 * 8) / seconds / 1e9;
+#endif
 }
 
 // The best of a few 1-second runs.
@@ -126,7 +138,7 @@ bool uses_avx512() { return cpu::conv3x3_direct_isa() == cpu::Conv3x3Isa::avx512
 double g_peak_gflops = 0;  // measured at start, for the summary line
 
 void fma_peak(benchmark::State& state, bool avx512) {
-  if (!(avx512 ? __builtin_cpu_supports("avx512f") : __builtin_cpu_supports("avx2"))) {
+  if (fma_gflops(false, 1) == 0 || !cpu::conv3x3_isa_supported(avx512 ? cpu::Conv3x3Isa::avx512 : cpu::Conv3x3Isa::avx2)) {
     state.SkipWithError("this CPU lacks the instruction set");
     return;
   }
@@ -466,14 +478,16 @@ void compare(benchmark::State& state, const ConvCase& c) {
     row.nchw_min = fastest(1), row.blocked_min = fastest(2), row.reorders_min = fastest(3);
   const double gflop = c.flops() / 1e9;
   state.counters["calls"] = double(c.calls);
-  state.counters["peak_GFLOP/s"] = row.peak;
   state.counters["seqnet_ms"] = row.seqnet * 1e3;
-  state.counters["seqnet_peak"] = gflop / row.seqnet / row.peak;
+  if (row.peak > 0) {
+    state.counters["peak_GFLOP/s"] = row.peak;
+    state.counters["seqnet_peak"] = gflop / row.seqnet / row.peak;
+  }
   if (row.nchw > 0) {
     state.counters["nchw_ms"] = row.nchw * 1e3;
     state.counters["blocked_ms"] = row.blocked * 1e3;
     state.counters["reorders_ms"] = row.reorders * 1e3;
-    state.counters["onednn_peak"] = gflop / std::min(row.nchw, row.blocked) / row.peak;
+    if (row.peak > 0) state.counters["onednn_peak"] = gflop / std::min(row.nchw, row.blocked) / row.peak;
     state.counters["ratio"] = row.seqnet / row.best_onednn_plain();
     state.counters["ratio_kernel"] = row.seqnet / row.blocked;
     state.counters["ratio_min"] = row.ratio_min();
