@@ -572,9 +572,10 @@ int main(int argc, char** argv) {
   const std::string filter = benchmark::GetBenchmarkFilter();
   for (const Workload& w : workloads) {
     // Profiling a workload takes a while (the default model's inference most): only those the
-    // filter names, e.g. --benchmark_filter=shipped_infer, or all without one.
+    // filter names, e.g. --benchmark_filter=shipped_infer or shipped_train/.*_k1, or all without one.
     const bool all = filter.empty() || filter == "all" || filter == ".";
-    if (!all && !std::regex_search("conv/" + w.name + "/", std::regex(filter))) continue;
+    if (!all && filter.find(w.name) == std::string::npos && !std::regex_search("conv/" + w.name + "/", std::regex(filter)))
+      continue;
     std::fprintf(stderr, "profiling %s (%s) for its shapes\n", w.name.c_str(), w.model.describe().c_str());
     for (const ConvCase& c : profile_shapes(w)) {
       char name[160];
