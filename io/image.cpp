@@ -13,7 +13,7 @@
 #define STBI_NO_STDIO
 #define STB_IMAGE_WRITE_IMPLEMENTATION
 // PNG's deflate by zlib at its fastest level instead of stb's own compressor: for a 1620x1444 map
-// 2.3-2.9x less time and 7-27% smaller files (docs/PERFORMANCE.md, "Cohort throughput"); the
+// about 2.9x less time and 6-27% smaller files (docs/PERFORMANCE.md, "Cohort throughput"); the
 // pixels decode the same either way.
 #define STBIW_ZLIB_COMPRESS seqnet_png_deflate
 #include <zlib.h>
