@@ -9,7 +9,7 @@
 set -euo pipefail
 
 packages=(cmake ninja-build g++ pkg-config ccache libopenblas-dev nlohmann-json3-dev libstb-dev libtiff-dev
-          libgtest-dev libbenchmark-dev libtbb-dev libopenmpi-dev openmpi-bin)
+          zlib1g-dev libgtest-dev libbenchmark-dev libtbb-dev libopenmpi-dev openmpi-bin)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
