@@ -31,7 +31,7 @@ else
 fi
 
 # The cross toolchain, qemu and the :arm64 versions of install-deps.sh's libraries.
-packages=(cmake ninja-build pkg-config ccache perl g++-aarch64-linux-gnu qemu-user nlohmann-json3-dev libstb-dev
+packages=(cmake ninja-build pkg-config ccache perl g++-aarch64-linux-gnu qemu-user libc6:arm64 nlohmann-json3-dev libstb-dev
           libopenblas-dev:arm64 libtiff-dev:arm64 zlib1g-dev:arm64 libgtest-dev:arm64 libtbb-dev:arm64)
 missing=()
 for p in "${packages[@]}"; do
@@ -59,8 +59,7 @@ log="$build/ctest-output.txt"
 filter=()
 [ "$mode" = quick ] && filter=(-R '^(CpuKernel|Golden|Conv3x3Choices)')
 status=0
-ctest --output-on-failure -j "$(nproc)" "${filter[@]}" 2>&1 | tee "$log" || status=$?
-[ "${PIPESTATUS[0]}" -eq 0 ] || status=1
+ctest --output-on-failure -j "$(nproc)" "${filter[@]}" 2>&1 | tee "$log" || status=1
 
 skipped=$("$root/scripts/skipped-tests.sh" "$build")
 if [ "$(grep -c '\*\*\*Skipped' "$log" || true)" != "$(printf '%s' "$skipped" | grep -c . || true)" ]; then

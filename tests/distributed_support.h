@@ -31,14 +31,6 @@
 
 namespace seqnet::test {
 
-
-#ifdef SEQNET_MPIEXEC
-#define SEQNET_REQUIRE_MPI()
-#else
-#define SEQNET_REQUIRE_MPI() GTEST_SKIP() << "seqnet was built without MPI (SEQNET_MPI): no data-parallel tests"
-#define SEQNET_MPIEXEC ""
-#endif
-
 // The tiny model of the other trainer tests, batch 6 = 6 images of 1 crop: 1, 2 and 3 ranks all
 // divide it. Two epochs of three steps.
 inline std::string tiny_run(const std::string& data, const std::string& extra) {

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
+#include <sstream>
 #include <stdexcept>
 
 #include "kernels/cpu/conv3x3_algorithm.h"
@@ -56,6 +57,23 @@ TEST(Conv3x3Choices, ChoicesOfAnotherMachineAreMeasuredAnew) {
   int timed = 0;
   cpu::conv3x3_algorithm(shape, [&](cpu::Conv3x3Algorithm) { ++timed; });
   EXPECT_GT(timed, 0) << "a choice from another machine must not be preset";
+}
+
+// The machine line names the CPU model on x86 ("model name") and on aarch64, whose /proc/cpuinfo
+// has no model name but ARM's identity fields; two different ARM cores must not read the same.
+TEST(Conv3x3Choices, CpuModelIsReadOnX86AndOnArm) {
+  std::istringstream x86("processor\t: 0\nmodel\t\t: 85\nmodel name\t: Intel(R) Xeon(R) Platinum 8480+\n");
+  EXPECT_EQ(cpu::cpu_model_from_cpuinfo(x86), "Intel(R) Xeon(R) Platinum 8480+");
+  const auto arm_cpuinfo = [](const std::string& part) {
+    return "processor\t: 0\nBogoMIPS\t: 243.75\nFeatures\t: fp asimd\nCPU implementer\t: 0x41\n"
+           "CPU architecture: 8\nCPU variant\t: 0x3\nCPU part\t: " + part + "\nCPU revision\t: 1\n\n"
+           "processor\t: 1\nCPU implementer\t: 0x41\nCPU part\t: 0xfff\n";
+  };
+  std::istringstream n1(arm_cpuinfo("0xd0c")), v2(arm_cpuinfo("0xd4f"));
+  EXPECT_EQ(cpu::cpu_model_from_cpuinfo(n1), "ARM implementer 0x41 part 0xd0c variant 0x3 revision 1");
+  EXPECT_EQ(cpu::cpu_model_from_cpuinfo(v2), "ARM implementer 0x41 part 0xd4f variant 0x3 revision 1");
+  std::istringstream empty("");
+  EXPECT_EQ(cpu::cpu_model_from_cpuinfo(empty), "unknown CPU");
 }
 
 TEST(Conv3x3Choices, MalformedChoicesNameTheirSource) {

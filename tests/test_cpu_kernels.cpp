@@ -289,6 +289,35 @@ TEST(CpuKernelConv2d, Direct3x3MatchesReferenceAtEveryRemainder) {
   if (checked == 0) GTEST_SKIP() << "this CPU has none of AVX2+FMA, AVX-512F, NEON: the direct 3x3 kernel is not used";
 }
 
+// The input gradient through the direct kernel (conv2d.cpp: a forward convolution of dy with the
+// flipped, transposed weights, so K and C trade places) in the instruction set this CPU uses (NEON
+// on aarch64), at every remainder shape and on 1, 2 and 3 threads, against the double reference.
+// dx starts as NaN: the kernel must write every element.
+TEST(CpuKernelConv2d, DirectInputGradientMatchesReferenceAtEveryRemainder) {
+  if (!cpu::conv3x3_direct_available())
+    GTEST_SKIP() << "this CPU has none of AVX2+FMA, AVX-512F, NEON: the direct 3x3 kernel is not used";
+  cpu::force_conv3x3_algorithm(cpu::Conv3x3Algorithm::direct);
+  const int threads_before = omp_get_max_threads();
+  for (int threads : {1, 2, 3}) {
+    omp_set_num_threads(threads);
+    for (const ConvShape& s : kRemainderShapes) {
+      SCOPED_TRACE(std::string(cpu::conv3x3_isa_name(*cpu::conv3x3_direct_isa())) + " on " +
+                   std::to_string(threads) + " threads N=" + std::to_string(s.N) + " C=" + std::to_string(s.C) +
+                   " H=" + std::to_string(s.H) + " W=" + std::to_string(s.W) + " K=" + std::to_string(s.K));
+      const int64_t HW = int64_t(s.H) * s.W;
+      auto dy = random_values<float>(s.N * s.K * HW, 61), w = random_values<float>(int64_t(s.K) * s.C * 9, 62);
+      std::vector<float> dx(s.N * s.C * HW, std::nanf("")), workspace(cpu::conv2d_workspace_size(s.C, s.H, s.W, 3));
+      cpu::conv2d_backward_input(dx.data(), dy.data(), w.data(), workspace.data(), s.N, s.C, s.H, s.W, s.K, 3);
+      auto dyd = as_doubles(dy), wd = as_doubles(w);
+      std::vector<double> dx_ref(dx.size());
+      cpu::reference::conv2d_backward_input(dx_ref.data(), dyd.data(), wd.data(), s.N, s.C, s.H, s.W, s.K, 3);
+      EXPECT_LE(test::relative_error(as_doubles(dx), dx_ref), kFloatTolerance);
+    }
+  }
+  omp_set_num_threads(threads_before);
+  cpu::force_conv3x3_algorithm(std::nullopt);
+}
+
 // The direct weight gradient on its own, for each instruction set this CPU has: every remainder
 // shape, and shapes cut into many pieces (several bands of rows per image, shared over threads,
 // a short last band). It adds to dw (here starting from 0.5), and gives the same bits twice.

@@ -174,15 +174,31 @@ int preset_conv3x3_choices(const std::vector<Conv3x3Choice>& choices) {
   return taken;
 }
 
+std::string cpu_model_from_cpuinfo(std::istream& cpuinfo) {
+  // The value after the colon of a line that starts with `key`.
+  const auto value = [](const std::string& line, const char* key) -> std::optional<std::string> {
+    if (line.rfind(key, 0) != 0 || line.find(':') == std::string::npos) return std::nullopt;
+    std::string v = line.substr(line.find(':') + 1);
+    v.erase(0, std::min(v.size(), v.find_first_not_of(" \t")));
+    return v;
+  };
+  // ARM's identity fields, in this order, from the first processor only (all cores of a uniform
+  // machine repeat them; a big.LITTLE one lists its first core's).
+  const char* arm_keys[] = {"CPU implementer", "CPU variant", "CPU part", "CPU revision"};
+  std::string arm[4];
+  for (std::string line; std::getline(cpuinfo, line);) {
+    if (const auto model = value(line, "model name")) return *model;
+    for (int i = 0; i < 4; ++i)
+      if (arm[i].empty())
+        if (const auto v = value(line, arm_keys[i])) arm[i] = *v;
+  }
+  if (arm[0].empty() || arm[2].empty()) return "unknown CPU";
+  return "ARM implementer " + arm[0] + " part " + arm[2] + " variant " + arm[1] + " revision " + arm[3];
+}
+
 std::string conv3x3_timing_machine() {
-  std::string model = "unknown CPU";
   std::ifstream cpuinfo("/proc/cpuinfo");
-  for (std::string line; std::getline(cpuinfo, line);)
-    if (line.rfind("model name", 0) == 0 && line.find(':') != std::string::npos) {
-      model = line.substr(line.find(':') + 1);
-      model.erase(0, model.find_first_not_of(' '));
-      break;
-    }
+  const std::string model = cpu_model_from_cpuinfo(cpuinfo);
   const auto isa = conv3x3_direct_isa();
   const int threads = omp_get_max_threads();
   return model + ", direct kernel " + (isa ? conv3x3_isa_name(*isa) : "unavailable") + ", " +

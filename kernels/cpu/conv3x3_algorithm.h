@@ -22,6 +22,7 @@
 #pragma once
 
 #include <functional>
+#include <istream>
 #include <optional>
 #include <string>
 #include <vector>
@@ -76,6 +77,11 @@ int preset_conv3x3_choices(const std::vector<Conv3x3Choice>& choices);
 // What the timings depend on, as one line: the CPU model, the instruction set of the direct
 // kernel and the thread count. Choices measured under another line are not preset.
 std::string conv3x3_timing_machine();
+// Its CPU model, from /proc/cpuinfo's text: x86's "model name"; aarch64 has none, so its
+// "CPU implementer", "CPU part", "CPU variant" and "CPU revision" ("ARM implementer 0x41 part 0xd0c
+// variant 0x3 revision 1": a Neoverse N1, Graviton2), without which every ARM machine would read
+// "unknown CPU" and be preset with another's choices.
+std::string cpu_model_from_cpuinfo(std::istream& cpuinfo);
 
 // Parses an algorithm name ("gemm", "direct", "winograd"); nullopt for anything else.
 std::optional<Conv3x3Algorithm> conv3x3_algorithm_from_name(const std::string& name);

@@ -14,10 +14,10 @@
 //
 // Inside a row, a tile is KB output channels x XV vectors of L pixels, held in KB*XV
 // accumulator registers (AVX-512: at most 24 of 32 registers, e.g. 6 x 4 or 8 x 3 of 16 lanes;
-// AVX2: at most 12 of 16, 6 x 2 of 8 lanes; NEON: as AVX-512, of 4 lanes; the shapes are chosen in
-// conv_row). For every
-// input channel c and tap (u, v) the tile loads XV input vectors, shifted by v - 1 pixels, and
-// adds w[k,c,u,v] times each into the accumulators of channel k:
+// AVX2: at most 12 of 16, 6 x 2 of 8 lanes; NEON: at most 16 of 32, 4 x 4 of 4 lanes; the shapes
+// are chosen in conv_row). For every input channel c and tap (u, v) the tile loads XV input
+// vectors, shifted by v - 1 pixels, and adds w[k,c,u,v] times each into the accumulators of
+// channel k:
 //     acc[k][t] += broadcast(w[k0+k, c, u, v]) * x[c, i+u-1, x0+L*t-1+v .. +L-1]
 // Rows outside the plane are skipped. The epilogue (batch-norm in evaluation, ReLU) is applied
 // to the registers before the store; only a last, partial vector is stored with a mask.
@@ -214,9 +214,13 @@ struct Avx2Tile {
 
 #if defined(__aarch64__)
 struct NeonTile {
-  // 32 registers, as AVX-512: the same tile shapes, of 4 lanes. XV = 4: 6 x 4 sums, 4 inputs and a
-  // weight, 29 registers.
-  static constexpr int kLanes = 4, kMaxVectors = 4, kAccumulators = 24;
+  // 32 registers, as AVX-512, but at most 16 sums (4 x 4 at XV = 4), not its 24. AVX-512's FMA takes
+  // the broadcast weight from memory; NEON's fmla takes it from a register lane, so GCC 12 keeps
+  // several weights and the next tap's inputs in registers too and, with 24 sums, spilled them:
+  // counted under qemu (docs/PERFORMANCE.md), 0.36 stores and 0.72 scalar loads per fmla in the tile
+  // code, and 24.6 M instructions for 42.5 M multiply-adds (C = K = 32, 576 wide); at 16 sums no
+  // spill, and 20.9 M (-15%), the same 9.7 M fmla. Counts, not times: to be timed on a real core.
+  static constexpr int kLanes = 4, kMaxVectors = 4, kAccumulators = 16;
 
   template <int KB, int XV>
   static void run(const TileArgs& a) {

@@ -10,7 +10,8 @@
 // K = 16..32 rows; both keep it at 15-20% of this CPU's GEMM peak. The direct kernel keeps a block
 // of outputs (AVX-512: e.g. 6 channels x 64 pixels or 8 x 48) in vector registers and streams the
 // input rows through them, so every loaded input vector feeds 6 to 24 fused multiply-adds. NEON has
-// 32 registers as AVX-512 does, of 4 lanes instead of 16: the same tiles, a quarter as wide.
+// 32 registers as AVX-512 does, of 4 lanes instead of 16, but its tiles hold at most 16 sums (its
+// multiply-add takes the weight from a register, not from memory: conv3x3_direct.cpp).
 #pragma once
 
 #include <optional>
