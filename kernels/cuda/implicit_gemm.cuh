@@ -184,15 +184,17 @@ __device__ __forceinline__ void multiply_slice_tf32(float (&acc)[4][TN], const f
 // (The kernels take GemmArgs' fields one by one and rebuild it: HIP-CPU's kernels are SIMD
 // clones, which take no struct arguments.)
 // The blocks per multiprocessor gemm_kernel's registers must allow (ptxas then uses at most
-// 65,536 / (threads x blocks) a thread); 0 leaves the choice to ptxas. The FP32 64x128 tile (8 x 8
-// outputs a thread, 128 threads) is held to Op::kWideBlocks (4 blocks, 128 registers, for the
-// convolutions: left alone ptxas took 130, which leaves room for 3; gemm_plan counts 4). The
-// transposed convolution's forward is left at 0: held to 4 blocks ptxas spilled 24 bytes of it,
-// left alone it takes 128 registers and spills nothing (so 4 blocks all the same). The TF32 32-row tiles: narrow, left alone, ptxas
-// gave it 70 registers, 7 blocks of the 8 (1,024 threads) gemm_plan counts on; held to 8 (64 registers) it spills nothing. (Holding every narrow tile to
-// 64 made ptxas recompute addresses: 5% more instructions where 64 already sufficed.) Wide: left
-// alone, ptxas aimed at 7 blocks (72 registers) and spilled 8 bytes of gemm_kernel<Conv<3, true>,
-// 32, 8, true>; held to 6 (85 at most) it spills nothing (the plan counts 4 of these blocks).
+// 65,536 / (threads x blocks) a thread); 0 leaves the choice to ptxas.
+// - FP32 64x128 (8 x 8 outputs a thread, 128 threads): Op::kWideBlocks, 4 for the convolutions
+//   (128 registers; left alone ptxas took 130, room for 3 where gemm_plan counts 4). The
+//   transposed convolution's forward is left at 0: held to 4 blocks ptxas spilled 24 bytes of it,
+//   left alone it takes 128 registers and spills nothing (so 4 blocks all the same).
+// - TF32 32x64: left alone, ptxas gave it 70 registers, 7 blocks of the 8 (1,024 threads)
+//   gemm_plan counts on; held to 8 (64 registers) it spills nothing. (Holding every narrow tile
+//   to 64 made ptxas recompute addresses: 5% more instructions where 64 already sufficed.)
+// - TF32 32x128: left alone, ptxas aimed at 7 blocks (72 registers) and spilled 8 bytes of
+//   gemm_kernel<Conv<3, true>, 32, 8, true>; held to 6 (85 at most) it spills nothing (the plan
+//   counts 4 of these blocks).
 template <class Op, int BM, int TN, bool TF32>
 constexpr int gemm_min_blocks() {
   return TF32 && BM == 32 ? (TN == 4 ? 8 : 6) : !TF32 && BM == 64 && TN == 8 ? Op::kWideBlocks : 0;
