@@ -16,6 +16,7 @@
 #include <random>
 #include <vector>
 
+#include "bench/bench_random.h"
 #include "kernels/cpu/adam.h"
 #include "kernels/cpu/batchnorm.h"
 #include "kernels/cpu/channels.h"
@@ -34,13 +35,7 @@ using namespace seqnet;
 
 constexpr int kWidth = 32, kDepth = 5;
 
-std::vector<float> random_floats(int64_t n, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> dist(0.0f, 1.0f);
-  std::vector<float> v(n);
-  for (auto& x : v) x = dist(rng);
-  return v;
-}
+using bench::random_floats;
 
 // Every UNet level of both workloads: {N, channels, plane side}.
 void unet_levels(benchmark::internal::Benchmark* b) {

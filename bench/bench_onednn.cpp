@@ -57,6 +57,7 @@
 #include <oneapi/dnnl/dnnl.hpp>
 #endif
 
+#include "bench/bench_random.h"
 #include "kernels/cpu/conv2d.h"
 #include "kernels/cpu/conv3x3_direct.h"
 #include "kernels/cpu/conv_transpose2x2.h"
@@ -232,13 +233,7 @@ std::vector<ConvCase> profile_shapes(const Workload& w) {
   return cases;
 }
 
-std::vector<float> random_floats(int64_t n, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> dist(0.0f, 1.0f);
-  std::vector<float> v(n);
-  for (auto& x : v) x = dist(rng);
-  return v;
-}
+using bench::random_floats;
 
 // ---- seqnet's kernels -------------------------------------------------------------------------
 
