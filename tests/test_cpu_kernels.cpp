@@ -211,6 +211,50 @@ TEST(CpuKernelConv2d, Fast1x1MatchesReference) {
   }
 }
 
+// The heads (1x1 with K <= 4: conv1x1_thin.h's loops, not a GEMM): planes of one block, several
+// blocks with a remainder, one pixel; on 1, 2 and 3 threads (pieces split differently).
+TEST(CpuKernelConv2d, Thin1x1HeadsMatchReferenceOnAnyThreadCount) {
+  const ConvShape shapes[] = {{2, 32, 130, 129, 2}, {1, 16, 3, 5, 1}, {3, 7, 33, 65, 3}, {1, 1, 1, 1, 4}};
+  const int threads_before = omp_get_max_threads();
+  for (int threads : {1, 2, 3}) {
+    SCOPED_TRACE(std::to_string(threads) + " threads");
+    omp_set_num_threads(threads);
+    for (const ConvShape& s : shapes) {
+      check_conv2d<double>(s, 1);
+      check_conv2d<float>(s, 1);
+    }
+  }
+  omp_set_num_threads(threads_before);
+}
+
+// The heads' weight gradient sums N*HW products per weight: in blocks of at most 1024 in float,
+// the blocks in double. Any order of a block's sum errs by at most 1023 u sum|terms| (u = 2^-24),
+// the double sums and the last rounding add about u |dw|. A float sum over the whole 2 x 256x256
+// plane would only be bound by 131071 u sum|terms|. Element by element, against the double sum.
+TEST(CpuKernelConv2d, Thin1x1WeightGradientErrsOnlyByBlockLength) {
+  const int N = 2, C = 16, K = 2;
+  const int64_t HW = 256 * 256;
+  const auto x = random_values<float>(N * C * HW, 21), dy = random_values<float>(N * K * HW, 22);
+  std::vector<float> dw(K * C, 0.0f);
+  cpu::conv2d_backward_weight(dw.data(), dy.data(), x.data(), static_cast<float*>(nullptr), N, C, 256, 256, K, 1);
+  const double u = std::ldexp(1.0, -24);
+  for (int k = 0; k < K; ++k)
+    for (int c = 0; c < C; ++c) {
+      double sum = 0, sum_abs = 0;
+      for (int n = 0; n < N; ++n)
+        for (int64_t p = 0; p < HW; ++p) {
+          const double term = double(dy[(n * K + k) * HW + p]) * x[(n * C + c) * HW + p];
+          sum += term;
+          sum_abs += std::abs(term);
+        }
+      EXPECT_LE(std::abs(dw[k * C + c] - sum), 1023 * u * sum_abs + 2 * u * std::abs(sum)) << "k " << k << " c " << c;
+    }
+  // Gradients accumulate (+=): a second call adds the same sums again.
+  std::vector<float> twice = dw;
+  cpu::conv2d_backward_weight(twice.data(), dy.data(), x.data(), static_cast<float*>(nullptr), N, C, 256, 256, K, 1);
+  for (int e = 0; e < K * C; ++e) EXPECT_NEAR(twice[e], 2.0f * dw[e], 4 * u * std::abs(dw[e])) << e;
+}
+
 TEST(CpuKernelConv2d, LargeImageGoesInBands) {
   // 64 channels x 256 columns x 9 taps per row: the workspace holds a band of rows, not the image.
   const ConvShape s{2, 64, 61, 256, 3};

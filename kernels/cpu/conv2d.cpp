@@ -7,7 +7,8 @@
 //   y_n   (K, HW)      = w (K, C*ks*ks) * cols_n
 //   dcols (C*ks*ks, HW) = w^T * dy_n,  then col2im adds each column entry back to its pixel
 //   dw    (K, C*ks*ks) += dy_n (K, HW) * cols_n^T
-// A 1x1 convolution needs no columns: cols_n is x_n itself.
+// A 1x1 convolution needs no columns: cols_n is x_n itself. One with at most 4 outputs (a head)
+// is no GEMM at all but the plain loops of conv1x1_thin.h.
 // GEMM size is what makes BLAS fast, so the images are grouped by plane size:
 //  - small planes (deep levels): g images side by side, cols (C*ks*ks, g*HW), one GEMM for the
 //    group; its (K, g*HW) result (or dy gathered into that layout) sits in the workspace too.
@@ -22,6 +23,7 @@
 
 #include <omp.h>
 
+#include "kernels/cpu/conv1x1_thin.h"
 #include "kernels/cpu/conv3x3_algorithm.h"
 #include "kernels/cpu/conv3x3_direct.h"
 #include "kernels/cpu/conv3x3_weight_direct.h"
@@ -277,6 +279,7 @@ void conv2d_forward(T* y, const T* x, const T* w, const T* b, T* workspace, int 
                     int ksize) {
   if constexpr (std::is_same_v<T, float>)
     if (ksize == 3) return conv3x3_forward(y, x, w, b, workspace, N, C, H, W, K);
+  if (ksize == 1 && K <= kConv1x1ThinOutputs) return conv1x1_thin_forward(y, x, w, b, N, C, int64_t(H) * W, K);
   gemm_forward(y, x, w, b, workspace, N, C, H, W, K, ksize);
 }
 
@@ -301,6 +304,8 @@ void conv2d_backward_input(T* dx, const T* dy, const T* w, T* workspace, int N, 
       };
       return run(conv3x3_algorithm({Conv3x3Pass::input_gradient, N, C, H, W, K}, run));
     }
+  if (ksize == 1 && K <= kConv1x1ThinOutputs)
+    return conv1x1_thin_backward_input(dx, dy, w, N, C, int64_t(H) * W, K);
   gemm_backward_input(dx, dy, w, workspace, N, C, H, W, K, ksize);
 }
 
@@ -348,6 +353,8 @@ void conv2d_backward_weight(T* dw, const T* dy, const T* x, T* workspace, int N,
       };
       return run_into(conv3x3_algorithm({Conv3x3Pass::weight_gradient, N, C, H, W, K}, timed_run), dw);
     }
+  if (ksize == 1 && K <= kConv1x1ThinOutputs)
+    return conv1x1_thin_backward_weight(dw, dy, x, N, C, int64_t(H) * W, K);
   gemm_backward_weight(dw, dy, x, workspace, N, C, H, W, K, ksize);
 }
 

@@ -5,10 +5,11 @@
 //            dw[k,c,u,v] += sum_{n,i,j} dy[n,k,i,j] * x[n,c,i+u-p,j+v-p]
 //            db[k]       += sum_{n,i,j} dy[n,k,i,j]
 // Fast path: im2col (columns (C*ks*ks, H*W) per image) and a BLAS GEMM; a 1x1 conv is a GEMM
-// on x directly. Float 3x3 forward passes and input gradients run whichever of im2col + GEMM, the
-// direct kernel (conv3x3_direct.h) and Winograd (conv3x3_winograd.h) was measured fastest for the
-// shape on this CPU (conv3x3_algorithm.h); float 3x3 weight gradients im2col + GEMM or the direct
-// kernel of conv3x3_weight_direct.h, whichever was faster.
+// on x directly, or with K <= 4 (the heads) plain loops (conv1x1_thin.h). Float 3x3 forward
+// passes and input gradients run whichever of im2col + GEMM, the direct kernel (conv3x3_direct.h)
+// and Winograd (conv3x3_winograd.h) was measured fastest for the shape on this CPU
+// (conv3x3_algorithm.h); float 3x3 weight gradients im2col + GEMM or the direct kernel of
+// conv3x3_weight_direct.h, whichever was faster.
 // `workspace` holds conv2d_workspace_size() elements (0 for 1x1: may be null).
 // Small images (the deep levels' planes) are grouped so one GEMM covers several of them, their
 // columns plus the GEMM output within 512K elements (2 MB float, one core's L2); larger images go
