@@ -31,6 +31,20 @@ __device__ __forceinline__ void copy_async_4(float* dst, const float* src, int c
 #endif
 }
 
+// dst[kOffset] = present ? *src : 0 (src read only when present): the form for copies that share
+// one test, found once (src-size 4 or 0), where copy_async_4 would redo its compare per copy.
+template <int kOffset>
+__device__ __forceinline__ void copy_async_4_if(float* dst, const float* src, bool present) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+  const uint32_t to = static_cast<uint32_t>(__cvta_generic_to_shared(dst));
+  asm volatile("cp.async.ca.shared.global [%0+%3], [%1], 4, %2;" ::"r"(to), "l"(src), "r"(present ? 4 : 0),
+               "n"(kOffset * 4)
+               : "memory");
+#else
+  dst[kOffset] = present ? *src : 0.f;
+#endif
+}
+
 // Closes the copies started since the last commit into one group.
 __device__ __forceinline__ void copy_async_commit() {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800

@@ -61,8 +61,8 @@
 // cores (mma.cuh), built so that the instructions around each mma are few:
 // - 128 threads (4 warps) on every tile; the warps form a (BM/32) x (128/BM) grid, each owning
 //   32 x WN of the tile (WN = 64 on 64x128, 32 on 64x64 and 32x128, 16 on 32x64), i.e. 2 x WN/8
-//   fragments of 16 x 8: per 8 reduction rows a warp loads 8 + WN/4 fragment values from shared
-//   memory and issues WN/4 mma (16 on 64x128, one A value feeding WN/8 mma, one B value 2).
+//   fragments of 16 x 8: per 8 reduction rows a lane takes 8 + WN/4 fragment values from shared
+//   memory and the warp issues WN/4 mma (16 on 64x128, one A value feeding WN/8 mma, one B value 2).
 // - The slices go from global to shared memory by cp.async (cp_async.cuh), no register staging:
 //   each element is one copy, its source address and whether it is present (absent ones are
 //   zero-filled by the copy); the TF32 rounding is done on the fragment values as they are loaded
@@ -78,9 +78,8 @@
 //     static int a_slice_offset(const Slice&);
 //     static int b_count(const Gather&);
 //     static const float* b_source(const Gather&, int k);
-// Shared rows are padded by 8 floats there (row stride = 8 mod 32 banks), so a fragment's 4
-// reduction rows x 8 columns, and a warp's copies (8 rows x 4 columns of A, 32 columns of B), hit
-// 32 different banks.
+// The shared layout is the fragments' (Tf32Layout): a lane's values sit side by side, so it loads
+// them as float4 (float2 on 32x64), 12 loads a step on 64x128 instead of 48, without bank conflicts.
 #pragma once
 
 #include <algorithm>
@@ -97,7 +96,6 @@ namespace seqnet::cuda::implicit_gemm {
 
 constexpr int BK = 8;           // reduction step
 constexpr int kPad = 4;         // shared row padding, in floats (keeps float4 alignment)
-constexpr int kPadTf32 = 8;     // the TF32 path's padding
 constexpr int kTf32Step = 2 * BK;   // the TF32 path's reduction rows per barrier
 constexpr int kTf32Stages = 3;      // and its shared buffers
 constexpr int kTf32Threads = 128;   // and its block size
@@ -333,20 +331,13 @@ __device__ __forceinline__ T* opaque(T* p) {
   return p;
 }
 
-template <int BM, int TN>
-struct Tf32Tiles {
-  static constexpr int BN = 16 * TN;
-  float a[kTf32Stages][kTf32Step][BM + kPadTf32];  // a[buffer][r][m]: the A rows, stored transposed
-  float b[kTf32Stages][kTf32Step][BN + kPadTf32];  // b[buffer][r][q]
-};
-
 // Blocks of the TF32 tile a multiprocessor holds, which its __launch_bounds__ asks ptxas to allow
-// and gemm_plan counts on: left alone, ptxas gives 64x128 111-118 registers (4 blocks of 128
-// threads), 64x64 78-79 (6), 32x128 75 (6), 32x64 56-60 (8); the 3-stage shared buffers (40.0,
-// 27.6, 33.8, 21.5 KB) allow 5, 8, 6 and 10 of 228 KB.
+// and gemm_plan counts on (ptxas, sm_90): 64x128 127 registers at 4 blocks of 128 threads (128 at
+// most), 64x64 90-92 at 5 (held to 6, i.e. 80, it spilled 32-56 bytes), 32x128 79 at 6, 32x64 62
+// at 8; the 3-stage shared buffers (38.4, 26.1, 32.3, 20.0 KB) allow 5, 8, 6 and 10 of 228 KB.
 template <int BM, int TN>
 constexpr int tf32_blocks() {
-  return BM == 64 ? (TN == 8 ? 4 : 6) : (TN == 8 ? 6 : 8);
+  return BM == 64 ? (TN == 8 ? 4 : 5) : (TN == 8 ? 6 : 8);
 }
 
 // The warp grid of a BM x 16 TN TF32 tile: kWarpsM x kWarpsN warps of 32 x WN outputs, NT = WN / 8
@@ -356,32 +347,106 @@ struct Tf32Warps {
   static constexpr int kWarpsM = BM / 32, kWarpsN = kTf32Threads / 32 / kWarpsM, WN = 16 * TN / kWarpsN, NT = WN / 8;
 };
 
-// acc += A rows r..r+7 ^T * B rows r..r+7 on tensor cores for one warp; a and b point at row r of
-// a shared buffer, m and q at the warp's first row and column. acc[mt][nt] is the fragment of rows
-// m + 16 mt, columns q + 8 nt, in mma.cuh's layout: d[2 h + c] at row m + 16 mt + g + 8 h, column
-// q + 8 nt + 2 t + c. Each value is rounded to TF32 as it is loaded.
-template <int BM, int BN, int NT>
-__device__ __forceinline__ void multiply_tf32(float (&acc)[2][NT][4], const float (*a)[BM + kPadTf32],
-                                              const float (*b)[BN + kPadTf32], int m, int q, int g, int t) {
-  float a_frag[2][4], b_frag[NT][2];
+// Where a step's 16 reduction rows sit in shared memory. The copies may write any word, so the
+// layout is the fragment loads' (vector loads: 12 a step on 64x128, where a scalar layout takes 48):
+// - A (BM rows of 16 values): row m, its values in the order k = 0, 4, 8, 12, 1, 5, ...: A(m, k)
+//   at word 16 m + 4 (k % 4) + k / 4. Lane (g, t) needs k = t, t + 4 (first slice) and t + 8,
+//   t + 12 (second) of each of its rows: one float4. A quarter warp's float4s (rows g, g + 1,
+//   t = 0..3) cover the 32 banks once.
+// - B (16 rows of BN values): within each warp's WN columns, column 8 nt + g (fragment nt, mma
+//   column g) at g NT + nt, so the NT values of a row that a lane needs are side by side (NT / 4
+//   float4, or a float2 when NT = 2); the output columns are the same as without the permutation.
+//   Row k starts at word k BN + 32 (k / 4) + skew(k % 4), the skews chosen so that a quarter
+//   warp's loads (rows t = 0..3 of a group of 4, lanes g, g + 1) hit different banks; with NT = 8
+//   (lanes 16 words apart) no uniform row pitch gives that.
+// The copies take 2 passes through the banks on the 64-row tiles' A (a warp's 4 rows x 8 values,
+// rows r and r + 2 on the same banks) and on the 64x128 tile's B (32 neighbouring columns of one
+// row, lanes g and g + 4 on the same banks), 1 elsewhere: time in the copy unit and in shared
+// memory's bandwidth, not in issue slots. (Swapping the halves of lanes g >= 4 cures the second,
+// but its extra address register made ptxas spill 16 bytes of the 64x128 tile at 128.)
+template <int BM, int TN>
+struct Tf32Layout {
+  static constexpr int BN = 16 * TN, WN = Tf32Warps<BM, TN>::WN, NT = Tf32Warps<BM, TN>::NT;
+  static constexpr int kA = BM * kTf32Step;              // floats of A a stage
+  static constexpr int kB = kTf32Step * BN + 4 * 32;     // of B
+  // the word of A(m, k)
+  static __host__ __device__ constexpr int a_word(int m, int k) { return m * kTf32Step + 4 * (k % 4) + k / 4; }
+  // the first word of B's row k
+  static __host__ __device__ constexpr int b_row(int k) {
+    return k * BN + 32 * (k / 4) + (NT == 8 ? k % 4 / 2 * 16 + k % 2 * 4 : k % 4 * 8);
+  }
+  // where tile column c sits in a row of B
+  static __host__ __device__ constexpr int b_column(int c) {
+    return c / WN * WN + c % 8 * NT + c % WN / 8;
+  }
+};
+
+template <int BM, int TN>
+struct Tf32Tiles {
+  float a[kTf32Stages][Tf32Layout<BM, TN>::kA];
+  float b[kTf32Stages][Tf32Layout<BM, TN>::kB];
+};
+
+// v = the N floats at p (N = 2, 4 or 8), as float2 or float4 loads.
+template <int N>
+__device__ __forceinline__ void load_floats(const float* p, float (&v)[N]) {
+  if constexpr (N == 2) {
+    const float2 x = *reinterpret_cast<const float2*>(p);
+    v[0] = x.x;
+    v[1] = x.y;
+  } else {
+    static_assert(N == 4 || N == 8);
+#pragma unroll
+    for (int i = 0; i < N / 4; ++i) {
+      const float4 x = *reinterpret_cast<const float4*>(p + 4 * i);
+      v[4 * i + 0] = x.x;
+      v[4 * i + 1] = x.y;
+      v[4 * i + 2] = x.z;
+      v[4 * i + 3] = x.w;
+    }
+  }
+}
+
+// acc += the step's 16 reduction rows on tensor cores for one warp (two mma k-steps, h = 0, 1);
+// a points at the lane's first A value (row m + g, word 4 t), b at its first B value (row t,
+// column q + g NT), m and q being the warp's first row and column. acc[mt][nt] is the fragment of
+// rows m + 16 mt, columns q + 8 nt, in mma.cuh's layout: d[2 i + c] at row m + 16 mt + g + 8 i,
+// column q + 8 nt + 2 t + c. Each value is rounded to TF32 as it is loaded.
+template <int BM, int TN>
+__device__ __forceinline__ void multiply_tf32(float (&acc)[2][Tf32Warps<BM, TN>::NT][4], const float* a,
+                                              const float* b) {
+  using Layout = Tf32Layout<BM, TN>;
+  constexpr int NT = Layout::NT;
+  float a_frag[2][2][4], b_frag[2][NT][2];  // [h][mt][..], [h][nt][..]
 #pragma unroll
   for (int mt = 0; mt < 2; ++mt) {
-    const int row = m + mt * 16 + g;
-    a_frag[mt][0] = round_to_tf32(a[t][row]);
-    a_frag[mt][1] = round_to_tf32(a[t][row + 8]);
-    a_frag[mt][2] = round_to_tf32(a[t + 4][row]);
-    a_frag[mt][3] = round_to_tf32(a[t + 4][row + 8]);
+    float top[4], bottom[4];  // k = t, t + 4, t + 8, t + 12 of rows g and g + 8
+    load_floats(a + Layout::a_word(16 * mt, 0), top);
+    load_floats(a + Layout::a_word(16 * mt + 8, 0), bottom);
+#pragma unroll
+    for (int h = 0; h < 2; ++h) {
+      a_frag[h][mt][0] = round_to_tf32(top[2 * h]);
+      a_frag[h][mt][1] = round_to_tf32(bottom[2 * h]);
+      a_frag[h][mt][2] = round_to_tf32(top[2 * h + 1]);
+      a_frag[h][mt][3] = round_to_tf32(bottom[2 * h + 1]);
+    }
   }
 #pragma unroll
-  for (int nt = 0; nt < NT; ++nt) {
-    const int column = q + nt * 8 + g;
-    b_frag[nt][0] = round_to_tf32(b[t][column]);
-    b_frag[nt][1] = round_to_tf32(b[t + 4][column]);
-  }
+  for (int h = 0; h < 2; ++h)
 #pragma unroll
-  for (int mt = 0; mt < 2; ++mt)
+    for (int i = 0; i < 2; ++i) {  // row 8 h + 4 i + t: its offset from row t is the same for every t
+      float row[NT];
+      const int offset = Layout::b_row(8 * h + 4 * i) - Layout::b_row(0);
+      load_floats(b + offset, row);
 #pragma unroll
-    for (int nt = 0; nt < NT; ++nt) mma_m16n8k8_tf32(acc[mt][nt], a_frag[mt], b_frag[nt]);
+      for (int nt = 0; nt < NT; ++nt) b_frag[h][nt][i] = round_to_tf32(row[nt]);
+    }
+#pragma unroll
+  for (int h = 0; h < 2; ++h)
+#pragma unroll
+    for (int mt = 0; mt < 2; ++mt)
+#pragma unroll
+      for (int nt = 0; nt < NT; ++nt) mma_m16n8k8_tf32(acc[mt][nt], a_frag[h][mt], b_frag[h][nt]);
 }
 
 // gemm_kernel's contract (grid, splits, output) on tensor cores, for Ops with kFullSteps.
@@ -393,11 +458,12 @@ __global__ void __launch_bounds__(kTf32Threads, (tf32_blocks<BM, TN>()))
   static_assert(Op::kFullSteps, "the TF32 tile copies whole slices of BK rows");
   const GemmArgs args{out, in, w, bias, N, Cin, H, W, M, R, bn_relu};
   using Warps = Tf32Warps<BM, TN>;
+  using Layout = Tf32Layout<BM, TN>;
   constexpr int BN = 16 * TN, NT = Warps::NT;
   constexpr int kAPerThread = BK * BM / kTf32Threads;  // A elements each thread copies per slice
   constexpr int kARowStride = kTf32Threads / BK;        // A rows between them
   constexpr int kBPerThread = BK * BN / kTf32Threads;  // B elements each thread copies per slice
-  constexpr int kBRowStride = kTf32Threads / BN;       // reduction rows between them
+  static_assert(kBPerThread % 4 == 0, "a thread's B rows are whole groups of 4 (Tf32Layout::b_row)");
   __shared__ __align__(16) Tf32Tiles<BM, TN> tiles;
 
   const int t = threadIdx.x, lane = t % 32, warp = t / 32;
@@ -416,36 +482,39 @@ __global__ void __launch_bounds__(kTf32Threads, (tf32_blocks<BM, TN>()))
     const int m = m0 + a_m + kARowStride * s;
     a_row[s] = opaque(Op::a_row_source(args, Op::row(args, m < M ? m : 0), a_r));
   }
-  // B copies: one fixed pixel column per thread, rows b_r + kBRowStride s of each slice.
-  const int b_q = t % BN, b_r = kTf32Threads == BN ? 0 : t / BN;
+  // B copies: one fixed pixel column per thread, rows b_k + s of each slice (b_k = 0 when the
+  // block's threads are BN, else 0 or 4), so that their words are b_row(8 h + s) past its first.
+  const int b_q = t % BN, b_k = kTf32Threads == BN ? 0 : t / BN * kBPerThread;
   const int64_t q = q0 + b_q;
   const bool q_valid = q < Q;
   const typename Op::Column column = Op::column(args, q_valid ? q : 0);
   typename Op::Slice slice = Op::slice(args, r_begin);
+  const int a_word = Layout::a_word(a_m, a_r), b_word = Layout::b_row(b_k) + Layout::b_column(b_q);
 
   // Step `step`'s two slices into buffer `buffer`; a slice past r_end is copied as zeros.
   const int slices = r_end > r_begin ? (r_end - r_begin) / BK : 0;
   auto copy_step = [&](int step, int buffer) {
-#pragma unroll
-    for (int h = 0; h < 2; ++h) {
+    unrolled<2>([&](auto slice_index) {
+      constexpr int h = decltype(slice_index)::value;
       const bool inside = 2 * step + h < slices;
       // A: this thread's rows share the reduction row a_r, so one count says whether all are there.
-      const int a_count = (inside ? Op::a_count(args, slice) : 0) - a_r, a_offset = Op::a_slice_offset(slice);
-      float* a_to = &tiles.a[buffer][h * BK + a_r][a_m];
+      const bool a_present = inside && a_r < Op::a_count(args, slice);
+      const int a_offset = Op::a_slice_offset(slice);
+      float* a_to = tiles.a[buffer] + a_word + (Layout::a_word(0, 8 * h) - Layout::a_word(0, 0));
       unrolled<kAPerThread>([&](auto s) {
         constexpr int i = decltype(s)::value;
-        copy_async_4<kARowStride * i, 0>(a_to, a_row[i] + a_offset, a_count);
+        copy_async_4_if<Layout::a_word(kARowStride * i, 0)>(a_to, a_row[i] + a_offset, a_present);
       });
-      // B: rows b_r + kBRowStride s of the pixel, those below b_count there.
+      // B: rows b_k + s of the pixel, those below b_count there.
       const typename Op::Gather gather = Op::gather(args, slice, column, 0, inside && q_valid ? BK : 0);
-      const int b_count = Op::b_count(gather) - b_r;
-      float* b_to = &tiles.b[buffer][h * BK + b_r][b_q];
+      const int b_count = Op::b_count(gather) - b_k;
+      float* b_to = tiles.b[buffer] + b_word;
       unrolled<kBPerThread>([&](auto s) {
-        constexpr int k = kBRowStride * decltype(s)::value;  // - b_r
-        copy_async_4<k * (BN + kPadTf32), k>(b_to, Op::b_source(gather, b_r + k), b_count);
+        constexpr int k = decltype(s)::value;
+        copy_async_4<Layout::b_row(8 * h + k), k>(b_to, Op::b_source(gather, b_k + k), b_count);
       });
       Op::next(args, slice);
-    }
+    });
   };
 
   // Pipeline: the copies of steps s + 1 and s + 2 are in flight while step s is multiplied. One
@@ -461,15 +530,15 @@ __global__ void __launch_bounds__(kTf32Threads, (tf32_blocks<BM, TN>()))
   float acc[2][NT][4] = {};
   const int g = lane >> 2, lane_t = lane & 3;
   const int warp_row = warp_m * 32, warp_column = warp_n * Warps::WN;
+  const int a_read = Layout::a_word(warp_row + g, 0) + 4 * lane_t;
+  const int b_read = Layout::b_row(lane_t) + warp_column + g * NT;
   int read = 0, write = kTf32Stages - 1;
   for (int step = 0; step < steps; ++step) {
     copy_async_wait<kTf32Stages - 2>();
     __syncthreads();
     if (step + kTf32Stages - 1 < steps) copy_step(step + kTf32Stages - 1, write);
     copy_async_commit();
-#pragma unroll
-    for (int h = 0; h < 2; ++h)
-      multiply_tf32<BM, BN, NT>(acc, &tiles.a[read][h * BK], &tiles.b[read][h * BK], warp_row, warp_column, g, lane_t);
+    multiply_tf32<BM, TN>(acc, tiles.a[read] + a_read, tiles.b[read] + b_read);
     read = read == kTf32Stages - 1 ? 0 : read + 1;
     write = write == kTf32Stages - 1 ? 0 : write + 1;
   }
