@@ -107,8 +107,15 @@ struct Conv {
     int offset;  // of w[m, 0, 0] (forward) or w[0, m, 0] (FLIP) in w: < 2^31, as w's size is
   };
   static __device__ Row row(const GemmArgs& g, int m) { return {FLIP ? m * KK : m * g.Cin * KK}; }
+  // A(m, r0 + k) = a_row_source(row, k)[a_slice_offset(s)] for k < a_count(s) (the channels
+  // left from c0), else 0: split so that the row's part is found once (the TF32 tile's copies).
+  static __device__ int a_count(const GemmArgs& g, const Slice& s) { return g.Cin - s.c0; }
+  static __device__ const float* a_row_source(const GemmArgs& g, const Row& row, int k) {
+    return g.w + (row.offset + k * a_channel_stride(g));
+  }
+  static __device__ int a_slice_offset(const Slice& s) { return s.a_offset; }
   static __device__ float a(const GemmArgs& g, const Slice& s, const Row& row, int, int k) {
-    if (s.c0 + k >= g.Cin) return 0.f;
+    if (k >= a_count(g, s)) return 0.f;
     return __ldg(g.w + (row.offset + s.a_offset + k * a_channel_stride(g)));
   }
   // Xcol[(tap, c)][q] = in[n, c, i+u-p, j+v-p], 0 outside the image: channels c0 .. c0 + rows - 1
@@ -123,8 +130,11 @@ struct Conv {
     return {col.pixel + s.b_offset, col.inside >> s.tap & 1 ? (rows < channels_left ? rows : channels_left) : 0,
             g.H * g.W};
   }
+  // B(r0 + k, q) = b_source(x, k)[0] for k < b_count(x), else 0.
+  static __device__ int b_count(const Gather& x) { return x.rows; }
+  static __device__ const float* b_source(const Gather& x, int k) { return x.pixel + k * x.HW; }
   static __device__ float b(const GemmArgs&, const Gather& x, int k) {
-    return k < x.rows ? __ldg(x.pixel + k * x.HW) : 0.f;
+    return k < b_count(x) ? __ldg(b_source(x, k)) : 0.f;
   }
   static __device__ int64_t out_index(const GemmArgs& g, int n, int p, int m) {
     return (int64_t(n) * g.M + m) * g.H * g.W + p;

@@ -31,9 +31,11 @@
 //                      thread on its 64-row tiles, the taps-outer reduction order that takes the
 //                      division by 9 out of the loop, split-K and the 32-row tile for 32 channels.
 // v5 tensor cores      the program's TF32 kernel, conv2d_forward_tf32 (conv2d.cu, implicit_gemm.cuh):
-//                      v4's tiles, values rounded to TF32 as they are stored to shared memory, and
-//                      each warp's 32 x BN/4 part of the tile multiplied by mma.sync m16n8k8
-//                      (mma.cuh): one instruction per 16 x 8 x 8 = 1,024 multiply-adds.
+//                      its own tile (gemm_tf32_kernel): cp.async copies into shared memory, 16
+//                      reduction rows a barrier in 3 buffers, values rounded to TF32 as the
+//                      fragments are loaded, and each warp's 32 x WN part of the tile multiplied
+//                      by mma.sync m16n8k8 (mma.cuh): one instruction per 16 x 8 x 8 = 1,024
+//                      multiply-adds.
 //
 // Inputs of any size: tiles past K, Q or R are padded with zeros as they are loaded, and outputs
 // past K or Q are not stored.

@@ -57,17 +57,38 @@
 // a partial buffer (M, Q), and add_splits_kernel adds the slices in z order (then the bias) into
 // the output: deterministic, no atomics.
 //
-// TF32 (precision tf32): the same tiles and loads, the values rounded to TF32 as they are stored
-// to shared memory, and the multiply done by tensor cores (mma.cuh): the BM/8 warps form a
-// (BM/32) x 4 grid, each owning a 32 x BN/4 part of the tile, i.e. 2 x TN/2 fragments of 16 x 8,
-// one mma per fragment per slice (BK = 8 is one mma's k). Shared rows are padded by 8 floats there,
-// so a fragment's 4 reduction rows x 8 columns hit 32 banks.
+// TF32 (precision tf32; the convolutions only): gemm_tf32_kernel, its own main loop on tensor
+// cores (mma.cuh), built so that the instructions around each mma are few:
+// - 128 threads (4 warps) on every tile; the warps form a (BM/32) x (128/BM) grid, each owning
+//   32 x WN of the tile (WN = 64 on 64x128, 32 on 64x64 and 32x128, 16 on 32x64), i.e. 2 x WN/8
+//   fragments of 16 x 8: per 8 reduction rows a lane takes 8 + WN/4 fragment values from shared
+//   memory and the warp issues WN/4 mma (16 on 64x128, one A value feeding WN/8 mma, one B value 2).
+// - The slices go from global to shared memory by cp.async (cp_async.cuh), no register staging:
+//   each element is one copy, its source address and whether it is present (absent ones are
+//   zero-filled by the copy); the TF32 rounding is done on the fragment values as they are loaded
+//   from shared memory (round_to_tf32, the same rounding of the same values as before, so the
+//   error bounds of tests/cuda/test_cuda_tf32.cpp hold unchanged).
+// - A step is kTf32Step = 16 reduction rows (two Op slices) per barrier, in kTf32Stages = 3
+//   shared buffers: while a step is multiplied, the copies of the next two are in flight.
+// The Op must have kFullSteps (every slice of BK rows inside R, as Conv's are) and, beside a and b,
+// their sources: A(m, r0 + k) = a_row_source(row, k)[a_slice_offset(slice)] for k < a_count(slice),
+// B(r0 + k, q) = *b_source(gather, k) for k < b_count(gather), both 0 beyond:
+//     static int a_count(const GemmArgs&, const Slice&);
+//     static const float* a_row_source(const GemmArgs&, const Row&, int k);  // found once per row
+//     static int a_slice_offset(const Slice&);
+//     static int b_count(const Gather&);
+//     static const float* b_source(const Gather&, int k);
+// The shared layout is the fragments' (Tf32Layout): a lane's values sit side by side, so it loads
+// them as float4 (float2 on 32x64), 12 loads a step on 64x128 instead of 48, without bank conflicts.
 #pragma once
 
 #include <algorithm>
 #include <cstdint>
+#include <type_traits>
+#include <utility>
 
 #include "kernels/cuda/check.h"
+#include "kernels/cuda/cp_async.cuh"
 #include "kernels/cuda/launch.h"
 #include "kernels/cuda/mma.cuh"
 
@@ -75,7 +96,9 @@ namespace seqnet::cuda::implicit_gemm {
 
 constexpr int BK = 8;           // reduction step
 constexpr int kPad = 4;         // shared row padding, in floats (keeps float4 alignment)
-constexpr int kPadTf32 = 8;     // the TF32 path's padding
+constexpr int kTf32Step = 2 * BK;   // the TF32 path's reduction rows per barrier
+constexpr int kTf32Stages = 3;      // and its shared buffers
+constexpr int kTf32Threads = 128;   // and its block size
 constexpr int kMinSplitSteps = 16;  // reduction steps per split at least (128 products per output)
 
 // The operands of one GEMM: `in` is the map B is gathered from, (N, Cin, H, W); Q = N*H*W.
@@ -142,92 +165,86 @@ __device__ __forceinline__ void multiply_slice(float (&acc)[TM][TN], const float
   }
 }
 
-// TF32: acc (4 x TN) += A slice^T * B slice on tensor cores for warp (warp_m, warp_n) of the
-// (BM/32) x 4 grid. acc[2 mt + h][2 nt + c] is element d[2 h + c] of the fragment (mt, nt)
-// (mma.cuh): tile row warp_m * 32 + mt * 16 + g + 8 h, column warp_n * 4 TN + nt * 8 + 2 t + c.
-template <int BM, int TN>
-__device__ __forceinline__ void multiply_slice_tf32(float (&acc)[4][TN], const float (*a)[BM + kPadTf32],
-                                                    const float (*b)[16 * TN + kPadTf32], int warp_m, int warp_n,
-                                                    int lane) {
-  const int g = lane >> 2, t = lane & 3;
-  float a_frag[2][4], b_frag[TN / 2][2];
-#pragma unroll
-  for (int mt = 0; mt < 2; ++mt) {
-    const int m = warp_m * 32 + mt * 16 + g;
-    a_frag[mt][0] = a[t][m];
-    a_frag[mt][1] = a[t][m + 8];
-    a_frag[mt][2] = a[t + 4][m];
-    a_frag[mt][3] = a[t + 4][m + 8];
-  }
-#pragma unroll
-  for (int nt = 0; nt < TN / 2; ++nt) {
-    const int q = warp_n * 4 * TN + nt * 8 + g;
-    b_frag[nt][0] = b[t][q];
-    b_frag[nt][1] = b[t + 4][q];
-  }
-#pragma unroll
-  for (int mt = 0; mt < 2; ++mt)
-#pragma unroll
-    for (int nt = 0; nt < TN / 2; ++nt) {
-      float d[4] = {acc[2 * mt][2 * nt], acc[2 * mt][2 * nt + 1], acc[2 * mt + 1][2 * nt], acc[2 * mt + 1][2 * nt + 1]};
-      mma_m16n8k8_tf32(d, a_frag[mt], b_frag[nt]);
-      acc[2 * mt][2 * nt] = d[0];
-      acc[2 * mt][2 * nt + 1] = d[1];
-      acc[2 * mt + 1][2 * nt] = d[2];
-      acc[2 * mt + 1][2 * nt + 1] = d[3];
-    }
-}
-
-// out = A * B over the reduction range [blockIdx.z * r_chunk, + r_chunk) of R. With one split
-// (gridDim.z == 1) the tile plus bias goes to out; with several, to partials[z] (M, Q), row-major.
-// Grid: x over Q / BN column tiles, y over M / BM row tiles, z over splits.
-// (The kernels take GemmArgs' fields one by one and rebuild it: HIP-CPU's kernels are SIMD
-// clones, which take no struct arguments.)
 // The blocks per multiprocessor gemm_kernel's registers must allow (ptxas then uses at most
-// 65,536 / (threads x blocks) a thread); 0 leaves the choice to ptxas.
-// - FP32 64x128 (8 x 8 outputs a thread, 128 threads): Op::kWideBlocks, 4 for the convolutions
-//   (128 registers; left alone ptxas took 130, room for 3 where gemm_plan counts 4). The
-//   transposed convolution's forward is left at 0: held to 4 blocks ptxas spilled 24 bytes of it,
-//   left alone it takes 128 registers and spills nothing (so 4 blocks all the same).
-// - TF32 32x64: left alone, ptxas gave it 70 registers, 7 blocks of the 8 (1,024 threads)
-//   gemm_plan counts on; held to 8 (64 registers) it spills nothing. (Holding every narrow tile
-//   to 64 made ptxas recompute addresses: 5% more instructions where 64 already sufficed.)
-// - TF32 32x128: left alone, ptxas aimed at 7 blocks (72 registers) and spilled 8 bytes of
-//   gemm_kernel<Conv<3, true>, 32, 8, true>; held to 6 (85 at most) it spills nothing (the plan
-//   counts 4 of these blocks).
-template <class Op, int BM, int TN, bool TF32>
+// 65,536 / (threads x blocks) a thread); 0 leaves the choice to ptxas. FP32 64x128 (8 x 8
+// outputs a thread, 128 threads): Op::kWideBlocks, 4 for the convolutions (128 registers; left
+// alone ptxas took 130, room for 3 where gemm_plan counts 4). The transposed convolution's
+// forward is left at 0: held to 4 blocks ptxas spilled 24 bytes of it, left alone it takes 128
+// registers and spills nothing (so 4 blocks all the same).
+template <class Op, int BM, int TN>
 constexpr int gemm_min_blocks() {
-  return TF32 && BM == 32 ? (TN == 4 ? 8 : 6) : !TF32 && BM == 64 && TN == 8 ? Op::kWideBlocks : 0;
+  return BM == 64 && TN == 8 ? Op::kWideBlocks : 0;
 }
 
-// Output rows per thread, TM: 8 on the FP32 64-row tiles, 4 elsewhere. With 8 x TN outputs a
-// thread does 8 TN FMAs per 2 + TN/4 shared loads of a reduction row, and the block (BM / TM x 16
-// threads) gathers the same BK x (BM + BN) elements per step with half the threads, so each
-// gathered element's address work is spread over twice the FMAs (CUTLASS's SIMT shape). The TF32
-// warp grid is built for 4; a 32-row tile of 8 would leave 64 threads to gather whole slices.
-template <int BM, bool TF32>
+// Output rows per thread of the FP32 tile, TM: 8 on the 64-row tiles, 4 on the 32-row ones. With
+// 8 x TN outputs a thread does 8 TN FMAs per 2 + TN/4 shared loads of a reduction row, and the
+// block (BM / TM x 16 threads) gathers the same BK x (BM + BN) elements per step with half the
+// threads, so each gathered element's address work is spread over twice the FMAs (CUTLASS's SIMT
+// shape). A 32-row tile of 8 would leave 64 threads to gather whole slices.
+template <int BM>
 struct ThreadTile {
-  static constexpr int rows = !TF32 && BM == 64 ? 8 : 4;  // TM
+  static constexpr int rows = BM == 64 ? 8 : 4;  // TM
   static constexpr int threads = BM / rows * 16;
 };
 
-template <class Op, int BM, int TN, bool TF32>
-__global__ void __launch_bounds__(ThreadTile<BM, TF32>::threads, (gemm_min_blocks<Op, BM, TN, TF32>())) gemm_kernel(float* out, const float* __restrict__ in,
-                                                      const float* __restrict__ w, const float* __restrict__ bias,
-                                                      int N, int Cin, int H, int W, int M, int R,
-                                                      const float4* __restrict__ bn_relu,
-                                                      float* __restrict__ partials, int r_chunk) {
+// After the main loop: a thread's ROWS x COLS results value(i, j), at tile row row_of(i) and
+// column column_of(j), go to out (+ bias, then the epilogue) with one split (gridDim.z == 1), or
+// to partials[z] (M, Q) with several. Image n0 holds the tile's first column; a column is pixel p
+// of image n, found by stepping from there (at most BN / HW images on), not by a 64-bit division
+// per output.
+template <class Op, int ROWS, int COLS, class RowOf, class ColumnOf, class Value>
+__device__ __forceinline__ void store_tile(const GemmArgs& args, float* __restrict__ partials, int m0, int64_t q0,
+                                           RowOf row_of, ColumnOf column_of, Value value) {
+  const int HW = args.H * args.W;
+  const int64_t Q = int64_t(args.N) * HW;
+  const bool split = gridDim.z > 1;
+  float* partial = split ? partials + int64_t(blockIdx.z) * args.M * Q : nullptr;
+  const int n0 = int(q0 / HW);
+  const int64_t q_n0 = int64_t(n0) * HW;
+  int col_n[COLS], col_p[COLS];
+#pragma unroll
+  for (int j = 0; j < COLS; ++j) {
+    int p = int(q0 - q_n0) + column_of(j);
+    int n = n0;
+    while (p >= HW) p -= HW, ++n;
+    col_n[j] = n;
+    col_p[j] = p;
+  }
+#pragma unroll
+  for (int i = 0; i < ROWS; ++i) {
+    const int m = m0 + row_of(i);
+    if (m >= args.M) continue;
+    const int channel = Op::bias_index(args, m);
+    const float bias = !split && args.bias ? args.bias[channel] : 0.f;
+#pragma unroll
+    for (int j = 0; j < COLS; ++j) {
+      if (col_n[j] >= args.N) continue;  // past the last pixel
+      if (split) partial[int64_t(m) * Q + q0 + column_of(j)] = value(i, j);
+      else args.out[Op::out_index(args, col_n[j], col_p[j], m)] = epilogue<Op>(args, channel, value(i, j) + bias);
+    }
+  }
+}
+
+// out = A * B over the reduction range [blockIdx.z * r_chunk, + r_chunk) of R, in FP32. With one
+// split (gridDim.z == 1) the tile plus bias goes to out; with several, to partials[z] (M, Q),
+// row-major. Grid: x over Q / BN column tiles, y over M / BM row tiles, z over splits.
+// (The kernels take GemmArgs' fields one by one and rebuild it: HIP-CPU's kernels are SIMD
+// clones, which take no struct arguments.)
+template <class Op, int BM, int TN>
+__global__ void __launch_bounds__(ThreadTile<BM>::threads, (gemm_min_blocks<Op, BM, TN>()))
+    gemm_kernel(float* out, const float* __restrict__ in, const float* __restrict__ w,
+                const float* __restrict__ bias, int N, int Cin, int H, int W, int M, int R,
+                const float4* __restrict__ bn_relu, float* __restrict__ partials, int r_chunk) {
   const GemmArgs args{out, in, w, bias, N, Cin, H, W, M, R, bn_relu};
-  constexpr int TM = ThreadTile<BM, TF32>::rows;
-  constexpr int kThreads = ThreadTile<BM, TF32>::threads, BN = 16 * TN;
+  constexpr int TM = ThreadTile<BM>::rows;
+  constexpr int kThreads = ThreadTile<BM>::threads, BN = 16 * TN;
   constexpr int kAPerThread = BK * BM / kThreads;  // A elements each thread loads per step (TM / 2)
   constexpr int kARowStride = kThreads / BK;        // A rows between them
   constexpr int kBPerThread = BK * BN / kThreads;  // B elements each thread loads per step
   constexpr int kBRowStride = kThreads / BN;       // reduction rows between them
-  __shared__ __align__(16) Tiles<BM, TN, TF32 ? kPadTf32 : kPad> tiles;
+  __shared__ __align__(16) Tiles<BM, TN, kPad> tiles;
 
   const int t = threadIdx.x, tx = t % 16, ty = t / 16;
-  const int lane = t % 32, warp_m = (t / 32) % (BM / 32), warp_n = t / 32 / (BM / 32);  // TF32's warp grid
   const int64_t Q = int64_t(N) * H * W;
   const int m0 = blockIdx.y * BM;
   const int64_t q0 = int64_t(blockIdx.x) * BN;
@@ -263,11 +280,9 @@ __global__ void __launch_bounds__(ThreadTile<BM, TF32>::threads, (gemm_min_block
   };
   auto store = [&](int buffer) {
 #pragma unroll
-    for (int s = 0; s < kAPerThread; ++s)
-      tiles.a[buffer][a_r][a_m + kARowStride * s] = TF32 ? round_to_tf32(a_reg[s]) : a_reg[s];
+    for (int s = 0; s < kAPerThread; ++s) tiles.a[buffer][a_r][a_m + kARowStride * s] = a_reg[s];
 #pragma unroll
-    for (int s = 0; s < kBPerThread; ++s)
-      tiles.b[buffer][b_r + kBRowStride * s][b_q] = TF32 ? round_to_tf32(b_reg[s]) : b_reg[s];
+    for (int s = 0; s < kBPerThread; ++s) tiles.b[buffer][b_r + kBRowStride * s][b_q] = b_reg[s];
   };
 
   float acc[TM][TN] = {};
@@ -284,49 +299,255 @@ __global__ void __launch_bounds__(ThreadTile<BM, TF32>::threads, (gemm_min_block
       Op::next(args, slice);
       fetch(r_begin + (step + 1) * BK);
     }
-    if constexpr (TF32)
-      multiply_slice_tf32<BM, TN>(acc, tiles.a[current], tiles.b[current], warp_m, warp_n, lane);
-    else
-      multiply_slice<BM, TM, TN>(acc, tiles.a[current], tiles.b[current], ty, tx);
+    multiply_slice<BM, TM, TN>(acc, tiles.a[current], tiles.b[current], ty, tx);
     if (more) store(current ^ 1);  // that buffer's readers finished before the last barrier
     __syncthreads();
   }
 
-  // acc[i][j]'s place in the tile: SIMT rows ty*TM + i, columns (j/4)*64 + tx*4 + j%4; TF32 as in
-  // multiply_slice_tf32.
-  const bool split = gridDim.z > 1;
-  float* partial = split ? partials + int64_t(blockIdx.z) * M * Q : nullptr;
-  const int g = lane >> 2, lane_t = lane & 3;
-  // Image n0 holds the tile's first column; a column qo is pixel p of image n, found by stepping
-  // from there (at most BN / HW images on), not by a 64-bit division per output.
-  const int HW = H * W;
-  const int n0 = int(q0 / HW);
-  const int64_t q_n0 = int64_t(n0) * HW;
-  const auto column_of = [&](int j) {
-    return TF32 ? warp_n * 4 * TN + (j / 2) * 8 + 2 * lane_t + j % 2 : (j / 4) * 64 + tx * 4 + j % 4;
-  };
-  int col_n[TN], col_p[TN];
-#pragma unroll
-  for (int j = 0; j < TN; ++j) {
-    int p = int(q0 - q_n0) + column_of(j);
-    int n = n0;
-    while (p >= HW) p -= HW, ++n;
-    col_n[j] = n;
-    col_p[j] = p;
+  // acc[i][j] sits at tile row ty*TM + i, column (j/4)*64 + tx*4 + j%4.
+  store_tile<Op, TM, TN>(
+      args, partials, m0, q0, [&](int i) { return ty * TM + i; },
+      [&](int j) { return (j / 4) * 64 + tx * 4 + j % 4; }, [&](int i, int j) { return acc[i][j]; });
+}
+
+// ---- The TF32 tile (see the top of the file) ---------------------------------------------------
+
+// f(std::integral_constant<int, 0>{}), ..., f(std::integral_constant<int, N - 1>{}): a loop whose
+// index is a constant in each body (for the copies' immediate offsets).
+template <int N, class F>
+__device__ __forceinline__ void unrolled(F&& f) {
+  [&]<int... S>(std::integer_sequence<int, S...>) { (f(std::integral_constant<int, S>{}), ...); }(
+      std::make_integer_sequence<int, N>{});
+}
+
+// p, with the compiler no longer knowing how it was computed: a pointer found once stays one
+// register pair, to which each step adds its offset, instead of being rebuilt from its index
+// (three 64-bit instructions a copy where one does).
+template <class T>
+__device__ __forceinline__ T* opaque(T* p) {
+#if defined(__CUDA_ARCH__)
+  asm("" : "+l"(p));
+#endif
+  return p;
+}
+
+// Blocks of the TF32 tile a multiprocessor holds, which its __launch_bounds__ asks ptxas to allow
+// and gemm_plan counts on (ptxas, sm_90): 64x128 127 registers at 4 blocks of 128 threads (128 at
+// most), 64x64 90-92 at 5 (held to 6, i.e. 80, it spilled 32-56 bytes), 32x128 79 at 6, 32x64 62
+// at 8; the 3-stage shared buffers (38.4, 26.1, 32.3, 20.0 KB) allow 5, 8, 6 and 10 of 228 KB.
+template <int BM, int TN>
+constexpr int tf32_blocks() {
+  return BM == 64 ? (TN == 8 ? 4 : 5) : (TN == 8 ? 6 : 8);
+}
+
+// The warp grid of a BM x 16 TN TF32 tile: kWarpsM x kWarpsN warps of 32 x WN outputs, NT = WN / 8
+// fragments of 16 x 8 across.
+template <int BM, int TN>
+struct Tf32Warps {
+  static constexpr int kWarpsM = BM / 32, kWarpsN = kTf32Threads / 32 / kWarpsM, WN = 16 * TN / kWarpsN, NT = WN / 8;
+};
+
+// Where a step's 16 reduction rows sit in shared memory. The copies may write any word, so the
+// layout is the fragment loads' (vector loads: 12 a step on 64x128, where a scalar layout takes 48):
+// - A (BM rows of 16 values): row m, its values in the order k = 0, 4, 8, 12, 1, 5, ...: A(m, k)
+//   at word 16 m + 4 (k % 4) + k / 4. Lane (g, t) needs k = t, t + 4 (first slice) and t + 8,
+//   t + 12 (second) of each of its rows: one float4. A quarter warp's float4s (rows g, g + 1,
+//   t = 0..3) cover the 32 banks once.
+// - B (16 rows of BN values): within each warp's WN columns, column 8 nt + g (fragment nt, mma
+//   column g) at g NT + nt, so the NT values of a row that a lane needs are side by side (NT / 4
+//   float4, or a float2 when NT = 2); the output columns are the same as without the permutation.
+//   Row k starts at word k BN + 32 (k / 4) + skew(k % 4), the skews chosen so that a quarter
+//   warp's loads (rows t = 0..3 of a group of 4, lanes g, g + 1) hit different banks; with NT = 8
+//   (lanes 16 words apart) no uniform row pitch gives that.
+// The copies take 2 passes through the banks on the 64-row tiles' A (a warp's 4 rows x 8 values,
+// rows r and r + 2 on the same banks) and on the 64x128 tile's B (32 neighbouring columns of one
+// row, lanes g and g + 4 on the same banks), 1 elsewhere: time in the copy unit and in shared
+// memory's bandwidth, not in issue slots. (Swapping the halves of lanes g >= 4 cures the second,
+// but its extra address register made ptxas spill 16 bytes of the 64x128 tile at 128.)
+template <int BM, int TN>
+struct Tf32Layout {
+  static constexpr int BN = 16 * TN, WN = Tf32Warps<BM, TN>::WN, NT = Tf32Warps<BM, TN>::NT;
+  static constexpr int kA = BM * kTf32Step;              // floats of A a stage
+  static constexpr int kB = kTf32Step * BN + 4 * 32;     // of B
+  // the word of A(m, k)
+  static __host__ __device__ constexpr int a_word(int m, int k) { return m * kTf32Step + 4 * (k % 4) + k / 4; }
+  // the first word of B's row k
+  static __host__ __device__ constexpr int b_row(int k) {
+    return k * BN + 32 * (k / 4) + (NT == 8 ? k % 4 / 2 * 16 + k % 2 * 4 : k % 4 * 8);
   }
+  // where tile column c sits in a row of B
+  static __host__ __device__ constexpr int b_column(int c) {
+    return c / WN * WN + c % 8 * NT + c % WN / 8;
+  }
+};
+
+template <int BM, int TN>
+struct Tf32Tiles {
+  float a[kTf32Stages][Tf32Layout<BM, TN>::kA];
+  float b[kTf32Stages][Tf32Layout<BM, TN>::kB];
+};
+
+// v = the N floats at p (N = 2, 4 or 8), as float2 or float4 loads.
+template <int N>
+__device__ __forceinline__ void load_floats(const float* p, float (&v)[N]) {
+  if constexpr (N == 2) {
+    const float2 x = *reinterpret_cast<const float2*>(p);
+    v[0] = x.x;
+    v[1] = x.y;
+  } else {
+    static_assert(N == 4 || N == 8);
 #pragma unroll
-  for (int i = 0; i < TM; ++i) {
-    const int m = m0 + (TF32 ? warp_m * 32 + (i / 2) * 16 + g + 8 * (i % 2) : ty * TM + i);
-    if (m >= M) continue;
-    const int channel = Op::bias_index(args, m);
-    const float bias = !split && args.bias ? args.bias[channel] : 0.f;
-#pragma unroll
-    for (int j = 0; j < TN; ++j) {
-      if (col_n[j] >= N) continue;  // past the last pixel
-      if (split) partial[int64_t(m) * Q + q0 + column_of(j)] = acc[i][j];
-      else args.out[Op::out_index(args, col_n[j], col_p[j], m)] = epilogue<Op>(args, channel, acc[i][j] + bias);
+    for (int i = 0; i < N / 4; ++i) {
+      const float4 x = *reinterpret_cast<const float4*>(p + 4 * i);
+      v[4 * i + 0] = x.x;
+      v[4 * i + 1] = x.y;
+      v[4 * i + 2] = x.z;
+      v[4 * i + 3] = x.w;
     }
   }
+}
+
+// acc += the step's 16 reduction rows on tensor cores for one warp (two mma k-steps, h = 0, 1);
+// a points at the lane's first A value (row m + g, word 4 t), b at its first B value (row t,
+// column q + g NT), m and q being the warp's first row and column. acc[mt][nt] is the fragment of
+// rows m + 16 mt, columns q + 8 nt, in mma.cuh's layout: d[2 i + c] at row m + 16 mt + g + 8 i,
+// column q + 8 nt + 2 t + c. Each value is rounded to TF32 as it is loaded.
+template <int BM, int TN>
+__device__ __forceinline__ void multiply_tf32(float (&acc)[2][Tf32Warps<BM, TN>::NT][4], const float* a,
+                                              const float* b) {
+  using Layout = Tf32Layout<BM, TN>;
+  constexpr int NT = Layout::NT;
+  float a_frag[2][2][4], b_frag[2][NT][2];  // [h][mt][..], [h][nt][..]
+#pragma unroll
+  for (int mt = 0; mt < 2; ++mt) {
+    float top[4], bottom[4];  // k = t, t + 4, t + 8, t + 12 of rows g and g + 8
+    load_floats(a + Layout::a_word(16 * mt, 0), top);
+    load_floats(a + Layout::a_word(16 * mt + 8, 0), bottom);
+#pragma unroll
+    for (int h = 0; h < 2; ++h) {
+      a_frag[h][mt][0] = round_to_tf32(top[2 * h]);
+      a_frag[h][mt][1] = round_to_tf32(bottom[2 * h]);
+      a_frag[h][mt][2] = round_to_tf32(top[2 * h + 1]);
+      a_frag[h][mt][3] = round_to_tf32(bottom[2 * h + 1]);
+    }
+  }
+#pragma unroll
+  for (int h = 0; h < 2; ++h)
+#pragma unroll
+    for (int i = 0; i < 2; ++i) {  // row 8 h + 4 i + t: its offset from row t is the same for every t
+      float row[NT];
+      const int offset = Layout::b_row(8 * h + 4 * i) - Layout::b_row(0);
+      load_floats(b + offset, row);
+#pragma unroll
+      for (int nt = 0; nt < NT; ++nt) b_frag[h][nt][i] = round_to_tf32(row[nt]);
+    }
+#pragma unroll
+  for (int h = 0; h < 2; ++h)
+#pragma unroll
+    for (int mt = 0; mt < 2; ++mt)
+#pragma unroll
+      for (int nt = 0; nt < NT; ++nt) mma_m16n8k8_tf32(acc[mt][nt], a_frag[h][mt], b_frag[h][nt]);
+}
+
+// gemm_kernel's contract (grid, splits, output) on tensor cores, for Ops with kFullSteps.
+template <class Op, int BM, int TN>
+__global__ void __launch_bounds__(kTf32Threads, (tf32_blocks<BM, TN>()))
+    gemm_tf32_kernel(float* out, const float* __restrict__ in, const float* __restrict__ w,
+                     const float* __restrict__ bias, int N, int Cin, int H, int W, int M, int R,
+                     const float4* __restrict__ bn_relu, float* __restrict__ partials, int r_chunk) {
+  static_assert(Op::kFullSteps, "the TF32 tile copies whole slices of BK rows");
+  const GemmArgs args{out, in, w, bias, N, Cin, H, W, M, R, bn_relu};
+  using Warps = Tf32Warps<BM, TN>;
+  using Layout = Tf32Layout<BM, TN>;
+  constexpr int BN = 16 * TN, NT = Warps::NT;
+  constexpr int kAPerThread = BK * BM / kTf32Threads;  // A elements each thread copies per slice
+  constexpr int kARowStride = kTf32Threads / BK;        // A rows between them
+  constexpr int kBPerThread = BK * BN / kTf32Threads;  // B elements each thread copies per slice
+  static_assert(kBPerThread % 4 == 0, "a thread's B rows are whole groups of 4 (Tf32Layout::b_row)");
+  __shared__ __align__(16) Tf32Tiles<BM, TN> tiles;
+
+  const int t = threadIdx.x, lane = t % 32, warp = t / 32;
+  const int warp_m = warp % Warps::kWarpsM, warp_n = warp / Warps::kWarpsM;
+  const int64_t Q = int64_t(N) * H * W;
+  const int m0 = blockIdx.y * BM;
+  const int64_t q0 = int64_t(blockIdx.x) * BN;
+  const int r_begin = blockIdx.z * r_chunk, r_end = r_begin + r_chunk < args.R ? r_begin + r_chunk : args.R;
+
+  // A copies: reduction row a_r = t % 8 of each slice, rows a_m + kARowStride s (a row past M
+  // copies row 0: it only feeds outputs that are never stored), from a_row[s] + the slice's offset.
+  const int a_r = t % BK, a_m = t / BK;
+  const float* a_row[kAPerThread];
+#pragma unroll
+  for (int s = 0; s < kAPerThread; ++s) {
+    const int m = m0 + a_m + kARowStride * s;
+    a_row[s] = opaque(Op::a_row_source(args, Op::row(args, m < M ? m : 0), a_r));
+  }
+  // B copies: one fixed pixel column per thread, rows b_k + s of each slice (b_k = 0 when the
+  // block's threads are BN, else 0 or 4), so that their words are b_row(8 h + s) past its first.
+  const int b_q = t % BN, b_k = kTf32Threads == BN ? 0 : t / BN * kBPerThread;
+  const int64_t q = q0 + b_q;
+  const bool q_valid = q < Q;
+  const typename Op::Column column = Op::column(args, q_valid ? q : 0);
+  typename Op::Slice slice = Op::slice(args, r_begin);
+  const int a_word = Layout::a_word(a_m, a_r), b_word = Layout::b_row(b_k) + Layout::b_column(b_q);
+
+  // Step `step`'s two slices into buffer `buffer`; a slice past r_end is copied as zeros.
+  const int slices = r_end > r_begin ? (r_end - r_begin) / BK : 0;
+  auto copy_step = [&](int step, int buffer) {
+    unrolled<2>([&](auto slice_index) {
+      constexpr int h = decltype(slice_index)::value;
+      const bool inside = 2 * step + h < slices;
+      // A: this thread's rows share the reduction row a_r, so one count says whether all are there.
+      const bool a_present = inside && a_r < Op::a_count(args, slice);
+      const int a_offset = Op::a_slice_offset(slice);
+      float* a_to = tiles.a[buffer] + a_word + (Layout::a_word(0, 8 * h) - Layout::a_word(0, 0));
+      unrolled<kAPerThread>([&](auto s) {
+        constexpr int i = decltype(s)::value;
+        copy_async_4_if<Layout::a_word(kARowStride * i, 0)>(a_to, a_row[i] + a_offset, a_present);
+      });
+      // B: rows b_k + s of the pixel, those below b_count there.
+      const typename Op::Gather gather = Op::gather(args, slice, column, 0, inside && q_valid ? BK : 0);
+      const int b_count = Op::b_count(gather) - b_k;
+      float* b_to = tiles.b[buffer] + b_word;
+      unrolled<kBPerThread>([&](auto s) {
+        constexpr int k = decltype(s)::value;
+        copy_async_4<Layout::b_row(8 * h + k), k>(b_to, Op::b_source(gather, b_k + k), b_count);
+      });
+      Op::next(args, slice);
+    });
+  };
+
+  // Pipeline: the copies of steps s + 1 and s + 2 are in flight while step s is multiplied. One
+  // group of copies per step (empty past the last), so waiting for all but the newest
+  // kTf32Stages - 2 groups waits for step s; the barrier then shows every thread's copies, and
+  // also says every warp has finished step s - 1, whose buffer step s + 2 then overwrites.
+  const int steps = (slices + 1) / 2;
+#pragma unroll
+  for (int s = 0; s < kTf32Stages - 1; ++s) {
+    if (s < steps) copy_step(s, s);
+    copy_async_commit();
+  }
+  float acc[2][NT][4] = {};
+  const int g = lane >> 2, lane_t = lane & 3;
+  const int warp_row = warp_m * 32, warp_column = warp_n * Warps::WN;
+  const int a_read = Layout::a_word(warp_row + g, 0) + 4 * lane_t;
+  const int b_read = Layout::b_row(lane_t) + warp_column + g * NT;
+  int read = 0, write = kTf32Stages - 1;
+  for (int step = 0; step < steps; ++step) {
+    copy_async_wait<kTf32Stages - 2>();
+    __syncthreads();
+    if (step + kTf32Stages - 1 < steps) copy_step(step + kTf32Stages - 1, write);
+    copy_async_commit();
+    multiply_tf32<BM, TN>(acc, tiles.a[read] + a_read, tiles.b[read] + b_read);
+    read = read == kTf32Stages - 1 ? 0 : read + 1;
+    write = write == kTf32Stages - 1 ? 0 : write + 1;
+  }
+
+  // Row i = 2 mt + h, column j = 2 nt + c of the thread's 4 x 2 NT results (multiply_tf32).
+  store_tile<Op, 4, 2 * NT>(
+      args, partials, m0, q0, [&](int i) { return warp_row + (i / 2) * 16 + g + 8 * (i % 2); },
+      [&](int j) { return warp_column + (j / 2) * 8 + 2 * lane_t + j % 2; },
+      [&](int i, int j) { return acc[i / 2][j / 2][2 * (i % 2) + j % 2]; });
 }
 
 // out(m, q) = partials[0](m, q) + partials[1](m, q) + ... in split order, then + bias, then the
@@ -358,15 +579,17 @@ __global__ void add_splits_kernel(float* out, const float* __restrict__ bias, in
 //            at most one per kMinSplitSteps reduction steps.
 // A wave is every multiprocessor full (docs/GPU.md, "Registers and shared memory"): the FP32
 // 64-row tiles (128 threads of 8 x TN outputs) take 128 registers a thread wide, 96 narrow, so 4
-// or 5 blocks; the others (4 x TN outputs, 4 BM threads) 71-102 wide and 55-64 narrow, so 512 or
-// 1,024 threads.
+// or 5 blocks; the FP32 32-row ones (4 x TN outputs, 128 threads) 80-95 wide and 59-66 narrow,
+// so 4 or 8; the TF32 tiles tf32_blocks.
 struct GemmPlan {
   int rows, columns, splits, r_chunk;
 };
 
 inline int64_t blocks_per_wave(int rows, int columns, bool tf32) {
-  const int per_multiprocessor =
-      !tf32 && rows == 64 ? (columns == 128 ? 4 : 5) : (columns == 128 ? 512 : 1024) / (4 * rows);
+  const int per_multiprocessor = tf32 ? (rows == 64 ? (columns == 128 ? tf32_blocks<64, 8>() : tf32_blocks<64, 4>())
+                                                    : (columns == 128 ? tf32_blocks<32, 8>() : tf32_blocks<32, 4>()))
+                                 : rows == 64 ? (columns == 128 ? 4 : 5)
+                                              : (columns == 128 ? 4 : 8);
   return int64_t(multiprocessor_count()) * per_multiprocessor;
 }
 
@@ -391,10 +614,16 @@ template <class Op, int BM, int TN, bool TF32>
 void launch_tile(const GemmArgs& args, const GemmPlan& plan, float* partials, cudaStream_t stream) {
   const int64_t Q = int64_t(args.N) * args.H * args.W;
   const dim3 grid(unsigned((Q + 16 * TN - 1) / (16 * TN)), unsigned((args.M + BM - 1) / BM), unsigned(plan.splits));
-  constexpr int threads = ThreadTile<BM, TF32>::threads;  // (hipify's launch pattern takes no template here)
-  gemm_kernel<Op, BM, TN, TF32><<<grid, threads, 0, stream>>>(args.out, args.in, args.w, args.bias, args.N, args.Cin,
-                                                              args.H, args.W, args.M, args.R, args.bn_relu, partials,
-                                                              plan.r_chunk);
+  if constexpr (TF32) {
+    gemm_tf32_kernel<Op, BM, TN><<<grid, kTf32Threads, 0, stream>>>(args.out, args.in, args.w, args.bias, args.N,
+                                                                   args.Cin, args.H, args.W, args.M, args.R,
+                                                                   args.bn_relu, partials, plan.r_chunk);
+  } else {
+    constexpr int threads = ThreadTile<BM>::threads;  // (hipify's launch pattern takes no template here)
+    gemm_kernel<Op, BM, TN><<<grid, threads, 0, stream>>>(args.out, args.in, args.w, args.bias, args.N, args.Cin,
+                                                          args.H, args.W, args.M, args.R, args.bn_relu, partials,
+                                                          plan.r_chunk);
+  }
   SEQNET_CUDA_CHECK_LAUNCH();
 }
 
@@ -459,11 +688,11 @@ struct WgradArgs {
 // pixel of each slice (t % 8), walked forward by a cursor (n, i, j) instead of dividing, and both
 // its A values and its B values use it.
 template <class Op, int BM, int TN>
-__global__ void __launch_bounds__(ThreadTile<BM, false>::threads)
+__global__ void __launch_bounds__(ThreadTile<BM>::threads)
     wgrad_kernel(float* __restrict__ dw, float* __restrict__ partials, const float* __restrict__ a_map,
                  const float* __restrict__ b_map, int N, int Cb, int H, int W, int M, int R, int64_t chunk) {
-  constexpr int TM = ThreadTile<BM, false>::rows;  // 8 rows a thread on the 64-row tiles, as gemm_kernel's FP32
-  constexpr int kThreads = ThreadTile<BM, false>::threads, BN = 16 * TN;
+  constexpr int TM = ThreadTile<BM>::rows;  // 8 rows a thread on the 64-row tiles, as gemm_kernel's FP32
+  constexpr int kThreads = ThreadTile<BM>::threads, BN = 16 * TN;
   constexpr int kLanes = kThreads / BK;             // threads per reduction row of a slice
   constexpr int kAPerThread = BK * BM / kThreads;  // = BM / kLanes
   constexpr int kBPerThread = BK * BN / kThreads;  // = BN / kLanes
@@ -603,7 +832,7 @@ void launch_wgrad_tile(float* dw, float* partials, const WgradArgs& args, const 
                        cudaStream_t stream) {
   const dim3 grid(unsigned((args.R + 16 * TN - 1) / (16 * TN)), unsigned((args.M + BM - 1) / BM),
                   unsigned(plan.chunks));
-  constexpr int threads = ThreadTile<BM, false>::threads;  // (hipify's launch pattern takes no template here)
+  constexpr int threads = ThreadTile<BM>::threads;  // (hipify's launch pattern takes no template here)
   wgrad_kernel<Op, BM, TN><<<grid, threads, 0, stream>>>(dw, partials, args.a, args.b, args.N, args.Cb, args.H,
                                                         args.W, args.M, args.R, plan.chunk);
   SEQNET_CUDA_CHECK_LAUNCH();

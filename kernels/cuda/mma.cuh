@@ -28,9 +28,12 @@ namespace seqnet::cuda {
 __host__ __device__ inline float round_to_tf32(float x) {
   constexpr uint32_t kQuietNan = 0x7fc00000u;
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
-  if (x != x) return __uint_as_float(kQuietNan);
+  // One block, so the NaN test is a select and not a branch around the conversion.
   uint32_t bits;
-  asm("cvt.rna.tf32.f32 %0, %1;" : "=r"(bits) : "f"(x));
+  asm("{\n\t.reg .pred nan;\n\t.reg .b32 rounded;\n\tcvt.rna.tf32.f32 rounded, %1;\n\t"
+      "setp.nan.f32 nan, %1, %1;\n\tselp.b32 %0, %2, rounded, nan;\n\t}"
+      : "=r"(bits)
+      : "f"(x), "n"(kQuietNan));
   return __uint_as_float(bits);
 #else
   uint32_t bits;
