@@ -40,6 +40,7 @@ const std::vector<std::pair<std::string, std::vector<std::string>>> kFixedOnResu
     {"av-loss", {"av_loss"}},
     {"av-targets", {"av_targets"}},
     {"head-weights", {"head_weights"}},
+    {"augment", {"augment"}},
     {"input-norm", {"model", "input_norm"}},
     {"folds", {"folds"}},
     {"fold", {"fold"}},
@@ -91,6 +92,7 @@ TrainSettings settings_from(const Args& args) {
     s.select = selection_from(args.str("select"));
     s.av_targets = artery_vein_targets_from(args.str("av-targets"));
     s.head_weights = head_weights_from(args.str("head-weights"));
+    s.augment = augment_preset_from(args.str("augment"));
   } catch (const std::invalid_argument& e) {
     throw UsageError(e.what());
   }
@@ -188,6 +190,10 @@ int run(int argc, char** argv) {
       .option("head-weights", "equal",
               "how the heads of each branch weigh in the loss: 'equal' (the original's) or 'rising' (head k of K+1 "
               "weighs 2(k+1)/(K+2), RRWNet's emphasis on the refined heads, same total)",
+              "NAME")
+      .option("augment", "original",
+              "'original': the spec's augmentation; 'strong': RRWNet's wider ranges (zoom 0.7-1.3 and shear +-25 "
+              "degrees with probability 0.5, hue +-0.02 of the colour circle)",
               "NAME")
       .option("folds", "", "cross-validation: deal every dataset's images into N folds (stratified by dataset); "
                            "replaces --val-fraction", "N")

@@ -1,4 +1,5 @@
 // test_augment.cpp: augmentation keeps photograph and labels aligned; colour jitter; crops.
+#include <cmath>
 #include <random>
 
 #include "test_support.h"
@@ -121,6 +122,59 @@ TEST(Augment, CropIsAWindowOfTheSource) {
     }
   EXPECT_TRUE(found);
   EXPECT_THROW(random_crop(item, 65, rng), std::invalid_argument);
+}
+
+
+// Only the hue jitter on, at up to a quarter turn: greys stay grey, and a colour turns about the
+// grey axis, so its projection on that axis (r + g + b) and its distance from it are kept.
+TEST(Augment, HueTurnsColoursAboutTheGreyAxis) {
+  LabeledImage item = self_describing(16);
+  const size_t n = size_t(16) * 16;
+  for (size_t i = 0; i < n; ++i) {
+    float* p = &item.rgb.pixels[3 * i];
+    if (i % 2) p[0] = p[1] = p[2] = 0.3f;  // grey
+    else p[0] = 0.4f, p[1] = 0.5f, p[2] = 0.6f;  // a colour: turned, it stays inside [0, 1]
+  }
+  AugmentSettings s;
+  s.brightness_p = s.contrast_p = s.saturation_p = 0;
+  s.rotation_p = s.shear_p = s.shift_p = s.zoom_p = s.hflip_p = s.vflip_p = 0;
+  s.hue = 0.25, s.hue_p = 1;
+  std::mt19937_64 rng(11);
+  const LabeledImage out = augment(item, s, rng);
+  const float* p = &out.rgb.pixels[0];  // the colour
+  EXPECT_GT(std::abs(p[0] - 0.4f) + std::abs(p[2] - 0.6f), 0.01f) << "the colour should turn";
+  EXPECT_NEAR(p[0] + p[1] + p[2], 1.5f, 1e-5f);
+  const float mean = 0.5f;  // distance from the grey axis: sqrt(0.1^2 + 0 + 0.1^2)
+  EXPECT_NEAR(std::hypot(p[0] - mean, p[1] - mean, p[2] - mean), std::sqrt(0.02f), 1e-5f);
+  for (int c = 0; c < 3; ++c) EXPECT_NEAR(out.rgb.pixels[3 + c], 0.3f, 1e-6f) << "grey stays grey";
+  EXPECT_EQ(out.vessel, item.vessel);
+}
+
+// The original's settings draw exactly the numbers they drew before the hue jitter existed (a
+// run resumed across versions continues the same stream); a zero hue probability draws none.
+TEST(Augment, HueOffDrawsNoRandomNumbers) {
+  const LabeledImage item = self_describing(32);
+  AugmentSettings plain, hue_off;
+  hue_off.hue = 0.02, hue_off.hue_p = 0;
+  std::mt19937_64 a(9), b(9);
+  const LabeledImage x = augment(item, plain, a), y = augment(item, hue_off, b);
+  EXPECT_EQ(x.rgb.pixels, y.rgb.pixels);
+  EXPECT_EQ(a(), b());
+}
+
+TEST(Augment, PresetsByName) {
+  EXPECT_EQ(augment_preset_from("original"), AugmentPreset::original);
+  EXPECT_EQ(to_string(augment_preset_from("strong")), "strong");
+  EXPECT_THROW(augment_preset_from("heavy"), std::invalid_argument);
+  const AugmentSettings original = augment_settings(AugmentPreset::original), strong = augment_settings(AugmentPreset::strong);
+  EXPECT_EQ(original.zoom_p, AugmentSettings{}.zoom_p);
+  EXPECT_EQ(original.hue_p, 0);
+  EXPECT_EQ(strong.zoom_min, 0.7);
+  EXPECT_EQ(strong.zoom_max, 1.3);
+  EXPECT_EQ(strong.shear_deg, 25);
+  EXPECT_EQ(strong.zoom_p, 0.5);
+  EXPECT_EQ(strong.hue, 0.02);
+  EXPECT_EQ(strong.rotation_deg, original.rotation_deg);
 }
 
 }  // namespace

@@ -373,5 +373,21 @@ TEST(CrossValidatedRun, BadCombinationsAreRefusedWithTheReason) {
   }
 }
 
+
+// --augment is stored with the run (resume keeps it) and a run written before it existed reads
+// back as the original's augmentation.
+TEST(AugmentOption, IsStoredWithTheRunAndDefaultsToTheOriginal) {
+  TrainSettings s;
+  s.data_dirs = {"d"};
+  s.augment = AugmentPreset::strong;
+  nlohmann::json j = s.to_json();
+  EXPECT_EQ(j.at("augment"), "strong");
+  EXPECT_EQ(TrainSettings::from_json(j).augment, AugmentPreset::strong);
+  j.erase("augment");
+  EXPECT_EQ(TrainSettings::from_json(j).augment, AugmentPreset::original);
+  j["augment"] = "heavy";
+  EXPECT_THROW(TrainSettings::from_json(j), std::invalid_argument);
+}
+
 }  // namespace
 }  // namespace seqnet

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <numbers>
 #include <stdexcept>
+#include <string>
 
 namespace seqnet {
 namespace {
@@ -24,6 +25,18 @@ bool coin(std::mt19937_64& rng, double p) { return uniform(rng, 0.0, 1.0) < p; }
 
 // Luminance weights (ITU-R BT.601) for RGB.
 float luminance(const float* p) { return 0.299f * p[0] + 0.587f * p[1] + 0.114f * p[2]; }
+
+// Turns every colour by `angle` radians about the grey axis u = (1,1,1)/sqrt(3) (Rodrigues):
+//   M = cos(a) I + (1 - cos(a)) u u^T + sin(a) [u]x,   [u]x the cross product with u.
+void rotate_hue(float* px, size_t n, double angle) {
+  const double c = std::cos(angle), s = std::sin(angle) / std::sqrt(3.0), t = (1.0 - c) / 3.0;
+  const double m[3][3] = {{c + t, t - s, t + s}, {t + s, c + t, t - s}, {t - s, t + s, c + t}};
+  for (size_t i = 0; i < n; ++i) {
+    float* p = px + 3 * i;
+    const double r = p[0], g = p[1], b = p[2];
+    for (int k = 0; k < 3; ++k) p[k] = std::clamp(float(m[k][0] * r + m[k][1] * g + m[k][2] * b), 0.0f, 1.0f);
+  }
+}
 
 void jitter_colours(Image& rgb, const AugmentSettings& s, std::mt19937_64& rng) {
   const size_t n = size_t(rgb.width) * rgb.height;
@@ -46,6 +59,8 @@ void jitter_colours(Image& rgb, const AugmentSettings& s, std::mt19937_64& rng) 
       for (int c = 0; c < 3; ++c) px[3 * i + c] = std::clamp(a * px[3 * i + c] + grey, 0.0f, 1.0f);
     }
   }
+  // Drawn only when enabled, so that the original's settings draw the same numbers as before.
+  if (s.hue_p > 0 && coin(rng, s.hue_p)) rotate_hue(px, n, 2 * std::numbers::pi * uniform(rng, -s.hue, s.hue));
 }
 
 // The map from an output pixel to the source position, both relative to the image centre, as the
@@ -114,6 +129,24 @@ LabeledImage warp(const LabeledImage& item, const Affine& m) {
 }
 
 }  // namespace
+
+std::string to_string(AugmentPreset preset) { return preset == AugmentPreset::strong ? "strong" : "original"; }
+
+AugmentPreset augment_preset_from(const std::string& name) {
+  if (name == "original") return AugmentPreset::original;
+  if (name == "strong") return AugmentPreset::strong;
+  throw std::invalid_argument("--augment " + name + ": expected original or strong");
+}
+
+AugmentSettings augment_settings(AugmentPreset preset) {
+  AugmentSettings s;
+  if (preset == AugmentPreset::strong) {
+    s.zoom_min = 0.7, s.zoom_max = 1.3, s.zoom_p = 0.5;
+    s.shear_deg = 25, s.shear_p = 0.5;
+    s.hue = 0.02, s.hue_p = 0.5;
+  }
+  return s;
+}
 
 LabeledImage augment(const LabeledImage& item, const AugmentSettings& settings, std::mt19937_64& rng) {
   if (!settings.enabled) return item;

@@ -69,6 +69,7 @@ nlohmann::json TrainSettings::to_json() const {
           {"av_loss", to_string(av_loss)},
           {"av_targets", to_string(av_targets)},
           {"head_weights", to_string(head_weights)},
+          {"augment", to_string(augment)},
           {"lr_schedule", to_string(lr_schedule)},
           {"sync_batchnorm", sync_batchnorm}};
 }
@@ -92,6 +93,7 @@ TrainSettings TrainSettings::from_json(const nlohmann::json& j) {
   s.select = selection_from(j.value("select", std::string("vessel")));
   s.av_targets = artery_vein_targets_from(j.value("av_targets", std::string("original")));
   s.head_weights = head_weights_from(j.value("head_weights", std::string("equal")));
+  s.augment = augment_preset_from(j.value("augment", std::string("original")));  // absent before the option
   // Runs written before the option existed trained on all pixels.
   s.av_loss = artery_vein_loss_from(j.value("av_loss", std::string("all")));
   s.lr_schedule = lr_schedule_from(j.value("lr_schedule", std::string("constant")));
@@ -530,6 +532,7 @@ TrainSummary train(const TrainSettings& requested, std::FILE* progress) {
   loader_settings.crops_per_image = s.crops_per_image;
   loader_settings.crop_size = s.crop;
   loader_settings.av_targets = s.av_targets;
+  loader_settings.augment = augment_settings(s.augment);
   loader_settings.seed = synth::derive_seed(s.seed, kBatchStream);
   loader_settings.workers = s.workers;
   loader_settings.part = comm.rank();

@@ -32,6 +32,7 @@
 #include "kernels/tensor.h"
 #include "model/config.h"
 #include "model/loss.h"
+#include "train/augment.h"
 #include "train/av_targets.h"
 #include "train/lr_schedule.h"
 
@@ -68,6 +69,7 @@ struct TrainSettings {
   ArteryVeinLoss av_loss = ArteryVeinLoss::all_pixels;  // pixels the artery/vein terms average over
   ArteryVeinTargets av_targets = ArteryVeinTargets::original;  // what crossings and uncertain pixels teach
   HeadWeights head_weights = HeadWeights::equal;               // how each branch's heads weigh in the loss
+  AugmentPreset augment = AugmentPreset::original;             // the augmentation's ranges (train/augment.h)
   LrSchedule lr_schedule = LrSchedule::constant;         // over epochs * steps_per_epoch steps
   bool sync_batchnorm = false;  // over several MPI ranks: batch-norm statistics over all of them
   Device device = Device::cpu;
