@@ -26,8 +26,8 @@ int team_size(int64_t elements, int64_t pieces) {
 
 // The library targets x86-64-v2 (SSE: 2 double lanes, no FMA) on x86-64; these memory-bound
 // loops are also compiled for AVX (with FMA) and AVX-512, and the CPU picks one when the program
-// loads (SEQNET_CONV=avx2 does not narrow this choice: memory-bound, the heads run at the same
-// speed either way). Elsewhere (aarch64: NEON) they are compiled once.
+// loads (SEQNET_CONV=avx2 does not narrow this choice: an AVX2 imitation on an AVX-512 CPU runs
+// the AVX-512 clone of these loops). Elsewhere (aarch64: NEON) they are compiled once.
 #if defined(__x86_64__)
 #define SEQNET_THIN_CLONES __attribute__((target_clones("avx512f", "fma", "default")))
 #else
