@@ -3,6 +3,7 @@
 // Per-channel sums run in double, the mean first and then the squared deviations from it
 // (two passes), so the variance does not suffer the cancellation of E[x^2] - E[x]^2.
 #include "kernels/cpu/batchnorm.h"
+#include "kernels/cpu/parallel_threshold.h"
 
 #include <algorithm>
 #include <cmath>
@@ -17,7 +18,6 @@ namespace seqnet::cpu {
 
 namespace {
 
-constexpr int64_t kParallelMinElements = 1 << 15;
 
 // Sum of one channel over the batch: planes (N, C, HW), channel c.
 template <typename T>

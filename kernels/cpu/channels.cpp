@@ -3,6 +3,7 @@
 // Per image, a block of channels is one contiguous run of Ccount*HW numbers in both tensors,
 // so each copy is N memcpy-sized runs (cut into chunks so one image keeps every thread busy).
 #include "kernels/cpu/channels.h"
+#include "kernels/cpu/parallel_threshold.h"
 
 #include <algorithm>
 
@@ -10,7 +11,6 @@ namespace seqnet::cpu {
 
 namespace {
 
-constexpr int64_t kParallelMinElements = 1 << 15;
 // A run of Ccount*HW numbers per image is copied in chunks of this many, so that one image
 // (inference) is copied by every thread, not by one.
 constexpr int64_t kChunk = 1 << 16;

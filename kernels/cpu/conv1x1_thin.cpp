@@ -4,6 +4,8 @@
 // threads in a fixed (static) order. Within a piece the K output (or input-gradient) rows of the
 // block stay in L1 while the C input planes stream past once.
 #include "kernels/cpu/conv1x1_thin.h"
+#include "kernels/cpu/parallel_threshold.h"
+#include "kernels/cpu/thread_sums.h"
 
 #include <omp.h>
 
@@ -14,10 +16,21 @@ namespace seqnet::cpu {
 
 namespace {
 
-// Pixels per piece: K <= 4 rows of 1024 floats (16 KB) stay in a 32 KB L1 data cache.
+// Pixels per piece: the forward pass's K <= 4 rows of 1024 double sums (32 KB) stay in L1.
 constexpr int64_t kBlock = 1024;
-// Below this many input elements one thread is faster than waking the team (as conv2d.cpp).
-constexpr int64_t kParallelMinElements = 1 << 15;
+
+// The pieces of N planes of HW pixels: image n, pixels [p0, p0 + length).
+struct Piece {
+  int64_t n, p0, length;
+};
+struct Pieces {
+  int64_t HW, blocks, count;
+  Pieces(int N, int64_t HW) : HW(HW), blocks((HW + kBlock - 1) / kBlock), count(N * blocks) {}
+  Piece operator[](int64_t piece) const {
+    const int64_t p0 = piece % blocks * kBlock;
+    return {piece / blocks, p0, std::min(kBlock, HW - p0)};
+  }
+};
 
 int team_size(int64_t elements, int64_t pieces) {
   if (elements < kParallelMinElements || omp_in_parallel()) return 1;
@@ -107,51 +120,48 @@ SEQNET_THIN_CLONES void weight_gradient_block(double* sums, const T* dyn, const 
 
 template <typename T>
 void conv1x1_thin_forward(T* y, const T* x, const T* w, const T* b, int N, int C, int64_t HW, int K) {
-  const int64_t blocks = (HW + kBlock - 1) / kBlock, pieces = N * blocks;
-#pragma omp parallel for schedule(static) num_threads(team_size(int64_t(N) * C * HW, pieces))
-  for (int64_t piece = 0; piece < pieces; ++piece) {
-    const int64_t n = piece / blocks, p0 = piece % blocks * kBlock, length = std::min(kBlock, HW - p0);
+  const Pieces pieces(N, HW);
+#pragma omp parallel for schedule(static) num_threads(team_size(int64_t(N) * C * HW, pieces.count))
+  for (int64_t i = 0; i < pieces.count; ++i) {
+    const auto [n, p0, length] = pieces[i];
     forward_block(y + n * K * HW + p0, x + n * C * HW + p0, w, b, C, HW, length, K);
   }
 }
 
 template <typename T>
 void conv1x1_thin_backward_input(T* dx, const T* dy, const T* w, int N, int C, int64_t HW, int K) {
-  const int64_t blocks = (HW + kBlock - 1) / kBlock, pieces = N * blocks;
-#pragma omp parallel for schedule(static) num_threads(team_size(int64_t(N) * C * HW, pieces))
-  for (int64_t piece = 0; piece < pieces; ++piece) {
-    const int64_t n = piece / blocks, p0 = piece % blocks * kBlock, length = std::min(kBlock, HW - p0);
+  const Pieces pieces(N, HW);
+#pragma omp parallel for schedule(static) num_threads(team_size(int64_t(N) * C * HW, pieces.count))
+  for (int64_t i = 0; i < pieces.count; ++i) {
+    const auto [n, p0, length] = pieces[i];
     input_gradient_block(dx + n * C * HW + p0, dy + n * K * HW + p0, w, C, HW, length, K);
   }
 }
 
 // Each (k, c) sum runs over N * HW products (131K for two 256x256 crops). A block's dot product
 // of kBlock products is summed in T, in the vector lanes' partial sums; the blocks' results go
-// into a double per thread, so the rounding grows with the block's length, not with the plane's
-// (a plain float sum over a whole 576x576 plane would lose about 3 more digits in the worst
-// case). The threads' doubles are added in thread order, then rounded once into dw.
+// into double sums per thread (thread_sums.h: added in thread order), so the rounding grows with
+// the block's length, not with the plane's (a plain float sum over a whole 576x576 plane would
+// lose about 3 more digits in the worst case). The totals are rounded once into dw.
 template <typename T>
 void conv1x1_thin_backward_weight(T* dw, const T* dy, const T* x, int N, int C, int64_t HW, int K) {
-  const int64_t blocks = (HW + kBlock - 1) / kBlock, pieces = N * blocks;
-  const int threads = team_size(int64_t(N) * C * HW, pieces), KC = K * C;
+  const Pieces pieces(N, HW);
+  const int threads = team_size(int64_t(N) * C * HW, pieces.count), KC = K * C;
   // Grows once to the largest layer; a training step after the first allocates nothing.
-  static thread_local std::vector<double> sums;
-  sums.assign(size_t(threads) * KC, 0.0);
-  double* const all_sums = sums.data();  // (sums is this thread's: the team reaches it through this)
+  static thread_local std::vector<double> totals;
+  totals.assign(KC, 0.0);
+  const ThreadSums<double> sums(totals.data(), KC, threads);
 #pragma omp parallel num_threads(threads)
   {
-    double* my_sums = all_sums + int64_t(omp_get_thread_num()) * KC;
+    double* my_sums = sums.of(omp_get_thread_num());
 #pragma omp for schedule(static)
-    for (int64_t piece = 0; piece < pieces; ++piece) {
-      const int64_t n = piece / blocks, p0 = piece % blocks * kBlock, length = std::min(kBlock, HW - p0);
+    for (int64_t i = 0; i < pieces.count; ++i) {
+      const auto [n, p0, length] = pieces[i];
       weight_gradient_block(my_sums, dy + n * K * HW + p0, x + n * C * HW + p0, C, HW, length, K);
     }
   }
-  for (int e = 0; e < KC; ++e) {
-    double sum = 0;
-    for (int t = 0; t < threads; ++t) sum += all_sums[int64_t(t) * KC + e];
-    dw[e] += T(sum);
-  }
+  sums.add_copies_into_dw();
+  for (int e = 0; e < KC; ++e) dw[e] += T(totals[e]);
 }
 
 #define SEQNET_INSTANTIATE(T)                                                                           \

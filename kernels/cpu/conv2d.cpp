@@ -31,13 +31,12 @@
 #include "kernels/cpu/conv3x3_winograd.h"
 #include "kernels/cpu/gemm.h"
 #include "kernels/cpu/image_matrix.h"
+#include "kernels/cpu/parallel_threshold.h"
 
 namespace seqnet::cpu {
 
 namespace {
 
-// Spread the copying loops over threads only when there is enough work to pay for it.
-constexpr int64_t kParallelMinElements = 1 << 15;
 // The columns of one band: 256K elements (1 MB in float), half a core's 2 MB L2, so the GEMM
 // reads the columns im2col just wrote (and col2im the ones the GEMM just wrote) from cache
 // instead of from memory. Measured (width-16 SeqNet, 1 thread): a training step on 4 x 128x128

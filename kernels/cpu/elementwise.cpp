@@ -1,5 +1,6 @@
 // elementwise.cpp: the pointwise kernels of elementwise.h (ReLU, sigmoid, dropout, add).
 #include "kernels/cpu/elementwise.h"
+#include "kernels/cpu/parallel_threshold.h"
 
 #include <algorithm>
 #include <cmath>
@@ -9,8 +10,6 @@
 namespace seqnet::cpu {
 
 namespace {
-// Below this many elements a thread team costs more than the loop.
-constexpr int64_t kParallelMinElements = 1 << 15;
 
 // 1 / (1 + e^-x) without overflow: for x < 0 use e^x / (1 + e^x).
 template <typename T>

@@ -6,12 +6,14 @@
 #include <algorithm>
 #include <cstdint>
 
+#include "kernels/cpu/parallel_threshold.h"
+
 namespace seqnet::cpu {
 
 // y (images, K, HW) = mat (K, images*HW) + b[k] (no bias when b is null).
 template <typename T>
 void matrix_to_images(T* y, const T* mat, const T* b, int images, int K, int64_t HW) {
-#pragma omp parallel for collapse(2) schedule(static) if (int64_t(images) * K * HW >= (1 << 15))
+#pragma omp parallel for collapse(2) schedule(static) if (int64_t(images) * K * HW >= kParallelMinElements)
   for (int m = 0; m < images; ++m)
     for (int k = 0; k < K; ++k) {
       const T* src = mat + int64_t(k) * images * HW + m * HW;
@@ -24,7 +26,7 @@ void matrix_to_images(T* y, const T* mat, const T* b, int images, int K, int64_t
 // mat (K, images*HW) = y (images, K, HW) side by side: the inverse of matrix_to_images.
 template <typename T>
 void images_to_matrix(T* mat, const T* y, int images, int K, int64_t HW) {
-#pragma omp parallel for collapse(2) schedule(static) if (int64_t(images) * K * HW >= (1 << 15))
+#pragma omp parallel for collapse(2) schedule(static) if (int64_t(images) * K * HW >= kParallelMinElements)
   for (int m = 0; m < images; ++m)
     for (int k = 0; k < K; ++k) {
       const T* src = y + (int64_t(m) * K + k) * HW;

@@ -1,5 +1,6 @@
 // loss.cpp: the mean binary cross-entropy on logits of loss.h, summed in double.
 #include "kernels/cpu/loss.h"
+#include "kernels/cpu/parallel_threshold.h"
 
 #include <cmath>
 
@@ -10,7 +11,7 @@ double bce_with_logits(T* dx, const T* logits, const T* target, int64_t n) {
   if (n <= 0) return 0.0;
   const double inv_n = 1.0 / double(n);
   double sum = 0;
-#pragma omp parallel for schedule(static) reduction(+ : sum) if (n >= (1 << 15))
+#pragma omp parallel for schedule(static) reduction(+ : sum) if (n >= kParallelMinElements)
   for (int64_t i = 0; i < n; ++i) {
     const double x = logits[i], t = target[i];
     // e = e^-|x| never overflows; log(1+e) by log1p keeps the small-e digits.
@@ -29,7 +30,7 @@ double bce_with_logits_weighted(T* dx, const T* logits, const T* target, const T
                                 int64_t n) {
   const double inv_w = weight_sum > 0 ? 1.0 / weight_sum : 0.0;
   double sum = 0;
-#pragma omp parallel for schedule(static) reduction(+ : sum) if (n >= (1 << 15))
+#pragma omp parallel for schedule(static) reduction(+ : sum) if (n >= kParallelMinElements)
   for (int64_t i = 0; i < n; ++i) {
     const double x = logits[i], t = target[i], w = weight[i];
     const double e = std::exp(-std::fabs(x));

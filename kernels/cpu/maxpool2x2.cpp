@@ -1,5 +1,6 @@
 // maxpool2x2.cpp: the 2x2 / stride-2 max-pool of maxpool2x2.h, one thread per (n, c) plane.
 #include "kernels/cpu/maxpool2x2.h"
+#include "kernels/cpu/parallel_threshold.h"
 
 #include <algorithm>
 #include <cmath>
@@ -10,7 +11,7 @@ template <typename T>
 void maxpool2x2_forward(T* y, int32_t* argmax, const T* x, int N, int C, int H, int W) {
   const int Ho = H / 2, Wo = W / 2;
   const int64_t planes = int64_t(N) * C;
-#pragma omp parallel for schedule(static) if (planes * H * W >= (1 << 15))
+#pragma omp parallel for schedule(static) if (planes * H * W >= kParallelMinElements)
   for (int64_t plane = 0; plane < planes; ++plane) {
     const T* xp = x + plane * H * W;
     T* yp = y + plane * Ho * Wo;
@@ -36,7 +37,7 @@ template <typename T>
 void maxpool2x2_backward(T* dx, const T* dy, const int32_t* argmax, int N, int C, int H, int W) {
   const int64_t pooled = int64_t(H / 2) * (W / 2);
   const int64_t planes = int64_t(N) * C;
-#pragma omp parallel for schedule(static) if (planes * H * W >= (1 << 15))
+#pragma omp parallel for schedule(static) if (planes * H * W >= kParallelMinElements)
   for (int64_t plane = 0; plane < planes; ++plane) {
     T* dxp = dx + plane * H * W;
     std::fill(dxp, dxp + int64_t(H) * W, T(0));

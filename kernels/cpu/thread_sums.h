@@ -1,7 +1,7 @@
 // thread_sums.h: per-thread copies of a weight gradient, added together in thread order.
 //
 // The weight-gradient kernels (conv2d.cpp's banded im2col + GEMM, conv3x3_weight_direct.cpp,
-// conv_transpose2x2.cpp) share pieces of the image out over threads, and every piece adds into
+// conv_transpose2x2.cpp; conv1x1_thin.cpp with double sums) share pieces of the image out over threads, and every piece adds into
 // the whole of dw. Adding into one dw from several threads would race; atomics or a lock would
 // make the order of the additions, and so the rounding, depend on timing. Instead thread 0 adds
 // into dw itself and thread t > 0 into its own zeroed copy; add_copies_into_dw() then adds the
@@ -16,6 +16,8 @@
 #include <algorithm>
 #include <cstdint>
 #include <vector>
+
+#include "kernels/cpu/parallel_threshold.h"
 
 namespace seqnet::cpu {
 
@@ -40,7 +42,7 @@ class ThreadSums {
   // elements in parallel when there are many: the order per element stays the same).
   void add_copies_into_dw() const {
     if (threads_ <= 1) return;
-#pragma omp parallel for schedule(static) if (size_ >= (int64_t(1) << 15))
+#pragma omp parallel for schedule(static) if (size_ >= kParallelMinElements)
     for (int64_t e = 0; e < size_; ++e)
       for (int t = 1; t < threads_; ++t) dw_[e] += copies_[int64_t(t - 1) * size_ + e];
   }
