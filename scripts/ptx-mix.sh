@@ -24,6 +24,8 @@
 # pipe: at H100's dense TF32 rate a scheduler finishes one m16n8k8 (2,048 FLOP) per 4 cycles and
 # issues one instruction per cycle, so a step takes at least max(all, 4 mma) cycles.
 #
+# Compiled as the build compiles the CUDA sources (C++17: CMakeLists.txt, CMAKE_CUDA_STANDARD).
+#
 # Usage: scripts/ptx-mix.sh [ARCH]
 # Environment: NVCC (default /usr/local/cuda/bin/nvcc, then nvcc on PATH)
 set -euo pipefail
@@ -38,7 +40,7 @@ SCRATCH=$(mktemp -d)
 trap 'rm -rf "$SCRATCH"' EXIT
 
 for name in conv2d conv_transpose2x2 conv3x3_progression; do
-  "$NVCC" -arch="$ARCH" -std=c++20 -O3 -I"$ROOT" -ptx "$ROOT/kernels/cuda/$name.cu" -o "$SCRATCH/$name.ptx"
+  "$NVCC" -arch="$ARCH" -std=c++17 -O3 -I"$ROOT" -ptx "$ROOT/kernels/cuda/$name.cu" -o "$SCRATCH/$name.ptx"
   "$PTXAS" -arch="$ARCH" -O3 -v "$SCRATCH/$name.ptx" -o /dev/null 2> "$SCRATCH/$name.ptxas"
 done
 

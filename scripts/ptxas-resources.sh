@@ -19,7 +19,7 @@ printf '%-16s %-58s %5s %8s %6s\n' "file" "kernel" "regs" "smem B" "spill"
 for source in "$ROOT"/kernels/cuda/*.cu; do
   name=$(basename "$source" .cu)
   case "$name" in cudnn_conv | cublas_gemm | runtime | launch) continue ;; esac  # no kernels of ours
-  "$NVCC" -arch="$ARCH" -std=c++20 -O3 -I"$ROOT" -Xptxas -v -c "$source" -o "$SCRATCH/$name.o" 2> "$SCRATCH/$name.log" ||
+  "$NVCC" -arch="$ARCH" -std=c++17 -O3 -I"$ROOT" -Xptxas -v -c "$source" -o "$SCRATCH/$name.o" 2> "$SCRATCH/$name.log" ||
     { cat "$SCRATCH/$name.log" >&2; exit 1; }
   # ptxas prints per entry: "Compiling entry function 'MANGLED'", then "... N bytes spill stores,
   # M bytes spill loads", then "Used R registers, ..., S bytes smem".

@@ -133,9 +133,7 @@ struct Conv {
   // B(r0 + k, q) = b_source(x, k)[0] for k < b_count(x), else 0.
   static __device__ int b_count(const Gather& x) { return x.rows; }
   static __device__ const float* b_source(const Gather& x, int k) { return x.pixel + k * x.HW; }
-  static __device__ float b(const GemmArgs&, const Gather& x, int k) {
-    return k < b_count(x) ? __ldg(b_source(x, k)) : 0.f;
-  }
+  static __device__ int b_row_stride(const GemmArgs& g) { return g.H * g.W; }  // b_source(x, k + 1) - b_source(x, k)
   static __device__ int64_t out_index(const GemmArgs& g, int n, int p, int m) {
     return (int64_t(n) * g.M + m) * g.H * g.W + p;
   }

@@ -52,9 +52,10 @@ struct UpsampleForward {
   static __device__ Gather gather(const GemmArgs& g, const Slice&, const Column& col, int r0, int rows) {
     return {col.x_q + int64_t(r0) * g.H * g.W, rows, g.H * g.W};
   }
-  static __device__ float b(const GemmArgs&, const Gather& x, int k) {
-    return k < x.rows ? __ldg(x.x + k * x.HW) : 0.f;
-  }
+  // B(r0 + k, q) = b_source(x, k)[0] for k < b_count(x), else 0 (implicit_gemm's kStridedB).
+  static __device__ int b_count(const Gather& x) { return x.rows; }
+  static __device__ const float* b_source(const Gather& x, int k) { return x.x + k * x.HW; }
+  static __device__ int b_row_stride(const GemmArgs& g) { return g.H * g.W; }
   // Y'[m][q] goes to y[n, k, 2i+u, 2j+v], m = 4k + 2u + v.
   static __device__ int64_t out_index(const GemmArgs& g, int n, int p, int m) {
     const int i = p / g.W, j = p - i * g.W;
@@ -64,7 +65,7 @@ struct UpsampleForward {
   static __device__ int bias_index(const GemmArgs&, int m) { return m >> 2; }
   static constexpr bool kFullSteps = false;  // R = C, any number
   static constexpr bool kBatchNormRelu = false;
-  static constexpr int kWideBlocks = 0;  // held to 4, ptxas spilled; alone it fits 4 (implicit_gemm.cuh)
+  static constexpr int kWideBlocks = 4;
 };
 
 // Backward-input: in = dy (N, K, 2H, 2W), Cin = K, the pixels those of x (H, W); M = C, R = 4K;

@@ -18,6 +18,8 @@
 //     struct Gather;                                             // a step's B at the thread's pixel
 //     static Gather gather(const GemmArgs&, const Slice&, const Column&, int r0, int rows);
 //     static float b(const GemmArgs&, const Gather&, int k);     // B(r0 + k, q); 0 for k >= rows
+//     (or, where B's rows are evenly spaced in memory, kStridedB below: b_count, b_source and
+//     b_row_stride instead of b)
 //     static int64_t out_index(const GemmArgs&, int n, int p, int m);  // where out(m, q) goes, q = n HW + p
 //     static int bias_index(const GemmArgs&, int m);             // bias[] of row m (if bias)
 //     static constexpr bool kFullSteps;   // R is a multiple of BK: no step is cut short by R
@@ -29,7 +31,8 @@
 // of the tap's pixel sits in the main loop: Conv in conv2d.cu). The Gather is what a thread's BK
 // loads of B in one step share, found once per step: a base address and how many of the rows
 // are there (0 when the pixel is outside, or past Q); b(k) is then a compare, an add of k times a
-// stride, and a load. (Left to the compiler inside b, the base and the tests were redone for each
+// stride, and a load, and with kStridedB a compare, one pointer add and a load: the thread walks
+// down its rows. (Left to the compiler inside b, the base and the tests were redone for each
 // of the 8 loads: ~14 integer instructions per gathered element in PTX.)
 //
 // Epilogue: out = acc + bias[bias_index(m)], then, when bn_relu is set (the evaluation-mode
@@ -40,7 +43,7 @@
 // registers as before (with it compiled in, one of them spilled 12 bytes).
 //
 // Tiling. A block of (BM/TM) x 16 threads computes a BM x BN tile (BM = 32 or 64 rows, BN = 16*TN
-// columns, TN = 4 or 8; TM = 8 rows a thread on the FP32 64-row tiles, 4 elsewhere: ThreadTile).
+// columns, TN = 4 or 8; TM = 8 rows a thread on the FP32 tiles but 32 x 128's 4: ThreadTile).
 // Thread (ty, tx) owns the TM rows ty*TM..ty*TM+TM-1 and the TN columns g*64 + tx*4 + {0..3},
 // g < TN/4, so a warp's float4 reads of a shared row touch 64 consecutive floats (no bank
 // conflicts) and each thread does TM*TN FMAs per TM/4 + TN/4 shared loads. The reduction advances
@@ -50,7 +53,7 @@
 // banks.
 //
 // BM = 32 for M <= 32 (SeqNet's 32-channel level and refiners, where a 64-row tile would be half
-// padding), with 4 rows a thread: 128 threads, as many as the FP32 64-row tiles.
+// padding): 128 threads of 4 x 8 outputs on 32 x 128, 64 threads of 8 x 4 on 32 x 64.
 //
 // Split-K. Where the tiles give less than about two waves, the reduction is cut into `splits`
 // ranges of r_chunk (a multiple of BK), one per grid z; each writes its tile to its own slice of
@@ -127,6 +130,17 @@ __device__ __forceinline__ float epilogue(const GemmArgs& args, int channel, flo
   else return v;
 }
 
+// An Op whose B rows are evenly spaced in memory: b_source(gather, k) = b_source(gather, 0) + k *
+// b_row_stride(gather), present for k < b_count(gather). The FP32 tile then walks a pointer down
+// its rows instead of finding each element's address from k.
+// (A detection trait, not a concept: the CUDA sources build as C++17.)
+template <class Op, class = void>
+struct HasStridedB : std::false_type {};
+template <class Op>
+struct HasStridedB<Op, std::void_t<decltype(Op::b_row_stride(std::declval<const GemmArgs&>()))>> : std::true_type {};
+template <class Op>
+constexpr bool kStridedB = HasStridedB<Op>::value;
+
 template <int BM, int TN, int Pad>
 struct Tiles {
   static constexpr int BN = 16 * TN;
@@ -168,22 +182,24 @@ __device__ __forceinline__ void multiply_slice(float (&acc)[TM][TN], const float
 // The blocks per multiprocessor gemm_kernel's registers must allow (ptxas then uses at most
 // 65,536 / (threads x blocks) a thread); 0 leaves the choice to ptxas. FP32 64x128 (8 x 8
 // outputs a thread, 128 threads): Op::kWideBlocks, 4 for the convolutions (128 registers; left
-// alone ptxas took 130, room for 3 where gemm_plan counts 4). The transposed convolution's
-// forward is left at 0: held to 4 blocks ptxas spilled 24 bytes of it, left alone it takes 128
-// registers and spills nothing (so 4 blocks all the same).
+// alone ptxas took 130, room for 3 where gemm_plan counts 4) and the transposed convolution's
+// forward (left alone since its B rows became a pointer walk, 141 registers; held to 4 blocks, 128
+// and no spill, where with the older gather held to 4 it spilled 24 bytes).
 template <class Op, int BM, int TN>
 constexpr int gemm_min_blocks() {
   return BM == 64 && TN == 8 ? Op::kWideBlocks : 0;
 }
 
-// Output rows per thread of the FP32 tile, TM: 8 on the 64-row tiles, 4 on the 32-row ones. With
-// 8 x TN outputs a thread does 8 TN FMAs per 2 + TN/4 shared loads of a reduction row, and the
-// block (BM / TM x 16 threads) gathers the same BK x (BM + BN) elements per step with half the
-// threads, so each gathered element's address work is spread over twice the FMAs (CUTLASS's SIMT
-// shape). A 32-row tile of 8 would leave 64 threads to gather whole slices.
-template <int BM>
+// Output rows per thread of the FP32 tile, TM: 8, but 4 on the 32 x 128 tile. With 8 x TN outputs
+// a thread does 8 TN FMAs per 2 + TN/4 shared loads of a reduction row, and the block (BM / TM x
+// 16 threads) gathers the same BK x (BM + BN) elements per step with half the threads, so each
+// gathered element's address work is spread over twice the FMAs (CUTLASS's SIMT shape): the
+// 32 x 64 tile runs 64 threads of 8 x 4 (57-58% of its loop's PTX is FMA, against 51-52% with 128
+// threads of 4 x 4). On 32 x 128 a thread loads all 8 rows of one pixel column of B; at 64 threads
+// each would need two columns, so that tile keeps 128 threads of 4 x 8.
+template <int BM, int TN>
 struct ThreadTile {
-  static constexpr int rows = BM == 64 ? 8 : 4;  // TM
+  static constexpr int rows = BM == 64 || TN == 4 ? 8 : 4;  // TM
   static constexpr int threads = BM / rows * 16;
 };
 
@@ -231,13 +247,13 @@ __device__ __forceinline__ void store_tile(const GemmArgs& args, float* __restri
 // (The kernels take GemmArgs' fields one by one and rebuild it: HIP-CPU's kernels are SIMD
 // clones, which take no struct arguments.)
 template <class Op, int BM, int TN>
-__global__ void __launch_bounds__(ThreadTile<BM>::threads, (gemm_min_blocks<Op, BM, TN>()))
+__global__ void __launch_bounds__(ThreadTile<BM, TN>::threads, (gemm_min_blocks<Op, BM, TN>()))
     gemm_kernel(float* out, const float* __restrict__ in, const float* __restrict__ w,
                 const float* __restrict__ bias, int N, int Cin, int H, int W, int M, int R,
                 const float4* __restrict__ bn_relu, float* __restrict__ partials, int r_chunk) {
   const GemmArgs args{out, in, w, bias, N, Cin, H, W, M, R, bn_relu};
-  constexpr int TM = ThreadTile<BM>::rows;
-  constexpr int kThreads = ThreadTile<BM>::threads, BN = 16 * TN;
+  constexpr int TM = ThreadTile<BM, TN>::rows;
+  constexpr int kThreads = ThreadTile<BM, TN>::threads, BN = 16 * TN;
   constexpr int kAPerThread = BK * BM / kThreads;  // A elements each thread loads per step (TM / 2)
   constexpr int kARowStride = kThreads / BK;        // A rows between them
   constexpr int kBPerThread = BK * BN / kThreads;  // B elements each thread loads per step
@@ -265,6 +281,8 @@ __global__ void __launch_bounds__(ThreadTile<BM>::threads, (gemm_min_blocks<Op, 
   const bool q_valid = q < Q;
   const typename Op::Column column = Op::column(args, q_valid ? q : 0);
   typename Op::Slice slice = Op::slice(args, r_begin);
+  int64_t b_step_bytes = 0;  // between a thread's B rows, for kStridedB ops
+  if constexpr (kStridedB<Op>) b_step_bytes = int64_t(sizeof(float)) * kBRowStride * Op::b_row_stride(args);
 
   float a_reg[kAPerThread], b_reg[kBPerThread];
   // The slice's rows; with Op::kFullSteps (R and so r_end a multiple of BK) every row is < r_end.
@@ -275,8 +293,17 @@ __global__ void __launch_bounds__(ThreadTile<BM>::threads, (gemm_min_blocks<Op, 
       a_reg[s] = a_valid[s] && a_in_range ? Op::a(args, slice, a_rows[s], r0, a_r) : 0.f;
     const int rows = !q_valid ? 0 : Op::kFullSteps ? BK : r_end - r0;
     const typename Op::Gather gather = Op::gather(args, slice, column, r0, rows);
+    if constexpr (kStridedB<Op>) {
+      // Row b_r's address, then kBRowStride rows on each: one add and a compare per element.
+      const char* source = reinterpret_cast<const char*>(Op::b_source(gather, b_r));
+      const int count = Op::b_count(gather) - b_r;
 #pragma unroll
-    for (int s = 0; s < kBPerThread; ++s) b_reg[s] = Op::b(args, gather, b_r + kBRowStride * s);
+      for (int s = 0; s < kBPerThread; ++s, source += b_step_bytes)
+        b_reg[s] = kBRowStride * s < count ? __ldg(reinterpret_cast<const float*>(source)) : 0.f;
+    } else {
+#pragma unroll
+      for (int s = 0; s < kBPerThread; ++s) b_reg[s] = Op::b(args, gather, b_r + kBRowStride * s);
+    }
   };
   auto store = [&](int buffer) {
 #pragma unroll
@@ -579,8 +606,9 @@ __global__ void add_splits_kernel(float* out, const float* __restrict__ bias, in
 //            at most one per kMinSplitSteps reduction steps.
 // A wave is every multiprocessor full (docs/GPU.md, "Registers and shared memory"): the FP32
 // 64-row tiles (128 threads of 8 x TN outputs) take 128 registers a thread wide, 96 narrow, so 4
-// or 5 blocks; the FP32 32-row ones (4 x TN outputs, 128 threads) 80-95 wide and 59-66 narrow,
-// so 4 or 8; the TF32 tiles tf32_blocks.
+// or 5 blocks; the FP32 32-row ones 75-89 wide (128 threads of 4 x 8 outputs: 4 blocks held by
+// gemm_plan as before) and 79-95 narrow (64 threads of 8 x 4: 10 blocks); the TF32 tiles
+// tf32_blocks.
 struct GemmPlan {
   int rows, columns, splits, r_chunk;
 };
@@ -589,7 +617,7 @@ inline int64_t blocks_per_wave(int rows, int columns, bool tf32) {
   const int per_multiprocessor = tf32 ? (rows == 64 ? (columns == 128 ? tf32_blocks<64, 8>() : tf32_blocks<64, 4>())
                                                     : (columns == 128 ? tf32_blocks<32, 8>() : tf32_blocks<32, 4>()))
                                  : rows == 64 ? (columns == 128 ? 4 : 5)
-                                              : (columns == 128 ? 4 : 8);
+                                              : (columns == 128 ? 4 : 10);
   return int64_t(multiprocessor_count()) * per_multiprocessor;
 }
 
@@ -619,7 +647,7 @@ void launch_tile(const GemmArgs& args, const GemmPlan& plan, float* partials, cu
                                                                    args.Cin, args.H, args.W, args.M, args.R,
                                                                    args.bn_relu, partials, plan.r_chunk);
   } else {
-    constexpr int threads = ThreadTile<BM>::threads;  // (hipify's launch pattern takes no template here)
+    constexpr int threads = ThreadTile<BM, TN>::threads;  // (hipify's launch pattern takes no template here)
     gemm_kernel<Op, BM, TN><<<grid, threads, 0, stream>>>(args.out, args.in, args.w, args.bias, args.N, args.Cin,
                                                           args.H, args.W, args.M, args.R, args.bn_relu, partials,
                                                           plan.r_chunk);
@@ -688,11 +716,11 @@ struct WgradArgs {
 // pixel of each slice (t % 8), walked forward by a cursor (n, i, j) instead of dividing, and both
 // its A values and its B values use it.
 template <class Op, int BM, int TN>
-__global__ void __launch_bounds__(ThreadTile<BM>::threads)
+__global__ void __launch_bounds__(ThreadTile<BM, TN>::threads)
     wgrad_kernel(float* __restrict__ dw, float* __restrict__ partials, const float* __restrict__ a_map,
                  const float* __restrict__ b_map, int N, int Cb, int H, int W, int M, int R, int64_t chunk) {
-  constexpr int TM = ThreadTile<BM>::rows;  // 8 rows a thread on the 64-row tiles, as gemm_kernel's FP32
-  constexpr int kThreads = ThreadTile<BM>::threads, BN = 16 * TN;
+  constexpr int TM = ThreadTile<BM, TN>::rows;  // 8 rows a thread on the 64-row tiles, as gemm_kernel's FP32
+  constexpr int kThreads = ThreadTile<BM, TN>::threads, BN = 16 * TN;
   constexpr int kLanes = kThreads / BK;             // threads per reduction row of a slice
   constexpr int kAPerThread = BK * BM / kThreads;  // = BM / kLanes
   constexpr int kBPerThread = BK * BN / kThreads;  // = BN / kLanes
@@ -809,7 +837,8 @@ __global__ void add_chunks_kernel(float* dw, const float* __restrict__ partials,
 // 64 rows only: the 32-row wide tile's 128 threads would each hold 8 gathered columns and their
 // taps, 123-143 registers in ptxas, against 63-71 on the narrow one) and pixel chunks: enough
 // blocks to fill every multiprocessor once (the 64-row tiles, 128 threads of 8 x TN outputs, take
-// 151-155 registers wide and 95-99 narrow, so 3 or 4 blocks; the 32-row ones 8 of 128 threads),
+// 151-155 registers wide and 95-99 narrow, so 3 or 4 blocks; the 32-row ones, 64 threads of
+// 8 x 4 outputs at 95-117 registers, 8),
 // each chunk at least 512 pixels (so a chunk's partial tile stays a small fraction of its
 // arithmetic).
 struct WgradPlan {
@@ -832,7 +861,7 @@ void launch_wgrad_tile(float* dw, float* partials, const WgradArgs& args, const 
                        cudaStream_t stream) {
   const dim3 grid(unsigned((args.R + 16 * TN - 1) / (16 * TN)), unsigned((args.M + BM - 1) / BM),
                   unsigned(plan.chunks));
-  constexpr int threads = ThreadTile<BM>::threads;  // (hipify's launch pattern takes no template here)
+  constexpr int threads = ThreadTile<BM, TN>::threads;  // (hipify's launch pattern takes no template here)
   wgrad_kernel<Op, BM, TN><<<grid, threads, 0, stream>>>(dw, partials, args.a, args.b, args.N, args.Cb, args.H,
                                                         args.W, args.M, args.R, plan.chunk);
   SEQNET_CUDA_CHECK_LAUNCH();
