@@ -114,10 +114,16 @@ struct Conv {
     return g.w + (row.offset + k * a_channel_stride(g));
   }
   static __device__ int a_slice_offset(const Slice& s) { return s.a_offset; }
-  static __device__ float a(const GemmArgs& g, const Slice& s, const Row& row, int, int k) {
-    if (k >= a_count(g, s)) return 0.f;
-    return __ldg(g.w + (row.offset + s.a_offset + k * a_channel_stride(g)));
+  static __device__ float a(const GemmArgs& g, const Slice& s, const Row& row, int r0, int k) {
+    return a_present(g, s, k) ? __ldg(a_source(g, s, row, r0, k)) : 0.f;
   }
+  // The same as a walk down the rows (implicit_gemm's kStridedA): row m + 1 is KK C (forward) or KK
+  // (FLIP) floats on.
+  static __device__ bool a_present(const GemmArgs& g, const Slice& s, int k) { return k < a_count(g, s); }
+  static __device__ const float* a_source(const GemmArgs& g, const Slice& s, const Row& row, int, int k) {
+    return g.w + (row.offset + s.a_offset + k * a_channel_stride(g));
+  }
+  static __device__ int a_row_stride(const GemmArgs& g) { return FLIP ? KK : g.Cin * KK; }
   // Xcol[(tap, c)][q] = in[n, c, i+u-p, j+v-p], 0 outside the image: channels c0 .. c0 + rows - 1
   // of the tap's pixel, rows = 0 when it is outside, else the channels left (BK but at the padding).
   struct Gather {

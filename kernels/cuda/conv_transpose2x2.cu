@@ -41,9 +41,12 @@ struct UpsampleForward {
     const float* w;  // w[0][m]
   };
   static __device__ Row row(const GemmArgs& g, int m) { return {g.w + m}; }
-  static __device__ float a(const GemmArgs& g, const Slice&, const Row& row, int r0, int k) {
-    return __ldg(&row.w[int64_t(r0 + k) * g.M]);
+  // A(m, r0 + k) = a_source(..)[0], row m + 1 one float on (implicit_gemm's kStridedA).
+  static __device__ bool a_present(const GemmArgs&, const Slice&, int) { return true; }
+  static __device__ const float* a_source(const GemmArgs& g, const Slice&, const Row& row, int r0, int k) {
+    return &row.w[int64_t(r0 + k) * g.M];
   }
+  static __device__ int a_row_stride(const GemmArgs&) { return 1; }
   struct Gather {
     const float* x;  // x[n, r0, i, j]
     int rows;
@@ -86,9 +89,12 @@ struct UpsampleBackwardInput {
     const float* w;  // w[m][0]
   };
   static __device__ Row row(const GemmArgs& g, int m) { return {g.w + int64_t(m) * g.R}; }
-  static __device__ float a(const GemmArgs&, const Slice&, const Row& row, int r0, int k) {
-    return __ldg(&row.w[r0 + k]);
+  // A(m, r0 + k) = a_source(..)[0], row m + 1 R floats on (implicit_gemm's kStridedA).
+  static __device__ bool a_present(const GemmArgs&, const Slice&, int) { return true; }
+  static __device__ const float* a_source(const GemmArgs&, const Slice&, const Row& row, int r0, int k) {
+    return &row.w[r0 + k];
   }
+  static __device__ int a_row_stride(const GemmArgs& g) { return g.R; }
   // dY'[r][q] = dy[n, k, 2i+u, 2j+v], r = 4k + 2u + v. r0 is a multiple of BK (8), so row r0 + k
   // is channel r0/4 + k/4 at (u, v) = ((k >> 1) & 1, k & 1).
   struct Gather {

@@ -42,18 +42,19 @@
 // with kBatchNormRelu compile that test (the forward convolutions): ptxas allocates the others'
 // registers as before (with it compiled in, one of them spilled 12 bytes).
 //
-// Tiling. A block of (BM/TM) x 16 threads computes a BM x BN tile (BM = 32 or 64 rows, BN = 16*TN
-// columns, TN = 4 or 8; TM = 8 rows a thread on the FP32 tiles but 32 x 128's 4: ThreadTile).
-// Thread (ty, tx) owns the TM rows ty*TM..ty*TM+TM-1 and the TN columns g*64 + tx*4 + {0..3},
-// g < TN/4, so a warp's float4 reads of a shared row touch 64 consecutive floats (no bank
-// conflicts) and each thread does TM*TN FMAs per TM/4 + TN/4 shared loads. The reduction advances
+// Tiling. A block of (BM/TM) x CT threads computes a BM x BN tile (BM = 32 or 64 rows, BN = 16*TN
+// columns, TN = 4 or 8), each thread TM x TC outputs, CT = BN / TC (ThreadTile: 8 x 8 on the
+// 64-row tiles, 4 x 8 on 32 x 128, 8 x 4 on 32 x 64). Thread (ty, tx) owns the TM rows
+// ty*TM..ty*TM+TM-1 and the TC columns g*4*CT + tx*4 + {0..3}, g < TC/4, so a warp's float4 reads
+// of a shared row touch 4 CT consecutive floats (no bank conflicts) and each thread does TM*TC
+// FMAs per TM/4 + TC/4 shared loads. The reduction advances
 // BK = 8 per step: the next slice is fetched into registers while the current one is multiplied
 // out of shared memory (two shared buffers, one barrier per step). Shared rows are padded by 4
 // floats so the transposing stores (8 reduction indices x 4 rows per warp) land in 32 different
 // banks.
 //
 // BM = 32 for M <= 32 (SeqNet's 32-channel level and refiners, where a 64-row tile would be half
-// padding): 128 threads of 4 x 8 outputs on 32 x 128, 64 threads of 8 x 4 on 32 x 64.
+// padding).
 //
 // Split-K. Where the tiles give less than about two waves, the reduction is cut into `splits`
 // ranges of r_chunk (a multiple of BK), one per grid z; each writes its tile to its own slice of
@@ -141,6 +142,16 @@ struct HasStridedB<Op, std::void_t<decltype(Op::b_row_stride(std::declval<const 
 template <class Op>
 constexpr bool kStridedB = HasStridedB<Op>::value;
 
+// An Op whose A rows are evenly spaced in memory: A(m, r0 + k) = a_source(g, slice, row(m), r0, k)[0]
+// where a_present(g, slice, k) (0 elsewhere), and row m + 1's element a_row_stride(g) floats on.
+// The FP32 tile then walks one pointer down a thread's A rows, as it does B's.
+template <class Op, class = void>
+struct HasStridedA : std::false_type {};
+template <class Op>
+struct HasStridedA<Op, std::void_t<decltype(Op::a_row_stride(std::declval<const GemmArgs&>()))>> : std::true_type {};
+template <class Op>
+constexpr bool kStridedA = HasStridedA<Op>::value;
+
 template <int BM, int TN, int Pad>
 struct Tiles {
   static constexpr int BN = 16 * TN;
@@ -148,14 +159,16 @@ struct Tiles {
   float b[2][BK][BN + Pad];  // b[buffer][r][q]
 };
 
-// acc (TM x TN) += A slice (BK x TM of the thread's rows)^T * B slice (BK x TN of its columns):
-// per reduction row TM/4 + TN/4 shared float4 loads feed TM*TN FMAs (8 x 8: 64 per 4 loads).
-template <int BM, int TM, int TN>
-__device__ __forceinline__ void multiply_slice(float (&acc)[TM][TN], const float (*a)[BM + kPad],
-                                               const float (*b)[16 * TN + kPad], int ty, int tx) {
+// acc (TM x TC) += A slice (BK x TM of the thread's rows)^T * B slice (BK x TC of its columns,
+// g * 4 CT + tx * 4 + {0..3} for g < TC/4, CT = BN / TC threads across): per reduction row TM/4 +
+// TC/4 shared float4 loads feed TM*TC FMAs (8 x 8: 64 per 4 loads).
+template <int BM, int BN, int TM, int TC>
+__device__ __forceinline__ void multiply_slice(float (&acc)[TM][TC], const float (*a)[BM + kPad],
+                                               const float (*b)[BN + kPad], int ty, int tx) {
+  constexpr int CT = BN / TC;
 #pragma unroll
   for (int r = 0; r < BK; ++r) {
-    float av[TM], bv[TN];
+    float av[TM], bv[TC];
 #pragma unroll
     for (int h = 0; h < TM / 4; ++h) {
       const float4 a4 = *reinterpret_cast<const float4*>(&a[r][ty * TM + h * 4]);
@@ -165,8 +178,8 @@ __device__ __forceinline__ void multiply_slice(float (&acc)[TM][TN], const float
       av[h * 4 + 3] = a4.w;
     }
 #pragma unroll
-    for (int g = 0; g < TN / 4; ++g) {
-      const float4 b4 = *reinterpret_cast<const float4*>(&b[r][g * 64 + tx * 4]);
+    for (int g = 0; g < TC / 4; ++g) {
+      const float4 b4 = *reinterpret_cast<const float4*>(&b[r][g * 4 * CT + tx * 4]);
       bv[g * 4 + 0] = b4.x;
       bv[g * 4 + 1] = b4.y;
       bv[g * 4 + 2] = b4.z;
@@ -175,7 +188,7 @@ __device__ __forceinline__ void multiply_slice(float (&acc)[TM][TN], const float
 #pragma unroll
     for (int i = 0; i < TM; ++i)
 #pragma unroll
-      for (int j = 0; j < TN; ++j) acc[i][j] = fmaf(av[i], bv[j], acc[i][j]);
+      for (int j = 0; j < TC; ++j) acc[i][j] = fmaf(av[i], bv[j], acc[i][j]);
   }
 }
 
@@ -190,18 +203,23 @@ constexpr int gemm_min_blocks() {
   return BM == 64 && TN == 8 ? Op::kWideBlocks : 0;
 }
 
-// Output rows per thread of the FP32 tile, TM: 8, but 4 on the 32 x 128 tile. With 8 x TN outputs
-// a thread does 8 TN FMAs per 2 + TN/4 shared loads of a reduction row, and the block (BM / TM x
-// 16 threads) gathers the same BK x (BM + BN) elements per step with half the threads, so each
-// gathered element's address work is spread over twice the FMAs (CUTLASS's SIMT shape): the
-// 32 x 64 tile runs 64 threads of 8 x 4 (57-58% of its loop's PTX is FMA, against 51-52% with 128
-// threads of 4 x 4). On 32 x 128 a thread loads all 8 rows of one pixel column of B; at 64 threads
-// each would need two columns, so that tile keeps 128 threads of 4 x 8.
-template <int BM, int TN>
-struct ThreadTile {
-  static constexpr int rows = BM == 64 || TN == 4 ? 8 : 4;  // TM
-  static constexpr int threads = BM / rows * 16;
+// The FP32 thread tiles: TM x TC outputs a thread, CT = BN / TC threads across the BN columns.
+// With 8 x 8 outputs a thread does 64 FMAs per 4 shared float4 loads of a reduction row, and the
+// gathers of a step (BK x (BM + BN) elements) are shared by fewer threads, each element's address
+// work spread over more FMAs (CUTLASS's SIMT shape): 128 threads of 8 x 8 on 64 x 128, 64 of
+// 8 x 8 on 64 x 64, 64 of 8 x 4 on 32 x 64. A thread gathers one pixel column of B (all its rows
+// when threads = BN), so 32 x 128 keeps 128 threads of 4 x 8: at 64 threads of 8 x 8 each would
+// gather two columns, tried: 62% -> 64% FMA in PTX for 128-153 registers and a spill, not kept.
+// The weight gradient runs the same shapes (WgradThreadTile; its B columns are taps, not pixels).
+template <int BM, int BN_, int TM, int TC>
+struct ThreadShape {
+  static constexpr int BN = BN_;
+  static constexpr int rows = TM, columns = TC, column_threads = BN / TC, threads = BM / TM * (BN / TC);
 };
+template <int BM, int TN>
+using ThreadTile = ThreadShape<BM, 16 * TN, BM == 32 && TN == 8 ? 4 : 8, BM == 32 ? TN : 8>;
+template <int BM, int TN>
+using WgradThreadTile = ThreadTile<BM, TN>;
 
 // After the main loop: a thread's ROWS x COLS results value(i, j), at tile row row_of(i) and
 // column column_of(j), go to out (+ bias, then the epilogue) with one split (gridDim.z == 1), or
@@ -252,15 +270,17 @@ __global__ void __launch_bounds__(ThreadTile<BM, TN>::threads, (gemm_min_blocks<
                 const float* __restrict__ bias, int N, int Cin, int H, int W, int M, int R,
                 const float4* __restrict__ bn_relu, float* __restrict__ partials, int r_chunk) {
   const GemmArgs args{out, in, w, bias, N, Cin, H, W, M, R, bn_relu};
-  constexpr int TM = ThreadTile<BM, TN>::rows;
-  constexpr int kThreads = ThreadTile<BM, TN>::threads, BN = 16 * TN;
-  constexpr int kAPerThread = BK * BM / kThreads;  // A elements each thread loads per step (TM / 2)
+  using Tile = ThreadTile<BM, TN>;
+  constexpr int TM = Tile::rows, TC = Tile::columns, CT = Tile::column_threads;
+  constexpr int kThreads = Tile::threads, BN = Tile::BN;
+  constexpr int kAPerThread = BK * BM / kThreads;  // A elements each thread loads per step
   constexpr int kARowStride = kThreads / BK;        // A rows between them
   constexpr int kBPerThread = BK * BN / kThreads;  // B elements each thread loads per step
   constexpr int kBRowStride = kThreads / BN;       // reduction rows between them
+  static_assert(kThreads >= BN, "a thread gathers one pixel column of B");
   __shared__ __align__(16) Tiles<BM, TN, kPad> tiles;
 
-  const int t = threadIdx.x, tx = t % 16, ty = t / 16;
+  const int t = threadIdx.x, tx = t % CT, ty = t / CT;
   const int64_t Q = int64_t(N) * H * W;
   const int m0 = blockIdx.y * BM;
   const int64_t q0 = int64_t(blockIdx.x) * BN;
@@ -271,9 +291,14 @@ __global__ void __launch_bounds__(ThreadTile<BM, TN>::threads, (gemm_min_blocks<
   bool a_valid[kAPerThread];
 #pragma unroll
   for (int s = 0; s < kAPerThread; ++s) a_valid[s] = m0 + a_m + kARowStride * s < M;
-  typename Op::Row a_rows[kAPerThread];
+  // kStridedA: one Row, the first, walked kARowStride rows at a time (its address may lie past
+  // A's last row; only rows a_valid load). Otherwise each row's own Row.
+  constexpr int kRows = kStridedA<Op> ? 1 : kAPerThread;
+  typename Op::Row a_rows[kRows];
 #pragma unroll
-  for (int s = 0; s < kAPerThread; ++s) a_rows[s] = Op::row(args, a_valid[s] ? m0 + a_m + kARowStride * s : 0);
+  for (int s = 0; s < kRows; ++s) a_rows[s] = Op::row(args, a_valid[s] || kStridedA<Op> ? m0 + a_m + kARowStride * s : 0);
+  int64_t a_step_bytes = 0;  // between a thread's A rows, for kStridedA ops
+  if constexpr (kStridedA<Op>) a_step_bytes = int64_t(sizeof(float)) * kARowStride * Op::a_row_stride(args);
   // B loads: one fixed pixel column per thread (its Column found once), rows b_r + kBRowStride s.
   // (With kThreads == BN every thread loads all BK rows of its column: b_r is 0, and known to be.)
   const int b_q = t % BN, b_r = kThreads == BN ? 0 : t / BN;
@@ -288,9 +313,18 @@ __global__ void __launch_bounds__(ThreadTile<BM, TN>::threads, (gemm_min_blocks<
   // The slice's rows; with Op::kFullSteps (R and so r_end a multiple of BK) every row is < r_end.
   auto fetch = [&](int r0) {
     const bool a_in_range = Op::kFullSteps || r0 + a_r < r_end;
+    if constexpr (kStridedA<Op>) {
+      // Row a_m's element, then kARowStride rows on each: one add and a predicated load.
+      const bool present = a_in_range && Op::a_present(args, slice, a_r);
+      const char* source = reinterpret_cast<const char*>(Op::a_source(args, slice, a_rows[0], r0, a_r));
 #pragma unroll
-    for (int s = 0; s < kAPerThread; ++s)
-      a_reg[s] = a_valid[s] && a_in_range ? Op::a(args, slice, a_rows[s], r0, a_r) : 0.f;
+      for (int s = 0; s < kAPerThread; ++s, source += a_step_bytes)
+        a_reg[s] = a_valid[s] && present ? __ldg(reinterpret_cast<const float*>(source)) : 0.f;
+    } else {
+#pragma unroll
+      for (int s = 0; s < kAPerThread; ++s)
+        a_reg[s] = a_valid[s] && a_in_range ? Op::a(args, slice, a_rows[s], r0, a_r) : 0.f;
+    }
     const int rows = !q_valid ? 0 : Op::kFullSteps ? BK : r_end - r0;
     const typename Op::Gather gather = Op::gather(args, slice, column, r0, rows);
     if constexpr (kStridedB<Op>) {
@@ -312,7 +346,7 @@ __global__ void __launch_bounds__(ThreadTile<BM, TN>::threads, (gemm_min_blocks<
     for (int s = 0; s < kBPerThread; ++s) tiles.b[buffer][b_r + kBRowStride * s][b_q] = b_reg[s];
   };
 
-  float acc[TM][TN] = {};
+  float acc[TM][TC] = {};
   const int steps = r_end > r_begin ? (r_end - r_begin + BK - 1) / BK : 0;
   if (steps > 0) {  // R = 0 (a bias-only output) loads nothing
     fetch(r_begin);
@@ -326,15 +360,15 @@ __global__ void __launch_bounds__(ThreadTile<BM, TN>::threads, (gemm_min_blocks<
       Op::next(args, slice);
       fetch(r_begin + (step + 1) * BK);
     }
-    multiply_slice<BM, TM, TN>(acc, tiles.a[current], tiles.b[current], ty, tx);
+    multiply_slice<BM, BN, TM, TC>(acc, tiles.a[current], tiles.b[current], ty, tx);
     if (more) store(current ^ 1);  // that buffer's readers finished before the last barrier
     __syncthreads();
   }
 
-  // acc[i][j] sits at tile row ty*TM + i, column (j/4)*64 + tx*4 + j%4.
-  store_tile<Op, TM, TN>(
+  // acc[i][j] sits at tile row ty*TM + i, column (j/4)*4*CT + tx*4 + j%4.
+  store_tile<Op, TM, TC>(
       args, partials, m0, q0, [&](int i) { return ty * TM + i; },
-      [&](int j) { return (j / 4) * 64 + tx * 4 + j % 4; }, [&](int i, int j) { return acc[i][j]; });
+      [&](int j) { return (j / 4) * 4 * CT + tx * 4 + j % 4; }, [&](int i, int j) { return acc[i][j]; });
 }
 
 // ---- The TF32 tile (see the top of the file) ---------------------------------------------------
@@ -604,11 +638,10 @@ __global__ void add_splits_kernel(float* out, const float* __restrict__ bias, in
 //   splits   when the tiles give less than two waves: the fewest that fill the last wave to 90%
 //            (b blocks run in ceil(b / wave) rounds, so the fill is b / (wave ceil(b / wave))),
 //            at most one per kMinSplitSteps reduction steps.
-// A wave is every multiprocessor full (docs/GPU.md, "Registers and shared memory"): the FP32
-// 64-row tiles (128 threads of 8 x TN outputs) take 128 registers a thread wide, 96 narrow, so 4
-// or 5 blocks; the FP32 32-row ones 75-89 wide (128 threads of 4 x 8 outputs: 4 blocks held by
-// gemm_plan as before) and 79-95 narrow (64 threads of 8 x 4: 10 blocks); the TF32 tiles
-// tf32_blocks.
+// A wave is every multiprocessor full (docs/GPU.md, "Registers and shared memory"), the FP32
+// tiles (ThreadTile) by their registers: 64 x 128 (128 threads) 127-128 registers, 4 blocks;
+// 64 x 64 (64 threads) 127-133, 7; 32 x 128 (128 threads) 76-89, 4 counted (5 would fit the
+// lighter ones); 32 x 64 (64 threads) 79-95, 10. The TF32 tiles tf32_blocks.
 struct GemmPlan {
   int rows, columns, splits, r_chunk;
 };
@@ -616,7 +649,7 @@ struct GemmPlan {
 inline int64_t blocks_per_wave(int rows, int columns, bool tf32) {
   const int per_multiprocessor = tf32 ? (rows == 64 ? (columns == 128 ? tf32_blocks<64, 8>() : tf32_blocks<64, 4>())
                                                     : (columns == 128 ? tf32_blocks<32, 8>() : tf32_blocks<32, 4>()))
-                                 : rows == 64 ? (columns == 128 ? 4 : 5)
+                                 : rows == 64 ? (columns == 128 ? 4 : 7)
                                               : (columns == 128 ? 4 : 10);
   return int64_t(multiprocessor_count()) * per_multiprocessor;
 }
@@ -701,8 +734,8 @@ void gemm(const GemmArgs& args, cudaStream_t stream) {
 // load rather than four bounds tests and an address per column.)
 // Its output is small and its reduction long, so the Q pixels are cut into chunks, one per grid
 // z, each chunk's partial tile stored apart and then added into dw in chunk order (no atomics):
-// two runs give the same bits. The tiles are gemm_kernel's FP32 ones: 32 rows when M <= 32, else
-// 64 (8 rows a thread there); 128 threads either way.
+// two runs give the same bits. The tiles are gemm_kernel's FP32 ones (ThreadTile): 32 rows when
+// M <= 32, else 64.
 struct WgradArgs {
   const float* a;  // (N, M, H, W)
   const float* b;  // the map B is gathered from, Cb channels
@@ -716,18 +749,19 @@ struct WgradArgs {
 // pixel of each slice (t % 8), walked forward by a cursor (n, i, j) instead of dividing, and both
 // its A values and its B values use it.
 template <class Op, int BM, int TN>
-__global__ void __launch_bounds__(ThreadTile<BM, TN>::threads)
+__global__ void __launch_bounds__(WgradThreadTile<BM, TN>::threads)
     wgrad_kernel(float* __restrict__ dw, float* __restrict__ partials, const float* __restrict__ a_map,
                  const float* __restrict__ b_map, int N, int Cb, int H, int W, int M, int R, int64_t chunk) {
-  constexpr int TM = ThreadTile<BM, TN>::rows;  // 8 rows a thread on the 64-row tiles, as gemm_kernel's FP32
-  constexpr int kThreads = ThreadTile<BM, TN>::threads, BN = 16 * TN;
+  using Tile = WgradThreadTile<BM, TN>;
+  constexpr int TM = Tile::rows, TC = Tile::columns, CT = Tile::column_threads;
+  constexpr int kThreads = Tile::threads, BN = Tile::BN;
   constexpr int kLanes = kThreads / BK;             // threads per reduction row of a slice
   constexpr int kAPerThread = BK * BM / kThreads;  // = BM / kLanes
   constexpr int kBPerThread = BK * BN / kThreads;  // = BN / kLanes
   __shared__ __align__(16) Tiles<BM, TN, kPad> tiles;
   const WgradArgs args{a_map, b_map, N, Cb, H, W, M, R};
 
-  const int t = threadIdx.x, tx = t % 16, ty = t / 16;
+  const int t = threadIdx.x, tx = t % CT, ty = t / CT;
   const int HW = H * W;
   const int64_t Q = int64_t(N) * HW;
   const int m0 = blockIdx.y * BM, r0 = blockIdx.x * BN;
@@ -787,7 +821,7 @@ __global__ void __launch_bounds__(ThreadTile<BM, TN>::threads)
     for (int s = 0; s < kBPerThread; ++s) tiles.b[buffer][kk][lane_col + kLanes * s] = b_reg[s];
   };
 
-  float acc[TM][TN] = {};
+  float acc[TM][TC] = {};
   const int64_t steps = q_end > q_begin ? (q_end - q_begin + BK - 1) / BK : 0;
   fetch();
   store(0);
@@ -799,7 +833,7 @@ __global__ void __launch_bounds__(ThreadTile<BM, TN>::threads)
       advance();
       fetch();
     }
-    multiply_slice<BM, TM, TN>(acc, tiles.a[current], tiles.b[current], ty, tx);
+    multiply_slice<BM, BN, TM, TC>(acc, tiles.a[current], tiles.b[current], ty, tx);
     if (more) store(current ^ 1);
     __syncthreads();
   }
@@ -812,8 +846,8 @@ __global__ void __launch_bounds__(ThreadTile<BM, TN>::threads)
     const int m = m0 + ty * TM + a;
     if (m >= M) continue;
 #pragma unroll
-    for (int b = 0; b < TN; ++b) {
-      const int r = r0 + (b / 4) * 64 + tx * 4 + b % 4;
+    for (int b = 0; b < TC; ++b) {
+      const int r = r0 + (b / 4) * 4 * CT + tx * 4 + b % 4;
       if (r >= R) continue;
       if (split) out[int64_t(m) * R + r] = acc[a][b];
       else out[int64_t(m) * R + r] += acc[a][b];
@@ -836,9 +870,9 @@ __global__ void add_chunks_kernel(float* dw, const float* __restrict__ partials,
 // The weight gradient's tile (32 rows when M <= 32, else 64; wide when the R columns fill it, on
 // 64 rows only: the 32-row wide tile's 128 threads would each hold 8 gathered columns and their
 // taps, 123-143 registers in ptxas, against 63-71 on the narrow one) and pixel chunks: enough
-// blocks to fill every multiprocessor once (the 64-row tiles, 128 threads of 8 x TN outputs, take
-// 151-155 registers wide and 95-99 narrow, so 3 or 4 blocks; the 32-row ones, 64 threads of
-// 8 x 4 outputs at 95-117 registers, 8),
+// blocks to fill every multiprocessor once (gemm_kernel's thread tiles: 64 x 128, 128 threads of
+// 8 x 8 at 151-155 registers, 3 blocks; 64 x 64, 64 threads of 8 x 8 at 163-167, 6; 32 x 64, 64
+// threads of 8 x 4 at 95-117, 8),
 // each chunk at least 512 pixels (so a chunk's partial tile stays a small fraction of its
 // arithmetic).
 struct WgradPlan {
@@ -849,7 +883,7 @@ struct WgradPlan {
 inline WgradPlan wgrad_plan(int64_t Q, int M, int R) {
   const int rows = M <= 32 ? 32 : 64, BN = rows == 64 && R >= 128 ? 128 : 64;
   const int64_t tiles = int64_t((R + BN - 1) / BN) * ((M + rows - 1) / rows);
-  const int per_multiprocessor = rows == 32 ? 8 : BN == 128 ? 3 : 4;
+  const int per_multiprocessor = rows == 32 ? 8 : BN == 128 ? 3 : 6;
   const int64_t wanted = std::max<int64_t>(1, int64_t(multiprocessor_count()) * per_multiprocessor / tiles);
   const int64_t splits = std::clamp<int64_t>(wanted, 1, std::max<int64_t>(1, Q / 512));
   const int64_t chunk = ((Q + splits - 1) / splits + BK - 1) / BK * BK;
@@ -861,7 +895,7 @@ void launch_wgrad_tile(float* dw, float* partials, const WgradArgs& args, const 
                        cudaStream_t stream) {
   const dim3 grid(unsigned((args.R + 16 * TN - 1) / (16 * TN)), unsigned((args.M + BM - 1) / BM),
                   unsigned(plan.chunks));
-  constexpr int threads = ThreadTile<BM, TN>::threads;  // (hipify's launch pattern takes no template here)
+  constexpr int threads = WgradThreadTile<BM, TN>::threads;  // (hipify's launch pattern takes no template here)
   wgrad_kernel<Op, BM, TN><<<grid, threads, 0, stream>>>(dw, partials, args.a, args.b, args.N, args.Cb, args.H,
                                                         args.W, args.M, args.R, plan.chunk);
   SEQNET_CUDA_CHECK_LAUNCH();
