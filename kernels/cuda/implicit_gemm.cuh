@@ -54,7 +54,10 @@
 // banks.
 //
 // BM = 32 for M <= 32 (SeqNet's 32-channel level and refiners, where a 64-row tile would be half
-// padding).
+// padding), and in FP32 BM = 16 for M <= 16 (the first level of a width-16 model, the shipped
+// one, where a 32-row tile's FMAs were half on padding rows): 4 x 4 outputs a thread, 64 or 128
+// threads; 46-52% of its loop's PTX is FMA, but all of it on real rows, so per useful output it
+// issues 0.64x the 32-row tile's instructions.
 //
 // Split-K. Where the tiles give less than about two waves, the reduction is cut into `splits`
 // ranges of r_chunk (a multiple of BK), one per grid z; each writes its tile to its own slice of
@@ -203,7 +206,8 @@ constexpr int gemm_min_blocks() {
   return BM == 64 && TN == 8 ? Op::kWideBlocks : 0;
 }
 
-// The FP32 thread tiles: TM x TC outputs a thread, CT = BN / TC threads across the BN columns.
+// The FP32 thread tiles: TM x TC outputs a thread, CT = BN / TC threads across the BN columns
+// (the 16-row tiles: 4 x 4, see the top of the file).
 // With 8 x 8 outputs a thread does 64 FMAs per 4 shared float4 loads of a reduction row, and the
 // gathers of a step (BK x (BM + BN) elements) are shared by fewer threads, each element's address
 // work spread over more FMAs (CUTLASS's SIMT shape): 128 threads of 8 x 8 on 64 x 128, 64 of
@@ -217,7 +221,7 @@ struct ThreadShape {
   static constexpr int rows = TM, columns = TC, column_threads = BN / TC, threads = BM / TM * (BN / TC);
 };
 template <int BM, int TN>
-using ThreadTile = ThreadShape<BM, 16 * TN, BM == 32 && TN == 8 ? 4 : 8, BM == 32 ? TN : 8>;
+using ThreadTile = ThreadShape<BM, 16 * TN, BM == 16 || (BM == 32 && TN == 8) ? 4 : 8, BM == 16 ? 4 : BM == 32 ? TN : 8>;
 template <int BM, int TN>
 using WgradThreadTile = ThreadTile<BM, TN>;
 
@@ -633,7 +637,7 @@ __global__ void add_splits_kernel(float* out, const float* __restrict__ bias, in
 // ---- Launch shape ------------------------------------------------------------------------------
 
 // The tile and split of one GEMM, from its size and the multiprocessor count (launch.h):
-//   rows     32 when M <= 32, else 64;
+//   rows     16 when M <= 16 (FP32; TF32 takes 32), 32 when M <= 32, else 64;
 //   columns  128 (wide) when the wide tiles fill at least one wave, else 64 (narrow);
 //   splits   when the tiles give less than two waves: the fewest that fill the last wave to 90%
 //            (b blocks run in ceil(b / wave) rounds, so the fill is b / (wave ceil(b / wave))),
@@ -641,7 +645,8 @@ __global__ void add_splits_kernel(float* out, const float* __restrict__ bias, in
 // A wave is every multiprocessor full (docs/GPU.md, "Registers and shared memory"), the FP32
 // tiles (ThreadTile) by their registers: 64 x 128 (128 threads) 127-128 registers, 4 blocks;
 // 64 x 64 (64 threads) 127-133, 7; 32 x 128 (128 threads) 76-89, 4 counted (5 would fit the
-// lighter ones); 32 x 64 (64 threads) 79-95, 10. The TF32 tiles tf32_blocks.
+// lighter ones); 32 x 64 (64 threads) 79-95, 10; 16 x 128 (128 threads) 48-64, 8; 16 x 64 (64
+// threads) 47-64, 16. The TF32 tiles tf32_blocks.
 struct GemmPlan {
   int rows, columns, splits, r_chunk;
 };
@@ -650,12 +655,13 @@ inline int64_t blocks_per_wave(int rows, int columns, bool tf32) {
   const int per_multiprocessor = tf32 ? (rows == 64 ? (columns == 128 ? tf32_blocks<64, 8>() : tf32_blocks<64, 4>())
                                                     : (columns == 128 ? tf32_blocks<32, 8>() : tf32_blocks<32, 4>()))
                                  : rows == 64 ? (columns == 128 ? 4 : 7)
-                                              : (columns == 128 ? 4 : 10);
+                                 : rows == 32 ? (columns == 128 ? 4 : 10)
+                                              : (columns == 128 ? 8 : 16);
   return int64_t(multiprocessor_count()) * per_multiprocessor;
 }
 
 inline GemmPlan gemm_plan(int64_t Q, int M, int R, bool tf32 = false) {
-  const int rows = M <= 32 ? 32 : 64;
+  const int rows = M <= 16 && !tf32 ? 16 : M <= 32 ? 32 : 64;
   const int64_t row_tiles = (M + rows - 1) / rows;
   const int columns = (Q + 127) / 128 * row_tiles >= blocks_per_wave(rows, 128, tf32) ? 128 : 64;
   const int64_t blocks = (Q + columns - 1) / columns * row_tiles, wave = blocks_per_wave(rows, columns, tf32);
@@ -698,7 +704,12 @@ void gemm(const GemmArgs& args, cudaStream_t stream) {
   if (plan.splits > 1)
     SEQNET_CUDA_CHECK(cudaMallocAsync(reinterpret_cast<void**>(&partials), plan.splits * elements * sizeof(float),
                                       stream));
-  if (plan.rows == 32) {
+  if (plan.rows == 16) {
+    if constexpr (!TF32) {  // (gemm_plan gives TF32 no 16-row tile)
+      if (plan.columns == 128) launch_tile<Op, 16, 8, false>(args, plan, partials, stream);
+      else launch_tile<Op, 16, 4, false>(args, plan, partials, stream);
+    }
+  } else if (plan.rows == 32) {
     if (plan.columns == 128) launch_tile<Op, 32, 8, TF32>(args, plan, partials, stream);
     else launch_tile<Op, 32, 4, TF32>(args, plan, partials, stream);
   } else {

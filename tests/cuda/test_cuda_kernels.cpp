@@ -255,14 +255,15 @@ TEST(CudaKernelConv2d, TestShapesReachEveryTileTheSplitsAndTheThinPath) {
   };
 
   cuda::set_multiprocessor_count(132);
-  // 7 output channels: the 32-row tile; 92 narrow blocks, but 6 reduction steps are too few to split.
-  expect_tile(forward(small), 32, 64, 1);
+  // 7 output channels: the 16-row tile; 92 narrow blocks, but 9 reduction steps are too few to split.
+  expect_tile(forward(small), 16, 64, 1);
   // 96 output channels: 64-row tiles. 288 wide blocks are less than one wave of the FP32 wide
   // tile (4 of 128 threads per multiprocessor: 528), so narrow: 576 blocks; 18 steps: no split.
   // (The FP32 64x128 tile is reached below, on one multiprocessor.)
   expect_tile(forward(big), 64, 64, 1);
-  // Backward-input to 16 channels: 288 narrow 32-row blocks of 1,056 a wave; 108 steps: 6 splits.
-  expect_tile(backward_input(big), 32, 64, 6);
+  // Backward-input to 16 channels: 288 narrow 16-row blocks of 2,112 a wave (16 of 64 threads per
+  // multiprocessor); 108 steps: at most 6 splits, and 6 do not fill 90% of a wave.
+  expect_tile(backward_input(big), 16, 64, 6);
   // 21 narrow blocks of 660 a wave (5 of 128 threads per multiprocessor); 72 steps: 4 splits of 18.
   expect_tile(forward(deep), 64, 64, 4);
   expect_tile(backward_input(deep), 64, 64, 4);
@@ -287,8 +288,9 @@ TEST(CudaKernelConv2d, TestShapesReachEveryTileTheSplitsAndTheThinPath) {
   EXPECT_EQ(backward_weight(level0).tile_columns, 64);
 
   cuda::set_multiprocessor_count(1);
-  expect_tile(forward(small), 32, 128, 1);
-  expect_tile(backward_input(big), 32, 128, 1);
+  expect_tile(forward(small), 16, 128, 1);      // 46 wide blocks, 8 a wave
+  expect_tile(backward_input(big), 16, 128, 1);  // 144 wide blocks
+  expect_tile(forward(level0), 32, 128, 1);      // 8 wide blocks, 4 a wave
   expect_tile(forward(deep), 64, 128, 1);
   EXPECT_TRUE(forward(head).thin);
   EXPECT_EQ(backward_weight(big).splits, 1);
@@ -330,8 +332,8 @@ TEST(CudaKernelCudnn, MatchesCpuForwardBackwardAndAccumulates) {
 // ---- Transposed convolution ----------------------------------------------------------------------
 
 // The three GEMMs (conv_transpose2x2.cu) at the launch shapes of 132 and 1 multiprocessors: odd
-// sizes with a map long enough for a chunked weight gradient (and 5 and 28 rows: the 32-row
-// tiles), a 1x1 plane, SeqNet's 64 > 32 channel upsampling, 256 input channels (split-K in two on
+// sizes with a map long enough for a chunked weight gradient (and 5 and 28 rows: the 16- and
+// 32-row tiles), a 1x1 plane, SeqNet's 64 > 32 channel upsampling, 256 input channels (split-K in two on
 // both).
 struct ConvTransposeShape {
   int N, C, H, W, K;
@@ -413,7 +415,8 @@ TEST(CudaKernelConvTranspose2x2, TestShapesReachTheTilesAndSplits) {
   cuda::set_multiprocessor_count(132);
   EXPECT_EQ(forward(odd).tile_rows, 32);  // 4K = 28 rows
   EXPECT_EQ(forward(odd).tile_columns, 64);
-  EXPECT_EQ(cuda::conv_transpose2x2_backward_input_launch_shape(odd.N, odd.C, odd.H, odd.W, odd.K).tile_rows, 32);
+  EXPECT_EQ(cuda::conv_transpose2x2_backward_input_launch_shape(odd.N, odd.C, odd.H, odd.W, odd.K).tile_rows,
+            16);  // C = 5 rows
   EXPECT_EQ(forward(deep).tile_rows, 64);  // 4K = 64 rows
   EXPECT_EQ(forward(deep).splits, 2);      // one block; 32 reduction steps allow 2 splits
   EXPECT_EQ(backward_weight(odd).tile_rows, 32);  // C = 5 rows
@@ -552,7 +555,7 @@ TEST(CudaKernelConv2d, FusedBatchNormReluEvalMatchesCpu) {
 // The same op's epilogue (batch-norm and ReLU on the GEMM's sums, implicit_gemm.cuh) against the
 // convolution followed by the separate batch-norm and ReLU kernels, on the GPU, FP32 and TF32 (the
 // same sums either way), with the launch shapes of 132 multiprocessors and of 1, on shapes that
-// take the 32- and 64-row tiles, split-K (at 132: the epilogue after the splits are added; a
+// take the 16- (FP32), 32- and 64-row tiles, split-K (at 132: the epilogue after the splits are added; a
 // 64-channel 12x12 map, 4 splits) or not, and the thin 1x1 path.
 class CudaKernelConvBatchNormReluOn : public ::testing::TestWithParam<std::tuple<int, ops::ConvPrecision>> {
  protected:
@@ -563,13 +566,14 @@ class CudaKernelConvBatchNormReluOn : public ::testing::TestWithParam<std::tuple
 TEST_P(CudaKernelConvBatchNormReluOn, EpilogueIsTheSeparatePasses) {
   SEQNET_REQUIRE_GPU();
   const bool tf32 = std::get<1>(GetParam()) == ops::ConvPrecision::tf32;
-  bool split = false, whole = false, thin = false, rows32 = false, rows64 = false;
+  bool split = false, whole = false, thin = false, rows16 = false, rows32 = false, rows64 = false;
   for (const ConvShape& s : {kConvShapes[0], ConvShape{1, 64, 12, 12, 64, 3}, kConvShapes[6], kConvShapes[7]}) {
     SCOPED_TRACE(name_of(s));
     const cuda::ConvLaunchShape launch = cuda::conv2d_forward_launch_shape(s.N, s.C, s.H, s.W, s.K, s.ksize);
     split = split || launch.splits > 1;
     whole = whole || (!launch.thin && launch.splits == 1);
     thin = thin || launch.thin;
+    rows16 = rows16 || launch.tile_rows == 16;  // (the FP32 plan's: TF32 runs these on 32 rows)
     rows32 = rows32 || launch.tile_rows == 32;
     rows64 = rows64 || launch.tile_rows == 64;
     const Tensor x = on_gpu(random_tensor({s.N, s.C, s.H, s.W}, 101));
@@ -595,7 +599,8 @@ TEST_P(CudaKernelConvBatchNormReluOn, EpilogueIsTheSeparatePasses) {
         s.K, s.ksize, cuda::stream());
     EXPECT_TRUE(matches(got, want));
   }
-  EXPECT_TRUE(thin && rows32 && rows64 && whole) << "the shapes reach the thin path, both tile heights, one split";
+  EXPECT_TRUE(thin && rows16 && rows32 && rows64 && whole)
+      << "the shapes reach the thin path, every tile height, one split";
   if (std::get<0>(GetParam()) == 132) EXPECT_TRUE(split) << "a shape is split (split-K) on 132 multiprocessors";
 }
 
