@@ -186,7 +186,7 @@ run_tests rest "Cuda*:*/Cuda*-CudaTf32*:$CONV_FILTER:CudaDistributed*"
 
 # ---- compute-sanitizer --------------------------------------------------------------------------
 # synccheck (barriers every thread of a block reaches) and racecheck (shared-memory hazards) on
-# the tiled kernels: the implicit GEMMs (FP32 and TF32, both tile heights, split-K, the weight
+# the tiled kernels: the implicit GEMMs (FP32 and TF32, every tile height, split-K, the weight
 # gradient) at the launch shapes of 132 and 1 multiprocessors, and the forward progression's
 # tiled steps (conv3x3_progression.cu). memcheck is left to the emulated build under
 # AddressSanitizer (scripts/test-cuda-emulated.sh --sanitize), to fit the time.
