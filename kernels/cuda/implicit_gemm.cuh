@@ -878,23 +878,22 @@ __global__ void add_chunks_kernel(float* dw, const float* __restrict__ partials,
   }
 }
 
-// The weight gradient's tile (32 rows when M <= 32, else 64; wide when the R columns fill it, on
-// 64 rows only: the 32-row wide tile's 128 threads would each hold 8 gathered columns and their
-// taps, 123-143 registers in ptxas, against 63-71 on the narrow one) and pixel chunks: enough
-// blocks to fill every multiprocessor once (gemm_kernel's thread tiles: 64 x 128, 128 threads of
-// 8 x 8 at 151-155 registers, 3 blocks; 64 x 64, 64 threads of 8 x 8 at 163-167, 6; 32 x 64, 64
-// threads of 8 x 4 at 95-117, 8),
-// each chunk at least 512 pixels (so a chunk's partial tile stays a small fraction of its
-// arithmetic).
+// The weight gradient's tile (16 rows when M <= 16, 32 when M <= 32, else 64; wide when the R
+// columns fill it, on 64 rows only: the 32-row wide tile's 128 threads would each hold 8 gathered
+// columns and their taps, 123-143 registers in ptxas, against 63-71 on the narrow one) and pixel
+// chunks: enough blocks to fill every multiprocessor once (gemm_kernel's thread tiles: 64 x 128,
+// 128 threads of 8 x 8 at 151-155 registers, 3 blocks; 64 x 64, 64 threads of 8 x 8 at 163-167,
+// 6; 32 x 64, 64 threads of 8 x 4 at 95-117, 8; 16 x 64, 64 threads of 4 x 4 at 65-91, 10), each
+// chunk at least 512 pixels (so a chunk's partial tile stays a small fraction of its arithmetic).
 struct WgradPlan {
   int rows, columns;
   int64_t chunk, chunks;  // pixels per chunk (a multiple of BK), and chunks = ceil(Q / chunk)
 };
 
 inline WgradPlan wgrad_plan(int64_t Q, int M, int R) {
-  const int rows = M <= 32 ? 32 : 64, BN = rows == 64 && R >= 128 ? 128 : 64;
+  const int rows = M <= 16 ? 16 : M <= 32 ? 32 : 64, BN = rows == 64 && R >= 128 ? 128 : 64;
   const int64_t tiles = int64_t((R + BN - 1) / BN) * ((M + rows - 1) / rows);
-  const int per_multiprocessor = rows == 32 ? 8 : BN == 128 ? 3 : 6;
+  const int per_multiprocessor = rows == 16 ? 10 : rows == 32 ? 8 : BN == 128 ? 3 : 6;
   const int64_t wanted = std::max<int64_t>(1, int64_t(multiprocessor_count()) * per_multiprocessor / tiles);
   const int64_t splits = std::clamp<int64_t>(wanted, 1, std::max<int64_t>(1, Q / 512));
   const int64_t chunk = ((Q + splits - 1) / splits + BK - 1) / BK * BK;
@@ -922,7 +921,9 @@ void wgrad(float* dw, const WgradArgs& args, cudaStream_t stream) {
   if (plan.chunks > 1)
     SEQNET_CUDA_CHECK(cudaMallocAsync(reinterpret_cast<void**>(&partials), plan.chunks * elements * sizeof(float),
                                       stream));
-  if (plan.rows == 32)
+  if (plan.rows == 16)
+    launch_wgrad_tile<Op, 16, 4>(dw, partials, args, plan, stream);
+  else if (plan.rows == 32)
     launch_wgrad_tile<Op, 32, 4>(dw, partials, args, plan, stream);
   else if (plan.columns == 128)
     launch_wgrad_tile<Op, 64, 8>(dw, partials, args, plan, stream);

@@ -272,7 +272,7 @@ TEST(CudaKernelConv2d, TestShapesReachEveryTileTheSplitsAndTheThinPath) {
   EXPECT_GT(backward_weight(big).splits, 8);
   EXPECT_EQ(backward_weight(big).tile_rows, 64);
   EXPECT_EQ(backward_weight(big).tile_columns, 128);
-  EXPECT_EQ(backward_weight(small).tile_rows, 32);  // 7 output channels
+  EXPECT_EQ(backward_weight(small).tile_rows, 16);  // 7 output channels
   EXPECT_EQ(backward_weight(small).tile_columns, 64);
   EXPECT_TRUE(backward_weight(head).thin);
   // The thin weight gradient: 8,192 pixels in chunks of at least 2,048, 5 groups of channels.
@@ -419,12 +419,12 @@ TEST(CudaKernelConvTranspose2x2, TestShapesReachTheTilesAndSplits) {
             16);  // C = 5 rows
   EXPECT_EQ(forward(deep).tile_rows, 64);  // 4K = 64 rows
   EXPECT_EQ(forward(deep).splits, 2);      // one block; 32 reduction steps allow 2 splits
-  EXPECT_EQ(backward_weight(odd).tile_rows, 32);  // C = 5 rows
+  EXPECT_EQ(backward_weight(odd).tile_rows, 16);  // C = 5 rows
   EXPECT_EQ(backward_weight(odd).splits, 11);     // 5,883 pixels: at most one chunk per 512
   cuda::set_multiprocessor_count(1);
   EXPECT_EQ(forward(odd).tile_columns, 128);
   EXPECT_EQ(forward(deep).splits, 2);
-  EXPECT_EQ(backward_weight(odd).splits, 8);  // 8 blocks of 32 rows per multiprocessor
+  EXPECT_EQ(backward_weight(odd).splits, 10);  // 10 blocks of 16 rows per multiprocessor
   cuda::set_multiprocessor_count(0);
 }
 
