@@ -42,9 +42,9 @@
 // with kBatchNormRelu compile that test (the forward convolutions): ptxas allocates the others'
 // registers as before (with it compiled in, one of them spilled 12 bytes).
 //
-// Tiling. A block of (BM/TM) x CT threads computes a BM x BN tile (BM = 32 or 64 rows, BN = 16*TN
-// columns, TN = 4 or 8), each thread TM x TC outputs, CT = BN / TC (ThreadTile: 8 x 8 on the
-// 64-row tiles, 4 x 8 on 32 x 128, 8 x 4 on 32 x 64). Thread (ty, tx) owns the TM rows
+// Tiling. A block of (BM/TM) x CT threads computes a BM x BN tile (BM = 16, 32 or 64 rows, BN =
+// 16*TN columns, TN = 4 or 8), each thread TM x TC outputs, CT = BN / TC (ThreadTile: 8 x 8 on
+// the 64-row tiles, 4 x 8 on 32 x 128, 8 x 4 on 32 x 64, 4 x 4 on the 16-row tiles). Thread (ty, tx) owns the TM rows
 // ty*TM..ty*TM+TM-1 and the TC columns g*4*CT + tx*4 + {0..3}, g < TC/4, so a warp's float4 reads
 // of a shared row touch 4 CT consecutive floats (no bank conflicts) and each thread does TM*TC
 // FMAs per TM/4 + TC/4 shared loads. The reduction advances
@@ -214,7 +214,7 @@ constexpr int gemm_min_blocks() {
 // 8 x 8 on 64 x 64, 64 of 8 x 4 on 32 x 64. A thread gathers one pixel column of B (all its rows
 // when threads = BN), so 32 x 128 keeps 128 threads of 4 x 8: at 64 threads of 8 x 8 each would
 // gather two columns, tried: 62% -> 64% FMA in PTX for 128-153 registers and a spill, not kept.
-// The weight gradient runs the same shapes (WgradThreadTile; its B columns are taps, not pixels).
+// The weight gradient runs the same shapes (its B columns are taps, not pixels).
 template <int BM, int BN_, int TM, int TC>
 struct ThreadShape {
   static constexpr int BN = BN_;
@@ -222,8 +222,6 @@ struct ThreadShape {
 };
 template <int BM, int TN>
 using ThreadTile = ThreadShape<BM, 16 * TN, BM == 16 || (BM == 32 && TN == 8) ? 4 : 8, BM == 16 ? 4 : BM == 32 ? TN : 8>;
-template <int BM, int TN>
-using WgradThreadTile = ThreadTile<BM, TN>;
 
 // After the main loop: a thread's ROWS x COLS results value(i, j), at tile row row_of(i) and
 // column column_of(j), go to out (+ bias, then the epilogue) with one split (gridDim.z == 1), or
@@ -745,8 +743,8 @@ void gemm(const GemmArgs& args, cudaStream_t stream) {
 // load rather than four bounds tests and an address per column.)
 // Its output is small and its reduction long, so the Q pixels are cut into chunks, one per grid
 // z, each chunk's partial tile stored apart and then added into dw in chunk order (no atomics):
-// two runs give the same bits. The tiles are gemm_kernel's FP32 ones (ThreadTile): 32 rows when
-// M <= 32, else 64.
+// two runs give the same bits. The tiles are gemm_kernel's FP32 ones (ThreadTile): 16 rows when
+// M <= 16, 32 when M <= 32, else 64.
 struct WgradArgs {
   const float* a;  // (N, M, H, W)
   const float* b;  // the map B is gathered from, Cb channels
@@ -760,10 +758,10 @@ struct WgradArgs {
 // pixel of each slice (t % 8), walked forward by a cursor (n, i, j) instead of dividing, and both
 // its A values and its B values use it.
 template <class Op, int BM, int TN>
-__global__ void __launch_bounds__(WgradThreadTile<BM, TN>::threads)
+__global__ void __launch_bounds__(ThreadTile<BM, TN>::threads)
     wgrad_kernel(float* __restrict__ dw, float* __restrict__ partials, const float* __restrict__ a_map,
                  const float* __restrict__ b_map, int N, int Cb, int H, int W, int M, int R, int64_t chunk) {
-  using Tile = WgradThreadTile<BM, TN>;
+  using Tile = ThreadTile<BM, TN>;
   constexpr int TM = Tile::rows, TC = Tile::columns, CT = Tile::column_threads;
   constexpr int kThreads = Tile::threads, BN = Tile::BN;
   constexpr int kLanes = kThreads / BK;             // threads per reduction row of a slice
@@ -905,7 +903,7 @@ void launch_wgrad_tile(float* dw, float* partials, const WgradArgs& args, const 
                        cudaStream_t stream) {
   const dim3 grid(unsigned((args.R + 16 * TN - 1) / (16 * TN)), unsigned((args.M + BM - 1) / BM),
                   unsigned(plan.chunks));
-  constexpr int threads = WgradThreadTile<BM, TN>::threads;  // (hipify's launch pattern takes no template here)
+  constexpr int threads = ThreadTile<BM, TN>::threads;  // (hipify's launch pattern takes no template here)
   wgrad_kernel<Op, BM, TN><<<grid, threads, 0, stream>>>(dw, partials, args.a, args.b, args.N, args.Cb, args.H,
                                                         args.W, args.M, args.R, plan.chunk);
   SEQNET_CUDA_CHECK_LAUNCH();
