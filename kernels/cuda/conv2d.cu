@@ -163,12 +163,15 @@ struct ConvTaps {
     const float* x;   // x[n, 0, i, j]
     uint32_t inside;  // bit u KS + v: pixel (i + u - P, j + v - P) is in the image
   };
+  // (i, j) is a pixel of the image (0 <= i < H, 0 <= j < W: the wgrad cursor's), so only the
+  // moved rows and columns need a test, each on one side: row i + u - P is inside when u < P ?
+  // i >= P - u : i + u - P < H, and likewise the columns.
   static __device__ Pixel pixel(const WgradArgs& g, int n, int i, int j) {
     uint32_t rows = 0, columns = 0;  // bit u: row i + u - P inside; bit v: column j + v - P inside
 #pragma unroll
     for (int d = 0; d < KS; ++d) {
-      rows |= uint32_t(i + d - P >= 0 && i + d - P < g.H) << d;
-      columns |= uint32_t(j + d - P >= 0 && j + d - P < g.W) << d;
+      rows |= uint32_t(d < P ? i >= P - d : d > P ? i + d - P < g.H : true) << d;
+      columns |= uint32_t(d < P ? j >= P - d : d > P ? j + d - P < g.W : true) << d;
     }
     uint32_t inside = 0;
 #pragma unroll

@@ -13,6 +13,10 @@
 // rows), and the forward's epilogue scatters each column's 4K values into the pixel's blocks.
 // Before this, the three passes were direct dot products (one thread per output, one block per
 // (c, k) for the weight gradient) with no reuse in registers: docs/GPU.md.
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+
 #include "kernels/cuda/check.h"
 #include "kernels/cuda/conv_transpose2x2.h"
 #include "kernels/cuda/implicit_gemm.cuh"
@@ -121,11 +125,11 @@ struct UpsampleBackwardInput {
 // 4k + 2u + v of dY'^T at pixel (n, i, j) is dy[n, k, 2i+u, 2j+v].
 struct UpsampleTaps {
   struct Tap {
-    int64_t offset;  // of dy[0, k, u, v]
+    int offset;  // of dy[0, k, u, v]: 32-bit, as one image of dy is (conv_transpose2x2_backward_weight)
   };
   static __device__ Tap tap(const WgradArgs& g, int r) {
     const int k = r >> 2, u = (r >> 1) & 1, v = r & 1;
-    return {int64_t(k) * 4 * g.H * g.W + u * 2 * g.W + v};
+    return {k * 4 * g.H * g.W + u * 2 * g.W + v};
   }
   struct Pixel {
     const float* dy;  // dy[n, 0, 2i, 2j]
@@ -155,6 +159,11 @@ void conv_transpose2x2_backward_input(float* dx, const float* dy, const float* w
 void conv_transpose2x2_backward_weight(float* dw, const float* dy, const float* x, int N, int C, int H, int W, int K,
                                        cudaStream_t stream) {
   if (int64_t(N) * H * W == 0 || int64_t(C) * K == 0) return;
+  // UpsampleTaps' offsets within one image of dy are 32-bit.
+  if (int64_t(K) * 4 * H * W >= int64_t(1) << 31)
+    throw std::invalid_argument("conv_transpose2x2 (CUDA): " + std::to_string(K) + " channels of " +
+                                std::to_string(2 * H) + "x" + std::to_string(2 * W) +
+                                " are 2^31 values or more per image; use smaller images");
   implicit_gemm::wgrad<UpsampleTaps>(dw, {x, dy, N, K, H, W, C, 4 * K}, stream);
 }
 

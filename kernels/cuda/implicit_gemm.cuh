@@ -810,15 +810,18 @@ __global__ void __launch_bounds__(ThreadTile<BM, TN>::threads)
     }
   };
 
+  // A's rows m0 + lane_col + kLanes s: which exist, and the distance between them (a pointer walk).
+  bool a_valid[kAPerThread];
+#pragma unroll
+  for (int s = 0; s < kAPerThread; ++s) a_valid[s] = m0 + lane_col + kLanes * s < M;
+  const int64_t a_step = int64_t(kLanes) * HW;
+
   float a_reg[kAPerThread], b_reg[kBPerThread];
   auto fetch = [&]() {
     const bool valid = q < q_end;
-    const float* a_pixel = a_map + int64_t(n) * M * HW + i * W + j;  // a[n, 0, i, j]
+    const float* a_source = a_map + (int64_t(n) * M + m0 + lane_col) * HW + i * W + j;  // a[n, m0 + lane_col, i, j]
 #pragma unroll
-    for (int s = 0; s < kAPerThread; ++s) {
-      const int m = m0 + lane_col + kLanes * s;
-      a_reg[s] = valid && m < M ? __ldg(a_pixel + int64_t(m) * HW) : 0.f;
-    }
+    for (int s = 0; s < kAPerThread; ++s, a_source += a_step) a_reg[s] = valid && a_valid[s] ? __ldg(a_source) : 0.f;
     const typename Op::Pixel pixel = Op::pixel(args, n, i, j);
 #pragma unroll
     for (int s = 0; s < kBPerThread; ++s) b_reg[s] = valid && tap_valid[s] ? Op::b(args, taps[s], pixel) : 0.f;
@@ -880,9 +883,10 @@ __global__ void add_chunks_kernel(float* dw, const float* __restrict__ partials,
 // columns fill it, on 64 rows only: the 32-row wide tile's 128 threads would each hold 8 gathered
 // columns and their taps, 123-143 registers in ptxas, against 63-71 on the narrow one) and pixel
 // chunks: enough blocks to fill every multiprocessor once (gemm_kernel's thread tiles: 64 x 128,
-// 128 threads of 8 x 8 at 151-155 registers, 3 blocks; 64 x 64, 64 threads of 8 x 8 at 163-167,
-// 6; 32 x 64, 64 threads of 8 x 4 at 95-117, 8; 16 x 64, 64 threads of 4 x 4 at 65-91, 10), each
-// chunk at least 512 pixels (so a chunk's partial tile stays a small fraction of its arithmetic).
+// 128 threads of 8 x 8 at 138-145 registers, 3 blocks; 64 x 64, 64 threads of 8 x 8 at 128-143,
+// 6 counted (7 fit); 32 x 64, 64 threads of 8 x 4 at 103-113, 8; 16 x 64, 64 threads of 4 x 4 at
+// 71-79, 10 counted (12 fit)), each chunk at least 512 pixels (so a chunk's partial tile stays a
+// small fraction of its arithmetic).
 struct WgradPlan {
   int rows, columns;
   int64_t chunk, chunks;  // pixels per chunk (a multiple of BK), and chunks = ceil(Q / chunk)

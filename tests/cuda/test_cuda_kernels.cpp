@@ -403,6 +403,20 @@ INSTANTIATE_TEST_SUITE_P(Cuda, CudaKernelConvTranspose2x2On, ::testing::Values(1
 
 // The shapes above reach the 32- and 64-row tiles, both widths, split-K and the chunked weight
 // gradient (implicit_gemm.cuh's plans).
+// Offsets within one image of dy are 32-bit in the weight gradient's gather (UpsampleTaps): an
+// image of 2^31 values or more is refused, naming the sizes, before anything is launched.
+TEST(CudaKernelConvTranspose2x2, WeightGradientRefusesImagesOf2To31Values) {
+  SEQNET_REQUIRE_GPU();
+  try {
+    cuda::conv_transpose2x2_backward_weight(nullptr, nullptr, nullptr, 1, 1, 32768, 16384, 1, cuda::stream());
+    FAIL() << "no exception for 1 channel of 65536x32768 (2^31 values)";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("65536x32768"), std::string::npos) << e.what();
+  }
+  EXPECT_NO_THROW(cuda::conv_transpose2x2_backward_weight(nullptr, nullptr, nullptr, 0, 1, 32768, 16384, 1,
+                                                          cuda::stream()));  // no pixels: nothing to do
+}
+
 TEST(CudaKernelConvTranspose2x2, TestShapesReachTheTilesAndSplits) {
   SEQNET_REQUIRE_GPU();
   const ConvTransposeShape odd = kConvTransposeShapes[0], deep = kConvTransposeShapes[3];
