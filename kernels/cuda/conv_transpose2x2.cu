@@ -137,7 +137,11 @@ struct UpsampleTaps {
   static __device__ Pixel pixel(const WgradArgs& g, int n, int i, int j) {
     return {g.b + int64_t(n) * g.Cb * 4 * g.H * g.W + (2 * i) * (2 * int64_t(g.W)) + 2 * j};
   }
-  static __device__ float b(const WgradArgs&, const Tap& t, const Pixel& p) { return __ldg(p.dy + t.offset); }
+  static __device__ float b(const WgradArgs&, const Tap& t, const Pixel& p) { return __ldg(b_source(t, p)); }
+  // Columns r and r + L (L a multiple of 4) are the same tap (u, v) of channels L / 4 apart, so
+  // 4 H W (L / 4) floats apart at every pixel (implicit_gemm's kStridedTaps).
+  static __device__ const float* b_source(const Tap& t, const Pixel& p) { return p.dy + t.offset; }
+  static __device__ int64_t tap_stride(const WgradArgs& g, int columns) { return int64_t(columns) * g.H * g.W; }
 };
 
 ConvLaunchShape shape_of(const implicit_gemm::GemmPlan& plan) { return {plan.rows, plan.columns, plan.splits, false}; }

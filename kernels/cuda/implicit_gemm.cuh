@@ -752,6 +752,17 @@ struct WgradArgs {
   int M, R;
 };
 
+// A WgradOp whose columns r and r + L (L a multiple of 4, the lanes of a slice) lie a fixed
+// distance apart at every pixel: b_source(tap(r + L), p) = b_source(tap(r), p) + tap_stride(g, L).
+// wgrad_kernel then keeps one Tap a thread and walks a pointer over its columns.
+template <class Op, class = void>
+struct HasStridedTaps : std::false_type {};
+template <class Op>
+struct HasStridedTaps<Op, std::void_t<decltype(Op::tap_stride(std::declval<const WgradArgs&>(), 0))>>
+    : std::true_type {};
+template <class Op>
+constexpr bool kStridedTaps = HasStridedTaps<Op>::value;
+
 // Over the pixel chunk [blockIdx.z * chunk, + chunk). With one chunk the tile is added into dw
 // (M, R); with several, chunk z's tile is stored into partials[z] (M, R) for add_chunks_kernel.
 // Grid: x over R / BN column tiles, y over M / BM, z over chunks. Every thread loads for one fixed
@@ -779,14 +790,19 @@ __global__ void __launch_bounds__(ThreadTile<BM, TN>::threads)
   // This thread's reduction row within a slice, and its columns: rows m0 + lane_col + kLanes s of
   // A, columns r0 + lane_col + kLanes s of B.
   const int kk = t % BK, lane_col = t / BK;
-  typename Op::Tap taps[kBPerThread];
+  // kStridedTaps: the first column's Tap, and the others kLanes columns on each (a pointer walk).
+  constexpr int kTaps = kStridedTaps<Op> ? 1 : kBPerThread;
+  static_assert(!kStridedTaps<Op> || kLanes % 4 == 0, "tap_stride is defined for multiples of 4 columns");
+  typename Op::Tap taps[kTaps];
   bool tap_valid[kBPerThread];
 #pragma unroll
   for (int s = 0; s < kBPerThread; ++s) {
     const int r = r0 + lane_col + kLanes * s;
     tap_valid[s] = r < R;
-    taps[s] = Op::tap(args, tap_valid[s] ? r : 0);
+    if (s < kTaps) taps[s] = Op::tap(args, tap_valid[s] || kStridedTaps<Op> ? r : 0);
   }
+  int64_t tap_step_bytes = 0;
+  if constexpr (kStridedTaps<Op>) tap_step_bytes = int64_t(sizeof(float)) * Op::tap_stride(args, kLanes);
 
   // Pixel cursor for q = q_begin + kk + BK * step.
   int64_t q = q_begin + kk;
@@ -824,7 +840,15 @@ __global__ void __launch_bounds__(ThreadTile<BM, TN>::threads)
     for (int s = 0; s < kAPerThread; ++s, a_source += a_step) a_reg[s] = valid && a_valid[s] ? __ldg(a_source) : 0.f;
     const typename Op::Pixel pixel = Op::pixel(args, n, i, j);
 #pragma unroll
-    for (int s = 0; s < kBPerThread; ++s) b_reg[s] = valid && tap_valid[s] ? Op::b(args, taps[s], pixel) : 0.f;
+    if constexpr (kStridedTaps<Op>) {
+      const char* source = reinterpret_cast<const char*>(Op::b_source(taps[0], pixel));
+#pragma unroll
+      for (int s = 0; s < kBPerThread; ++s, source += tap_step_bytes)
+        b_reg[s] = valid && tap_valid[s] ? __ldg(reinterpret_cast<const float*>(source)) : 0.f;
+    } else {
+#pragma unroll
+      for (int s = 0; s < kBPerThread; ++s) b_reg[s] = valid && tap_valid[s] ? Op::b(args, taps[s], pixel) : 0.f;
+    }
   };
   auto store = [&](int buffer) {
 #pragma unroll
