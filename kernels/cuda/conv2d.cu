@@ -114,11 +114,8 @@ struct Conv {
     return g.w + (row.offset + k * a_channel_stride(g));
   }
   static __device__ int a_slice_offset(const Slice& s) { return s.a_offset; }
-  static __device__ float a(const GemmArgs& g, const Slice& s, const Row& row, int r0, int k) {
-    return a_present(g, s, k) ? __ldg(a_source(g, s, row, r0, k)) : 0.f;
-  }
-  // The same as a walk down the rows (implicit_gemm's kStridedA): row m + 1 is KK C (forward) or KK
-  // (FLIP) floats on.
+  // A(m, r0 + k) = a_source(..)[0] where a_present, else 0 (padding channels); row m + 1 is KK C
+  // (forward) or KK (FLIP) floats on.
   static __device__ bool a_present(const GemmArgs& g, const Slice& s, int k) { return k < a_count(g, s); }
   static __device__ const float* a_source(const GemmArgs& g, const Slice& s, const Row& row, int, int k) {
     return g.w + (row.offset + s.a_offset + k * a_channel_stride(g));

@@ -45,7 +45,7 @@ struct UpsampleForward {
     const float* w;  // w[0][m]
   };
   static __device__ Row row(const GemmArgs& g, int m) { return {g.w + m}; }
-  // A(m, r0 + k) = a_source(..)[0], row m + 1 one float on (implicit_gemm's kStridedA).
+  // A(m, r0 + k) = a_source(..)[0], row m + 1 one float on.
   static __device__ bool a_present(const GemmArgs&, const Slice&, int) { return true; }
   static __device__ const float* a_source(const GemmArgs& g, const Slice&, const Row& row, int r0, int k) {
     return &row.w[int64_t(r0 + k) * g.M];
@@ -93,7 +93,7 @@ struct UpsampleBackwardInput {
     const float* w;  // w[m][0]
   };
   static __device__ Row row(const GemmArgs& g, int m) { return {g.w + int64_t(m) * g.R}; }
-  // A(m, r0 + k) = a_source(..)[0], row m + 1 R floats on (implicit_gemm's kStridedA).
+  // A(m, r0 + k) = a_source(..)[0], row m + 1 R floats on.
   static __device__ bool a_present(const GemmArgs&, const Slice&, int) { return true; }
   static __device__ const float* a_source(const GemmArgs&, const Slice&, const Row& row, int r0, int k) {
     return &row.w[r0 + k];

@@ -14,7 +14,9 @@
 //     struct Slice;                                              // reduction rows r0..r0+BK-1
 //     static Slice slice(const GemmArgs&, int r0);               // r0 a multiple of BK, once
 //     static void next(const GemmArgs&, Slice&);                 // r0 += BK, every step
-//     static float a(const GemmArgs&, const Slice&, const Row&, int r0, int k);     // A(m, r0 + k)
+//     static bool a_present(const GemmArgs&, const Slice&, int k);  // A(m, r0 + k) is not a padding 0
+//     static const float* a_source(const GemmArgs&, const Slice&, const Row&, int r0, int k);  // &A(m, r0 + k)
+//     static int a_row_stride(const GemmArgs&);                  // &A(m + 1, r) - &A(m, r), in floats
 //     struct Gather;                                             // a step's B at the thread's pixel
 //     static Gather gather(const GemmArgs&, const Slice&, const Column&, int r0, int rows);
 //     static float b(const GemmArgs&, const Gather&, int k);     // B(r0 + k, q); 0 for k >= rows
@@ -144,16 +146,6 @@ template <class Op>
 struct HasStridedB<Op, std::void_t<decltype(Op::b_row_stride(std::declval<const GemmArgs&>()))>> : std::true_type {};
 template <class Op>
 constexpr bool kStridedB = HasStridedB<Op>::value;
-
-// An Op whose A rows are evenly spaced in memory: A(m, r0 + k) = a_source(g, slice, row(m), r0, k)[0]
-// where a_present(g, slice, k) (0 elsewhere), and row m + 1's element a_row_stride(g) floats on.
-// The FP32 tile then walks one pointer down a thread's A rows, as it does B's.
-template <class Op, class = void>
-struct HasStridedA : std::false_type {};
-template <class Op>
-struct HasStridedA<Op, std::void_t<decltype(Op::a_row_stride(std::declval<const GemmArgs&>()))>> : std::true_type {};
-template <class Op>
-constexpr bool kStridedA = HasStridedA<Op>::value;
 
 template <int BM, int TN, int Pad>
 struct Tiles {
@@ -293,14 +285,10 @@ __global__ void __launch_bounds__(ThreadTile<BM, TN>::threads, (gemm_min_blocks<
   bool a_valid[kAPerThread];
 #pragma unroll
   for (int s = 0; s < kAPerThread; ++s) a_valid[s] = m0 + a_m + kARowStride * s < M;
-  // kStridedA: one Row, the first, walked kARowStride rows at a time (its address may lie past
-  // A's last row; only rows a_valid load). Otherwise each row's own Row.
-  constexpr int kRows = kStridedA<Op> ? 1 : kAPerThread;
-  typename Op::Row a_rows[kRows];
-#pragma unroll
-  for (int s = 0; s < kRows; ++s) a_rows[s] = Op::row(args, a_valid[s] || kStridedA<Op> ? m0 + a_m + kARowStride * s : 0);
-  int64_t a_step_bytes = 0;  // between a thread's A rows, for kStridedA ops
-  if constexpr (kStridedA<Op>) a_step_bytes = int64_t(sizeof(float)) * kARowStride * Op::a_row_stride(args);
+  // A's rows are evenly spaced (a_row_stride): one Row, the first, and a pointer walked
+  // kARowStride rows at a time (its address may lie past A's last row; only rows a_valid load).
+  const typename Op::Row a_row = Op::row(args, m0 + a_m);
+  const int64_t a_step_bytes = int64_t(sizeof(float)) * kARowStride * Op::a_row_stride(args);
   // B loads: one fixed pixel column per thread (its Column found once), rows b_r + kBRowStride s.
   // (With kThreads == BN every thread loads all BK rows of its column: b_r is 0, and known to be.)
   const int b_q = t % BN, b_r = kThreads == BN ? 0 : t / BN;
@@ -315,17 +303,12 @@ __global__ void __launch_bounds__(ThreadTile<BM, TN>::threads, (gemm_min_blocks<
   // The slice's rows; with Op::kFullSteps (R and so r_end a multiple of BK) every row is < r_end.
   auto fetch = [&](int r0) {
     const bool a_in_range = Op::kFullSteps || r0 + a_r < r_end;
-    if constexpr (kStridedA<Op>) {
-      // Row a_m's element, then kARowStride rows on each: one add and a predicated load.
+    {  // row a_m's element, then kARowStride rows on each: one add and a predicated load
       const bool present = a_in_range && Op::a_present(args, slice, a_r);
-      const char* source = reinterpret_cast<const char*>(Op::a_source(args, slice, a_rows[0], r0, a_r));
+      const char* source = reinterpret_cast<const char*>(Op::a_source(args, slice, a_row, r0, a_r));
 #pragma unroll
       for (int s = 0; s < kAPerThread; ++s, source += a_step_bytes)
         a_reg[s] = a_valid[s] && present ? __ldg(reinterpret_cast<const float*>(source)) : 0.f;
-    } else {
-#pragma unroll
-      for (int s = 0; s < kAPerThread; ++s)
-        a_reg[s] = a_valid[s] && a_in_range ? Op::a(args, slice, a_rows[s], r0, a_r) : 0.f;
     }
     const int rows = !q_valid ? 0 : Op::kFullSteps ? BK : r_end - r0;
     const typename Op::Gather gather = Op::gather(args, slice, column, r0, rows);
