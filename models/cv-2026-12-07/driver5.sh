@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Fifth schedule (2026-12-07, ninth session): candidate B (A with --cls-width 32) folds 1-2, then
+# candidate A trained 4,000 steps a fold with the shipped file's tail (--ema 0.999, cosine lr)
+# on all 4 folds ("candidate-4k": how much of the long run's gain cross-validation keeps), then
+# candidate C (A with --augment strong) folds 1-2, the baseline's folds 3-4, B's and C's folds 3-4.
+# Every run resumable (a finished one returns at once); waits for a run already in flight.
+set -u
+seqnet=/work/cv/seqnet-bin2
+data="--data /work/shared/data/DRIVE_AV --data /work/shared/data/LES_AV"
+common="--width 16 --depth 4 --refine-depth 2 --seg-iterations 1 --cls-iterations 1 --size 576 --lr 2e-3 --dropout 0 --seed 1 --av-loss vessel --steps-per-epoch 40 --val-every 10 --device cpu"
+baseline="--crop 128 --batch 8 --crops-per-image 4"
+candidate="--crop 256 --batch 2 --crops-per-image 1 --input-norm fov --av-targets both --ema 0.995 --select av"
+candidate_b="$candidate --cls-width 32"
+candidate_c="$candidate --augment strong"
+candidate_4k="--crop 256 --batch 2 --crops-per-image 1 --input-norm fov --av-targets both --ema 0.999 --select av --lr-schedule cosine"
+while pgrep -f "seqnet-bin2? train" >/dev/null; do sleep 30; done
+fold() {  # fold RECIPE K
+  local run=/work/cv/$1/fold-$2 opts=$baseline epochs=40
+  [ $1 = candidate ] && opts=$candidate
+  [ $1 = candidate-b ] && opts=$candidate_b
+  [ $1 = candidate-c ] && opts=$candidate_c
+  [ $1 = candidate-4k ] && opts=$candidate_4k && epochs=100
+  if [ -f $run/last.safetensors ]; then $seqnet train -o $run --resume
+  else mkdir -p /work/cv/$1; $seqnet train --folds 4 --fold $2 -o $run $data $common --epochs $epochs $opts; fi
+}
+for k in 1 2; do fold candidate-b $k; done
+for k in 1 2 3 4; do fold candidate-4k $k; done
+for k in 1 2; do fold candidate-c $k; done
+for k in 3 4; do fold baseline $k; done
+for k in 3 4; do fold candidate-b $k; done
+for k in 3 4; do fold candidate-c $k; done
