@@ -286,6 +286,12 @@ void launch_thin(float* out, const float* in, const float* w, const float* bias,
   SEQNET_CUDA_CHECK_LAUNCH();
 }
 
+// out[i] = round_to_tf32(in[i]) for i < n.
+__global__ void round_to_tf32_kernel(float* out, const float* __restrict__ in, int64_t n) {
+  for (int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x; i < n; i += int64_t(gridDim.x) * blockDim.x)
+    out[i] = round_to_tf32(in[i]);
+}
+
 // out (N, M, H, W) from in (N, Cin, H, W): forward (FLIP false, M = K) or backward-input (FLIP
 // true, Cin = K, M = C); the forward's epilogue may add batch-norm and ReLU (bn_relu).
 template <bool FLIP, bool TF32>
@@ -297,11 +303,22 @@ void conv_gemm(float* out, const float* in, const float* w, const float* bias, c
   if (int64_t(padded_channels(Cin)) * H * W >= int64_t(1) << 31)
     throw std::invalid_argument("conv2d (CUDA): " + std::to_string(Cin) + " channels of " + std::to_string(H) + "x" +
                                 std::to_string(W) + " are 2^31 values or more per image; use smaller images");
-  const GemmArgs args{out, in, w, bias, N, Cin, H, W, M, ksize * ksize * padded_channels(Cin), bn_relu};
+  // TF32: the weights rounded once into stream-ordered memory of this call (the tile then rounds
+  // only its gathered B values: a third fewer roundings per step on the 64 x 128 tile).
+  float* rounded = nullptr;
+  const int64_t weights = int64_t(M) * R;
+  if constexpr (TF32) {
+    SEQNET_CUDA_CHECK(cudaMallocAsync(reinterpret_cast<void**>(&rounded), weights * sizeof(float), stream));
+    round_to_tf32_kernel<<<grid_stride_blocks(weights), kBlockThreads, 0, stream>>>(rounded, w, weights);
+    SEQNET_CUDA_CHECK_LAUNCH();
+  }
+  const GemmArgs args{out, in, TF32 ? rounded : w, bias, N, Cin, H, W, M, ksize * ksize * padded_channels(Cin),
+                      bn_relu};
   if (ksize == 3)
     implicit_gemm::gemm<Conv<3, FLIP>, TF32>(args, stream);
   else
     implicit_gemm::gemm<Conv<1, FLIP>, TF32>(args, stream);
+  if constexpr (TF32) SEQNET_CUDA_CHECK(cudaFreeAsync(rounded, stream));
 }
 
 void forward(Precision precision, float* y, const float* x, const float* w, const float* b, const float4* bn_relu,

@@ -74,14 +74,16 @@
 //   memory and the warp issues WN/4 mma (16 on 64x128, one A value feeding WN/8 mma, one B value 2).
 // - The slices go from global to shared memory by cp.async (cp_async.cuh), no register staging:
 //   each element is one copy, its source address and whether it is present (absent ones are
-//   zero-filled by the copy); the TF32 rounding is done on the fragment values as they are loaded
-//   from shared memory (round_to_tf32, the same rounding of the same values as before, so the
-//   error bounds of tests/cuda/test_cuda_tf32.cpp hold unchanged).
+//   zero-filled by the copy); B's TF32 rounding is done on the fragment values as they are loaded
+//   from shared memory (round_to_tf32), A arrives rounded (the caller rounds the weights once:
+//   conv2d.cu), the same rounding of the same values as before, so the error bounds of
+//   tests/cuda/test_cuda_tf32.cpp hold unchanged.
 // - A step is kTf32Step = 16 reduction rows (two Op slices) per barrier, in kTf32Stages = 3
 //   shared buffers: while a step is multiplied, the copies of the next two are in flight.
-// The Op must have kFullSteps (every slice of BK rows inside R, as Conv's are) and, beside a and b,
-// their sources: A(m, r0 + k) = a_row_source(row, k)[a_slice_offset(slice)] for k < a_count(slice),
-// B(r0 + k, q) = *b_source(gather, k) for k < b_count(gather), both 0 beyond:
+// The Op must have kFullSteps (every slice of BK rows inside R, as Conv's are) and, beside the
+// FP32 tile's functions, these sources: A(m, r0 + k) = a_row_source(row, k)[a_slice_offset(slice)]
+// for k < a_count(slice), B(r0 + k, q) = *b_source(gather, k) for k < b_count(gather), both 0
+// beyond:
 //     static int a_count(const GemmArgs&, const Slice&);
 //     static const float* a_row_source(const GemmArgs&, const Row&, int k);  // found once per row
 //     static int a_slice_offset(const Slice&);
@@ -378,12 +380,13 @@ __device__ __forceinline__ T* opaque(T* p) {
 }
 
 // Blocks of the TF32 tile a multiprocessor holds, which its __launch_bounds__ asks ptxas to allow
-// and gemm_plan counts on (ptxas, sm_90): 64x128 127 registers at 4 blocks of 128 threads (128 at
-// most), 64x64 90-92 at 5 (held to 6, i.e. 80, it spilled 32-56 bytes), 32x128 79 at 6, 32x64 62
-// at 8; the 3-stage shared buffers (38.4, 26.1, 32.3, 20.0 KB) allow 5, 8, 6 and 10 of 228 KB.
+// and gemm_plan counts on (ptxas, sm_90): 64x128 125 registers at 4 blocks of 128 threads (128 at
+// most), 64x64 91-92 at 5 (held to 6, i.e. 80, it spilled 32-56 bytes), 32x128 89 at 5 (held to 6
+// it spilled 48-64 bytes once A came pre-rounded), 32x64 64 at 8; the 3-stage shared buffers
+// (38.4, 26.1, 32.3, 20.0 KB) allow 5, 8, 6 and 10 of 228 KB.
 template <int BM, int TN>
 constexpr int tf32_blocks() {
-  return BM == 64 ? (TN == 8 ? 4 : 5) : (TN == 8 ? 6 : 8);
+  return BM == 64 ? (TN == 8 ? 4 : 5) : (TN == 8 ? 5 : 8);
 }
 
 // The warp grid of a BM x 16 TN TF32 tile: kWarpsM x kWarpsN warps of 32 x WN outputs, NT = WN / 8
@@ -470,11 +473,11 @@ __device__ __forceinline__ void multiply_tf32(float (&acc)[2][Tf32Warps<BM, TN>:
     load_floats(a + Layout::a_word(16 * mt, 0), top);
     load_floats(a + Layout::a_word(16 * mt + 8, 0), bottom);
 #pragma unroll
-    for (int h = 0; h < 2; ++h) {
-      a_frag[h][mt][0] = round_to_tf32(top[2 * h]);
-      a_frag[h][mt][1] = round_to_tf32(bottom[2 * h]);
-      a_frag[h][mt][2] = round_to_tf32(top[2 * h + 1]);
-      a_frag[h][mt][3] = round_to_tf32(bottom[2 * h + 1]);
+    for (int h = 0; h < 2; ++h) {  // (A arrives rounded to TF32: gemm's contract for TF32)
+      a_frag[h][mt][0] = top[2 * h];
+      a_frag[h][mt][1] = bottom[2 * h];
+      a_frag[h][mt][2] = top[2 * h + 1];
+      a_frag[h][mt][3] = bottom[2 * h + 1];
     }
   }
 #pragma unroll
@@ -675,7 +678,9 @@ void launch_tile(const GemmArgs& args, const GemmPlan& plan, float* partials, cu
   SEQNET_CUDA_CHECK_LAUNCH();
 }
 
-// Runs out = A * B for Op with the plan's tile and split. Q and M must be positive.
+// Runs out = A * B for Op with the plan's tile and split. Q and M must be positive. With TF32 the
+// caller gives A already rounded to TF32 (round_to_tf32; conv2d.cu rounds the weights once per
+// call): the tile rounds only B, as it loads each fragment.
 template <class Op, bool TF32>
 void gemm(const GemmArgs& args, cudaStream_t stream) {
   const int64_t Q = int64_t(args.N) * args.H * args.W, elements = int64_t(args.M) * Q;
