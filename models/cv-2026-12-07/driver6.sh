@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Sixth schedule (2026-12-07, ninth session; the fifth with candidate D added): candidate B (A with --cls-width 32) folds 1-2, then
+# Sixth schedule (2026-12-07, ninth session; the fifth with candidate D added): candidate B (A
+# with --cls-width 32) folds 1-2, then
 # candidate A trained 4,000 steps a fold with the shipped file's tail (--ema 0.999, cosine lr)
 # on all 4 folds ("candidate-4k": how much of the long run's gain cross-validation keeps), then
 # candidate C (A with --augment strong) folds 1-2, candidate D (A with three classification
