@@ -5,7 +5,8 @@
 // per-layer profile (train/step_bench.h) and every (op, shape) it records becomes a row, with
 // the number of calls per step. Workloads: the default model (model/config.h) and the shipped
 // one (its config read from models/seqnet-av-drive-les.safetensors), each as a training step (the
-// default: `seqnet bench`'s 4 crops of 128x128; the shipped: its recipe's 8) and as inference on
+// default: `seqnet bench`'s 4 crops of 128x128; the shipped: its recipe's batch and crop, read from
+// the file's "settings" metadata, 2 crops of 256x256 for the file of 2026-12-07) and as inference on
 // one 576x576 image (the size `predict` resizes photographs to). Passes: 3x3 and 1x1 forward,
 // input gradient and weight gradient, and the 2x2 stride-2 transposed convolution's three.
 //
@@ -57,11 +58,14 @@
 #include <oneapi/dnnl/dnnl.hpp>
 #endif
 
+#include <nlohmann/json.hpp>
+
 #include "bench/bench_random.h"
 #include "kernels/cpu/conv2d.h"
 #include "kernels/cpu/conv3x3_direct.h"
 #include "kernels/cpu/conv_transpose2x2.h"
 #include "model/config.h"
+#include "io/safetensors.h"
 #include "model/weights.h"
 #include "train/step_bench.h"
 
@@ -187,6 +191,7 @@ struct Workload {
   std::string name;
   ModelConfig model;
   int batch;
+  int crop;
   bool train;
 };
 
@@ -206,13 +211,24 @@ std::optional<Op> op_of(const std::string& name) {
   return it->second;
 }
 
+// The training batch and crop side of the recipe that made a weights file (its "settings"
+// metadata, train/settings.h), so the shipped model's row set is the step its file was trained
+// with; 8 crops of 128x128 (the spec's recipe) when the file does not say.
+std::pair<int, int> recipe_batch_and_crop(const std::string& path) {
+  const TensorFile file = read_safetensors(path);
+  const auto settings = file.metadata.find("settings");
+  if (settings == file.metadata.end()) return {8, 128};
+  const nlohmann::json recipe = nlohmann::json::parse(settings->second);
+  return {recipe.value("batch", 8), recipe.value("crop", 128)};
+}
+
 // Runs the workload once (after a warm-up) under the per-layer profile and lists its shapes,
 // the most called first within each pass.
 std::vector<ConvCase> profile_shapes(const Workload& w) {
   StepBenchSettings s;
   s.model = w.model;
   s.batch = w.batch;
-  s.crop = 128;
+  s.crop = w.crop;
   s.infer = 576;
   s.steps = 1;
   s.profile = true;
@@ -559,11 +575,13 @@ int main(int argc, char** argv) {
   std::fprintf(stderr, "FMA peak, every thread, %s: %.0f GFLOP/s\n", uses_avx512() ? "512-bit" : "256-bit",
                g_peak_gflops);
 
-  ModelConfig shipped = weights_config(SEQNET_SOURCE_DIR "/models/seqnet-av-drive-les.safetensors", ModelConfig{});
-  const std::vector<Workload> workloads{{"default_train", ModelConfig{}, 4, true},
-                                        {"default_infer", ModelConfig{}, 4, false},
-                                        {"shipped_train", shipped, 8, true},
-                                        {"shipped_infer", shipped, 8, false}};
+  const std::string shipped_file = SEQNET_SOURCE_DIR "/models/seqnet-av-drive-les.safetensors";
+  const ModelConfig shipped = weights_config(shipped_file, ModelConfig{});
+  const auto [shipped_batch, shipped_crop] = recipe_batch_and_crop(shipped_file);
+  const std::vector<Workload> workloads{{"default_train", ModelConfig{}, 4, 128, true},
+                                        {"default_infer", ModelConfig{}, 4, 128, false},
+                                        {"shipped_train", shipped, shipped_batch, shipped_crop, true},
+                                        {"shipped_infer", shipped, shipped_batch, shipped_crop, false}};
   const std::string filter = benchmark::GetBenchmarkFilter();
   for (const Workload& w : workloads) {
     // Profiling a workload takes a while (the default model's inference most): only those the
