@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <stdexcept>
 
 namespace seqnet {
@@ -28,22 +29,46 @@ std::vector<float> gaussian_taps(double sigma) {
 }
 
 // `plane` (w x h) blurred by the separable Gaussian; the picture is zero outside its border, as
-// outside the field of view (the mask's blur divides that out).
+// outside the field of view (the mask's blur divides that out). Each output pixel is the sum of
+// its taps in the order k = -radius .. radius, starting from 0, whichever loop computes it:
+//   rows[y][x] = sum over k in [max(-r, -x), min(r, w-1-x)] of taps[k] * plane[y][x+k]
+//   out[y][x]  = sum over k in [max(-r, -y), min(r, h-1-y)] of taps[k] * rows[y+k][x]
+// The loops run k outside and x inside wherever the range of k is the same for a run of x (every
+// x of a column pass; the x at least r from the border in a row pass), so the compiler vectorises
+// them over x, and rows are split over the threads; the sums are those of the pixel-by-pixel
+// loop, bit for bit (InputNormalisation.BlurIsThePixelByPixelSum). At 576x576 (61 taps) the
+// pixel-by-pixel loop took 0.1 s of a photograph's prediction.
 std::vector<float> blur(const std::vector<float>& plane, int w, int h, const std::vector<float>& taps) {
   const int radius = int(taps.size() / 2);
   std::vector<float> rows(plane.size()), out(plane.size());
-  for (int y = 0; y < h; ++y)
-    for (int x = 0; x < w; ++x) {
+  const int inner_begin = std::min(radius, w), inner_end = std::max(inner_begin, w - radius);  // full range of k
+#pragma omp parallel for schedule(static) if (int64_t(w) * h >= (1 << 16))
+  for (int y = 0; y < h; ++y) {
+    const float* in = plane.data() + size_t(y) * w;
+    float* row = rows.data() + size_t(y) * w;
+    const auto border_pixel = [&](int x) {
       float sum = 0;
-      for (int k = std::max(-radius, -x); k <= std::min(radius, w - 1 - x); ++k) sum += taps[k + radius] * plane[size_t(y) * w + x + k];
-      rows[size_t(y) * w + x] = sum;
+      for (int k = std::max(-radius, -x); k <= std::min(radius, w - 1 - x); ++k) sum += taps[k + radius] * in[x + k];
+      row[x] = sum;
+    };
+    for (int x = 0; x < inner_begin; ++x) border_pixel(x);
+    for (int x = inner_begin; x < inner_end; ++x) row[x] = 0;
+    for (int k = -radius; k <= radius; ++k) {
+      const float tap = taps[k + radius];
+      for (int x = inner_begin; x < inner_end; ++x) row[x] += tap * in[x + k];
     }
-  for (int y = 0; y < h; ++y)
-    for (int x = 0; x < w; ++x) {
-      float sum = 0;
-      for (int k = std::max(-radius, -y); k <= std::min(radius, h - 1 - y); ++k) sum += taps[k + radius] * rows[size_t(y + k) * w + x];
-      out[size_t(y) * w + x] = sum;
+    for (int x = inner_end; x < w; ++x) border_pixel(x);
+  }
+#pragma omp parallel for schedule(static) if (int64_t(w) * h >= (1 << 16))
+  for (int y = 0; y < h; ++y) {
+    float* o = out.data() + size_t(y) * w;
+    std::fill(o, o + w, 0.0f);
+    for (int k = std::max(-radius, -y); k <= std::min(radius, h - 1 - y); ++k) {
+      const float tap = taps[k + radius];
+      const float* source = rows.data() + size_t(y + k) * w;
+      for (int x = 0; x < w; ++x) o[x] += tap * source[x];
     }
+  }
   return out;
 }
 

@@ -5,6 +5,7 @@
 // run with a weight average end to end (split.json, the checkpoint, `seqnet export`).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -259,6 +260,70 @@ TEST(InputNormalisation, RemovesTheIlluminationKeepsTheVesselAndIgnoresGainAndOf
   Image b = uneven_photograph(size, fov_b, 0.6, 0.05);
   normalise_photograph(b, fov_b);
   for (size_t i = 0; i < a.pixels.size(); ++i) ASSERT_NEAR(a.pixels[i], b.pixels[i], 1e-4f) << i;
+}
+
+// normalise_photograph as first written: each blurred pixel summed on its own, taps in order.
+// The fast blur (vectorised over x, rows split over threads) must give these values exactly.
+void normalise_pixel_by_pixel(Image& rgb, const std::vector<uint8_t>& fov) {
+  const int w = rgb.width, h = rgb.height;
+  const size_t n = size_t(w) * h;
+  const double sigma = std::max(w, h) / 57.6;
+  const int radius = std::max(1, int(std::ceil(3 * sigma)));
+  std::vector<float> taps(2 * radius + 1);
+  double total = 0;
+  for (int k = -radius; k <= radius; ++k) total += taps[k + radius] = float(std::exp(-0.5 * k * k / (sigma * sigma)));
+  for (float& t : taps) t = float(t / total);
+  const auto blur = [&](const std::vector<float>& plane) {
+    std::vector<float> rows(n), out(n);
+    for (int y = 0; y < h; ++y)
+      for (int x = 0; x < w; ++x) {
+        float sum = 0;
+        for (int k = std::max(-radius, -x); k <= std::min(radius, w - 1 - x); ++k) sum += taps[k + radius] * plane[size_t(y) * w + x + k];
+        rows[size_t(y) * w + x] = sum;
+      }
+    for (int y = 0; y < h; ++y)
+      for (int x = 0; x < w; ++x) {
+        float sum = 0;
+        for (int k = std::max(-radius, -y); k <= std::min(radius, h - 1 - y); ++k) sum += taps[k + radius] * rows[size_t(y + k) * w + x];
+        out[size_t(y) * w + x] = sum;
+      }
+    return out;
+  };
+  std::vector<float> mask(n), channel(n);
+  size_t inside = 0;
+  for (size_t i = 0; i < n; ++i) inside += mask[i] = fov[i] ? 1.0f : 0.0f;
+  const std::vector<float> mask_blur = blur(mask);
+  for (int c = 0; c < 3; ++c) {
+    for (size_t i = 0; i < n; ++i) channel[i] = rgb.pixels[i * 3 + c] * mask[i];
+    const std::vector<float> background = blur(channel);
+    double squares = 0;
+    for (size_t i = 0; i < n; ++i) {
+      channel[i] = fov[i] ? rgb.pixels[i * 3 + c] - background[i] / std::max(mask_blur[i], 1e-6f) : 0.0f;
+      squares += double(channel[i]) * channel[i];
+    }
+    const double spread = inside ? std::sqrt(squares / double(inside)) : 0.0;
+    const float scale = spread > 1e-6 ? float(1.0 / (8.0 * spread)) : 0.0f;
+    for (size_t i = 0; i < n; ++i) rgb.pixels[i * 3 + c] = fov[i] ? std::clamp(0.5f + channel[i] * scale, 0.0f, 1.0f) : 0.0f;
+  }
+}
+
+TEST(InputNormalisation, BlurIsThePixelByPixelSum) {
+  // 300x280: threads and a 16-pixel radius; 40x30: radius 3; 7x5: narrower than the blur (no pixel
+  // has every tap inside the row).
+  for (const auto& [w, h] : {std::pair{300, 280}, {40, 30}, {7, 5}}) {
+    Image photo(w, h, 3);
+    std::mt19937 random(w);
+    std::uniform_real_distribution<float> value(0.0f, 1.0f);
+    for (float& p : photo.pixels) p = value(random);
+    std::vector<uint8_t> fov(size_t(w) * h);
+    for (int y = 0; y < h; ++y)
+      for (int x = 0; x < w; ++x) fov[size_t(y) * w + x] = std::hypot(x - w / 2.0, y - h / 2.0) < 0.45 * std::min(w, h);
+    Image fast = photo, reference = photo;
+    normalise_photograph(fast, fov);
+    normalise_pixel_by_pixel(reference, fov);
+    for (size_t i = 0; i < fast.pixels.size(); ++i)
+      ASSERT_EQ(fast.pixels[i], reference.pixels[i]) << w << "x" << h << ", value " << i;
+  }
 }
 
 TEST(InputNormalisation, IsPartOfTheModelConfigurationOnlyWhenOn) {
