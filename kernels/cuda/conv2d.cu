@@ -411,11 +411,11 @@ void thin_backward_weight(float* dw, const float* dy, const float* x, int N, int
   }
 }
 
-// The launch shape of out (M rows) from in (Cin channels) on N x H x W.
-ConvLaunchShape gemm_launch_shape(int N, int Cin, int H, int W, int M, int ksize) {
+// The launch shape of out (M rows) from in (Cin channels) on N x H x W, as conv_gemm plans it.
+ConvLaunchShape gemm_launch_shape(int N, int Cin, int H, int W, int M, int ksize, bool tf32) {
   if (thin(ksize, M, Cin * ksize * ksize)) return {0, 0, 1, true};
   const implicit_gemm::GemmPlan plan =
-      implicit_gemm::gemm_plan(int64_t(N) * H * W, M, ksize * ksize * padded_channels(Cin));
+      implicit_gemm::gemm_plan(int64_t(N) * H * W, M, ksize * ksize * padded_channels(Cin), tf32);
   return {plan.rows, plan.columns, plan.splits, false};
 }
 
@@ -467,14 +467,14 @@ void conv2d_backward_weight(float* dw, const float* dy, const float* x, int N, i
     implicit_gemm::wgrad<ConvTaps<1>>(dw, args, stream);
 }
 
-ConvLaunchShape conv2d_forward_launch_shape(int N, int C, int H, int W, int K, int ksize) {
+ConvLaunchShape conv2d_forward_launch_shape(int N, int C, int H, int W, int K, int ksize, bool tf32) {
   check_ksize(ksize, "conv2d_forward_launch_shape");
-  return gemm_launch_shape(N, C, H, W, K, ksize);
+  return gemm_launch_shape(N, C, H, W, K, ksize, tf32);
 }
 
-ConvLaunchShape conv2d_backward_input_launch_shape(int N, int C, int H, int W, int K, int ksize) {
+ConvLaunchShape conv2d_backward_input_launch_shape(int N, int C, int H, int W, int K, int ksize, bool tf32) {
   check_ksize(ksize, "conv2d_backward_input_launch_shape");
-  return gemm_launch_shape(N, K, H, W, C, ksize);
+  return gemm_launch_shape(N, K, H, W, C, ksize, tf32);
 }
 
 ConvLaunchShape conv2d_backward_weight_launch_shape(int N, int C, int H, int W, int K, int ksize) {

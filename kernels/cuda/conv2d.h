@@ -39,9 +39,10 @@ void conv2d_backward_weight(float* dw, const float* dy, const float* x, int N, i
 // (bias_backward.cu), so two runs give the same bits.
 void bias_backward(float* db, const float* dy, int N, int K, int64_t HW, cudaStream_t stream);
 
-// The launch shape the kernels choose (launch.h's ConvLaunchShape), for tests.
-ConvLaunchShape conv2d_forward_launch_shape(int N, int C, int H, int W, int K, int ksize);
-ConvLaunchShape conv2d_backward_input_launch_shape(int N, int C, int H, int W, int K, int ksize);
+// The launch shape the kernels choose (launch.h's ConvLaunchShape), for tests; tf32: that of the
+// _tf32 functions (tensor-core tiles: no 16-row tile, other blocks per multiprocessor).
+ConvLaunchShape conv2d_forward_launch_shape(int N, int C, int H, int W, int K, int ksize, bool tf32 = false);
+ConvLaunchShape conv2d_backward_input_launch_shape(int N, int C, int H, int W, int K, int ksize, bool tf32 = false);
 ConvLaunchShape conv2d_backward_weight_launch_shape(int N, int C, int H, int W, int K, int ksize);
 
 }  // namespace seqnet::cuda

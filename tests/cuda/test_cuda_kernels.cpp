@@ -583,11 +583,12 @@ TEST_P(CudaKernelConvBatchNormReluOn, EpilogueIsTheSeparatePasses) {
   bool split = false, whole = false, thin = false, rows16 = false, rows32 = false, rows64 = false;
   for (const ConvShape& s : {kConvShapes[0], ConvShape{1, 64, 12, 12, 64, 3}, kConvShapes[6], kConvShapes[7]}) {
     SCOPED_TRACE(name_of(s));
-    const cuda::ConvLaunchShape launch = cuda::conv2d_forward_launch_shape(s.N, s.C, s.H, s.W, s.K, s.ksize);
+    const cuda::ConvLaunchShape launch = cuda::conv2d_forward_launch_shape(s.N, s.C, s.H, s.W, s.K, s.ksize, tf32);
     split = split || launch.splits > 1;
     whole = whole || (!launch.thin && launch.splits == 1);
     thin = thin || launch.thin;
-    rows16 = rows16 || launch.tile_rows == 16;  // (the FP32 plan's: TF32 runs these on 32 rows)
+    rows16 = rows16 || launch.tile_rows == 16;
+    if (tf32) EXPECT_NE(launch.tile_rows, 16) << "TF32 has no 16-row tile";
     rows32 = rows32 || launch.tile_rows == 32;
     rows64 = rows64 || launch.tile_rows == 64;
     const Tensor x = on_gpu(random_tensor({s.N, s.C, s.H, s.W}, 101));
@@ -613,8 +614,8 @@ TEST_P(CudaKernelConvBatchNormReluOn, EpilogueIsTheSeparatePasses) {
         s.K, s.ksize, cuda::stream());
     EXPECT_TRUE(matches(got, want));
   }
-  EXPECT_TRUE(thin && rows16 && rows32 && rows64 && whole)
-      << "the shapes reach the thin path, every tile height, one split";
+  EXPECT_TRUE(thin && (rows16 || tf32) && rows32 && rows64 && whole)
+      << "the shapes reach the thin path, every tile height of the precision, one split";
   if (std::get<0>(GetParam()) == 132) EXPECT_TRUE(split) << "a shape is split (split-K) on 132 multiprocessors";
 }
 

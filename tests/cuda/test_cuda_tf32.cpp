@@ -192,9 +192,9 @@ TEST_P(CudaTf32On, ConvolutionsRoundTheirInputsAndSumInFloat32) {
   const int wanted_tile = GetParam() == 1 ? 128 : 64;
   for (const ConvShape& s : kShapes) {
     SCOPED_TRACE(name_of(s));
-    for (const cuda::ConvLaunchShape& shape : {cuda::conv2d_forward_launch_shape(s.N, s.C, s.H, s.W, s.K, s.ksize),
-                                               cuda::conv2d_backward_input_launch_shape(s.N, s.C, s.H, s.W, s.K,
-                                                                                        s.ksize)})
+    for (const cuda::ConvLaunchShape& shape :
+         {cuda::conv2d_forward_launch_shape(s.N, s.C, s.H, s.W, s.K, s.ksize, true),
+          cuda::conv2d_backward_input_launch_shape(s.N, s.C, s.H, s.W, s.K, s.ksize, true)})
       EXPECT_EQ(shape.tile_columns, s.ksize == 1 && s.K == 2 ? 0 : wanted_tile);  // 0: the thin path
     CpuConv cpu_conv(s);
     const Tensor x = random_tensor({s.N, s.C, s.H, s.W}, 111), w = random_tensor({s.K, s.C, s.ksize, s.ksize}, 112);
