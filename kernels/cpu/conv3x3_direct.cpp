@@ -330,59 +330,92 @@ class RowRing {
 
 // Tile shapes. A row of V = ceil(W / lanes) vectors is cut into segments of at most
 // Tile::kMaxVectors vectors, as equal as they can be (AVX-512: 8 vectors = 4 + 4, not 3 + 3 + 2;
-// 4 = 4, not 3 + 1: a one-vector tile reloads every weight for 16 pixels only). A segment of XV
-// vectors takes output channels in blocks of KB with KB * XV <= Tile::kAccumulators (the
-// registers the sums may use), the largest block first: at XV = 1, 24 channels share each loaded
-// input vector instead of 8.
+// 4 = 4, not 3 + 1: a one-vector tile reloads every weight for 16 pixels only). Output channels
+// go in blocks of KB with KB * XV <= Tile::kAccumulators (the registers the sums may use) for the
+// widest segment, the largest block first: at XV = 1, 24 channels share each loaded input vector
+// instead of 8.
+//
+// The loop order inside a row: blocks of channels outside, segments inside. A block's tiles then
+// store along the row into the same KB planes, one line after the next, and reuse the block's
+// weights (KB x C x 9 floats) over the whole row. The other order (segments outside, every block
+// of a segment in turn) stored each segment's pixel into all K planes before moving on; the
+// planes lie H*W floats apart, a multiple of 4 KB at 32x32, 64x64, ..., 576x576, so those K
+// lines fall into one set of the L1 cache (8 ways) and evicted each other, and every weight of the
+// layer was read again for every segment. Measured on one thread, alternating the two builds
+// (docs/PERFORMANCE.md): C16>K32 288x288 7-13% less time, C32>K32 576x576 5-11%, C3>K16 576x576
+// 7-12%, the deep levels 0-7%, K = 16 levels the same.
 constexpr int kBlockSizes[] = {24, 12, 8, 6, 4, 3, 2, 1};
 
-template <typename Tile, int XV, int KB_INDEX = 0>
-void conv_segment_channels(TileArgs a, int k0, int K, int64_t channel_stride, int64_t weight_stride) {
-  constexpr int KB = kBlockSizes[KB_INDEX];
-  if constexpr (KB * XV <= Tile::kAccumulators) {
-    for (; k0 + KB <= K; k0 += KB) {
-      TileArgs block = a;
-      block.yk += k0 * channel_stride;
-      block.wk += k0 * weight_stride;
-      block.bk = a.bk ? a.bk + k0 : nullptr;
-      block.ep = a.ep.at(k0);
-      Tile::template run<KB, XV>(block);
-    }
-  }
-  if constexpr (KB > 1) conv_segment_channels<Tile, XV, KB_INDEX + 1>(a, k0, K, channel_stride, weight_stride);
+// One tile: channels [k0, k0 + KB) of segment a (its x0, XV vectors wide).
+template <typename Tile, int XV, int KB>
+void conv_tile(TileArgs a, int k0, int64_t channel_stride, int64_t weight_stride) {
+  a.yk += k0 * channel_stride;
+  a.wk += k0 * weight_stride;
+  a.bk = a.bk ? a.bk + k0 : nullptr;
+  a.ep = a.ep.at(k0);
+  Tile::template run<KB, XV>(a);
 }
 
-// Row i of all K output channels, segment by segment, from the rows in the ring.
+// Channels [k0, k0 + KB) of the whole row, segment by segment (a.x0 = 0). KB fits the widest
+// segment, so it fits each: the cases whose KB * XV would not fit are never reached.
+template <typename Tile, int KB>
+void conv_row_block(TileArgs a, int k0, int vectors, int segments, int64_t channel_stride, int64_t weight_stride) {
+  for (int s = 0; s < segments; ++s) {
+    const int xv = vectors / segments + (s < vectors % segments ? 1 : 0);
+    switch (xv) {
+      case 4:
+        if constexpr (Tile::kMaxVectors >= 4 && KB * 4 <= Tile::kAccumulators)
+          conv_tile<Tile, 4, KB>(a, k0, channel_stride, weight_stride);
+        break;
+      case 3:
+        if constexpr (Tile::kMaxVectors >= 3 && KB * 3 <= Tile::kAccumulators)
+          conv_tile<Tile, 3, KB>(a, k0, channel_stride, weight_stride);
+        break;
+      case 2:
+        if constexpr (KB * 2 <= Tile::kAccumulators) conv_tile<Tile, 2, KB>(a, k0, channel_stride, weight_stride);
+        break;
+      default: conv_tile<Tile, 1, KB>(a, k0, channel_stride, weight_stride); break;
+    }
+    a.x0 += xv * Tile::kLanes;
+  }
+}
+
+// Channels [k0, K) of the row in blocks of at most `largest`, the largest block size first.
+template <typename Tile, int KB_INDEX = 0>
+void conv_row_blocks(const TileArgs& a, int k0, int K, int largest, int vectors, int segments, int64_t channel_stride,
+                     int64_t weight_stride) {
+  constexpr int KB = kBlockSizes[KB_INDEX];
+  if constexpr (KB <= Tile::kAccumulators) {
+    if (KB <= largest)
+      for (; k0 + KB <= K; k0 += KB) conv_row_block<Tile, KB>(a, k0, vectors, segments, channel_stride, weight_stride);
+  }
+  if constexpr (KB > 1)
+    conv_row_blocks<Tile, KB_INDEX + 1>(a, k0, K, largest, vectors, segments, channel_stride, weight_stride);
+}
+
+// Row i of all K output channels, block by block, from the rows in the ring.
 template <typename Tile>
 void conv_row(float* yn, const RowRing& ring, const float* w, const float* b, const ChannelEpilogue& ep, int C,
               int H, int W, int K, int i) {
   const int64_t HW = int64_t(H) * W, k_stride = int64_t(C) * 9;
   const int vectors = (W + Tile::kLanes - 1) / Tile::kLanes;
   const int segments = (vectors + Tile::kMaxVectors - 1) / Tile::kMaxVectors;
-  TileArgs a{yn,
-             ring.data(),
-             w,
-             b,
-             ep,
-             ring.channel_stride(),
-             {ring.offset(i - 1), ring.offset(i), ring.offset(i + 1)},
-             i == 0 ? 1 : 0,
-             i == H - 1 ? 2 : 3,
-             C,
-             H,
-             W,
-             i,
-             0};
-  for (int s = 0; s < segments; ++s) {
-    const int xv = vectors / segments + (s < vectors % segments ? 1 : 0);
-    switch (xv) {
-      case 4: if constexpr (Tile::kMaxVectors >= 4) conv_segment_channels<Tile, 4>(a, 0, K, HW, k_stride); break;
-      case 3: if constexpr (Tile::kMaxVectors >= 3) conv_segment_channels<Tile, 3>(a, 0, K, HW, k_stride); break;
-      case 2: conv_segment_channels<Tile, 2>(a, 0, K, HW, k_stride); break;
-      default: conv_segment_channels<Tile, 1>(a, 0, K, HW, k_stride); break;
-    }
-    a.x0 += xv * Tile::kLanes;
-  }
+  const int widest = (vectors + segments - 1) / segments;  // vectors of the first (widest) segment
+  const TileArgs a{yn,
+                   ring.data(),
+                   w,
+                   b,
+                   ep,
+                   ring.channel_stride(),
+                   {ring.offset(i - 1), ring.offset(i), ring.offset(i + 1)},
+                   i == 0 ? 1 : 0,
+                   i == H - 1 ? 2 : 3,
+                   C,
+                   H,
+                   W,
+                   i,
+                   0};
+  conv_row_blocks<Tile>(a, 0, K, Tile::kAccumulators / widest, vectors, segments, HW, k_stride);
 }
 
 template <typename Tile>
