@@ -17,6 +17,12 @@
 #
 # SCORE_ONLY=1 skips training (scores what is there); TRAIN_ONLY=1 skips scoring. Needs python3
 # (reads the JSON files). SEQNET=path/to/seqnet picks the program (default build/).
+#
+# A variant of the prediction, cross-validated with the same folds: PREDICT_OPTIONS adds options to
+# `seqnet predict` and SCORE_NAME names the variant, whose maps and scores go to RUN/NAME/ instead
+# of RUN/score/ and whose summary is OUT/summary-NAME.json (the default scores stay as they are).
+#   SCORE_ONLY=1 SCORE_NAME=flips PREDICT_OPTIONS=--flips bash scripts/cross-validate.sh cv/candidate 4
+# A variant's scores are kept until the fold's model changes; delete RUN/NAME to score it again.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 out="${1:?usage: cross-validate.sh OUT FOLDS [TRAIN OPTION...]}"
@@ -24,6 +30,14 @@ folds="${2:?usage: cross-validate.sh OUT FOLDS [TRAIN OPTION...]}"
 shift 2
 seqnet="${SEQNET:-$root/build/seqnet}"
 checkpoint="${CHECKPOINT:-last}"
+name="${SCORE_NAME:-score}"
+read -r -a predict_options <<< "${PREDICT_OPTIONS:-}"
+if [ ${#predict_options[@]} -gt 0 ] && [ "$name" = score ]; then
+  echo "cross-validate.sh: PREDICT_OPTIONS=\"${PREDICT_OPTIONS}\" needs SCORE_NAME (e.g. SCORE_NAME=flips), so that the" \
+    "variant's scores do not replace the default ones in RUN/score/" >&2
+  exit 1
+fi
+case "$name" in *[!A-Za-z0-9_-]*|"") echo "cross-validate.sh: SCORE_NAME must be letters, digits, - or _, got '$name'" >&2; exit 1 ;; esac
 command -v python3 >/dev/null || { echo "cross-validate.sh needs python3 (apt-get install -y python3)" >&2; exit 1; }
 mkdir -p "$out"
 
@@ -82,24 +96,28 @@ for k in $(seq 1 "$folds"); do
     echo "$checkpoint" > "$run/model.checkpoint"
   fi
   for part in validation training; do
-    if [ -f "$run/score/$part.json" ] && [ "$run/score/$part.json" -nt "$run/model.safetensors" ]; then continue; fi
-    rm -rf "$run/score/$part" "$run/score/$part-maps"
+    scores="$run/$name"
+    if [ -f "$scores/$part.json" ] && [ "$scores/$part.json" -nt "$run/model.safetensors" ]; then continue; fi
+    rm -rf "$run/score/$part" "$scores/$part-maps"
     base="$(held_set "$run" "$part")"
     inputs=() data=()
     for d in "$base"/*/; do inputs+=(-i "${d%/}/images"); data+=(--data "${d%/}"); done
-    echo "cross-validate: fold $k: predicting and scoring its $part photographs" >&2
-    "$seqnet" predict "${inputs[@]}" -o "$run/score/$part-maps" --weights "$run/model.safetensors" >/dev/null 2>&1
-    "$seqnet" evaluate --pred "$run/score/$part-maps" "${data[@]}" --json "$run/score/$part.json" >/dev/null
+    echo "cross-validate: fold $k: predicting and scoring its $part photographs${PREDICT_OPTIONS:+ (${PREDICT_OPTIONS})}" >&2
+    mkdir -p "$scores"
+    "$seqnet" predict "${inputs[@]}" -o "$scores/$part-maps" --weights "$run/model.safetensors" \
+      ${predict_options[@]+"${predict_options[@]}"} >/dev/null 2>&1
+    "$seqnet" evaluate --pred "$scores/$part-maps" "${data[@]}" --json "$scores/$part.json" >/dev/null
   done
 done
 
-python3 - "$out" "$folds" "$checkpoint" <<'PY'
+python3 - "$out" "$folds" "$checkpoint" "$name" "${PREDICT_OPTIONS:-}" <<'PY'
 import json, statistics, sys
-out, folds, checkpoint = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+out, folds, checkpoint, name, options = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5]
+summary_file = f"{out}/summary.json" if name == "score" else f"{out}/summary-{name}.json"
 rows = []
 for k in range(1, folds + 1):
-    v = json.load(open(f"{out}/fold-{k}/score/validation.json"))
-    t = json.load(open(f"{out}/fold-{k}/score/training.json"))
+    v = json.load(open(f"{out}/fold-{k}/{name}/validation.json"))
+    t = json.load(open(f"{out}/fold-{k}/{name}/training.json"))
     # The step of the scored weights: the "training" metadata of the exported file.
     with open(f"{out}/fold-{k}/model.safetensors", "rb") as f:
         header = json.loads(f.read(int.from_bytes(f.read(8), "little")))
@@ -114,11 +132,11 @@ for k in range(1, folds + 1):
                  "worst_image": worst["name"], "worst_av_all": worst["scores"]["all"]["accuracy"],
                  "per_image": {i["name"]: i["scores"]["all"]["accuracy"] for i in images}})
 keys = ("vessel_auc", "av_all", "av_detected", "train_av_all")
-summary = {"checkpoint": checkpoint, "folds": rows,
+summary = {"checkpoint": checkpoint, "predict_options": options, "folds": rows,
            "mean": {k: statistics.mean(r[k] for r in rows) for k in keys},
            "sd": {k: statistics.stdev(r[k] for r in rows) if len(rows) > 1 else 0.0 for k in keys},
            "min": {k: min(r[k] for r in rows) for k in keys}, "max": {k: max(r[k] for r in rows) for k in keys}}
-json.dump(summary, open(f"{out}/summary.json", "w"), indent=2)
+json.dump(summary, open(summary_file, "w"), indent=2)
 print(f"| fold | steps | vessel AUC | A/V all (val) | A/V detected (val) | A/V all (training photographs) | worst validation photograph |")
 print("| --- | --- | --- | --- | --- | --- | --- |")
 for r in rows:
@@ -128,5 +146,5 @@ m, s = summary["mean"], summary["sd"]
 print(f"| mean +- sd | | {m['vessel_auc']:.4f} +- {s['vessel_auc']:.4f} | {m['av_all']:.4f} +- {s['av_all']:.4f} | "
       f"{m['av_detected']:.4f} +- {s['av_detected']:.4f} | {m['train_av_all']:.4f} +- {s['train_av_all']:.4f} | "
       f"{min(r['worst_av_all'] for r in rows):.3f} |")
-print(f"\n(checkpoint: {checkpoint}; {out}/summary.json)")
+print(f"\n(checkpoint: {checkpoint}{'; predict ' + options if options else ''}; {summary_file})")
 PY
