@@ -23,6 +23,8 @@
 # of RUN/score/ and whose summary is OUT/summary-NAME.json (the default scores stay as they are).
 #   SCORE_ONLY=1 SCORE_NAME=flips PREDICT_OPTIONS=--flips bash scripts/cross-validate.sh cv/candidate 4
 # A variant's scores are kept until the fold's model changes; delete RUN/NAME to score it again.
+# PARTS=validation scores the validation photographs only (a quarter of the time; the summary's
+# training column is then left out).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 out="${1:?usage: cross-validate.sh OUT FOLDS [TRAIN OPTION...]}"
@@ -38,6 +40,8 @@ if [ ${#predict_options[@]} -gt 0 ] && [ "$name" = score ]; then
   exit 1
 fi
 case "$name" in *[!A-Za-z0-9_-]*|"") echo "cross-validate.sh: SCORE_NAME must be letters, digits, - or _, got '$name'" >&2; exit 1 ;; esac
+parts="${PARTS:-validation training}"
+case "$parts" in "validation training" | validation) ;; *) echo "cross-validate.sh: PARTS must be 'validation' (or unset), got '$parts'" >&2; exit 1 ;; esac
 command -v python3 >/dev/null || { echo "cross-validate.sh needs python3 (apt-get install -y python3)" >&2; exit 1; }
 mkdir -p "$out"
 
@@ -95,7 +99,7 @@ for k in $(seq 1 "$folds"); do
     "$seqnet" export "$run/$checkpoint.safetensors" -o "$run/model.safetensors" >/dev/null
     echo "$checkpoint" > "$run/model.checkpoint"
   fi
-  for part in validation training; do
+  for part in $parts; do
     scores="$run/$name"
     if [ -f "$scores/$part.json" ] && [ "$scores/$part.json" -nt "$run/model.safetensors" ]; then continue; fi
     rm -rf "$run/score/$part" "$scores/$part-maps"
@@ -117,7 +121,10 @@ summary_file = f"{out}/summary.json" if name == "score" else f"{out}/summary-{na
 rows = []
 for k in range(1, folds + 1):
     v = json.load(open(f"{out}/fold-{k}/{name}/validation.json"))
-    t = json.load(open(f"{out}/fold-{k}/{name}/training.json"))
+    try:
+        t = json.load(open(f"{out}/fold-{k}/{name}/training.json"))
+    except FileNotFoundError:  # PARTS=validation
+        t = None
     # The step of the scored weights: the "training" metadata of the exported file.
     with open(f"{out}/fold-{k}/model.safetensors", "rb") as f:
         header = json.loads(f.read(int.from_bytes(f.read(8), "little")))
@@ -128,10 +135,10 @@ for k in range(1, folds + 1):
                  "vessel_auc": v["vessel"]["pooled"]["roc_auc"],
                  "av_all": v["artery_vein"]["pooled"]["all"]["accuracy"],
                  "av_detected": v["artery_vein"]["pooled"]["detected"]["accuracy"],
-                 "train_av_all": t["artery_vein"]["pooled"]["all"]["accuracy"],
+                 "train_av_all": t["artery_vein"]["pooled"]["all"]["accuracy"] if t else None,
                  "worst_image": worst["name"], "worst_av_all": worst["scores"]["all"]["accuracy"],
                  "per_image": {i["name"]: i["scores"]["all"]["accuracy"] for i in images}})
-keys = ("vessel_auc", "av_all", "av_detected", "train_av_all")
+keys = [k for k in ("vessel_auc", "av_all", "av_detected", "train_av_all") if all(r[k] is not None for r in rows)]
 summary = {"checkpoint": checkpoint, "predict_options": options, "folds": rows,
            "mean": {k: statistics.mean(r[k] for r in rows) for k in keys},
            "sd": {k: statistics.stdev(r[k] for r in rows) if len(rows) > 1 else 0.0 for k in keys},
@@ -139,12 +146,14 @@ summary = {"checkpoint": checkpoint, "predict_options": options, "folds": rows,
 json.dump(summary, open(summary_file, "w"), indent=2)
 print(f"| fold | steps | vessel AUC | A/V all (val) | A/V detected (val) | A/V all (training photographs) | worst validation photograph |")
 print("| --- | --- | --- | --- | --- | --- | --- |")
+def number(value):
+    return "-" if value is None else f"{value:.4f}"
 for r in rows:
     print(f"| {r['fold']} | {r['steps']} | {r['vessel_auc']:.4f} | {r['av_all']:.4f} | {r['av_detected']:.4f} | "
-          f"{r['train_av_all']:.4f} | {r['worst_image']} {r['worst_av_all']:.3f} |")
+          f"{number(r['train_av_all'])} | {r['worst_image']} {r['worst_av_all']:.3f} |")
 m, s = summary["mean"], summary["sd"]
-print(f"| mean +- sd | | {m['vessel_auc']:.4f} +- {s['vessel_auc']:.4f} | {m['av_all']:.4f} +- {s['av_all']:.4f} | "
-      f"{m['av_detected']:.4f} +- {s['av_detected']:.4f} | {m['train_av_all']:.4f} +- {s['train_av_all']:.4f} | "
+spread = lambda k: f"{m[k]:.4f} +- {s[k]:.4f}" if k in m else "-"
+print(f"| mean +- sd | | {spread('vessel_auc')} | {spread('av_all')} | {spread('av_detected')} | {spread('train_av_all')} | "
       f"{min(r['worst_av_all'] for r in rows):.3f} |")
 print(f"\n(checkpoint: {checkpoint}{'; predict ' + options if options else ''}; {summary_file})")
 PY
