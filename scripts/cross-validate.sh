@@ -24,7 +24,9 @@
 #   SCORE_ONLY=1 SCORE_NAME=flips PREDICT_OPTIONS=--flips bash scripts/cross-validate.sh cv/candidate 4
 # A variant's scores are kept until the fold's model changes; delete RUN/NAME to score it again.
 # PARTS=validation scores the validation photographs only (a quarter of the time; the summary's
-# training column is then left out).
+# training column is then left out). WEIGHTS=trained scores, for a run trained with --ema, the
+# weights of its last step instead of their average (`seqnet export --trained-weights`, into
+# RUN/model-trained.safetensors); it too needs a SCORE_NAME.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 out="${1:?usage: cross-validate.sh OUT FOLDS [TRAIN OPTION...]}"
@@ -41,6 +43,16 @@ if [ ${#predict_options[@]} -gt 0 ] && [ "$name" = score ]; then
 fi
 case "$name" in *[!A-Za-z0-9_-]*|"") echo "cross-validate.sh: SCORE_NAME must be letters, digits, - or _, got '$name'" >&2; exit 1 ;; esac
 parts="${PARTS:-validation training}"
+weights="${WEIGHTS:-average}"
+case "$weights" in
+  average) model_name=model; export_options=() ;;
+  trained) model_name=model-trained; export_options=(--trained-weights) ;;
+  *) echo "cross-validate.sh: WEIGHTS must be 'trained' (or unset: the run's weight average when it has one), got '$weights'" >&2; exit 1 ;;
+esac
+if [ "$weights" = trained ] && [ "$name" = score ]; then
+  echo "cross-validate.sh: WEIGHTS=trained needs SCORE_NAME (e.g. SCORE_NAME=trained), so that its scores do not replace the default ones" >&2
+  exit 1
+fi
 case "$parts" in "validation training" | validation) ;; *) echo "cross-validate.sh: PARTS must be 'validation' (or unset), got '$parts'" >&2; exit 1 ;; esac
 command -v python3 >/dev/null || { echo "cross-validate.sh needs python3 (apt-get install -y python3)" >&2; exit 1; }
 mkdir -p "$out"
@@ -93,30 +105,31 @@ for k in $(seq 1 "$folds"); do
   run="$out/fold-$k"
   [ -f "$run/split.json" ] || { echo "cross-validate: $run has no split.json (not trained by this version)" >&2; exit 1; }
   # Exported (and so scored) again only when the checkpoint changed since.
-  if [ ! -f "$run/model.safetensors" ] || [ "$run/$checkpoint.safetensors" -nt "$run/model.safetensors" ] ||
-     [ "$(cat "$run/model.checkpoint" 2>/dev/null)" != "$checkpoint" ]; then
-    rm -f "$run/model.safetensors"  # export refuses to write over a file a run folder needs only by name; start clean
-    "$seqnet" export "$run/$checkpoint.safetensors" -o "$run/model.safetensors" >/dev/null
-    echo "$checkpoint" > "$run/model.checkpoint"
+  model="$run/$model_name.safetensors"
+  if [ ! -f "$model" ] || [ "$run/$checkpoint.safetensors" -nt "$model" ] ||
+     [ "$(cat "$run/$model_name.checkpoint" 2>/dev/null)" != "$checkpoint" ]; then
+    rm -f "$model"  # export refuses to write over a file a run folder needs only by name; start clean
+    "$seqnet" export "$run/$checkpoint.safetensors" -o "$model" ${export_options[@]+"${export_options[@]}"} >/dev/null
+    echo "$checkpoint" > "$run/$model_name.checkpoint"
   fi
   for part in $parts; do
     scores="$run/$name"
-    if [ -f "$scores/$part.json" ] && [ "$scores/$part.json" -nt "$run/model.safetensors" ]; then continue; fi
+    if [ -f "$scores/$part.json" ] && [ "$scores/$part.json" -nt "$model" ]; then continue; fi
     rm -rf "$run/score/$part" "$scores/$part-maps"
     base="$(held_set "$run" "$part")"
     inputs=() data=()
     for d in "$base"/*/; do inputs+=(-i "${d%/}/images"); data+=(--data "${d%/}"); done
     echo "cross-validate: fold $k: predicting and scoring its $part photographs${PREDICT_OPTIONS:+ (${PREDICT_OPTIONS})}" >&2
     mkdir -p "$scores"
-    "$seqnet" predict "${inputs[@]}" -o "$scores/$part-maps" --weights "$run/model.safetensors" \
+    "$seqnet" predict "${inputs[@]}" -o "$scores/$part-maps" --weights "$model" \
       ${predict_options[@]+"${predict_options[@]}"} >/dev/null 2>&1
     "$seqnet" evaluate --pred "$scores/$part-maps" "${data[@]}" --json "$scores/$part.json" >/dev/null
   done
 done
 
-python3 - "$out" "$folds" "$checkpoint" "$name" "${PREDICT_OPTIONS:-}" <<'PY'
+python3 - "$out" "$folds" "$checkpoint" "$name" "${PREDICT_OPTIONS:-}" "$model_name" <<'PY'
 import json, statistics, sys
-out, folds, checkpoint, name, options = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5]
+out, folds, checkpoint, name, options, model_name = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5], sys.argv[6]
 summary_file = f"{out}/summary.json" if name == "score" else f"{out}/summary-{name}.json"
 rows = []
 for k in range(1, folds + 1):
@@ -126,7 +139,7 @@ for k in range(1, folds + 1):
     except FileNotFoundError:  # PARTS=validation
         t = None
     # The step of the scored weights: the "training" metadata of the exported file.
-    with open(f"{out}/fold-{k}/model.safetensors", "rb") as f:
+    with open(f"{out}/fold-{k}/{model_name}.safetensors", "rb") as f:
         header = json.loads(f.read(int.from_bytes(f.read(8), "little")))
     steps = json.loads(header["__metadata__"]["training"])["step"]
     images = v["artery_vein"]["images"]
@@ -139,7 +152,8 @@ for k in range(1, folds + 1):
                  "worst_image": worst["name"], "worst_av_all": worst["scores"]["all"]["accuracy"],
                  "per_image": {i["name"]: i["scores"]["all"]["accuracy"] for i in images}})
 keys = [k for k in ("vessel_auc", "av_all", "av_detected", "train_av_all") if all(r[k] is not None for r in rows)]
-summary = {"checkpoint": checkpoint, "predict_options": options, "folds": rows,
+summary = {"checkpoint": checkpoint, "weights": "trained" if model_name == "model-trained" else "average",
+           "predict_options": options, "folds": rows,
            "mean": {k: statistics.mean(r[k] for r in rows) for k in keys},
            "sd": {k: statistics.stdev(r[k] for r in rows) if len(rows) > 1 else 0.0 for k in keys},
            "min": {k: min(r[k] for r in rows) for k in keys}, "max": {k: max(r[k] for r in rows) for k in keys}}
@@ -155,5 +169,6 @@ m, s = summary["mean"], summary["sd"]
 spread = lambda k: f"{m[k]:.4f} +- {s[k]:.4f}" if k in m else "-"
 print(f"| mean +- sd | | {spread('vessel_auc')} | {spread('av_all')} | {spread('av_detected')} | {spread('train_av_all')} | "
       f"{min(r['worst_av_all'] for r in rows):.3f} |")
-print(f"\n(checkpoint: {checkpoint}{'; predict ' + options if options else ''}; {summary_file})")
+print(f"\n(checkpoint: {checkpoint}{', its last step' if model_name == 'model-trained' else ''}"
+      f"{'; predict ' + options if options else ''}; {summary_file})")
 PY
