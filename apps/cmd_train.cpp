@@ -45,6 +45,7 @@ const std::vector<std::pair<std::string, std::vector<std::string>>> kFixedOnResu
     {"folds", {"folds"}},
     {"fold", {"fold"}},
     {"ema", {"ema"}},
+    {"ema-warmup", {"ema_warmup"}},
 };
 
 uint64_t parse_seed(const std::string& text) {
@@ -88,6 +89,7 @@ TrainSettings settings_from(const Args& args) {
   s.fold = args.given("fold") ? args.integer("fold") : 0;
   if (s.folds > 0 && !args.given("fold")) throw UsageError("--folds " + std::to_string(s.folds) + " needs --fold K (1 to " + std::to_string(s.folds) + ")");
   s.ema = args.given("ema") ? args.number("ema") : 0;
+  s.ema_warmup = args.on("ema-warmup");
   try {
     s.select = selection_from(args.str("select"));
     s.av_targets = artery_vein_targets_from(args.str("av-targets"));
@@ -206,6 +208,9 @@ int run(int argc, char** argv) {
               "keep an exponential moving average of the weights with this decay (e.g. 0.999): validation scores "
               "it and 'seqnet export' writes it",
               "DECAY");
+  args.flag("ema-warmup",
+            "with --ema: the average's decay rises over the first steps, min(DECAY, (1+t)/(10+t)) at step t, so that a "
+            "run shorter than the decay's horizon (about 5/(1-DECAY) steps) does not end still holding its first weights");
   add_device_option(args);
   args.flag("resume", "continue RUNDIR/last.safetensors with the settings stored in it");
   args.flag("overwrite", "start a new run in a RUNDIR that holds one, removing its checkpoints and log");

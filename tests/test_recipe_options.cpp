@@ -203,13 +203,14 @@ TEST(WeightAverage, FollowsTheExponentialAverageAndSwapsBack) {
   WeightAverage average(0.75, params);
   // Two steps of made-up weights: w1 = w0 + 1, w2 = w0 + 3; the average is
   // 0.75 * (0.75 w0 + 0.25 w1) + 0.25 w2 = w0 + 0.1875 + 0.75.
+  int64_t step = 0;
   for (float shift : {1.0f, 3.0f}) {
     std::vector<float> w = w0, r = r0;
     for (float& v : w) v += shift;
     for (float& v : r) v += shift;
     params.values().copy_from(Tensor::from_vector(params.values().shape(), w));
     params.state().copy_from(Tensor::from_vector(params.state().shape(), r));
-    average.update();
+    average.update(step++);
   }
   const std::vector<float> a = average.weights().to_floats(), s = average.statistics().to_floats();
   for (size_t i = 0; i < a.size(); ++i) ASSERT_NEAR(a[i], w0[i] + 0.9375f, 1e-5f) << i;
@@ -222,6 +223,30 @@ TEST(WeightAverage, FollowsTheExponentialAverageAndSwapsBack) {
   }
   EXPECT_EQ(params.values().to_floats(), trained);
   EXPECT_THROW(WeightAverage(1.0, params), std::invalid_argument);
+}
+
+// With warm-up the share kept rises as (1 + t) / (10 + t) up to the decay: the first update keeps
+// a tenth of the start, so after it the average is 0.1 w0 + 0.9 w1.
+TEST(WeightAverage, WarmUpKeepsLittleOfTheStartAndRisesToTheDecay) {
+  SeqNet model(test::tiny_model_config(), Device::cpu, DType::f32, 6);
+  ParameterStore& params = model.params();
+  const std::vector<float> w0 = params.values().to_floats();
+  WeightAverage warm(0.999, params, true), plain(0.999, params);
+  EXPECT_FLOAT_EQ(warm.keep_at(0), 0.1f);
+  EXPECT_NEAR(warm.keep_at(890), 0.99, 1e-6);
+  EXPECT_FLOAT_EQ(warm.keep_at(8990), 0.999f);
+  EXPECT_FLOAT_EQ(warm.keep_at(100000), 0.999f);
+  EXPECT_FLOAT_EQ(plain.keep_at(0), 0.999f);
+  std::vector<float> w1 = w0;
+  for (float& v : w1) v += 2.0f;
+  params.values().copy_from(Tensor::from_vector(params.values().shape(), w1));
+  warm.update(0);
+  plain.update(0);
+  const std::vector<float> a = warm.weights().to_floats(), p = plain.weights().to_floats();
+  for (size_t i = 0; i < a.size(); ++i) {
+    ASSERT_NEAR(a[i], w0[i] + 1.8f, 1e-5f) << i;
+    ASSERT_NEAR(p[i], w0[i] + 0.002f, 1e-5f) << i;
+  }
 }
 
 // ---- Input normalisation ---------------------------------------------------------------------------
@@ -377,6 +402,7 @@ TEST(CrossValidatedRun, WritesItsSplitKeepsTheAverageAndExportsIt) {
   s.folds = 3;
   s.fold = 2;
   s.ema = 0.9;
+  s.ema_warmup = true;
   s.select = Selection::av_accuracy;
   s.av_loss = ArteryVeinLoss::vessel_pixels;
   s.av_targets = ArteryVeinTargets::both;
@@ -392,10 +418,15 @@ TEST(CrossValidatedRun, WritesItsSplitKeepsTheAverageAndExportsIt) {
   EXPECT_EQ(settings["folds"], 3);
   EXPECT_EQ(settings["select"], "av");
   EXPECT_EQ(settings["av_targets"], "both");
+  EXPECT_EQ(settings["ema_warmup"], true);
   EXPECT_EQ(nlohmann::json::parse(checkpoint.metadata.at("config"))["input_norm"], "fov");
+  nlohmann::json older = settings;
+  older.erase("ema_warmup");  // a run from before the option: no warm-up
+  EXPECT_FALSE(TrainSettings::from_json(older).ema_warmup);
 
   // Resuming restores the average: two more epochs run from the stored state.
   TrainSettings more = stored_run_settings(dir.str("run"));
+  EXPECT_TRUE(more.ema_warmup);
   more.epochs = 3;
   more.resume = true;
   EXPECT_EQ(train(more, nullptr).steps, 6);

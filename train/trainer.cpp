@@ -64,6 +64,7 @@ nlohmann::json TrainSettings::to_json() const {
           {"fold", fold},
           {"select", to_string(select)},
           {"ema", ema},
+          {"ema_warmup", ema_warmup},
           {"val_every", val_every},
           {"log_every", log_every},
           {"av_loss", to_string(av_loss)},
@@ -90,6 +91,7 @@ TrainSettings TrainSettings::from_json(const nlohmann::json& j) {
   if (j.contains("folds")) s.folds = json_integer<int>(j.at("folds"), "folds");
   if (j.contains("fold")) s.fold = json_integer<int>(j.at("fold"), "fold");
   if (j.contains("ema")) s.ema = json_real<double>(j.at("ema"), "ema");
+  s.ema_warmup = j.value("ema_warmup", false);  // absent before the option: no warm-up
   s.select = selection_from(j.value("select", std::string("vessel")));
   s.av_targets = artery_vein_targets_from(j.value("av_targets", std::string("original")));
   s.head_weights = head_weights_from(j.value("head_weights", std::string("equal")));
@@ -132,6 +134,7 @@ void TrainSettings::validate() const {
           folds == 0 ? "a fold (--fold K) needs the number of folds (--folds N)"
                      : "fold must be in [1, " + std::to_string(folds) + "], got " + std::to_string(fold));
   require(ema == 0 || (ema > 0 && ema < 1), "ema must be 0 (off) or a decay in (0, 1), got " + std::to_string(ema));
+  require(!ema_warmup || ema > 0, "ema-warmup needs a weight average (--ema DECAY)");
   require(av_targets == ArteryVeinTargets::original || av_loss == ArteryVeinLoss::vessel_pixels,
           "av-targets 'both' leaves uncertain pixels out of the artery/vein loss, which needs av-loss 'vessel'");
   require(val_every >= 1, "val-every must be at least 1, got " + std::to_string(val_every));
@@ -464,7 +467,7 @@ TrainSummary train(const TrainSettings& requested, std::FILE* progress) {
   adam_settings.lr = s.lr;
   AdamOptimizer adam(model.params(), adam_settings);
   std::unique_ptr<WeightAverage> average;
-  if (s.ema > 0) average = std::make_unique<WeightAverage>(s.ema, model.params());
+  if (s.ema > 0) average = std::make_unique<WeightAverage>(s.ema, model.params(), s.ema_warmup);
   say("train: model %s, %lld parameters, on %s\n", s.model.describe().c_str(), (long long)model.params().parameter_count(),
       device_name(s.device));
   if (comm.ranks() > 1)
@@ -527,6 +530,11 @@ TrainSummary train(const TrainSettings& requested, std::FILE* progress) {
 
   // 3. Epochs of steps. Batch tensors arrive on the host and are copied into these device tensors.
   const int64_t total_steps = int64_t(s.epochs) * s.steps_per_epoch;
+  // A decay whose horizon is long for the run: its first weights still count at the end.
+  if (s.ema > 0 && !s.ema_warmup && std::pow(s.ema, double(total_steps)) > 1e-3)
+    say("train: note: the weight average (--ema %g) still holds %.1f%% of the first weights after %lld steps, and lags "
+        "the model for most of the run; --ema-warmup (or a smaller decay) fits a run this short\n",
+        s.ema, 100 * std::pow(s.ema, double(total_steps)), (long long)total_steps);
   BatchLoaderSettings loader_settings;
   loader_settings.batch_size = s.batch;
   loader_settings.crops_per_image = s.crops_per_image;
@@ -602,7 +610,7 @@ TrainSummary train(const TrainSettings& requested, std::FILE* progress) {
     }
     adam.set_learning_rate(learning_rate_at(s.lr_schedule, s.lr, counters.step, total_steps));
     adam.step();
-    if (average) average->update();
+    if (average) average->update(counters.step);
     ++counters.step;
     counters.next_batch = loader.batches_produced();
     interval_loss += value;

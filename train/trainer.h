@@ -64,6 +64,7 @@ struct TrainSettings {
   int folds = 0, fold = 0;
   Selection select = Selection::vessel_auc;  // what makes a validation the best so far
   double ema = 0;            // decay of the weight average that is validated and exported; 0: none
+  bool ema_warmup = false;   // the average's decay rises to `ema` over the first steps (weight_average.h)
   int val_every = 1;         // epochs between validations
   int log_every = 10;        // steps between log lines
   ArteryVeinLoss av_loss = ArteryVeinLoss::all_pixels;  // pixels the artery/vein terms average over

@@ -1,6 +1,7 @@
 // weight_average.cpp: WeightAverage (weight_average.h).
 #include "train/weight_average.h"
 
+#include <algorithm>
 #include <stdexcept>
 #include <string>
 
@@ -18,14 +19,20 @@ void blend(Tensor& average, const Tensor& current, float keep) {
 
 }  // namespace
 
-WeightAverage::WeightAverage(double decay, ParameterStore& params)
-    : params_(params), decay_(float(decay)), weights_(params.values().to(Device::cpu)), statistics_(params.state().to(Device::cpu)) {
+WeightAverage::WeightAverage(double decay, ParameterStore& params, bool warmup)
+    : params_(params), decay_(float(decay)), warmup_(warmup), weights_(params.values().to(Device::cpu)), statistics_(params.state().to(Device::cpu)) {
   if (!(decay > 0 && decay < 1)) throw std::invalid_argument("the weight average's decay must be in (0, 1), got " + std::to_string(decay));
 }
 
-void WeightAverage::update() {
-  blend(weights_, params_.values(), decay_);
-  blend(statistics_, params_.state(), decay_);
+float WeightAverage::keep_at(int64_t step) const {
+  if (!warmup_) return decay_;
+  return std::min(decay_, float((1.0 + double(step)) / (10.0 + double(step))));
+}
+
+void WeightAverage::update(int64_t step) {
+  const float keep = keep_at(step);
+  blend(weights_, params_.values(), keep);
+  blend(statistics_, params_.state(), keep);
 }
 
 WeightAverage::Swap::Swap(const WeightAverage& average)
