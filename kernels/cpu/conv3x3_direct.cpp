@@ -339,7 +339,7 @@ class RowRing {
 // store along the row into the same KB planes, one line after the next, and reuse the block's
 // weights (KB x C x 9 floats) over the whole row. The other order (segments outside, every block
 // of a segment in turn) stored each segment's pixel into all K planes before moving on; the
-// planes lie H*W floats apart, a multiple of 4 KB at 32x32, 64x64, ..., 576x576, so those K
+// planes lie H*W floats apart, a multiple of 4 KB at 2^n x 2^n from 32, 288x288 and 576x576, so those K
 // lines fall into one set of the L1 cache (8 ways) and evicted each other, and every weight of the
 // layer was read again for every segment. Measured on one thread, alternating the two builds
 // (docs/PERFORMANCE.md): C16>K32 288x288 7-13% less time, C32>K32 576x576 5-11%, C3>K16 576x576
