@@ -1,6 +1,7 @@
-// cmd_predict.cpp: `seqnet predict -i PATH... -o DIR [--weights FILE]`: vessel and artery/vein maps
+// cmd_predict.cpp: `seqnet predict -i PATH... -o DIR [--weights FILE...]`: vessel and artery/vein maps
 // for photographs of any size, at their own resolution, in the original SeqNet's output folders
 // (docs/ARCHITECTURE.md), post-processed as eval/postprocess.h does (on by default), plus an overlay.
+// Several --weights make an ensemble: the models' maps are averaged before the post-processing.
 // For cohorts (docs/COHORT.md): one shard of a job array per process (predict_inputs.h), photographs
 // whose maps exist are skipped, and a per-photograph table is kept (manifest.h); the work itself is
 // predict_pipeline.h.
@@ -82,8 +83,16 @@ PostprocessSettings postprocess_settings_from(const Args& args) {
   return s;
 }
 
+// The items joined by `separator` ("a + b" for an ensemble's files, "h1+h2" for its hashes).
+std::string joined(const std::vector<std::string>& items, const std::string& separator) {
+  std::string text;
+  for (const std::string& item : items) text += (text.empty() ? "" : separator) + item;
+  return text;
+}
+
 // DIR/predict.json: how the maps were made, so that `seqnet evaluate` can print it in its protocol,
 // and so that a rerun into DIR can tell whether the maps already there were made the same way.
+// An ensemble's weights and hashes are its members' in the order given, joined by " + " and "+".
 nlohmann::json settings_record(const std::string& weights, const std::string& weights_sha256,
                                const InferenceSettings& inference, bool postprocess, const PostprocessSettings& pp) {
   nlohmann::json record = {{"weights", weights},
@@ -151,7 +160,7 @@ ManifestRow row_of_finished(const InputPhoto& photo, const std::map<std::string,
 
 int run(int argc, char** argv) {
   const PostprocessSettings pp_defaults;
-  Args args("predict", "-i PATH [-i PATH...] -o DIR [--weights FILE] [options]",
+  Args args("predict", "-i PATH [-i PATH...] -o DIR [--weights FILE...] [options]",
             "Predicts vessel and artery/vein maps for photographs (files, folders of .png .jpg .tif .bmp .gif,\n"
             "or .txt lists of paths, one a line) at their own resolution: DIR/out_seg (grey vessel probability),\n"
             "DIR/out_art, DIR/out_vei (artery and vein probability), DIR/out_final (artery red, vein blue,\n"
@@ -164,7 +173,9 @@ int run(int argc, char** argv) {
       .short_name('i', "input")
       .option("out", "", "output folder", "DIR")
       .short_name('o', "out")
-      .option("weights", "", "trained weights (.safetensors); default: the model shipped in models/ (docs/MODEL.md) or $SEQNET_MODEL", "FILE")
+      .repeated("weights", "trained weights (.safetensors); default: the model shipped in models/ (docs/MODEL.md) or "
+                           "$SEQNET_MODEL. Given several times: an ensemble, whose maps are the mean of its models' "
+                           "(one forward per model)", "FILE")
       .flag("recursive", "take the photographs in the subfolders of an input folder too (keeping their subfolders)")
       .option("shard", "", "predict only shard K (0 to N-1) of N; default from SLURM_ARRAY_TASK_ID, "
                            "SLURM_ARRAY_TASK_COUNT and SLURM_ARRAY_TASK_MIN when set, else all", "K/N")
@@ -228,12 +239,19 @@ int run(int argc, char** argv) {
   const std::vector<InputPhoto> all = list_inputs(args.all("input"), args.on("recursive"), args.str("out"));
   const std::vector<InputPhoto> mine = photos_of_shard(all, shard);
   const fs::path& out = settings.out;
-  const std::string weights = args.given("weights") ? args.str("weights") : shipped_model_path();
-  require_regular_file(weights, "--weights");
-  if (!args.given("weights")) std::fprintf(stderr, "predict: using the shipped model %s\n", weights.c_str());
-  settings.model_sha256 = sha256_file_hex(weights);
+  std::vector<std::string> weights = args.all("weights");
+  if (weights.empty()) {
+    weights.push_back(shipped_model_path());
+    std::fprintf(stderr, "predict: using the shipped model %s\n", weights.front().c_str());
+  }
+  std::vector<std::string> hashes;
+  for (const std::string& file : weights) {
+    require_regular_file(file, "--weights");
+    hashes.push_back(sha256_file_hex(file));
+  }
+  settings.model_sha256 = joined(hashes, "+");
 
-  const nlohmann::json record = settings_record(weights, settings.model_sha256, settings.inference,
+  const nlohmann::json record = settings_record(joined(weights, " + "), settings.model_sha256, settings.inference,
                                                 settings.postprocess, settings.postprocess_settings);
   check_earlier_settings(out, record, overwrite);
   const std::map<std::string, ManifestRow> earlier = earlier_rows(out, shard);
@@ -254,15 +272,26 @@ int run(int argc, char** argv) {
   }
 
   const Device device = chosen_device(args);
-  std::unique_ptr<SeqNet> model = load_model(weights, device, model_config_for_weights(args, weights, stderr));
-  try {
-    settings.inference.validate(model->config());
-  } catch (const std::invalid_argument& e) {
-    throw UsageError(e.what());
+  std::vector<std::unique_ptr<SeqNet>> loaded;
+  std::vector<SeqNet*> models;
+  for (size_t m = 0; m < weights.size(); ++m) {
+    loaded.push_back(load_model(weights[m], device, model_config_for_weights(args, weights[m], stderr)));
+    models.push_back(loaded.back().get());
+    try {
+      settings.inference.validate(models.back()->config());
+    } catch (const std::invalid_argument& e) {
+      throw UsageError(weights[m] + ": " + e.what());
+    }
+    if (weights.size() > 1)
+      std::fprintf(stderr, "predict: ensemble member %zu of %zu: %s, %s (sha256 %.12s)\n", m + 1, weights.size(),
+                   weights[m].c_str(), models.back()->config().describe().c_str(), hashes[m].c_str());
   }
   const InferenceSettings& inference = settings.inference;
-  std::fprintf(stderr, "predict: %s (sha256 %.12s); %dx%d %s, post-processing %s, %s\n",
-               model->config().describe().c_str(), settings.model_sha256.c_str(), inference.size, inference.size,
+  const std::string model_description =
+      weights.size() > 1 ? "an ensemble of " + std::to_string(weights.size()) + " models, maps averaged"
+                         : models.front()->config().describe() + " (sha256 " + hashes.front().substr(0, 12) + ")";
+  std::fprintf(stderr, "predict: %s; %dx%d %s, post-processing %s, %s\n", model_description.c_str(), inference.size,
+               inference.size,
                inference.tiled ? ("in " + std::to_string(inference.tile) + "-pixel tiles every " +
                                   std::to_string(inference.stride)).c_str()
                                : "whole",
@@ -281,7 +310,7 @@ int run(int argc, char** argv) {
   std::vector<std::string> failed;
   int done = 0;
   const auto start = std::chrono::steady_clock::now();
-  const StageSeconds stages = run_prediction_pipeline(*model, todo, settings, [&](const ManifestRow& row) {
+  const StageSeconds stages = run_prediction_pipeline(models, todo, settings, [&](const ManifestRow& row) {
     journal.append(row);
     rows[row.path] = row;
     if (row.status == "error") {

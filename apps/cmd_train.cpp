@@ -36,6 +36,7 @@ const std::vector<std::pair<std::string, std::vector<std::string>>> kFixedOnResu
     {"size", {"size"}},
     {"steps-per-epoch", {"steps_per_epoch"}},
     {"seed", {"seed"}},
+    {"split-seed", {"split_seed"}},
     {"val-fraction", {"val_fraction"}},
     {"av-loss", {"av_loss"}},
     {"av-targets", {"av_targets"}},
@@ -48,9 +49,9 @@ const std::vector<std::pair<std::string, std::vector<std::string>>> kFixedOnResu
     {"ema-warmup", {"ema_warmup"}},
 };
 
-uint64_t parse_seed(const std::string& text) {
+uint64_t parse_seed(const std::string& text, const std::string& option = "--seed") {
   if (text.empty() || text.find_first_not_of("0123456789") != std::string::npos || text.size() > 19)
-    throw UsageError("--seed must be a non-negative integer, got '" + text + "'");
+    throw UsageError(option + " must be a non-negative integer, got '" + text + "'");
   return std::stoull(text);
 }
 
@@ -70,6 +71,7 @@ TrainSettings settings_from(const Args& args) {
     throw UsageError("--steps-per-epoch must be at least 1, got " + std::to_string(s.steps_per_epoch));
   s.lr = args.number("lr");
   s.seed = parse_seed(args.str("seed"));
+  if (args.given("split-seed")) s.split_seed = parse_seed(args.str("split-seed"), "--split-seed");
   s.workers = args.integer("workers");
   s.val_fraction = args.number("val-fraction");
   s.val_every = args.integer("val-every");
@@ -178,6 +180,8 @@ int run(int argc, char** argv) {
               "'constant' (the original's) or 'cosine' (down to 1% of LR at the last step; may change on --resume)",
               "NAME")
       .option("seed", "0", "seed of initialisation, split, batches and dropout", "S")
+      .option("split-seed", "", "seed of the validation split alone (default: --seed); other --seed values with "
+                                "the same split train the members of a cross-validated ensemble", "S")
       .option("workers", "2", "threads preparing batches", "N")
       .option("val-fraction", "0.1", "share of the images held out for validation (at least one)", "F")
       .option("val-every", "1", "epochs between validations", "N")

@@ -91,14 +91,16 @@ Work decode(const InputPhoto& photo, double& stage_seconds) {
   return work;
 }
 
-// The model on the readable photographs of `batch`, as one batch; the time is shared out evenly.
-void predict(SeqNet& model, std::vector<Work>& batch, const InferenceSettings& inference, double& stage_seconds) {
+// The model (or the ensemble's models) on the readable photographs of `batch`, as one batch; the
+// time is shared out evenly.
+void predict(const std::vector<SeqNet*>& models, std::vector<Work>& batch, const InferenceSettings& inference,
+             double& stage_seconds) {
   const auto start = std::chrono::steady_clock::now();
   std::vector<Image> photos;
   for (const Work& work : batch)
     if (work.error.empty()) photos.push_back(work.rgb);
   if (photos.empty()) return;
-  std::vector<Prediction> predictions = predict_images(model, photos, inference);
+  std::vector<Prediction> predictions = predict_images(models, photos, inference);
   const double seconds = seconds_since(start), each = seconds / double(photos.size());
   stage_seconds += seconds;
   size_t next = 0;
@@ -163,13 +165,14 @@ ManifestRow finish(Work& work, const PipelineSettings& settings, StageSeconds& s
   return row;
 }
 
-StageSeconds run_sequentially(SeqNet& model, const std::vector<InputPhoto>& photos, const PipelineSettings& settings,
+StageSeconds run_sequentially(const std::vector<SeqNet*>& models, const std::vector<InputPhoto>& photos,
+                              const PipelineSettings& settings,
                               const std::function<void(const ManifestRow&)>& on_finished) {
   StageSeconds stages;
   for (const InputPhoto& photo : photos) {
     std::vector<Work> one;
     one.push_back(decode(photo, stages.decode));
-    predict(model, one, settings.inference, stages.model);
+    predict(models, one, settings.inference, stages.model);
     on_finished(finish(one.front(), settings, stages));
   }
   return stages;
@@ -177,10 +180,10 @@ StageSeconds run_sequentially(SeqNet& model, const std::vector<InputPhoto>& phot
 
 }  // namespace
 
-StageSeconds run_prediction_pipeline(SeqNet& model, const std::vector<InputPhoto>& photos,
+StageSeconds run_prediction_pipeline(const std::vector<SeqNet*>& models, const std::vector<InputPhoto>& photos,
                                      const PipelineSettings& settings,
                                      const std::function<void(const ManifestRow&)>& on_finished) {
-  if (settings.sequential) return run_sequentially(model, photos, settings, on_finished);
+  if (settings.sequential) return run_sequentially(models, photos, settings, on_finished);
 
   StageSeconds stages;  // each field written by its stage's thread only, read after the joins
   const size_t depth = size_t(2 * std::max(1, settings.batch));
@@ -222,7 +225,7 @@ StageSeconds run_prediction_pipeline(SeqNet& model, const std::vector<InputPhoto
         }
         batch.push_back(std::move(*work));
       }
-      predict(model, batch, settings.inference, stages.model);
+      predict(models, batch, settings.inference, stages.model);
       for (Work& work : batch)
         if (!predicted.push(std::move(work))) more = false;
     }

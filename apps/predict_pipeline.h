@@ -2,7 +2,7 @@
 // overlapped. Three stages joined by small bounded queues:
 //
 //   reader thread: read + decode photograph i+1, i+2   (ImageError -> an error row, not the end)
-//   caller thread: the model on up to `batch` decoded photographs at once
+//   caller thread: the model (or each model of an ensemble) on up to `batch` decoded photographs at once
 //   writer thread: post-processing, the manifest's fractions, the five PNGs of photograph i-1
 //                  (and its vascular measures with --measures)
 //
@@ -28,7 +28,7 @@ struct PipelineSettings {
   bool postprocess = true;
   PostprocessSettings postprocess_settings;
   std::filesystem::path out;
-  std::string model_sha256;  // copied into every row
+  std::string model_sha256;  // copied into every row (an ensemble's: its members', joined by '+')
   int batch = 1;             // photographs per forward of the model
   bool sequential = false;
   bool measures = false;                        // --measures: the vascular measures into each row
@@ -44,11 +44,12 @@ struct StageSeconds {
   double measures = 0;                        // the part of finish spent on the measures
 };
 
-// Predicts every photograph of `photos` and writes its maps (predict_outputs.h). `on_finished` is
+// Predicts every photograph of `photos` with `models` (one, or an ensemble whose maps are averaged:
+// model/inference.h) and writes its maps (predict_outputs.h). `on_finished` is
 // called once per photograph, in the order of `photos`, from one thread at a time, with its row
 // (status ok, or error with the reason). A failure other than an unreadable photograph (a full
 // disk, a GPU error) stops the stages and is rethrown here.
-StageSeconds run_prediction_pipeline(SeqNet& model, const std::vector<InputPhoto>& photos,
+StageSeconds run_prediction_pipeline(const std::vector<SeqNet*>& models, const std::vector<InputPhoto>& photos,
                                      const PipelineSettings& settings,
                                      const std::function<void(const ManifestRow&)>& on_finished);
 

@@ -172,14 +172,10 @@ std::vector<Image> square_maps(SeqNet& model, const std::vector<Image>& squares,
   return maps;
 }
 
-}  // namespace
-
-Prediction predict_image(SeqNet& model, const Image& photo, const InferenceSettings& settings) {
-  return predict_images(model, {photo}, settings).front();
-}
-
-std::vector<Prediction> predict_images(SeqNet& model, const std::vector<Image>& photos,
-                                       const InferenceSettings& settings) {
+// One model's three maps of each photograph at the working size (channels vessel, artery, vein),
+// the mirror images' maps averaged in with `flips`.
+std::vector<Image> working_size_maps(SeqNet& model, const std::vector<Image>& photos,
+                                     const InferenceSettings& settings) {
   settings.validate(model.config());
   std::vector<Image> squares;
   for (const Image& photo : photos) {
@@ -202,6 +198,32 @@ std::vector<Prediction> predict_images(SeqNet& model, const std::vector<Image>& 
     for (Image& m : maps)
       for (float& p : m.pixels) p *= 0.25f;
   }
+  return maps;
+}
+
+}  // namespace
+
+Prediction predict_image(SeqNet& model, const Image& photo, const InferenceSettings& settings) {
+  return predict_images(model, {photo}, settings).front();
+}
+
+std::vector<Prediction> predict_images(SeqNet& model, const std::vector<Image>& photos,
+                                       const InferenceSettings& settings) {
+  return predict_images(std::vector<SeqNet*>{&model}, photos, settings);
+}
+
+std::vector<Prediction> predict_images(const std::vector<SeqNet*>& models, const std::vector<Image>& photos,
+                                       const InferenceSettings& settings) {
+  if (models.empty()) throw std::invalid_argument("predict_images: no model given");
+  std::vector<Image> maps = working_size_maps(*models.front(), photos, settings);
+  for (size_t m = 1; m < models.size(); ++m) {
+    const std::vector<Image> more = working_size_maps(*models[m], photos, settings);
+    for (size_t k = 0; k < maps.size(); ++k)
+      for (size_t i = 0; i < maps[k].pixels.size(); ++i) maps[k].pixels[i] += more[k].pixels[i];
+  }
+  if (models.size() > 1)
+    for (Image& m : maps)
+      for (float& p : m.pixels) p /= float(models.size());
 
   std::vector<Prediction> out;
   for (size_t k = 0; k < photos.size(); ++k) {

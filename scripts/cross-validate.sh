@@ -23,6 +23,10 @@
 # of RUN/score/ and whose summary is OUT/summary-NAME.json (the default scores stay as they are).
 #   SCORE_ONLY=1 SCORE_NAME=flips PREDICT_OPTIONS=--flips bash scripts/cross-validate.sh cv/candidate 4
 # A variant's scores are kept until the fold's model changes; delete RUN/NAME to score it again.
+# In PREDICT_OPTIONS, {fold} stands for the fold's number: an ensemble of this recipe's fold model
+# and another recipe's model of the same fold (trained on the same split) is
+#   SCORE_ONLY=1 SCORE_NAME=with-b PREDICT_OPTIONS="--weights cv/candidate-b/fold-{fold}/model.safetensors" \
+#     bash scripts/cross-validate.sh cv/candidate 4
 # PARTS=validation scores the validation photographs only (a quarter of the time; the summary's
 # training column is then left out). WEIGHTS=trained scores, for a run trained with --ema, the
 # weights of its last step instead of their average (`seqnet export --trained-weights`, into
@@ -121,8 +125,10 @@ for k in $(seq 1 "$folds"); do
     for d in "$base"/*/; do inputs+=(-i "${d%/}/images"); data+=(--data "${d%/}"); done
     echo "cross-validate: fold $k: predicting and scoring its $part photographs${PREDICT_OPTIONS:+ (${PREDICT_OPTIONS})}" >&2
     mkdir -p "$scores"
+    fold_options=()
+    for option in ${predict_options[@]+"${predict_options[@]}"}; do fold_options+=("${option//\{fold\}/$k}"); done
     "$seqnet" predict "${inputs[@]}" -o "$scores/$part-maps" --weights "$model" \
-      ${predict_options[@]+"${predict_options[@]}"} >/dev/null 2>&1
+      ${fold_options[@]+"${fold_options[@]}"} >/dev/null 2>&1
     "$seqnet" evaluate --pred "$scores/$part-maps" "${data[@]}" --json "$scores/$part.json" >/dev/null
   done
 done

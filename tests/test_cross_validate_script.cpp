@@ -1,7 +1,7 @@
 // test_cross_validate_script.cpp: scripts/cross-validate.sh, the tool behind every cross-validated
 // figure of docs/MODEL.md, run end to end on two tiny synthetic datasets: two folds trained for a
-// few steps, scored the default way, then a prediction variant scored beside it without touching
-// the default scores, and the variants it must refuse.
+// few steps, scored the default way, then prediction variants (flips; an ensemble) scored beside it
+// without touching the default scores, and the variants it must refuse.
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -91,6 +91,24 @@ TEST(CrossValidateScript, ScoresFoldsAndKeepsAVariantApartFromTheDefaultScores) 
   EXPECT_FALSE(fs::exists(dir.str("cv/fold-2/flips/training.json")));
   // The default scores are those of before.
   EXPECT_EQ(nlohmann::json::parse(test::read_text(dir.str("cv/summary.json"))), summary);
+
+  // An ensemble variant: {fold} in PREDICT_OPTIONS is the fold's number. The fold's own model
+  // given again scores as the model alone (an ensemble of one model twice is that model's maps).
+  ASSERT_EQ(run_script(dir,
+                       "SCORE_ONLY=1 SCORE_NAME=self PARTS=validation "
+                       "PREDICT_OPTIONS='--weights cv/fold-{fold}/model.safetensors'",
+                       "cv 2", output),
+            0)
+      << output;
+  const nlohmann::json self = nlohmann::json::parse(test::read_text(dir.str("cv/summary-self.json")));
+  for (int k = 0; k < 2; ++k) {
+    EXPECT_EQ(self["folds"][k]["av_all"], summary["folds"][k]["av_all"]) << "fold " << k + 1;
+    EXPECT_EQ(self["folds"][k]["vessel_auc"], summary["folds"][k]["vessel_auc"]) << "fold " << k + 1;
+    const std::string fold = "fold-" + std::to_string(k + 1);
+    const std::string maps = dir.str("cv/" + fold + "/self/validation-maps");
+    const auto record = nlohmann::json::parse(test::read_text(maps + "/predict.json"));
+    EXPECT_EQ(record["weights"], "cv/" + fold + "/model.safetensors + cv/" + fold + "/model.safetensors");
+  }
 
   // Variants that would write over the default scores, and settings it does not know.
   for (const std::string env : {"SCORE_ONLY=1 PREDICT_OPTIONS=--flips", "SCORE_ONLY=1 WEIGHTS=trained",

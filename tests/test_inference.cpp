@@ -194,6 +194,44 @@ TEST(Inference, SeveralPhotographsAtOnceEqualEachAlone) {
   }
 }
 
+// An ensemble's maps are the mean of its models' maps. Each model sees the photograph as it was
+// trained to: the second one normalises it per field of view, the first does not. The means are
+// taken at the working size and resized back once; the resize is linear, so this equals the mean
+// of the models' own predictions up to float rounding. An ensemble of one model twice is that
+// model exactly ((p + p) / 2 = p in floats).
+TEST(Inference, AnEnsembleIsTheMeanOfItsModels) {
+  ModelConfig normalising = test::tiny_model_config();
+  normalising.input_norm = InputNorm::fov;
+  SeqNet first(test::tiny_model_config(), Device::cpu, DType::f32, 4);
+  SeqNet second(normalising, Device::cpu, DType::f32, 9);
+  const std::vector<Image> photos = {test_photo(75, 53, 1), test_photo(40, 64, 2)};
+  InferenceSettings settings;
+  settings.size = 64;
+  const std::vector<Prediction> a = predict_images(first, photos, settings);
+  const std::vector<Prediction> b = predict_images(second, photos, settings);
+  const std::vector<Prediction> both = predict_images(std::vector<SeqNet*>{&first, &second}, photos, settings);
+  const std::vector<Prediction> twice = predict_images(std::vector<SeqNet*>{&first, &first}, photos, settings);
+  ASSERT_EQ(both.size(), photos.size());
+  auto mean = [](const std::vector<float>& x, const std::vector<float>& y) {
+    std::vector<float> m(x.size());
+    for (size_t i = 0; i < x.size(); ++i) m[i] = 0.5f * (x[i] + y[i]);
+    return m;
+  };
+  for (size_t k = 0; k < photos.size(); ++k) {
+    const std::string which = "photograph " + std::to_string(k);
+    expect_probability_maps(both[k], photos[k].width, photos[k].height);
+    EXPECT_LE(max_difference(both[k].vessel, mean(a[k].vessel, b[k].vessel)), 1e-5f) << which;
+    EXPECT_LE(max_difference(both[k].artery, mean(a[k].artery, b[k].artery)), 1e-5f) << which;
+    EXPECT_LE(max_difference(both[k].vein, mean(a[k].vein, b[k].vein)), 1e-5f) << which;
+    // Both members count: the mean is neither model's maps.
+    EXPECT_GT(max_difference(both[k].artery, a[k].artery), 1e-3f) << which;
+    EXPECT_GT(max_difference(both[k].artery, b[k].artery), 1e-3f) << which;
+    EXPECT_EQ(max_difference(twice[k].vessel, a[k].vessel), 0.0f) << which;
+    EXPECT_EQ(max_difference(twice[k].vein, a[k].vein), 0.0f) << which;
+  }
+  EXPECT_THROW(predict_images(std::vector<SeqNet*>{}, photos, settings), std::invalid_argument);
+}
+
 TEST(Inference, SizesThatAreNotMultiplesArePadded) {
   SeqNet model(test::tiny_model_config(), Device::cpu, DType::f32, 5);
   const Image photo = test_photo(40, 30, 4);

@@ -10,6 +10,7 @@
 
 #include "io/image.h"
 #include "io/safetensors.h"
+#include "io/sha256.h"
 #include "model/weights.h"
 #include "test_support.h"
 
@@ -83,6 +84,46 @@ TEST(PredictCommand, TiledWithoutPostprocessingSucceeds) {
   const auto record = nlohmann::json::parse(read_text(dir.str("out/predict.json")));
   EXPECT_EQ(record["tiled"], true);
   EXPECT_EQ(record["postprocess"], false);
+}
+
+// Several --weights are an ensemble: the maps are the mean of the models' (a model given twice
+// gives its own maps exactly), predict.json and the table name every member in order, and maps
+// made by another ensemble are not taken for finished ones.
+TEST(PredictCommand, SeveralWeightsAreAnEnsemble) {
+  test::TempDir dir;
+  const std::string first = save_tiny_model(dir);
+  const std::string second = dir.str("second.safetensors");
+  save_weights(second, SeqNet(test::tiny_model_config(), Device::cpu, DType::f32, 3));
+  write_png(dir.str("photo.png"), gradient_photo(50, 45));
+  auto predict = [&](const std::string& weights, const std::string& out) {
+    return run_program("predict -i " + dir.str("photo.png") + " -o " + dir.str(out) + weights + " --size 64 --device cpu",
+                       dir);
+  };
+
+  ASSERT_EQ(predict(" --weights " + first, "one"), 0) << read_text(dir.str("stderr.txt"));
+  ASSERT_EQ(predict(" --weights " + first + " --weights " + first, "twice"), 0) << read_text(dir.str("stderr.txt"));
+  ASSERT_EQ(predict(" --weights " + first + " --weights " + second, "both"), 0) << read_text(dir.str("stderr.txt"));
+  EXPECT_NE(read_text(dir.str("stderr.txt")).find("an ensemble of 2 models"), std::string::npos)
+      << read_text(dir.str("stderr.txt"));
+  for (const char* map : {"out_seg", "out_art", "out_vei"}) {
+    const std::string file = std::string("/") + map + "/photo.png";
+    EXPECT_EQ(read_image(dir.str("one" + file)).pixels, read_image(dir.str("twice" + file)).pixels) << map;
+  }
+  EXPECT_NE(read_image(dir.str("one/out_art/photo.png")).pixels, read_image(dir.str("both/out_art/photo.png")).pixels);
+
+  const std::string hashes = sha256_file_hex(first) + "+" + sha256_file_hex(second);
+  const auto record = nlohmann::json::parse(read_text(dir.str("both/predict.json")));
+  EXPECT_EQ(record["weights"], first + " + " + second);
+  EXPECT_EQ(record["weights_sha256"], hashes);
+  EXPECT_NE(read_text(dir.str("both/manifest/shard-0-of-1.csv")).find(hashes), std::string::npos);
+
+  // The same folder with one of the two models: the maps there are the ensemble's, so it refuses.
+  EXPECT_EQ(predict(" --weights " + first, "both"), 2);
+  const std::string refusal = read_text(dir.str("stderr.txt"));
+  EXPECT_NE(refusal.find("weights_sha256"), std::string::npos) << refusal;
+  // A member that is not there is named.
+  EXPECT_NE(predict(" --weights " + first + " --weights " + dir.str("missing.safetensors"), "missing"), 0);
+  EXPECT_NE(read_text(dir.str("stderr.txt")).find("missing.safetensors"), std::string::npos);
 }
 
 // Sets an environment variable for the programs a test starts, and restores it after.

@@ -447,6 +447,47 @@ TEST(CrossValidatedRun, WritesItsSplitKeepsTheAverageAndExportsIt) {
   EXPECT_EQ(ema->config().input_norm, InputNorm::fov);
 }
 
+// --split-seed: runs of another seed on the same folds (an ensemble's members, cross-validated)
+// validate on the same photographs and start from other weights; without it the seed moves the
+// folds too. A run stored before the option split by its seed.
+TEST(CrossValidatedRun, ASplitSeedKeepsTheFoldsWhileTheSeedChangesTheRest) {
+  test::TempDir dir;
+  write_synthetic_set(dir.str("a"), 5, 3, 96, 96);
+  write_synthetic_set(dir.str("b"), 4, 4, 96, 96);
+  auto run = [&](const std::string& name, uint64_t seed, uint64_t split_seed) {
+    TrainSettings s;
+    s.data_dirs = {dir.str("a"), dir.str("b")};
+    s.run_dir = dir.str(name);
+    s.model = test::tiny_model_config();
+    s.size = 64;
+    s.crop = 32;
+    s.batch = 2;
+    s.crops_per_image = 1;
+    s.epochs = 1;
+    s.steps_per_epoch = 1;
+    s.seed = seed;
+    s.split_seed = split_seed;
+    s.folds = 3;
+    s.fold = 2;
+    EXPECT_EQ(train(s, nullptr).steps, 1);
+    return std::pair{nlohmann::json::parse(test::read_text(dir.str(name + "/split.json"))),
+                     read_safetensors(dir.str(name + "/last.safetensors"))};
+  };
+  const auto [split_first, first] = run("first", 3, 3);
+  const auto [split_member, member] = run("member", 4, 3);
+  const auto [split_other, other] = run("other", 4, 4);
+  EXPECT_EQ(split_member["validation"], split_first["validation"]);
+  EXPECT_NE(split_other["validation"], split_first["validation"]);
+  const std::string weight = "seg.unet.enc.0.conv1.weight";
+  EXPECT_NE(member.tensors.at(weight).to_floats(), first.tensors.at(weight).to_floats());
+  const nlohmann::json stored = nlohmann::json::parse(member.metadata.at("settings"));
+  EXPECT_EQ(stored["split_seed"], 3);
+  EXPECT_EQ(stored["seed"], 4);
+  nlohmann::json older = stored;
+  older.erase("split_seed");
+  EXPECT_EQ(TrainSettings::from_json(older).effective_split_seed(), 4u);
+}
+
 TEST(CrossValidatedRun, BadCombinationsAreRefusedWithTheReason) {
   TrainSettings s;
   s.data_dirs = {"d"};

@@ -58,6 +58,7 @@ nlohmann::json TrainSettings::to_json() const {
           {"steps_per_epoch", steps_per_epoch},
           {"lr", lr},
           {"seed", seed},
+          {"split_seed", effective_split_seed()},
           {"workers", workers},
           {"val_fraction", val_fraction},
           {"folds", folds},
@@ -86,6 +87,8 @@ TrainSettings TrainSettings::from_json(const nlohmann::json& j) {
     *field = json_integer<int>(j.at(key), key);
   s.lr = json_real<double>(j.at("lr"), "lr");
   s.seed = json_integer<uint64_t>(j.at("seed"), "seed");
+  // Runs written before --split-seed split by their seed.
+  if (j.contains("split_seed")) s.split_seed = json_integer<uint64_t>(j.at("split_seed"), "split_seed");
   s.val_fraction = json_real<double>(j.at("val_fraction"), "val_fraction");
   // Runs written before cross-validation, selection, the average and the targets existed.
   if (j.contains("folds")) s.folds = json_integer<int>(j.at("folds"), "folds");
@@ -229,7 +232,8 @@ struct Split {
 
 Split split_images(LoadedImages loaded, const TrainSettings& s) {
   const std::vector<bool> validates =
-      validation_images(loaded.dataset, SplitSettings{synth::derive_seed(s.seed, kSplitStream), s.val_fraction, s.folds, s.fold});
+      validation_images(loaded.dataset, SplitSettings{synth::derive_seed(s.effective_split_seed(), kSplitStream),
+                                                      s.val_fraction, s.folds, s.fold});
   Split split;
   for (size_t i = 0; i < loaded.images.size(); ++i)
     (validates[i] ? split.validation : *split.training).push_back(std::move(loaded.images[i]));

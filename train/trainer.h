@@ -23,6 +23,7 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -56,6 +57,11 @@ struct TrainSettings {
   int steps_per_epoch = 0;   // 0: 100 * training images / batch, as the original
   double lr = 1e-3;
   uint64_t seed = 0;
+  // The seed of the validation split alone (the folds, or the val_fraction hold-out); unset:
+  // `seed`. Runs of other seeds on the same split differ only in their initialisation and
+  // batches: the members of a cross-validated ensemble (docs/MODEL.md).
+  std::optional<uint64_t> split_seed;
+  uint64_t effective_split_seed() const { return split_seed.value_or(seed); }
   int workers = 2;           // batch-preparing threads
   double val_fraction = 0.1; // of the images (at least one) held out for validation
   // Cross-validation (folds >= 2): every dataset's images are dealt into `folds` folds (stratified:
