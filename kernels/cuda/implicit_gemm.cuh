@@ -49,11 +49,11 @@
 // the 64-row tiles, 4 x 8 on 32 x 128, 8 x 4 on 32 x 64, 4 x 4 on the 16-row tiles). Thread (ty, tx) owns the TM rows
 // ty*TM..ty*TM+TM-1 and the TC columns g*4*CT + tx*4 + {0..3}, g < TC/4, so a warp's float4 reads
 // of a shared row touch 4 CT consecutive floats (no bank conflicts) and each thread does TM*TC
-// FMAs per TM/4 + TC/4 shared loads. The reduction advances
-// BK = 8 per step: the next slice is fetched into registers while the current one is multiplied
-// out of shared memory (two shared buffers, one barrier per step). Shared rows are padded by 4
-// floats so the transposing stores (8 reduction indices x 4 rows per warp) land in 32 different
-// banks.
+// FMAs per TM/4 + TC/4 shared loads. The reduction advances BK = 8 rows (one slice) per step,
+// two slices on the 32 x 128 tile (kGemmSlices): the next step is fetched into registers while
+// the current one is multiplied out of shared memory (two shared buffers, one barrier per step).
+// The gathered elements are predicated loads (load_if_below). Shared rows are padded by 4 floats
+// so the transposing stores (8 reduction indices x 4 rows per warp) land in 32 different banks.
 //
 // BM = 32 for M <= 32 (SeqNet's 32-channel level and refiners, where a 64-row tile would be half
 // padding), and in FP32 BM = 16 for M <= 16 (the first level of a width-16 model, the shipped
@@ -149,11 +149,67 @@ struct HasStridedB<Op, std::void_t<decltype(Op::b_row_stride(std::declval<const 
 template <class Op>
 constexpr bool kStridedB = HasStridedB<Op>::value;
 
-template <int BM, int TN, int Pad>
+// An Op whose A element is a_row_source(row, k)[a_slice_offset(slice)] (the convolutions; the TF32
+// tile needs it): the FP32 tile then finds its A pointer once and adds the slice's offset.
+template <class Op, class = void>
+struct HasRowSourceA : std::false_type {};
+template <class Op>
+struct HasRowSourceA<Op, std::void_t<decltype(Op::a_slice_offset(std::declval<const typename Op::Slice&>()))>>
+    : std::true_type {};
+template <class Op>
+constexpr bool kRowSourceA = HasRowSourceA<Op>::value;
+
+// f(std::integral_constant<int, 0>{}), ..., f(std::integral_constant<int, N - 1>{}): a loop whose
+// index is a constant in each body (for the copies' immediate offsets).
+template <int N, class F>
+__device__ __forceinline__ void unrolled(F&& f) {
+  [&]<int... S>(std::integer_sequence<int, S...>) { (f(std::integral_constant<int, S>{}), ...); }(
+      std::make_integer_sequence<int, N>{});
+}
+
+// p, with the compiler no longer knowing how it was computed: a pointer found once stays one
+// register pair, to which each step adds its offset, instead of being rebuilt from its index
+// (three 64-bit instructions a copy where one does).
+template <class T>
+__device__ __forceinline__ T* opaque(T* p) {
+#if defined(__CUDA_ARCH__)
+  asm("" : "+l"(p));
+#endif
+  return p;
+}
+
+// *p if index < count, else 0: one compare and one predicated load (PTX: setp, mov, @p ld), where
+// `index < count ? __ldg(p) : 0.f` becomes a branch around the load in NVVM's PTX (a setp, a mov,
+// a branch and the load: ptxas turns such short branches into predicated loads itself, so the
+// saving is mostly in the PTX that scripts/ptx-mix.sh counts). INDEX is a constant.
+template <int INDEX>
+__device__ __forceinline__ float load_if_below(const float* p, int count) {
+#if defined(__CUDA_ARCH__)
+  float v;
+  asm("{\n\t.reg .pred %%below;\n\tsetp.gt.s32 %%below, %2, %3;\n\tmov.b32 %0, 0;\n\t"
+      "@%%below ld.global.nc.f32 %0, [%1];\n\t}"
+      : "=f"(v)
+      : "l"(p), "r"(count), "n"(INDEX));
+  return v;
+#else
+  return INDEX < count ? __ldg(p) : 0.f;
+#endif
+}
+
+// Slices of BK reduction rows that gemm_kernel multiplies between two barriers: 2 on the 32 x 128
+// tile (4 x 8 outputs a thread), whose step's fixed part (the barrier, the loop, the shared
+// buffers' addresses) is then shared by 512 FMAs a thread, as on the 64-row tiles with one. The
+// 32 x 64 tile keeps 1: with 2 it needed more than the 96 registers its 10 blocks a multiprocessor
+// (gemm_plan) allow; the 64-row tiles (more staging registers would cost a block a
+// multiprocessor) and the 16-row tiles (bound by their 4 x 4 thread tile) keep 1 too.
+template <int BM, int TN>
+constexpr int kGemmSlices = BM == 32 && TN == 8 ? 2 : 1;
+
+template <int BM, int TN, int Pad, int Slices = 1>
 struct Tiles {
   static constexpr int BN = 16 * TN;
-  float a[2][BK][BM + Pad];  // a[buffer][r][m]: the A slice, stored transposed
-  float b[2][BK][BN + Pad];  // b[buffer][r][q]
+  float a[2][Slices * BK][BM + Pad];  // a[buffer][r][m]: the A slices, stored transposed
+  float b[2][Slices * BK][BN + Pad];  // b[buffer][r][q]
 };
 
 // acc (TM x TC) += A slice (BK x TM of the thread's rows)^T * B slice (BK x TC of its columns,
@@ -274,7 +330,8 @@ __global__ void __launch_bounds__(ThreadTile<BM, TN>::threads, (gemm_min_blocks<
   constexpr int kBPerThread = BK * BN / kThreads;  // B elements each thread loads per step
   constexpr int kBRowStride = kThreads / BN;       // reduction rows between them
   static_assert(kThreads >= BN, "a thread gathers one pixel column of B");
-  __shared__ __align__(16) Tiles<BM, TN, kPad> tiles;
+  constexpr int kSlices = kGemmSlices<BM, TN>, kStepRows = kSlices * BK;
+  __shared__ __align__(16) Tiles<BM, TN, kPad, kSlices> tiles;
 
   const int t = threadIdx.x, tx = t % CT, ty = t / CT;
   const int64_t Q = int64_t(N) * H * W;
@@ -284,13 +341,13 @@ __global__ void __launch_bounds__(ThreadTile<BM, TN>::threads, (gemm_min_blocks<
 
   // A loads: kAPerThread per thread, reduction index a_r = t % 8, rows a_m + kARowStride s.
   const int a_r = t % BK, a_m = t / BK;
-  bool a_valid[kAPerThread];
-#pragma unroll
-  for (int s = 0; s < kAPerThread; ++s) a_valid[s] = m0 + a_m + kARowStride * s < M;
+  const int a_rows = M - m0 - a_m;  // its rows a_m + kARowStride s that exist: kARowStride s < a_rows
   // A's rows are evenly spaced (a_row_stride): one Row, the first, and a pointer walked
-  // kARowStride rows at a time (its address may lie past A's last row; only rows a_valid load).
+  // kARowStride rows at a time (its address may lie past A's last row; only rows below a_rows load).
   const typename Op::Row a_row = Op::row(args, m0 + a_m);
   const int64_t a_step_bytes = int64_t(sizeof(float)) * kARowStride * Op::a_row_stride(args);
+  const float* a_first = nullptr;  // kRowSourceA: A(a_m, r0 + a_r) is a_first[a_slice_offset(slice)]
+  if constexpr (kRowSourceA<Op>) a_first = opaque(Op::a_row_source(args, a_row, a_r));
   // B loads: one fixed pixel column per thread (its Column found once), rows b_r + kBRowStride s.
   // (With kThreads == BN every thread loads all BK rows of its column: b_r is 0, and known to be.)
   const int b_q = t % BN, b_r = kThreads == BN ? 0 : t / BN;
@@ -301,42 +358,71 @@ __global__ void __launch_bounds__(ThreadTile<BM, TN>::threads, (gemm_min_blocks<
   int64_t b_step_bytes = 0;  // between a thread's B rows, for kStridedB ops
   if constexpr (kStridedB<Op>) b_step_bytes = int64_t(sizeof(float)) * kBRowStride * Op::b_row_stride(args);
 
-  float a_reg[kAPerThread], b_reg[kBPerThread];
-  // The slice's rows; with Op::kFullSteps (R and so r_end a multiple of BK) every row is < r_end.
-  auto fetch = [&](int r0) {
-    const bool a_in_range = Op::kFullSteps || r0 + a_r < r_end;
+  float a_reg[kSlices][kAPerThread], b_reg[kSlices][kBPerThread];
+  // Slice h of a step: rows r0 .. r0 + BK - 1 (`slice` describes them), zeros unless `live`; with
+  // Op::kFullSteps (R and so r_end a multiple of BK) every row of a live slice is < r_end.
+  auto fetch_slice = [&](int h, int r0, bool live) {
+    const bool a_in_range = live && (Op::kFullSteps || r0 + a_r < r_end);
     {  // row a_m's element, then kARowStride rows on each: one add and a predicated load
-      const bool present = a_in_range && Op::a_present(args, slice, a_r);
-      const char* source = reinterpret_cast<const char*>(Op::a_source(args, slice, a_row, r0, a_r));
-#pragma unroll
-      for (int s = 0; s < kAPerThread; ++s, source += a_step_bytes)
-        a_reg[s] = a_valid[s] && present ? __ldg(reinterpret_cast<const float*>(source)) : 0.f;
+      bool present;
+      const char* source;
+      if constexpr (kRowSourceA<Op>) {
+        present = a_in_range && a_r < Op::a_count(args, slice);
+        source = reinterpret_cast<const char*>(a_first + Op::a_slice_offset(slice));
+      } else {
+        present = a_in_range && Op::a_present(args, slice, a_r);
+        source = reinterpret_cast<const char*>(Op::a_source(args, slice, a_row, r0, a_r));
+      }
+      const int rows = present ? a_rows : 0;
+      unrolled<kAPerThread>([&](auto s) {
+        constexpr int i = decltype(s)::value;
+        a_reg[h][i] = load_if_below<kARowStride * i>(reinterpret_cast<const float*>(source), rows);
+        source += a_step_bytes;
+      });
     }
-    const int rows = !q_valid ? 0 : Op::kFullSteps ? BK : r_end - r0;
+    const int rows = !q_valid || !live ? 0 : Op::kFullSteps ? BK : r_end - r0;
     const typename Op::Gather gather = Op::gather(args, slice, column, r0, rows);
     if constexpr (kStridedB<Op>) {
       // Row b_r's address, then kBRowStride rows on each: one add and a compare per element.
       const char* source = reinterpret_cast<const char*>(Op::b_source(gather, b_r));
       const int count = Op::b_count(gather) - b_r;
-#pragma unroll
-      for (int s = 0; s < kBPerThread; ++s, source += b_step_bytes)
-        b_reg[s] = kBRowStride * s < count ? __ldg(reinterpret_cast<const float*>(source)) : 0.f;
+      unrolled<kBPerThread>([&](auto s) {
+        constexpr int i = decltype(s)::value;
+        b_reg[h][i] = load_if_below<kBRowStride * i>(reinterpret_cast<const float*>(source), count);
+        source += b_step_bytes;
+      });
     } else {
 #pragma unroll
-      for (int s = 0; s < kBPerThread; ++s) b_reg[s] = Op::b(args, gather, b_r + kBRowStride * s);
+      for (int s = 0; s < kBPerThread; ++s) b_reg[h][s] = Op::b(args, gather, b_r + kBRowStride * s);
+    }
+  };
+  // Step j: its first slice (`slice` is at it), then the others, each after Op::next; a slice past
+  // the split's last (the last step of an odd number of slices) is zeros, its loads predicated
+  // off (next() past R only computes offsets nothing reads).
+  const int slices = r_end > r_begin ? (r_end - r_begin + BK - 1) / BK : 0;
+  auto fetch = [&](int j) {
+    const int r0 = r_begin + j * kStepRows;
+    fetch_slice(0, r0, true);
+#pragma unroll
+    for (int h = 1; h < kSlices; ++h) {
+      Op::next(args, slice);
+      fetch_slice(h, r0 + h * BK, kSlices * j + h < slices);
     }
   };
   auto store = [&](int buffer) {
 #pragma unroll
-    for (int s = 0; s < kAPerThread; ++s) tiles.a[buffer][a_r][a_m + kARowStride * s] = a_reg[s];
+    for (int h = 0; h < kSlices; ++h) {
 #pragma unroll
-    for (int s = 0; s < kBPerThread; ++s) tiles.b[buffer][b_r + kBRowStride * s][b_q] = b_reg[s];
+      for (int s = 0; s < kAPerThread; ++s) tiles.a[buffer][h * BK + a_r][a_m + kARowStride * s] = a_reg[h][s];
+#pragma unroll
+      for (int s = 0; s < kBPerThread; ++s) tiles.b[buffer][h * BK + b_r + kBRowStride * s][b_q] = b_reg[h][s];
+    }
   };
 
   float acc[TM][TC] = {};
-  const int steps = r_end > r_begin ? (r_end - r_begin + BK - 1) / BK : 0;
+  const int steps = (slices + kSlices - 1) / kSlices;
   if (steps > 0) {  // R = 0 (a bias-only output) loads nothing
-    fetch(r_begin);
+    fetch(0);
     store(0);
   }
   __syncthreads();
@@ -345,9 +431,11 @@ __global__ void __launch_bounds__(ThreadTile<BM, TN>::threads, (gemm_min_blocks<
     const bool more = step + 1 < steps;
     if (more) {  // global loads in flight during the multiply
       Op::next(args, slice);
-      fetch(r_begin + (step + 1) * BK);
+      fetch(step + 1);
     }
-    multiply_slice<BM, BN, TM, TC>(acc, tiles.a[current], tiles.b[current], ty, tx);
+#pragma unroll
+    for (int h = 0; h < kSlices; ++h)
+      multiply_slice<BM, BN, TM, TC>(acc, tiles.a[current] + h * BK, tiles.b[current] + h * BK, ty, tx);
     if (more) store(current ^ 1);  // that buffer's readers finished before the last barrier
     __syncthreads();
   }
@@ -359,25 +447,6 @@ __global__ void __launch_bounds__(ThreadTile<BM, TN>::threads, (gemm_min_blocks<
 }
 
 // ---- The TF32 tile (see the top of the file) ---------------------------------------------------
-
-// f(std::integral_constant<int, 0>{}), ..., f(std::integral_constant<int, N - 1>{}): a loop whose
-// index is a constant in each body (for the copies' immediate offsets).
-template <int N, class F>
-__device__ __forceinline__ void unrolled(F&& f) {
-  [&]<int... S>(std::integer_sequence<int, S...>) { (f(std::integral_constant<int, S>{}), ...); }(
-      std::make_integer_sequence<int, N>{});
-}
-
-// p, with the compiler no longer knowing how it was computed: a pointer found once stays one
-// register pair, to which each step adds its offset, instead of being rebuilt from its index
-// (three 64-bit instructions a copy where one does).
-template <class T>
-__device__ __forceinline__ T* opaque(T* p) {
-#if defined(__CUDA_ARCH__)
-  asm("" : "+l"(p));
-#endif
-  return p;
-}
 
 // Blocks of the TF32 tile a multiprocessor holds, which its __launch_bounds__ asks ptxas to allow
 // and gemm_plan counts on (ptxas, sm_90): 64x128 125 registers at 4 blocks of 128 threads (128 at

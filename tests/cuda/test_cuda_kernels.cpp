@@ -103,7 +103,7 @@ std::string name_of(const ConvShape& s) {
 const std::vector<ConvShape> kConvShapes = {
     {3, 5, 37, 53, 7, 3},   {3, 5, 37, 53, 7, 1},   {2, 5, 1, 1, 7, 3},     {1, 64, 36, 36, 64, 3},
     {2, 16, 96, 96, 96, 3}, {2, 70, 9, 11, 130, 1}, {2, 32, 23, 29, 2, 1}, {1, 32, 24, 40, 32, 3},
-    {2, 33, 64, 64, 1, 1},  {2, 2, 64, 64, 33, 1},
+    {2, 33, 64, 64, 1, 1},  {2, 2, 64, 64, 33, 1},  {1, 40, 28, 32, 20, 3},
 };
 
 // The CPU twin's results for one shape: y, dx, and dw/db after accumulating twice onto dw0/db0.
@@ -287,7 +287,14 @@ TEST(CudaKernelConv2d, TestShapesReachEveryTileTheSplitsAndTheThinPath) {
   EXPECT_EQ(backward_weight(level0).tile_rows, 32);
   EXPECT_EQ(backward_weight(level0).tile_columns, 64);
 
+  // 20 output channels, 45 slices of 8 reduction rows: the 32-row tiles split in 2 (at most 45 / 16),
+  // chunks of 23 and 22 slices; on 32 x 128 (one multiprocessor, below) a step takes 2 slices, so
+  // the first chunk's last step has a second slice past its end.
+  const ConvShape odd = kConvShapes[10];
+  expect_tile(forward(odd), 32, 64, 2);
+
   cuda::set_multiprocessor_count(1);
+  expect_tile(forward(odd), 32, 128, 2);         // 7 wide blocks, 4 a wave
   expect_tile(forward(small), 16, 128, 1);      // 46 wide blocks, 8 a wave
   expect_tile(backward_input(big), 16, 128, 1);  // 144 wide blocks
   expect_tile(forward(level0), 32, 128, 1);      // 8 wide blocks, 4 a wave
