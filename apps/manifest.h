@@ -5,7 +5,8 @@
 // Columns: path (the photograph's key, relative), width, height, status (ok, skipped or error),
 // message, seconds (decode + model + post-processing + writing, for this photograph alone),
 // vessel_fraction, artery_fraction, vein_fraction (of field-of-view pixels; predict_outputs.h),
-// model_sha256 (of the weights file). Blank where there is no value (an error row has no size).
+// model_sha256 (of the weights file; an ensemble's hashes joined by '+'). Blank where there is no
+// value (an error row has no size).
 // With `predict --measures` the vascular measures' columns follow (measure/photo_measures.h:
 // measure_column_names), in every row of that table (blank in a row without them).
 //
