@@ -48,8 +48,9 @@ std::vector<Prediction> predict_images(SeqNet& model, const std::vector<Image>& 
 // An ensemble: every model of `models` (at least one) predicts every photograph as above, each
 // seeing the photograph as it was trained to (its own input normalisation), and the three maps
 // are the mean of the models' maps, taken at the working size before the resize back. Models
-// trained apart make partly independent errors, so their mean is more often right than each
-// (docs/MODEL.md measures it on cross-validation folds); it costs one forward per model.
+// trained apart make partly independent errors, so their mean can be right where one of them is
+// not; averaging a weaker model into a stronger one did not pay (docs/MODEL.md, "Ensembles"). It
+// costs one forward per model.
 std::vector<Prediction> predict_images(const std::vector<SeqNet*>& models, const std::vector<Image>& photos,
                                        const InferenceSettings& settings);
 
