@@ -15,6 +15,10 @@
 #   nice -n 19 bash scripts/cross-validate.sh cv/baseline 4 --data ../shared/data/DRIVE_AV \
 #     --data ../shared/data/LES_AV --width 16 --depth 4 ... --epochs 40 --steps-per-epoch 40
 #
+# JOBS=N trains N folds at a time, each on nproc / N threads (OMP_NUM_THREADS overrides), its output
+# in OUT/fold-K.log: on 2 cores JOBS=2 trains two folds in about the time one takes alone, since
+# one step does not use two threads well (docs/PERFORMANCE.md, "Two trainings side by side").
+#
 # SCORE_ONLY=1 skips training (scores what is there); TRAIN_ONLY=1 skips scoring. Needs python3
 # (reads the JSON files). SEQNET=path/to/seqnet picks the program (default build/).
 #
@@ -58,20 +62,55 @@ if [ "$weights" = trained ] && [ "$name" = score ]; then
   exit 1
 fi
 case "$parts" in "validation training" | validation) ;; *) echo "cross-validate.sh: PARTS must be 'validation' (or unset), got '$parts'" >&2; exit 1 ;; esac
+jobs_at_once="${JOBS:-1}"
+case "$jobs_at_once" in ""|*[!0-9]*|0*) echo "cross-validate.sh: JOBS must be a whole number from 1, got '$jobs_at_once'" >&2; exit 1 ;; esac
 command -v python3 >/dev/null || { echo "cross-validate.sh needs python3 (apt-get install -y python3)" >&2; exit 1; }
 mkdir -p "$out"
 
-if [ -z "${SCORE_ONLY:-}" ]; then
+train_options=("$@")
+train_fold() {  # train_fold K: trains fold K, or continues it where it stopped
+  local run="$out/fold-$1"
+  if [ -f "$run/last.safetensors" ]; then
+    echo "cross-validate: fold $1 of $folds: resuming $run" >&2
+    "$seqnet" train -o "$run" --resume
+  else
+    echo "cross-validate: fold $1 of $folds: training $run" >&2
+    "$seqnet" train --folds "$folds" --fold "$1" -o "$run" ${train_options[@]+"${train_options[@]}"}
+  fi
+}
+
+if [ -z "${SCORE_ONLY:-}" ] && [ "$jobs_at_once" -eq 1 ]; then
+  for k in $(seq 1 "$folds"); do train_fold "$k"; done
+elif [ -z "${SCORE_ONLY:-}" ]; then
+  # JOBS folds at a time, each with its share of the cores (OMP_NUM_THREADS when set), its output
+  # in OUT/fold-K.log and its exit status in OUT/fold-K.status; an interrupted script stops them
+  # (seqnet train saves its state on SIGTERM, so the next run resumes every fold).
+  threads="${OMP_NUM_THREADS:-$(( $(nproc) / jobs_at_once ))}"
+  [ "$threads" -ge 1 ] || threads=1
+  trap 'kill $(jobs -rp) 2>/dev/null; wait; exit 130' INT TERM
   for k in $(seq 1 "$folds"); do
-    run="$out/fold-$k"
-    if [ -f "$run/last.safetensors" ]; then
-      echo "cross-validate: fold $k of $folds: resuming $run" >&2
-      "$seqnet" train -o "$run" --resume
-    else
-      echo "cross-validate: fold $k of $folds: training $run" >&2
-      "$seqnet" train --folds "$folds" --fold "$k" -o "$run" "$@"
-    fi
+    while [ "$(jobs -rp | wc -l)" -ge "$jobs_at_once" ]; do wait -n || true; done
+    echo "cross-validate: fold $k of $folds: started beside the others, $threads thread(s) (log: $out/fold-$k.log)" >&2
+    rm -f "$out/fold-$k.status"
+    {
+      if OMP_NUM_THREADS="$threads" train_fold "$k" > "$out/fold-$k.log" 2>&1; then status=0; else status=$?; fi
+      echo "$status" > "$out/fold-$k.status"
+      echo "cross-validate: fold $k of $folds: finished, exit status $status" >&2
+    } &
   done
+  wait
+  trap - INT TERM
+  failed=""
+  for k in $(seq 1 "$folds"); do
+    [ "$(cat "$out/fold-$k.status" 2>/dev/null)" = 0 ] || failed="$failed $k"
+  done
+  if [ -n "$failed" ]; then
+    for k in $failed; do
+      echo "cross-validate.sh: fold $k failed (exit status $(cat "$out/fold-$k.status" 2>/dev/null || echo unknown)); the end of $out/fold-$k.log:" >&2
+      tail -n 5 "$out/fold-$k.log" >&2 || true
+    done
+    exit 1
+  fi
 fi
 [ -n "${TRAIN_ONLY:-}" ] && exit 0
 

@@ -113,11 +113,44 @@ TEST(CrossValidateScript, ScoresFoldsAndKeepsAVariantApartFromTheDefaultScores) 
   // Variants that would write over the default scores, and settings it does not know.
   for (const std::string env : {"SCORE_ONLY=1 PREDICT_OPTIONS=--flips", "SCORE_ONLY=1 WEIGHTS=trained",
                                 "SCORE_ONLY=1 SCORE_NAME=../x PREDICT_OPTIONS=--flips", "SCORE_ONLY=1 PARTS=training",
-                                "SCORE_ONLY=1 WEIGHTS=best SCORE_NAME=x"}) {
+                                "SCORE_ONLY=1 WEIGHTS=best SCORE_NAME=x", "SCORE_ONLY=1 JOBS=0",
+                                "SCORE_ONLY=1 JOBS=two"}) {
     EXPECT_NE(run_script(dir, env, "cv 2", output), 0) << env;
     EXPECT_NE(output.find("cross-validate.sh: "), std::string::npos) << env << ": " << output;
   }
   EXPECT_EQ(nlohmann::json::parse(test::read_text(dir.str("cv/summary.json"))), summary);
+}
+
+// JOBS=2 trains the folds side by side, each with its log and exit status, and a fold that fails
+// is named (with the end of its log) while the other still finishes.
+TEST(CrossValidateScript, TrainsFoldsSideBySideAndNamesTheOneThatFailed) {
+  test::TempDir dir;
+  synthetic_dataset(dir, "a", 1, "a_");
+  synthetic_dataset(dir, "b", 2, "b_");
+  const std::string train_options = " --data " + dir.str("a") + " --data " + dir.str("b") +
+                                    " --width 4 --depth 2 --refine-depth 2 --seg-iterations 1 --cls-iterations 1 --size 64"
+                                    " --crop 32 --batch 2 --crops-per-image 1 --epochs 1 --steps-per-epoch 2"
+                                    " --device cpu --workers 1";
+  std::string output;
+  ASSERT_EQ(run_script(dir, "TRAIN_ONLY=1 JOBS=2", "cv 2" + train_options, output), 0) << output;
+  for (int fold = 1; fold <= 2; ++fold) {
+    const std::string run = dir.str("cv/fold-" + std::to_string(fold));
+    EXPECT_TRUE(fs::exists(run + "/last.safetensors")) << output;
+    EXPECT_EQ(test::read_text(dir.str("cv/fold-" + std::to_string(fold) + ".status")), "0\n");
+    EXPECT_NE(test::read_text(dir.str("cv/fold-" + std::to_string(fold) + ".log")).find("train"), std::string::npos);
+    const auto settings = nlohmann::json::parse(test::read_text(run + "/settings.json"));
+    EXPECT_EQ(settings["fold"], fold);
+  }
+  EXPECT_NE(output.find("fold 2 of 2: started beside the others"), std::string::npos) << output;
+
+  // A second recipe whose fold 2 cannot resume (its checkpoint is not a safetensors file).
+  fs::create_directories(dir.str("broken/fold-2"));
+  std::ofstream(dir.str("broken/fold-2/last.safetensors")) << "not a checkpoint";
+  EXPECT_NE(run_script(dir, "TRAIN_ONLY=1 JOBS=2", "broken 2" + train_options, output), 0);
+  EXPECT_NE(output.find("cross-validate.sh: fold 2 failed"), std::string::npos) << output;
+  EXPECT_EQ(output.find("cross-validate.sh: fold 1 failed"), std::string::npos) << output;
+  EXPECT_NE(output.find("last.safetensors"), std::string::npos) << "the end of fold 2's log: " << output;
+  EXPECT_TRUE(fs::exists(dir.str("broken/fold-1/last.safetensors"))) << "fold 1 finished beside the failure";
 }
 
 }  // namespace
