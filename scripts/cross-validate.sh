@@ -87,7 +87,12 @@ elif [ -z "${SCORE_ONLY:-}" ]; then
   # (seqnet train saves its state on SIGTERM, so the next run resumes every fold).
   threads="${OMP_NUM_THREADS:-$(( $(nproc) / jobs_at_once ))}"
   [ "$threads" -ge 1 ] || threads=1
-  trap 'kill $(jobs -rp) 2>/dev/null; wait; exit 130' INT TERM
+  stop_folds() {  # each fold's seqnet (a child of the fold's subshell), then the subshells
+    for p in $(jobs -rp); do pkill -TERM -P "$p" 2>/dev/null || true; kill "$p" 2>/dev/null || true; done
+    wait
+    exit 130
+  }
+  trap stop_folds INT TERM
   for k in $(seq 1 "$folds"); do
     while [ "$(jobs -rp | wc -l)" -ge "$jobs_at_once" ]; do wait -n || true; done
     echo "cross-validate: fold $k of $folds: started beside the others, $threads thread(s) (log: $out/fold-$k.log)" >&2
