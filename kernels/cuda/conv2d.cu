@@ -51,7 +51,7 @@ constexpr int64_t kThinMinChunk = 2048;  // pixels per block of it at least (8 p
 // add and one load. Padding costs a little at small Cin (3 input channels: 27 products per output
 // become 72 zero-padded ones; the input layer is <1% of the model's multiply-adds).
 constexpr int kChannelStep = implicit_gemm::BK;
-__host__ __device__ constexpr int padded_channels(int Cin) { return (Cin + kChannelStep - 1) / kChannelStep * kChannelStep; }
+using implicit_gemm::padded_channels;
 
 // The convolution's operands for implicit_gemm (forward: FLIP false, in = x (N, C, H, W),
 // M = K; backward-input: FLIP true, in = dy (N, K, H, W), M = C). R = KK * padded_channels(Cin).

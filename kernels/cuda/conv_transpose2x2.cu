@@ -7,6 +7,7 @@
 // w[c][m]):
 //   forward          Y' (4K, Q) = W^T (4K, C) * X (C, Q),  y[n,k,2i+u,2j+v] = Y'[4k+2u+v][(n,i,j)] + b[k]
 //   backward-input   dX (C, Q) = W (C, 4K) * dY' (4K, Q),  dY'[4k+2u+v][(n,i,j)] = dy[n,k,2i+u,2j+v]
+//                    (the GPU orders this reduction taps outer, channels inner: UpsampleBackwardInput)
 //   backward-weight  dW (C, 4K) += X (C, Q) * dY'^T (Q, 4K): the reduction over the pixels, cut into
 //                    chunks added in chunk order (deterministic)
 // X and dY' are read as the tiles are loaded (dY' is dy with each pixel's 2x2 block taken as 4
@@ -26,7 +27,9 @@ namespace seqnet::cuda {
 
 namespace {
 
+using implicit_gemm::BK;
 using implicit_gemm::GemmArgs;
+using implicit_gemm::padded_channels;
 using implicit_gemm::WgradArgs;
 
 // Forward: in = x (N, C, H, W), Cin = C, M = 4K, R = C; out = y (N, K, 2H, 2W).
@@ -75,9 +78,17 @@ struct UpsampleForward {
   static constexpr int kWideBlocks = 4;
 };
 
-// Backward-input: in = dy (N, K, 2H, 2W), Cin = K, the pixels those of x (H, W); M = C, R = 4K;
-// out = dx (N, C, H, W).
+// Backward-input: in = dy (N, K, 2H, 2W), Cin = K, the pixels those of x (H, W); M = C; out = dx
+// (N, C, H, W). The reduction runs tap by tap, tap = 2u + v, each tap's K channels padded to Kp =
+// padded_channels(K) (as conv2d.cu's Conv orders a 3x3's): row r = tap Kp + k is dY'[r][(n,i,j)] =
+// dy[n, k, 2i+u, 2j+v] and A(m, r) = w[m, k, u, v] (0 for k >= K), R = 4 Kp. A step's 8 rows are
+// then 8 channels of one tap, 4HW floats apart in dy and 4 apart in w, so both operands are walked
+// by pointer (kStridedB, kRowSourceA); with r = 4k + 2u + v, as before, each element's address was
+// rebuilt from k (two shifts, two masks, a multiply-add: docs/GPU.md).
 struct UpsampleBackwardInput {
+  static constexpr bool kFullSteps = true;  // R = 4 Kp, a multiple of BK
+  static constexpr bool kBatchNormRelu = false;
+  static constexpr int kWideBlocks = 4;
   struct Column {
     const float* dy_q;  // dy[n, 0, 2i, 2j]
   };
@@ -86,39 +97,57 @@ struct UpsampleBackwardInput {
     const int p = int(q - n * HW), i = p / g.W, j = p - i * g.W;
     return {g.in + n * g.Cin * 4 * HW + (2 * i) * (2 * int64_t(g.W)) + 2 * j};
   }
-  struct Slice {};  // the row r0 + k is all a and b need
-  static __device__ Slice slice(const GemmArgs&, int) { return {}; }
-  static __device__ void next(const GemmArgs&, Slice&) {}
+  // Rows r0 .. r0 + BK - 1: channels c0 .. c0 + BK - 1 of tap (u, v), and where they are in w and
+  // in dy, advanced by next().
+  struct Slice {
+    int c0, tap;
+    int a_offset;  // of w[m, c0, u, v] from w[m, 0, 0, 0]: 4 c0 + tap
+    int b_offset;  // of dy[n, c0, 2i + u, 2j + v] from Column::dy_q: c0 4HW + u 2W + v
+  };
+  static __device__ Slice at_tap(const GemmArgs& g, int c0, int tap) {
+    return {c0, tap, 4 * c0 + tap, c0 * 4 * g.H * g.W + (tap >> 1) * 2 * g.W + (tap & 1)};
+  }
+  static __device__ Slice slice(const GemmArgs& g, int r0) {
+    const int Kp = padded_channels(g.Cin), tap = Kp > 0 ? r0 / Kp : 0;
+    return at_tap(g, r0 - tap * Kp, tap);
+  }
+  static __device__ void next(const GemmArgs& g, Slice& s) {
+    s.c0 += BK;
+    if (s.c0 >= padded_channels(g.Cin)) {
+      s = at_tap(g, 0, s.tap + 1);  // once per Kp / BK steps
+      return;
+    }
+    s.a_offset += 4 * BK;
+    s.b_offset += BK * 4 * g.H * g.W;
+  }
   struct Row {
-    const float* w;  // w[m][0]
+    int offset;  // of w[m, 0, 0, 0]: < 2^31, as w's size is
   };
-  static __device__ Row row(const GemmArgs& g, int m) { return {g.w + int64_t(m) * g.R}; }
-  // A(m, r0 + k) = a_source(..)[0], row m + 1 R floats on.
-  static __device__ bool a_present(const GemmArgs&, const Slice&, int) { return true; }
-  static __device__ const float* a_source(const GemmArgs&, const Slice&, const Row& row, int r0, int k) {
-    return &row.w[r0 + k];
+  static __device__ Row row(const GemmArgs& g, int m) { return {m * 4 * g.Cin}; }
+  // A(m, r0 + k) = a_row_source(row, k)[a_slice_offset(s)] for k < a_count(s), else 0.
+  static __device__ int a_count(const GemmArgs& g, const Slice& s) { return g.Cin - s.c0; }
+  static __device__ const float* a_row_source(const GemmArgs& g, const Row& row, int k) {
+    return g.w + (row.offset + 4 * k);
   }
-  static __device__ int a_row_stride(const GemmArgs& g) { return g.R; }
-  // dY'[r][q] = dy[n, k, 2i+u, 2j+v], r = 4k + 2u + v. r0 is a multiple of BK (8), so row r0 + k
-  // is channel r0/4 + k/4 at (u, v) = ((k >> 1) & 1, k & 1).
+  static __device__ int a_slice_offset(const Slice& s) { return s.a_offset; }
+  static __device__ int a_row_stride(const GemmArgs& g) { return 4 * g.Cin; }
+  // B(r0 + k, q) = b_source(x, k)[0] for k < b_count(x), else 0: the channels left of the tap.
   struct Gather {
-    const float* dy;  // dy[n, r0 / 4, 2i, 2j]
+    const float* dy;  // dy[n, c0, 2i + u, 2j + v]
     int rows;
-    int HW4, W2;      // 4 H W and 2 W: the channel and row strides of dy
+    int HW4;  // 4 H W: dy's channel stride
   };
-  static __device__ Gather gather(const GemmArgs& g, const Slice&, const Column& col, int r0, int rows) {
-    return {col.dy_q + int64_t(r0 >> 2) * 4 * g.H * g.W, rows, 4 * g.H * g.W, 2 * g.W};
+  static __device__ Gather gather(const GemmArgs& g, const Slice& s, const Column& col, int, int rows) {
+    const int channels_left = g.Cin - s.c0;
+    return {col.dy_q + s.b_offset, rows < channels_left ? rows : channels_left, 4 * g.H * g.W};
   }
-  static __device__ float b(const GemmArgs&, const Gather& x, int k) {
-    return k < x.rows ? __ldg(x.dy + (k >> 2) * x.HW4 + ((k >> 1) & 1) * x.W2 + (k & 1)) : 0.f;
-  }
+  static __device__ int b_count(const Gather& x) { return x.rows; }
+  static __device__ const float* b_source(const Gather& x, int k) { return x.dy + k * x.HW4; }
+  static __device__ int b_row_stride(const GemmArgs& g) { return 4 * g.H * g.W; }
   static __device__ int64_t out_index(const GemmArgs& g, int n, int p, int m) {
     return (int64_t(n) * g.M + m) * g.H * g.W + p;
   }
   static __device__ int bias_index(const GemmArgs&, int) { return 0; }  // no bias
-  static constexpr bool kFullSteps = false;  // R = 4K: a multiple of BK only for even K
-  static constexpr bool kBatchNormRelu = false;
-  static constexpr int kWideBlocks = 4;
 };
 
 // Backward-weight: a = x (N, C, H, W), M = C; b = dy (N, K, 2H, 2W), Cb = K, R = 4K; column r =
@@ -144,6 +173,15 @@ struct UpsampleTaps {
   static __device__ int64_t tap_stride(const WgradArgs& g, int columns) { return int64_t(columns) * g.H * g.W; }
 };
 
+// The gathers' offsets within one image of dy (K channels of 2H x 2W) are 32-bit: such an image
+// of 2^31 values or more is refused, naming its sizes, before anything is launched.
+void require_32bit_offsets(int K, int H, int W) {
+  if (int64_t(K) * 4 * H * W >= int64_t(1) << 31)
+    throw std::invalid_argument("conv_transpose2x2 (CUDA): " + std::to_string(K) + " channels of " +
+                                std::to_string(2 * H) + "x" + std::to_string(2 * W) +
+                                " are 2^31 values or more per image; use smaller images");
+}
+
 ConvLaunchShape shape_of(const implicit_gemm::GemmPlan& plan) { return {plan.rows, plan.columns, plan.splits, false}; }
 
 }  // namespace
@@ -157,17 +195,15 @@ void conv_transpose2x2_forward(float* y, const float* x, const float* w, const f
 void conv_transpose2x2_backward_input(float* dx, const float* dy, const float* w, int N, int C, int H, int W, int K,
                                       cudaStream_t stream) {
   if (int64_t(N) * H * W == 0 || C == 0) return;
-  implicit_gemm::gemm<UpsampleBackwardInput, false>({dx, dy, w, nullptr, N, K, H, W, C, 4 * K}, stream);
+  require_32bit_offsets(padded_channels(K), H, W);  // UpsampleBackwardInput's Slice::b_offset
+  implicit_gemm::gemm<UpsampleBackwardInput, false>({dx, dy, w, nullptr, N, K, H, W, C, 4 * padded_channels(K)},
+                                                    stream);
 }
 
 void conv_transpose2x2_backward_weight(float* dw, const float* dy, const float* x, int N, int C, int H, int W, int K,
                                        cudaStream_t stream) {
   if (int64_t(N) * H * W == 0 || int64_t(C) * K == 0) return;
-  // UpsampleTaps' offsets within one image of dy are 32-bit.
-  if (int64_t(K) * 4 * H * W >= int64_t(1) << 31)
-    throw std::invalid_argument("conv_transpose2x2 (CUDA): " + std::to_string(K) + " channels of " +
-                                std::to_string(2 * H) + "x" + std::to_string(2 * W) +
-                                " are 2^31 values or more per image; use smaller images");
+  require_32bit_offsets(K, H, W);  // UpsampleTaps::Tap::offset
   implicit_gemm::wgrad<UpsampleTaps>(dw, {x, dy, N, K, H, W, C, 4 * K}, stream);
 }
 
@@ -176,7 +212,7 @@ ConvLaunchShape conv_transpose2x2_forward_launch_shape(int N, int C, int H, int 
 }
 
 ConvLaunchShape conv_transpose2x2_backward_input_launch_shape(int N, int C, int H, int W, int K) {
-  return shape_of(implicit_gemm::gemm_plan(int64_t(N) * H * W, C, 4 * K));
+  return shape_of(implicit_gemm::gemm_plan(int64_t(N) * H * W, C, 4 * padded_channels(K)));
 }
 
 ConvLaunchShape conv_transpose2x2_backward_weight_launch_shape(int N, int C, int H, int W, int K) {

@@ -112,6 +112,11 @@ constexpr int kTf32Stages = 3;      // and its shared buffers
 constexpr int kTf32Threads = 128;   // and its block size
 constexpr int kMinSplitSteps = 16;  // reduction steps per split at least (128 products per output)
 
+// Channels rounded up to a whole number of steps: the convolutions order their reduction taps
+// outer, channels inner, each tap's channels padded to this (conv2d.cu, conv_transpose2x2.cu), so
+// that a step's BK rows are channels of one tap.
+__host__ __device__ constexpr int padded_channels(int channels) { return (channels + BK - 1) / BK * BK; }
+
 // The operands of one GEMM: `in` is the map B is gathered from, (N, Cin, H, W); Q = N*H*W.
 struct GemmArgs {
   float* out;

@@ -410,8 +410,19 @@ INSTANTIATE_TEST_SUITE_P(Cuda, CudaKernelConvTranspose2x2On, ::testing::Values(1
 
 // The shapes above reach the 32- and 64-row tiles, both widths, split-K and the chunked weight
 // gradient (implicit_gemm.cuh's plans).
-// Offsets within one image of dy are 32-bit in the weight gradient's gather (UpsampleTaps): an
-// image of 2^31 values or more is refused, naming the sizes, before anything is launched.
+// Offsets within one image of dy are 32-bit in the backward passes' gathers (UpsampleTaps,
+// UpsampleBackwardInput, whose channels count padded to a whole step): an image of 2^31 values or
+// more is refused, naming the sizes, before anything is launched.
+TEST(CudaKernelConvTranspose2x2, BackwardInputRefusesImagesOf2To31PaddedValues) {
+  SEQNET_REQUIRE_GPU();
+  try {  // 1 channel of 16384x32768 is 2^29 values, 2^32 with the channel padded to 8
+    cuda::conv_transpose2x2_backward_input(nullptr, nullptr, nullptr, 1, 1, 8192, 16384, 1, cuda::stream());
+    FAIL() << "no exception for 1 channel (8 padded) of 16384x32768";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("16384x32768"), std::string::npos) << e.what();
+  }
+}
+
 TEST(CudaKernelConvTranspose2x2, WeightGradientRefusesImagesOf2To31Values) {
   SEQNET_REQUIRE_GPU();
   try {
