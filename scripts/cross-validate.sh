@@ -16,8 +16,8 @@
 #     --data ../shared/data/LES_AV --width 16 --depth 4 ... --epochs 40 --steps-per-epoch 40
 #
 # JOBS=N trains N folds at a time, each on nproc / N threads (OMP_NUM_THREADS overrides), its output
-# in OUT/fold-K.log: on 2 cores JOBS=2 trains two folds in about the time one takes alone, since
-# one step does not use two threads well (docs/PERFORMANCE.md, "Two trainings side by side").
+# in OUT/fold-K.log: on 2 cores JOBS=2 gets 1.2x (a quiet machine) to about 2x (a busy one) the
+# steps done, since one step does not use two threads well (docs/PERFORMANCE.md, twelfth session).
 #
 # SCORE_ONLY=1 skips training (scores what is there); TRAIN_ONLY=1 skips scoring. Needs python3
 # (reads the JSON files). SEQNET=path/to/seqnet picks the program (default build/).
