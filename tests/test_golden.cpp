@@ -17,6 +17,20 @@ using seqnet::test::TempDir;
 namespace seqnet {
 namespace {
 
+// Whether a row is one of seqnet_tiny_batchnorm's gradients or weights after Adam: those are
+// discontinuous in the input at float32 rounding level (a ReLU input in the classification branch
+// lies within float32's error of its kink; scaling the input by 1 +- 1e-7 moves them by up to
+// 1.4e-2: docs/CUDA-EMULATION.md), so which side a summation order lands on is chance. They are
+// held to 5e-2, as on the CUDA path, instead of the dump's 1e-3 / 1e-2: a wrong kernel gives
+// errors of order 1, and Golden.ModelDumpMatchesInDoublePrecisionToo checks the same dump in
+// float64 to 1e-6. Seen on an AVX-512 CPU (AMD EPYC, Zen 4), where OpenBLAS's AVX-512 kernels
+// sum the 1x1 convolutions in another order: grad 1.4e-2, after 2.8e-2; with
+// OPENBLAS_CORETYPE=Haswell (its AVX2 kernels) both within the dump's bounds.
+bool within_conditioning(const std::string& file, const VerifyRow& row) {
+  const bool ill_conditioned = file == "seqnet_tiny_batchnorm.safetensors" && (row.check == "grad" || row.check == "after");
+  return ill_conditioned ? row.rel_error < 5e-2 : row.pass();
+}
+
 // Every dump with each float 3x3 convolution algorithm the CPU can run (as SEQNET_CONV=gemm,
 // direct, winograd would force it), then with the measured choice.
 TEST(Golden, EveryDumpPassesOnTheCpuWithEveryConvAlgorithm) {
@@ -34,8 +48,9 @@ TEST(Golden, EveryDumpPassesOnTheCpuWithEveryConvAlgorithm) {
       VerifyResult r = verify_dump(e.path().string(), Device::cpu);
       EXPECT_FALSE(r.rows.empty()) << e.path();
       for (const VerifyRow& row : r.rows)
-        EXPECT_TRUE(row.pass()) << name << ": " << e.path().filename() << " " << row.check << " (" << row.worst
-                                << "): " << row.rel_error << " > " << row.bound;
+        EXPECT_TRUE(within_conditioning(e.path().filename().string(), row))
+            << name << ": " << e.path().filename() << " " << row.check << " (" << row.worst << "): " << row.rel_error
+            << " > " << row.bound;
     }
     EXPECT_GE(files, 14);
   }
