@@ -45,6 +45,7 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
+#include <cstdlib>
 #include <functional>
 #include <map>
 #include <optional>
@@ -340,7 +341,11 @@ memory bind(DnnlRun& run, int arg, const memory::desc& want, const memory::desc&
 
 // The primitive for a row: plain (seqnet's layouts) or blocked (`any`, oneDNN's choice) with the
 // given algorithm (convolution_auto / _direct; the transposed conv has only deconvolution_direct).
-DnnlRun make_dnnl(const ConvCase& c, Tensors& t, bool blocked, dnnl::algorithm conv_algorithm, bool train) {
+// With `bf16` (blocked only) the operands the pass reads are bfloat16 in oneDNN's layout (its
+// avx512_core_bf16 kernels: products of bf16 pairs summed in fp32, `vdpbf16ps`) and what it writes
+// is fp32: PyTorch's CPU autocast, the precision issue #32's item 3 asks seqnet for.
+DnnlRun make_dnnl(const ConvCase& c, Tensors& t, bool blocked, dnnl::algorithm conv_algorithm, bool train,
+                  bool bf16 = false) {
   using dt = memory::data_type;
   const memory::dim N = c.N, C = c.C, H = c.H, W = c.W, K = c.K, ks = c.ks;
   const bool up = is_upconv(c.op);
@@ -351,15 +356,26 @@ DnnlRun make_dnnl(const ConvCase& c, Tensors& t, bool blocked, dnnl::algorithm c
   const memory::desc x_plain(x_dims, dt::f32, Tag::nchw), y_plain(y_dims, dt::f32, Tag::nchw),
       w_plain(w_dims, dt::f32, up ? Tag::iohw : Tag::oihw), b_md(b_dims, dt::f32, Tag::x);
   const Tag any = Tag::any;
-  const memory::desc x_md = blocked ? memory::desc(x_dims, dt::f32, any) : x_plain,
-                     y_md = blocked ? memory::desc(y_dims, dt::f32, any) : y_plain,
-                     w_md = blocked ? memory::desc(w_dims, dt::f32, any) : w_plain;
+  // bf16: what the pass reads in bf16 (forward: x, w; input gradient: dy, w; weight gradient: x,
+  // dy), what it writes in fp32.
+  const bool reads_x = c.op != Op::conv_input_grad && c.op != Op::upconv_input_grad;
+  const bool reads_y = c.op != Op::conv_forward && c.op != Op::upconv_forward;
+  const bool reads_w = c.op != Op::conv_weight_grad && c.op != Op::upconv_weight_grad;
+  const auto type = [&](bool read) { return bf16 && read ? dt::bf16 : dt::f32; };
+  const memory::desc x_md = blocked ? memory::desc(x_dims, type(reads_x), any) : x_plain,
+                     y_md = blocked ? memory::desc(y_dims, type(reads_y), any) : y_plain,
+                     w_md = blocked ? memory::desc(w_dims, type(reads_w), any) : w_plain;
+  // The forward primitive (also the backward passes' hint): with bf16, x and w in bf16, and y in
+  // bf16 where a backward pass reads it (oneDNN's bf16 backward kernels want such a hint).
+  const memory::desc fx_md = bf16 ? memory::desc(x_dims, dt::bf16, any) : x_md,
+                     fw_md = bf16 ? memory::desc(w_dims, dt::bf16, any) : w_md;
+  const memory::desc& fy_md = y_md;
   const dnnl::prop_kind prop = train ? dnnl::prop_kind::forward_training : dnnl::prop_kind::forward_inference;
   DnnlRun r;
   if (!up) {
     const dnnl::algorithm alg = conv_algorithm;
     dnnl::convolution_forward::primitive_desc fwd(
-        dnnl::convolution_forward::desc(prop, alg, x_md, w_md, b_md, y_md, strides, pad, pad), engine());
+        dnnl::convolution_forward::desc(prop, alg, fx_md, fw_md, b_md, fy_md, strides, pad, pad), engine());
     if (c.op == Op::conv_forward) {
       bind(r, DNNL_ARG_SRC, fwd.src_desc(), x_plain, t.x.data(), false);
       bind(r, DNNL_ARG_WEIGHTS, fwd.weights_desc(), w_plain, t.w.data(), false);
@@ -384,7 +400,7 @@ DnnlRun make_dnnl(const ConvCase& c, Tensors& t, bool blocked, dnnl::algorithm c
   } else {
     const dnnl::algorithm alg = dnnl::algorithm::deconvolution_direct;
     dnnl::deconvolution_forward::primitive_desc fwd(
-        dnnl::deconvolution_forward::desc(prop, alg, x_md, w_md, b_md, y_md, strides, pad, pad), engine());
+        dnnl::deconvolution_forward::desc(prop, alg, fx_md, fw_md, b_md, fy_md, strides, pad, pad), engine());
     if (c.op == Op::upconv_forward) {
       bind(r, DNNL_ARG_SRC, fwd.src_desc(), x_plain, t.x.data(), false);
       bind(r, DNNL_ARG_WEIGHTS, fwd.weights_desc(), w_plain, t.w.data(), false);
@@ -422,7 +438,8 @@ struct Row {
   // of what each engine does alone (the medians say what a loaded step sees).
   double seqnet_min = 0, nchw_min = 0, blocked_min = 0, reorders_min = 0;
   double ratio_min() const { return seqnet_min / std::min(nchw_min, blocked_min + reorders_min); }
-  std::string nchw_impl, blocked_impl;
+  double bf16 = 0;  // oneDNN's bf16 kernel, median seconds (SEQNET_BENCH_BF16=1); 0: not run
+  std::string nchw_impl, blocked_impl, bf16_impl;
   double best_onednn_plain() const {  // oneDNN fed seqnet's layout
     if (nchw == 0) return 0;
     return blocked > 0 ? std::min(nchw, blocked + reorders) : nchw;
@@ -461,6 +478,17 @@ void compare(benchmark::State& state, const ConvCase& c) {
   engines.push_back([&] { plain.run(); });
   engines.push_back([&] { blocked.run(); });
   engines.push_back([&] { blocked.run_reorders(); });
+  // SEQNET_BENCH_BF16=1: oneDNN's bf16 kernel too (operands already in bf16), what item 3 could buy.
+  std::optional<DnnlRun> bf16;
+  if (const char* want = std::getenv("SEQNET_BENCH_BF16"); want && std::string(want) == "1") {
+    try {
+      bf16 = make_dnnl(c, t, true, dnnl::algorithm::convolution_auto, train, true);
+      row.bf16_impl = bf16->impl;
+      engines.push_back([&] { bf16->run(); });
+    } catch (const dnnl::error& e) {
+      row.bf16_impl = std::string("no bf16 kernel: ") + e.what();
+    }
+  }
 #endif
   std::vector<std::vector<double>> times(engines.size());
   std::vector<double> peaks;
@@ -487,6 +515,7 @@ void compare(benchmark::State& state, const ConvCase& c) {
   row.seqnet_min = fastest(0);
   if (engines.size() > 1)
     row.nchw_min = fastest(1), row.blocked_min = fastest(2), row.reorders_min = fastest(3);
+  if (engines.size() > 4) row.bf16 = median(times[4]);
   const double gflop = c.flops() / 1e9;
   state.counters["calls"] = double(c.calls);
   state.counters["seqnet_ms"] = row.seqnet * 1e3;
@@ -504,7 +533,11 @@ void compare(benchmark::State& state, const ConvCase& c) {
     state.counters["ratio_min"] = row.ratio_min();
     state.counters["seqnet_min_ms"] = row.seqnet_min * 1e3;
     state.counters["blocked_min_ms"] = row.blocked_min * 1e3;
-    state.SetLabel(row.blocked_impl);
+    if (row.bf16 > 0) {
+      state.counters["bf16_ms"] = row.bf16 * 1e3;
+      state.counters["bf16_speedup"] = row.blocked / row.bf16;  // over oneDNN's fp32 kernel
+    }
+    state.SetLabel(row.blocked_impl + (row.bf16_impl.empty() ? "" : "; bf16: " + row.bf16_impl));
   } else {
     state.SetLabel("no oneDNN in this build (apt-get install -y libdnnl-dev, then reconfigure)");
   }
@@ -554,14 +587,22 @@ void print_table() {
                 workload.c_str(), seconds * 1e3, 100 * flops / 1e9 / seconds / peak, peak);
     if (onednn > 0)
       std::printf(" (oneDNN, best per shape: %.1f ms, %.0f%% of peak)", onednn * 1e3, 100 * flops / 1e9 / onednn / peak);
+    double bf16 = 0, f32_of_those = 0;  // oneDNN bf16 against its own fp32 kernel, rows that have both
+    for (const Row* r : rows)
+      if (r->bf16 > 0) bf16 += r->c.calls * r->bf16, f32_of_those += r->c.calls * r->blocked;
+    if (bf16 > 0)
+      std::printf(" (oneDNN bf16 on the shapes it runs: %.1f ms against its fp32 %.1f ms, %.2fx)", bf16 * 1e3,
+                  f32_of_those * 1e3, f32_of_those / bf16);
     std::printf("; 80%% of it in:\n");
     double sum = 0;
     for (const Row* r : rows) {
       if (sum >= 0.8 * seconds) break;
       sum += r->c.calls * r->seqnet;
-      std::printf("  %-10s %-24s %5.1f%%  ratio %s\n", op_name(r->c.op), r->c.shape().c_str(),
+      std::printf("  %-10s %-24s %5.1f%%  ratio %s%s\n", op_name(r->c.op), r->c.shape().c_str(),
                   100 * r->c.calls * r->seqnet / seconds,
-                  r->nchw > 0 ? std::to_string(r->seqnet / r->best_onednn_plain()).substr(0, 4).c_str() : "-");
+                  r->nchw > 0 ? std::to_string(r->seqnet / r->best_onednn_plain()).substr(0, 4).c_str() : "-",
+                  r->bf16 > 0 ? ("  oneDNN bf16 " + std::to_string(r->blocked / r->bf16).substr(0, 4) + "x its fp32").c_str()
+                              : "");
     }
   }
 }
