@@ -63,6 +63,7 @@
 
 #include "bench/bench_random.h"
 #include "kernels/cpu/conv2d.h"
+#include "kernels/cpu/conv3x3_bf16.h"
 #include "kernels/cpu/conv3x3_direct.h"
 #include "kernels/cpu/conv_transpose2x2.h"
 #include "model/config.h"
@@ -439,6 +440,7 @@ struct Row {
   double seqnet_min = 0, nchw_min = 0, blocked_min = 0, reorders_min = 0;
   double ratio_min() const { return seqnet_min / std::min(nchw_min, blocked_min + reorders_min); }
   double bf16 = 0;  // oneDNN's bf16 kernel, median seconds (SEQNET_BENCH_BF16=1); 0: not run
+  double seqnet_bf16 = 0;  // seqnet's (conv3x3_bf16.h), likewise
   std::string nchw_impl, blocked_impl, bf16_impl;
   double best_onednn_plain() const {  // oneDNN fed seqnet's layout
     if (nchw == 0) return 0;
@@ -446,6 +448,11 @@ struct Row {
   }
 };
 std::vector<Row> g_rows;
+
+bool bench_bf16() {
+  const char* want = std::getenv("SEQNET_BENCH_BF16");
+  return want && std::string(want) == "1";
+}
 
 double seconds_of(const std::function<void()>& f) {
   const Clock::time_point start = Clock::now();
@@ -462,6 +469,7 @@ void compare(benchmark::State& state, const ConvCase& c) {
   Tensors t(c);
   Row row{c};
   std::vector<std::function<void()>> engines{[&] { run_seqnet(c, t); }};
+  int bf16_engine = -1, seqnet_bf16_engine = -1;  // their indices in engines, when run
 #ifdef SEQNET_WITH_DNNL
   const bool train = c.workload.find("train") != std::string::npos;
   DnnlRun plain = make_dnnl(c, t, false, dnnl::algorithm::convolution_direct, train);
@@ -480,16 +488,22 @@ void compare(benchmark::State& state, const ConvCase& c) {
   engines.push_back([&] { blocked.run_reorders(); });
   // SEQNET_BENCH_BF16=1: oneDNN's bf16 kernel too (operands already in bf16), what item 3 could buy.
   std::optional<DnnlRun> bf16;
-  if (const char* want = std::getenv("SEQNET_BENCH_BF16"); want && std::string(want) == "1") {
+  if (bench_bf16()) {
     try {
       bf16 = make_dnnl(c, t, true, dnnl::algorithm::convolution_auto, train, true);
       row.bf16_impl = bf16->impl;
+      bf16_engine = int(engines.size());
       engines.push_back([&] { bf16->run(); });
     } catch (const dnnl::error& e) {
       row.bf16_impl = std::string("no bf16 kernel: ") + e.what();
     }
   }
 #endif
+  // And seqnet's own bf16 kernel where it has one (the 3x3 forward on AVX-512 BF16).
+  if (bench_bf16() && c.op == Op::conv_forward && c.ks == 3 && cpu::conv3x3_bf16_supported()) {
+    seqnet_bf16_engine = int(engines.size());
+    engines.push_back([&] { cpu::conv3x3_forward_bf16(t.y.data(), t.x.data(), t.w.data(), t.b.data(), c.N, c.C, c.H, c.W, c.K); });
+  }
   std::vector<std::vector<double>> times(engines.size());
   std::vector<double> peaks;
   for (auto _ : state) {
@@ -515,7 +529,8 @@ void compare(benchmark::State& state, const ConvCase& c) {
   row.seqnet_min = fastest(0);
   if (engines.size() > 1)
     row.nchw_min = fastest(1), row.blocked_min = fastest(2), row.reorders_min = fastest(3);
-  if (engines.size() > 4) row.bf16 = median(times[4]);
+  if (bf16_engine >= 0) row.bf16 = median(times[bf16_engine]);
+  if (seqnet_bf16_engine >= 0) row.seqnet_bf16 = median(times[seqnet_bf16_engine]);
   const double gflop = c.flops() / 1e9;
   state.counters["calls"] = double(c.calls);
   state.counters["seqnet_ms"] = row.seqnet * 1e3;
@@ -536,6 +551,11 @@ void compare(benchmark::State& state, const ConvCase& c) {
     if (row.bf16 > 0) {
       state.counters["bf16_ms"] = row.bf16 * 1e3;
       state.counters["bf16_speedup"] = row.blocked / row.bf16;  // over oneDNN's fp32 kernel
+    }
+    if (row.seqnet_bf16 > 0) {
+      state.counters["seqnet_bf16_ms"] = row.seqnet_bf16 * 1e3;
+      state.counters["seqnet_bf16_speedup"] = row.seqnet / row.seqnet_bf16;  // over seqnet's fp32
+      if (row.bf16 > 0) state.counters["seqnet_bf16_ratio"] = row.seqnet_bf16 / row.bf16;  // against oneDNN bf16
     }
     state.SetLabel(row.blocked_impl + (row.bf16_impl.empty() ? "" : "; bf16: " + row.bf16_impl));
   } else {
