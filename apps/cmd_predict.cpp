@@ -94,7 +94,8 @@ std::string joined(const std::vector<std::string>& items, const std::string& sep
 // and so that a rerun into DIR can tell whether the maps already there were made the same way.
 // An ensemble's weights and hashes are its members' in the order given, joined by " + " and "+".
 nlohmann::json settings_record(const std::string& weights, const std::string& weights_sha256,
-                               const InferenceSettings& inference, bool postprocess, const PostprocessSettings& pp) {
+                               const InferenceSettings& inference, bool postprocess, const PostprocessSettings& pp,
+                               const std::string& conv_precision) {
   nlohmann::json record = {{"weights", weights},
                            {"weights_sha256", weights_sha256},
                            {"size", inference.size},
@@ -102,6 +103,8 @@ nlohmann::json settings_record(const std::string& weights, const std::string& we
                            {"flips", inference.flips},
                            {"postprocess", postprocess}};
   if (inference.tiled) record["tile"] = inference.tile, record["stride"] = inference.stride;
+  // --conv-precision, recorded only when not fp32, so that maps made before the option existed match.
+  if (conv_precision != "fp32") record["conv_precision"] = conv_precision;
   if (postprocess)
     record["postprocess_settings"] = {{"vessel_threshold", pp.vessel_threshold},
                                       {"min_component_pixels", pp.min_component_pixels},
@@ -131,6 +134,7 @@ void check_earlier_settings(const fs::path& out, const nlohmann::json& record, b
   std::string differing;
   for (const auto& [key, value] : record.items())
     if (key != "weights" && earlier.value(key, nlohmann::json()) != value) differing += " " + key;
+  if (earlier.contains("conv_precision") && !record.contains("conv_precision")) differing += " conv_precision";
   if (!differing.empty())
     throw UsageError("the maps in " + out.string() + " were made with other settings (predict.json differs in" +
                      differing + "): use another -o DIR, or --overwrite to predict every photograph again");
@@ -252,7 +256,8 @@ int run(int argc, char** argv) {
   settings.model_sha256 = joined(hashes, "+");
 
   const nlohmann::json record = settings_record(joined(weights, " + "), settings.model_sha256, settings.inference,
-                                                settings.postprocess, settings.postprocess_settings);
+                                                settings.postprocess, settings.postprocess_settings,
+                                                args.str("conv-precision"));
   check_earlier_settings(out, record, overwrite);
   const std::map<std::string, ManifestRow> earlier = earlier_rows(out, shard);
   std::vector<InputPhoto> todo;

@@ -16,10 +16,11 @@ void add_device_option(Args& args) {
   args.option("conv-engine", "custom", "GPU convolutions: custom (this project's kernels) or cudnn (comparison)",
               "ENGINE");
   args.option("conv-precision", "fp32",
-              "GPU convolutions: fp32 (exact, like the CPU) or tf32 (tensor cores, inputs rounded to a 10-bit "
-              "mantissa, like PyTorch's allow_tf32; sm_80 and newer). With the custom engine it applies to the "
-              "forward pass and the input gradient; with cudnn to all three passes (cuDNN's fastest algorithm "
-              "of any kind)",
+              "fp32 (exact, both devices); tf32 (GPU: tensor cores, inputs rounded to a 10-bit mantissa, like "
+              "PyTorch's allow_tf32; sm_80 and newer; with the custom engine the forward pass and the input "
+              "gradient, with cudnn all three passes); or bf16 (CPU with AVX-512 BF16, e.g. AMD Zen 4: the 3x3 "
+              "forward passes with inputs and weights rounded to bfloat16, sums in float32; about 1.6x faster "
+              "there, docs/PERFORMANCE.md)",
               "P");
   args.option("gpu", "local",
               "which GPU this process uses with --device cuda: a number, or local: the launcher's local rank "
@@ -59,9 +60,19 @@ Device chosen_device(const Args& args) {
   if (engine != "custom" && engine != "cudnn") throw UsageError("--conv-engine must be custom or cudnn, got '" + engine + "'");
   ops::set_conv_engine(engine == "cudnn" ? ops::ConvEngine::cudnn : ops::ConvEngine::custom);
   const std::string precision = args.str("conv-precision");
-  if (precision != "fp32" && precision != "tf32")
-    throw UsageError("--conv-precision must be fp32 or tf32, got '" + precision + "'");
-  ops::set_conv_precision(precision == "tf32" ? ops::ConvPrecision::tf32 : ops::ConvPrecision::fp32);
+  if (precision != "fp32" && precision != "tf32" && precision != "bf16")
+    throw UsageError("--conv-precision must be fp32, tf32 or bf16, got '" + precision + "'");
+  if (precision == "tf32" && want == "cpu")
+    throw UsageError("--conv-precision tf32 is the GPU's (tensor cores); on the CPU use fp32 or bf16");
+  if (precision == "bf16" && want == "cuda")
+    throw UsageError("--conv-precision bf16 is the CPU's (AVX-512 BF16); on the GPU use fp32 or tf32");
+  try {
+    ops::set_conv_precision(precision == "tf32"   ? ops::ConvPrecision::tf32
+                            : precision == "bf16" ? ops::ConvPrecision::bf16
+                                                  : ops::ConvPrecision::fp32);
+  } catch (const std::runtime_error& e) {
+    throw UsageError(e.what());
+  }
   std::string why;
   if (want == "cpu") return Device::cpu;
   if (want == "cuda" && engine == "cudnn" && cuda::emulated())

@@ -82,7 +82,10 @@ void expect_image(const Tensor& t, const char* what) {
 
 void set_conv_engine(ConvEngine engine) { g_conv_engine = engine; }
 ConvEngine conv_engine() { return g_conv_engine; }
-void set_conv_precision(ConvPrecision precision) { g_conv_precision = precision; }
+void set_conv_precision(ConvPrecision precision) {
+  cpu::set_conv3x3_bf16(precision == ConvPrecision::bf16);  // throws first on a CPU without it
+  g_conv_precision = precision;
+}
 ConvPrecision conv_precision() { return g_conv_precision; }
 
 // ---- Convolution ------------------------------------------------------------------------------

@@ -17,9 +17,11 @@ namespace seqnet::ops {
 enum class ConvEngine { custom, cudnn };
 void set_conv_engine(ConvEngine engine);
 ConvEngine conv_engine();
-// How the custom GPU convolutions multiply (forward and backward-input): fp32, exact like the CPU,
-// or tf32 on tensor cores (kernels/cuda/conv2d.h). The CPU path and cuDNN ignore it.
-enum class ConvPrecision { fp32, tf32 };
+// How the convolutions multiply: fp32 (both devices); tf32, the custom GPU convolutions on tensor
+// cores (forward and backward-input; kernels/cuda/conv2d.h; the CPU ignores it); bf16, the CPU's
+// 3x3 forward passes in bfloat16 with float32 sums (kernels/cpu/conv3x3_bf16.h; AVX-512 BF16
+// only: setting it elsewhere throws; the GPU ignores it).
+enum class ConvPrecision { fp32, tf32, bf16 };
 void set_conv_precision(ConvPrecision precision);
 ConvPrecision conv_precision();
 

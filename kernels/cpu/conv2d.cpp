@@ -25,6 +25,7 @@
 
 #include "kernels/cpu/conv1x1_thin.h"
 #include "kernels/cpu/conv3x3_algorithm.h"
+#include "kernels/cpu/conv3x3_bf16.h"
 #include "kernels/cpu/conv3x3_direct.h"
 #include "kernels/cpu/conv3x3_weight_direct.h"
 #include "kernels/cpu/thread_sums.h"
@@ -257,8 +258,25 @@ int64_t conv2d_workspace_size(int C, int H, int W, int ksize) {
   return std::max(kGroupElements, int64_t(C) * ksize * ksize * band_rows(C, H, W, ksize) * W);
 }
 
+namespace {
+bool g_conv3x3_bf16 = false;
+}  // namespace
+
+void set_conv3x3_bf16(bool on) {
+  if (on && !conv3x3_bf16_supported())
+    throw std::runtime_error(
+        "--conv-precision bf16: this CPU has no AVX-512 BF16 (/proc/cpuinfo lists no avx512_bf16; it needs an AMD "
+        "Zen 4 or later, or an Intel Cooper Lake or Sapphire Rapids); use fp32");
+  g_conv3x3_bf16 = on;
+}
+bool conv3x3_bf16_enabled() { return g_conv3x3_bf16; }
+
 void conv3x3_forward(float* y, const float* x, const float* w, const float* b, float* workspace, int N, int C, int H,
                      int W, int K, const Conv3x3Epilogue& epilogue) {
+  if (g_conv3x3_bf16) {
+    conv3x3_forward_bf16(y, x, w, b, N, C, H, W, K);
+    return apply_epilogue(y, epilogue, N, K, int64_t(H) * W);
+  }
   const auto run = [&](Conv3x3Algorithm algorithm, const Conv3x3Epilogue& ep) {
     switch (algorithm) {
       case Conv3x3Algorithm::direct: return conv3x3_forward_direct(y, x, w, b, N, C, H, W, K, ep);
