@@ -12,6 +12,7 @@
 # The validation photographs default to the split `seqnet train --seed 1` makes of DRIVE-AV +
 # LES-AV (25_training, 38_training, 12); set VALIDATION="DIR:STEM ..." for another split.
 # Needs python3 (reads evaluate's JSON). SEQNET=path/to/seqnet picks the program (default build/).
+# PREDICT_OPTIONS adds options to every prediction (e.g. "--conv-precision bf16").
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 weights="${1:?usage: score-validation.sh WEIGHTS [OUT]}"
@@ -35,12 +36,13 @@ for entry in $validation; do
   [ -n "$mask" ] && ln -sf "$mask" "$held/$name/mask/"
   [[ " ${datasets[*]:-} " == *" $held/$name "* ]] || datasets+=("$held/$name")
 done
+read -r -a predict_options <<< "${PREDICT_OPTIONS:-}"
 inputs=() data_args=()
 for d in "${datasets[@]}"; do inputs+=(-i "$d/images"); data_args+=(--data "$d"); done
 
 score() {  # score NAME [predict options]: predicts, evaluates, leaves NAME.json
   local name="$1"; shift
-  "$seqnet" predict "${inputs[@]}" -o "$out/$name" --weights "$weights" "$@" >/dev/null 2>&1
+  "$seqnet" predict "${inputs[@]}" -o "$out/$name" --weights "$weights" "$@" ${predict_options[@]+"${predict_options[@]}"} >/dev/null 2>&1
   "$seqnet" evaluate --pred "$out/$name" "${data_args[@]}" --json "$out/$name.json" --errors "$out/$name/errors" >/dev/null
 }
 score raw --no-postprocess
