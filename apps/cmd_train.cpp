@@ -9,6 +9,7 @@
 #include "apps/device_option.h"
 #include "apps/model_options.h"
 #include "apps/registry.h"
+#include "kernels/ops.h"
 #include "train/distributed.h"
 #include "train/trainer.h"
 
@@ -47,6 +48,7 @@ const std::vector<std::pair<std::string, std::vector<std::string>>> kFixedOnResu
     {"fold", {"fold"}},
     {"ema", {"ema"}},
     {"ema-warmup", {"ema_warmup"}},
+    {"conv-precision", {"conv_precision"}},
 };
 
 uint64_t parse_seed(const std::string& text, const std::string& option = "--seed") {
@@ -58,6 +60,7 @@ uint64_t parse_seed(const std::string& text, const std::string& option = "--seed
 // The settings as the command line gives them (defaults where an option is absent).
 TrainSettings settings_from(const Args& args) {
   TrainSettings s;
+  s.conv_precision = args.str("conv-precision");
   s.data_dirs = args.all("data");
   s.run_dir = args.str("out");
   s.model = model_config_from(args);
@@ -236,6 +239,16 @@ int run(int argc, char** argv) {
     throw UsageError(e.what());
   }
   settings.device = chosen_device(args);
+  if (settings.conv_precision != args.str("conv-precision")) {  // a resumed run's stored precision
+    try {
+      ops::set_conv_precision(settings.conv_precision == "bf16"   ? ops::ConvPrecision::bf16
+                              : settings.conv_precision == "tf32" ? ops::ConvPrecision::tf32
+                                                                  : ops::ConvPrecision::fp32);
+    } catch (const std::runtime_error& e) {
+      throw UsageError("the run in " + settings.run_dir + " trains with --conv-precision " + settings.conv_precision +
+                       ": " + e.what());
+    }
+  }
   if (settings.sync_batchnorm && settings.device != Device::cpu)
     throw UsageError("--sync-batchnorm runs on the CPU only; leave it out with --device cuda");
   check_run_folder(settings.run_dir, args.on("resume"), args.on("overwrite"));

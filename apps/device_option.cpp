@@ -19,8 +19,8 @@ void add_device_option(Args& args) {
               "fp32 (exact, both devices); tf32 (GPU: tensor cores, inputs rounded to a 10-bit mantissa, like "
               "PyTorch's allow_tf32; sm_80 and newer; with the custom engine the forward pass and the input "
               "gradient, with cudnn all three passes); or bf16 (CPU with AVX-512 BF16, e.g. AMD Zen 4: the 3x3 "
-              "forward passes with inputs and weights rounded to bfloat16, sums in float32; about 1.6x faster "
-              "there, docs/PERFORMANCE.md)",
+              "forward passes and input gradients with their operands rounded to bfloat16, sums in float32; "
+              "inference about 1.3x faster there, docs/PERFORMANCE.md)",
               "P");
   args.option("gpu", "local",
               "which GPU this process uses with --device cuda: a number, or local: the launcher's local rank "

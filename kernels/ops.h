@@ -19,7 +19,7 @@ void set_conv_engine(ConvEngine engine);
 ConvEngine conv_engine();
 // How the convolutions multiply: fp32 (both devices); tf32, the custom GPU convolutions on tensor
 // cores (forward and backward-input; kernels/cuda/conv2d.h; the CPU ignores it); bf16, the CPU's
-// 3x3 forward passes in bfloat16 with float32 sums (kernels/cpu/conv3x3_bf16.h; AVX-512 BF16
+// 3x3 forward passes and input gradients in bfloat16 with float32 sums (kernels/cpu/conv3x3_bf16.h; AVX-512 BF16
 // only: setting it elsewhere throws; the GPU ignores it).
 enum class ConvPrecision { fp32, tf32, bf16 };
 void set_conv_precision(ConvPrecision precision);

@@ -73,7 +73,8 @@ nlohmann::json TrainSettings::to_json() const {
           {"head_weights", to_string(head_weights)},
           {"augment", to_string(augment)},
           {"lr_schedule", to_string(lr_schedule)},
-          {"sync_batchnorm", sync_batchnorm}};
+          {"sync_batchnorm", sync_batchnorm},
+          {"conv_precision", conv_precision}};
 }
 
 TrainSettings TrainSettings::from_json(const nlohmann::json& j) {
@@ -103,6 +104,7 @@ TrainSettings TrainSettings::from_json(const nlohmann::json& j) {
   s.av_loss = artery_vein_loss_from(j.value("av_loss", std::string("all")));
   s.lr_schedule = lr_schedule_from(j.value("lr_schedule", std::string("constant")));
   s.sync_batchnorm = j.value("sync_batchnorm", false);  // absent in runs from before MPI
+  s.conv_precision = j.value("conv_precision", std::string("fp32"));  // absent before the option
   return s;
 }
 

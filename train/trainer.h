@@ -62,6 +62,10 @@ struct TrainSettings {
   // batches: the members of a cross-validated ensemble (docs/MODEL.md).
   std::optional<uint64_t> split_seed;
   uint64_t effective_split_seed() const { return split_seed.value_or(seed); }
+  // How the convolutions multiply (--conv-precision: fp32, tf32 on the GPU, bf16 on the CPU;
+  // kernels/ops.h): stored, so that a resumed run keeps it. The caller sets it in ops; the trainer
+  // only records it.
+  std::string conv_precision = "fp32";
   int workers = 2;           // batch-preparing threads
   double val_fraction = 0.1; // of the images (at least one) held out for validation
   // Cross-validation (folds >= 2): every dataset's images are dealt into `folds` folds (stratified:

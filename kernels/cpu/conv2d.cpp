@@ -310,6 +310,7 @@ void conv2d_backward_input(T* dx, const T* dy, const T* w, T* workspace, int N, 
       static thread_local std::vector<float> flipped;
       flipped.resize(std::max(flipped.size(), size_t(K) * C * 9));
       flip_and_transpose_3x3(flipped.data(), w, K, C);
+      if (g_conv3x3_bf16) return conv3x3_forward_bf16(dx, dy, flipped.data(), nullptr, N, K, H, W, C);
       const auto run = [&](Conv3x3Algorithm algorithm) {
         switch (algorithm) {
           case Conv3x3Algorithm::direct:

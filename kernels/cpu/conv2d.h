@@ -30,10 +30,10 @@ int64_t conv2d_workspace_size(int C, int H, int W, int ksize);
 template <typename T>
 void conv2d_forward(T* y, const T* x, const T* w, const T* b, T* workspace, int N, int C, int H, int W,
                     int K, int ksize);
-// Whether the float 3x3 forward passes (conv3x3_forward) run in bfloat16 with float32 sums
-// (conv3x3_bf16.h) instead of float32: an opt-in precision, `--conv-precision bf16`. The input and
-// weight gradients stay float32. Turning it on throws std::runtime_error on a CPU without AVX-512
-// BF16, saying so.
+// Whether the float 3x3 forward passes (conv3x3_forward) and input gradients (a forward of dy with
+// the flipped, transposed weights) run in bfloat16 with float32 sums (conv3x3_bf16.h) instead of
+// float32: an opt-in precision, `--conv-precision bf16`. The weight gradients stay float32.
+// Turning it on throws std::runtime_error on a CPU without AVX-512 BF16, saying so.
 void set_conv3x3_bf16(bool on);
 bool conv3x3_bf16_enabled();
 // The float 3x3 forward pass followed by an epilogue (batch-norm in evaluation, ReLU): in the

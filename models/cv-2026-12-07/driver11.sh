@@ -5,8 +5,11 @@
 #     again with --seed 2 --split-seed 1: the same split and recipe, other initial weights and
 #     batches; the second member of a shipped ensemble if cross-validation says ensembles pay
 #     (about 3.5 hours on one thread; its state is committed at each session's end);
-#   candidate-4k fold 2, then candidate-4k-s2 fold 2: the ensemble and --flips measured on a
-#     second fold.
+#   candidate-bf16 fold 1 (candidate A, 1,600 steps, with --conv-precision bf16: its 3x3 forwards
+#     and input gradients in bfloat16; seqnet-bin5, the first build with it; a CPU with AVX-512 BF16
+#     only), a first look at training in bf16 against candidate A's fold 1 (0.833, a float32 run
+#     of an older build); then candidate-4k fold 2 and candidate-4k-s2 fold 2: the ensemble and
+#     --flips measured on a second fold.
 # Every run resumable: rerun this script to continue.
 set -u
 seqnet=/work/cv/seqnet-bin4
@@ -17,11 +20,14 @@ while pgrep -f "seqnet-bin[0-9]? train" >/dev/null; do sleep 30; done
 train() {  # train RUN [OPTIONS...]: trains RUN, or continues it
   local run=$1; shift
   if [ -f $run/last.safetensors ]; then OMP_NUM_THREADS=1 $seqnet train -o $run --resume
-  else mkdir -p $(dirname $run); OMP_NUM_THREADS=1 $seqnet train -o $run $data $common $recipe "$@"; fi
+  else mkdir -p $(dirname $run); OMP_NUM_THREADS=1 $seqnet train -o $run $data $common "$@"; fi
 }
-train /work/cv/shipped-s2 --epochs 300 --seed 2 > /work/cv/shipped-s2.log 2>&1 &
+train /work/cv/shipped-s2 $recipe --epochs 300 --seed 2 > /work/cv/shipped-s2.log 2>&1 &
 {
-  train /work/cv/candidate-4k/fold-2 --folds 4 --fold 2 --epochs 100 --seed 1
-  train /work/cv/candidate-4k-s2/fold-2 --folds 4 --fold 2 --epochs 100 --seed 2 --ema-warmup
+  seqnet=/work/cv/seqnet-bin5 train /work/cv/candidate-bf16/fold-1 --folds 4 --fold 1 --epochs 40 --seed 1 \
+    --crop 256 --batch 2 --crops-per-image 1 --input-norm fov --av-targets both --ema 0.995 --select av \
+    --conv-precision bf16
+  train /work/cv/candidate-4k/fold-2 $recipe --folds 4 --fold 2 --epochs 100 --seed 1
+  train /work/cv/candidate-4k-s2/fold-2 $recipe --folds 4 --fold 2 --epochs 100 --seed 2 --ema-warmup
 } > /work/cv/fold-2.log 2>&1 &
 wait
