@@ -181,6 +181,11 @@ python3 - "$out" "$folds" "$checkpoint" "$name" "${PREDICT_OPTIONS:-}" "$model_n
 import json, statistics, sys
 out, folds, checkpoint, name, options, model_name = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5], sys.argv[6]
 summary_file = f"{out}/summary.json" if name == "score" else f"{out}/summary-{name}.json"
+def predicted_with_flips(record):  # predict's flips (its default since 2026-12-07); None: maps not kept
+    try:
+        return json.load(open(record)).get("flips", False)
+    except FileNotFoundError:
+        return None
 rows = []
 for k in range(1, folds + 1):
     v = json.load(open(f"{out}/fold-{k}/{name}/validation.json"))
@@ -200,6 +205,7 @@ for k in range(1, folds + 1):
                  "av_detected": v["artery_vein"]["pooled"]["detected"]["accuracy"],
                  "train_av_all": t["artery_vein"]["pooled"]["all"]["accuracy"] if t else None,
                  "worst_image": worst["name"], "worst_av_all": worst["scores"]["all"]["accuracy"],
+                 "flips": predicted_with_flips(f"{out}/fold-{k}/{name}/validation-maps/predict.json"),
                  "per_image": {i["name"]: i["scores"]["all"]["accuracy"] for i in images}})
 keys = [k for k in ("vessel_auc", "av_all", "av_detected", "train_av_all") if all(r[k] is not None for r in rows)]
 summary = {"checkpoint": checkpoint, "weights": "trained" if model_name == "model-trained" else "average",

@@ -45,8 +45,8 @@ score() {  # score NAME [predict options]: predicts, evaluates, leaves NAME.json
   "$seqnet" predict "${inputs[@]}" -o "$out/$name" --weights "$weights" "$@" ${predict_options[@]+"${predict_options[@]}"} >/dev/null 2>&1
   "$seqnet" evaluate --pred "$out/$name" "${data_args[@]}" --json "$out/$name.json" --errors "$out/$name/errors" >/dev/null
 }
-score raw --no-postprocess
-score pp
+score raw --no-postprocess --no-flips
+score pp --no-flips
 score raw-flips --no-postprocess --flips
 score pp-flips --flips
 

@@ -86,6 +86,26 @@ TEST(PredictCommand, TiledWithoutPostprocessingSucceeds) {
   EXPECT_EQ(record["postprocess"], false);
 }
 
+// Flips are predict's default (the photograph and its three mirror images, averaged): recorded in
+// predict.json; --no-flips predicts the photograph alone and differs; the two maps are not mixed
+// in one folder, and --flips with --no-flips is a usage error.
+TEST(PredictCommand, FlipsAreTheDefaultAndNoFlipsTurnsThemOff) {
+  test::TempDir dir;
+  const std::string weights = save_tiny_model(dir);
+  write_png(dir.str("photo.png"), gradient_photo(50, 45));
+  const std::string predict = "predict -i " + dir.str("photo.png") + " --weights " + weights + " --size 64 --device cpu -o ";
+  ASSERT_EQ(run_program(predict + dir.str("default"), dir), 0) << read_text(dir.str("stderr.txt"));
+  ASSERT_EQ(run_program(predict + dir.str("alone") + " --no-flips", dir), 0) << read_text(dir.str("stderr.txt"));
+  EXPECT_EQ(nlohmann::json::parse(read_text(dir.str("default/predict.json")))["flips"], true);
+  EXPECT_EQ(nlohmann::json::parse(read_text(dir.str("alone/predict.json")))["flips"], false);
+  EXPECT_NE(read_image(dir.str("default/out_seg/photo.png")).pixels, read_image(dir.str("alone/out_seg/photo.png")).pixels)
+      << "a gradient photograph is not mirror-symmetric: its mirrored maps must change the average";
+  EXPECT_EQ(run_program(predict + dir.str("alone"), dir), 2) << "default (flips) maps into a --no-flips folder";
+  EXPECT_NE(read_text(dir.str("stderr.txt")).find("flips"), std::string::npos) << read_text(dir.str("stderr.txt"));
+  EXPECT_EQ(run_program(predict + dir.str("both") + " --flips --no-flips", dir), 2);
+  EXPECT_NE(read_text(dir.str("stderr.txt")).find("give one"), std::string::npos) << read_text(dir.str("stderr.txt"));
+}
+
 // Several --weights are an ensemble: the maps are the mean of the models' (a model given twice
 // gives its own maps exactly), predict.json and the table name every member in order, and maps
 // made by another ensemble are not taken for finished ones.
