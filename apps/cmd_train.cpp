@@ -9,7 +9,6 @@
 #include "apps/device_option.h"
 #include "apps/model_options.h"
 #include "apps/registry.h"
-#include "kernels/ops.h"
 #include "train/distributed.h"
 #include "train/trainer.h"
 
@@ -241,10 +240,8 @@ int run(int argc, char** argv) {
   settings.device = chosen_device(args);
   if (settings.conv_precision != args.str("conv-precision")) {  // a resumed run's stored precision
     try {
-      ops::set_conv_precision(settings.conv_precision == "bf16"   ? ops::ConvPrecision::bf16
-                              : settings.conv_precision == "tf32" ? ops::ConvPrecision::tf32
-                                                                  : ops::ConvPrecision::fp32);
-    } catch (const std::runtime_error& e) {
+      use_conv_precision(settings.conv_precision);
+    } catch (const UsageError& e) {
       throw UsageError("the run in " + settings.run_dir + " trains with --conv-precision " + settings.conv_precision +
                        ": " + e.what());
     }

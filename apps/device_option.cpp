@@ -54,25 +54,29 @@ std::string use_chosen_gpu(const Args& args) {
 
 }  // namespace
 
+void use_conv_precision(const std::string& name) {
+  if (name != "fp32" && name != "tf32" && name != "bf16")
+    throw UsageError("--conv-precision must be fp32, tf32 or bf16, got '" + name + "'");
+  try {
+    ops::set_conv_precision(name == "tf32"   ? ops::ConvPrecision::tf32
+                            : name == "bf16" ? ops::ConvPrecision::bf16
+                                             : ops::ConvPrecision::fp32);
+  } catch (const std::runtime_error& e) {
+    throw UsageError(e.what());
+  }
+}
+
 Device chosen_device(const Args& args) {
   const std::string want = args.str("device");
   const std::string engine = args.str("conv-engine");
   if (engine != "custom" && engine != "cudnn") throw UsageError("--conv-engine must be custom or cudnn, got '" + engine + "'");
   ops::set_conv_engine(engine == "cudnn" ? ops::ConvEngine::cudnn : ops::ConvEngine::custom);
   const std::string precision = args.str("conv-precision");
-  if (precision != "fp32" && precision != "tf32" && precision != "bf16")
-    throw UsageError("--conv-precision must be fp32, tf32 or bf16, got '" + precision + "'");
   if (precision == "tf32" && want == "cpu")
     throw UsageError("--conv-precision tf32 is the GPU's (tensor cores); on the CPU use fp32 or bf16");
   if (precision == "bf16" && want == "cuda")
     throw UsageError("--conv-precision bf16 is the CPU's (AVX-512 BF16); on the GPU use fp32 or tf32");
-  try {
-    ops::set_conv_precision(precision == "tf32"   ? ops::ConvPrecision::tf32
-                            : precision == "bf16" ? ops::ConvPrecision::bf16
-                                                  : ops::ConvPrecision::fp32);
-  } catch (const std::runtime_error& e) {
-    throw UsageError(e.what());
-  }
+  use_conv_precision(precision);
   std::string why;
   if (want == "cpu") return Device::cpu;
   if (want == "cuda" && engine == "cudnn" && cuda::emulated())

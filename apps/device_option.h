@@ -14,5 +14,9 @@ namespace seqnet::cli {
 
 void add_device_option(Args& args);
 Device chosen_device(const Args& args);  // reads --device; may throw UsageError / runtime_error
+// Sets the convolutions' precision by its --conv-precision name (fp32, tf32, bf16); a name it does
+// not know, or bf16 on a CPU without AVX-512 BF16, is a UsageError saying so. chosen_device calls
+// it with the option's value; `train --resume` with the run's stored one.
+void use_conv_precision(const std::string& name);
 
 }  // namespace seqnet::cli

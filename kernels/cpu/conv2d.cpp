@@ -269,7 +269,6 @@ void set_conv3x3_bf16(bool on) {
         "Zen 4 or later, or an Intel Cooper Lake or Sapphire Rapids); use fp32");
   g_conv3x3_bf16 = on;
 }
-bool conv3x3_bf16_enabled() { return g_conv3x3_bf16; }
 
 void conv3x3_forward(float* y, const float* x, const float* w, const float* b, float* workspace, int N, int C, int H,
                      int W, int K, const Conv3x3Epilogue& epilogue) {

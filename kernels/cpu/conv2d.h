@@ -35,7 +35,6 @@ void conv2d_forward(T* y, const T* x, const T* w, const T* b, T* workspace, int 
 // float32: an opt-in precision, `--conv-precision bf16`. The weight gradients stay float32.
 // Turning it on throws std::runtime_error on a CPU without AVX-512 BF16, saying so.
 void set_conv3x3_bf16(bool on);
-bool conv3x3_bf16_enabled();
 // The float 3x3 forward pass followed by an epilogue (batch-norm in evaluation, ReLU): in the
 // direct and Winograd kernels' registers, or as a pass of its own after im2col + GEMM.
 void conv3x3_forward(float* y, const float* x, const float* w, const float* b, float* workspace, int N, int C, int H,
