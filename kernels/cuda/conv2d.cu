@@ -44,13 +44,12 @@ constexpr int kThinColumns = 8;  // large-side channels per block of the thin 1x
 constexpr int64_t kThinMinChunk = 2048;  // pixels per block of it at least (8 per thread)
 
 // The reduction of the forward and backward-input GEMMs is ordered taps outer, channels inner:
-// r = tap * Cp + c, tap = u KS + v, with the channels padded to Cp = kChannelStep * ceil(Cin /
-// kChannelStep) (rows c >= Cin are zero). A step's BK = kChannelStep rows are then BK channels
-// of one tap, so the tap, its pixel offset and whether the thread's pixel moved by it is inside
-// the image are found once per step (Conv::next), not per element; each gathered element is one
+// r = tap * Cp + c, tap = u KS + v, with the channels padded to Cp = padded_channels(Cin) = BK *
+// ceil(Cin / BK) (rows c >= Cin are zero). A step's BK rows are then BK channels of one tap, so
+// the tap, its pixel offset and whether the thread's pixel moved by it is inside the image are
+// found once per step (Conv::next, implicit_gemm's next_tap_slice), not per element; each gathered element is one
 // add and one load. Padding costs a little at small Cin (3 input channels: 27 products per output
 // become 72 zero-padded ones; the input layer is <1% of the model's multiply-adds).
-constexpr int kChannelStep = implicit_gemm::BK;
 using implicit_gemm::padded_channels;
 
 // The convolution's operands for implicit_gemm (forward: FLIP false, in = x (N, C, H, W),
@@ -89,19 +88,9 @@ struct Conv {
     return {c0, tap, u, v, c0 * a_channel_stride(g) + (FLIP ? KK - 1 - tap : tap),
             c0 * g.H * g.W + (u - P) * g.W + (v - P)};
   }
-  static __device__ Slice slice(const GemmArgs& g, int r0) {
-    const int Cp = padded_channels(g.Cin), tap = Cp > 0 ? r0 / Cp : 0;
-    return at_tap(g, r0 - tap * Cp, tap);
-  }
-  static __device__ void next(const GemmArgs& g, Slice& s) {
-    s.c0 += kChannelStep;
-    if (s.c0 >= padded_channels(g.Cin)) {
-      s = at_tap(g, 0, s.tap + 1);  // once per Cp / BK steps
-      return;
-    }
-    s.a_offset += kChannelStep * a_channel_stride(g);
-    s.b_offset += kChannelStep * g.H * g.W;
-  }
+  static __device__ int b_channel_stride(const GemmArgs& g) { return g.H * g.W; }
+  static __device__ Slice slice(const GemmArgs& g, int r0) { return implicit_gemm::first_tap_slice<Conv>(g, r0); }
+  static __device__ void next(const GemmArgs& g, Slice& s) { implicit_gemm::next_tap_slice<Conv>(g, s); }
   // Wm[m][(tap, c)] = w[m, c, tap] (forward) or Wf[m][(tap, k)] = w[k, m, KK - 1 - tap] (backward-input).
   struct Row {
     int offset;  // of w[m, 0, 0] (forward) or w[0, m, 0] (FLIP) in w: < 2^31, as w's size is

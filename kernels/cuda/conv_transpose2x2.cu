@@ -107,19 +107,12 @@ struct UpsampleBackwardInput {
   static __device__ Slice at_tap(const GemmArgs& g, int c0, int tap) {
     return {c0, tap, 4 * c0 + tap, c0 * 4 * g.H * g.W + (tap >> 1) * 2 * g.W + (tap & 1)};
   }
+  static __device__ int a_channel_stride(const GemmArgs&) { return 4; }
+  static __device__ int b_channel_stride(const GemmArgs& g) { return 4 * g.H * g.W; }
   static __device__ Slice slice(const GemmArgs& g, int r0) {
-    const int Kp = padded_channels(g.Cin), tap = Kp > 0 ? r0 / Kp : 0;
-    return at_tap(g, r0 - tap * Kp, tap);
+    return implicit_gemm::first_tap_slice<UpsampleBackwardInput>(g, r0);
   }
-  static __device__ void next(const GemmArgs& g, Slice& s) {
-    s.c0 += BK;
-    if (s.c0 >= padded_channels(g.Cin)) {
-      s = at_tap(g, 0, s.tap + 1);  // once per Kp / BK steps
-      return;
-    }
-    s.a_offset += 4 * BK;
-    s.b_offset += BK * 4 * g.H * g.W;
-  }
+  static __device__ void next(const GemmArgs& g, Slice& s) { implicit_gemm::next_tap_slice<UpsampleBackwardInput>(g, s); }
   struct Row {
     int offset;  // of w[m, 0, 0, 0]: < 2^31, as w's size is
   };

@@ -128,6 +128,27 @@ struct GemmArgs {
   const float4* bn_relu = nullptr;  // per bias index (mean, scale, beta, unused), or null
 };
 
+// The taps-outer walk of padded_channels (above), for an Op whose Slice holds c0 (its first
+// channel), tap, a_offset and b_offset, and which gives at_tap(g, c0, tap) and each offset's step
+// from one channel to the next, a_channel_stride(g) and b_channel_stride(g) (conv2d.cu's Conv,
+// conv_transpose2x2.cu's UpsampleBackwardInput): the slice of rows r0 .. r0 + BK - 1, and the
+// next slice (BK channels on, or the next tap's first after its last).
+template <class Op>
+__device__ __forceinline__ typename Op::Slice first_tap_slice(const GemmArgs& g, int r0) {
+  const int Cp = padded_channels(g.Cin), tap = Cp > 0 ? r0 / Cp : 0;
+  return Op::at_tap(g, r0 - tap * Cp, tap);
+}
+template <class Op>
+__device__ __forceinline__ void next_tap_slice(const GemmArgs& g, typename Op::Slice& s) {
+  s.c0 += BK;
+  if (s.c0 >= padded_channels(g.Cin)) {
+    s = Op::at_tap(g, 0, s.tap + 1);  // once per Cp / BK steps
+    return;
+  }
+  s.a_offset += BK * Op::a_channel_stride(g);
+  s.b_offset += BK * Op::b_channel_stride(g);
+}
+
 // The epilogue's normalisation and ReLU of one output value (no-op when bn_relu is null).
 __device__ __forceinline__ float batchnorm_relu(const float4* bn_relu, int channel, float v) {
   if (!bn_relu) return v;
