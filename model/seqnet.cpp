@@ -34,15 +34,19 @@ const SeqNetOutputs& SeqNet::forward(const Tensor& x, const Mode& mode) {
   std::optional<BufferPool::Use> use_pool;
   if (mode.training) {
     eval_buffers_.clear();
+    training_buffers_held_ = true;
   } else {
     out_ = SeqNetOutputs();
     seg_.release();
     cls_.release();
 #if defined(__GLIBC__)
     // glibc keeps freed heap memory resident; hand it back so the evaluation's larger maps
-    // (which it cannot fit into the training-sized holes) do not add to the peak.
-    malloc_trim(0);
+    // (which it cannot fit into the training-sized holes) do not add to the peak. Only after
+    // training: between two evaluations it would hand back the caller's freed photograph buffers
+    // too, and the next photograph would page-fault (and the kernel zero) them all again.
+    if (training_buffers_held_) malloc_trim(0);
 #endif
+    training_buffers_held_ = false;
     use_pool.emplace(eval_buffers_);
   }
   out_.seg = seg_.forward(x, mode);

@@ -46,6 +46,7 @@ class SeqNet {
   SeqNetOutputs out_;
   Tensor seg_prob_, cls_input_;
   BufferPool eval_buffers_;
+  bool training_buffers_held_ = false;  // a training forward ran since the last evaluation
 };
 
 }  // namespace seqnet
