@@ -1,6 +1,6 @@
 // conv2d.cpp: the fast 2-D convolution of conv2d.h: im2col + GEMM, and for float 3x3 layers the
-// choice (conv3x3_algorithm.h) between it, the direct kernels and Winograd (forward and input
-// gradient; the weight gradient between im2col + GEMM and its direct kernel).
+// choice (conv3x3_algorithm.h) between it, the direct kernels and Winograd, for each of the three
+// passes.
 //
 // With the columns  cols[(c,u,v), (i,j)] = x[c, i+u-p, j+v-p]  (zero outside), a (C*ks*ks, H*W)
 // matrix per image, the three sums of conv2d.h are GEMMs:
@@ -30,6 +30,7 @@
 #include "kernels/cpu/conv3x3_weight_direct.h"
 #include "kernels/cpu/thread_sums.h"
 #include "kernels/cpu/conv3x3_winograd.h"
+#include "kernels/cpu/conv3x3_winograd_weight.h"
 #include "kernels/cpu/gemm.h"
 #include "kernels/cpu/image_matrix.h"
 #include "kernels/cpu/parallel_threshold.h"
@@ -358,9 +359,11 @@ void conv2d_backward_weight(T* dw, const T* dy, const T* x, T* workspace, int N,
   if constexpr (std::is_same_v<T, float>)
     if (ksize == 3) {
       const auto run_into = [&](Conv3x3Algorithm algorithm, float* gradient) {
-        if (algorithm == Conv3x3Algorithm::direct)
-          return conv3x3_weight_gradient_direct(gradient, dy, x, N, C, H, W, K);
-        gemm_backward_weight(gradient, dy, x, workspace, N, C, H, W, K, 3);
+        switch (algorithm) {
+          case Conv3x3Algorithm::direct: return conv3x3_weight_gradient_direct(gradient, dy, x, N, C, H, W, K);
+          case Conv3x3Algorithm::winograd: return conv3x3_weight_gradient_winograd(gradient, dy, x, N, C, H, W, K);
+          case Conv3x3Algorithm::gemm: return gemm_backward_weight(gradient, dy, x, workspace, N, C, H, W, K, 3);
+        }
       };
       // The timed runs add into a scratch gradient: each run adds the whole sum, and dw must get it once.
       static thread_local std::vector<float> timing_dw;

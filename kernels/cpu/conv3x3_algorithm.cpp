@@ -96,12 +96,6 @@ std::vector<Conv3x3Algorithm> conv3x3_algorithms_available() {
   return all;
 }
 
-std::vector<Conv3x3Algorithm> conv3x3_algorithms_available(Conv3x3Pass pass) {
-  std::vector<Conv3x3Algorithm> all = conv3x3_algorithms_available();
-  if (pass == Conv3x3Pass::weight_gradient) std::erase(all, Conv3x3Algorithm::winograd);
-  return all;
-}
-
 void force_conv3x3_algorithm(std::optional<Conv3x3Algorithm> algorithm) {
   State& s = state();
   std::lock_guard lock(s.mutex);
@@ -124,8 +118,6 @@ Conv3x3Algorithm conv3x3_algorithm(const Conv3x3Shape& shape, const std::functio
     if (*forced == Conv3x3Algorithm::direct && !conv3x3_direct_available())
       throw std::invalid_argument("SEQNET_CONV=direct: the direct 3x3 kernel needs AVX2 + FMA (x86-64) or NEON "
                                   "(aarch64), which this CPU lacks; use auto, gemm or winograd");
-    const auto candidates = conv3x3_algorithms_available(shape.pass);
-    if (std::find(candidates.begin(), candidates.end(), *forced) == candidates.end()) return Conv3x3Algorithm::gemm;
     return *forced;
   }
   State& s = state();
@@ -139,7 +131,7 @@ Conv3x3Algorithm conv3x3_algorithm(const Conv3x3Shape& shape, const std::functio
     if (conv3x3_direct_available()) choice.algorithm = Conv3x3Algorithm::direct;
   } else {
     double best = 1e300;
-    for (Conv3x3Algorithm algorithm : conv3x3_algorithms_available(shape.pass)) {
+    for (Conv3x3Algorithm algorithm : conv3x3_algorithms_available()) {
       const double seconds = best_seconds(run, algorithm);
       choice.seconds.emplace_back(algorithm, seconds);
       if (seconds < best) {
@@ -164,7 +156,7 @@ int preset_conv3x3_choices(const std::vector<Conv3x3Choice>& choices) {
   std::lock_guard lock(s.mutex);
   int taken = 0;
   for (const Conv3x3Choice& choice : choices) {
-    const std::vector<Conv3x3Algorithm> available = conv3x3_algorithms_available(choice.shape.pass);
+    const std::vector<Conv3x3Algorithm> available = conv3x3_algorithms_available();
     if (std::find(available.begin(), available.end(), choice.algorithm) == available.end()) continue;
     if (s.chosen.emplace(choice.shape, choice.algorithm).second) {
       s.choices.push_back(choice);

@@ -1,7 +1,7 @@
 // conv3x3_algorithm.h: which float 3x3 convolution runs a layer: im2col + GEMM (conv2d.cpp), the
 // direct kernel (conv3x3_direct.h; for the weight gradient conv3x3_weight_direct.h) or Winograd
-// F(2x2,3x3) (conv3x3_winograd.h; forward and input gradient only), chosen per shape and pass by
-// timing them on this machine, as cuDNN's find does.
+// F(2x2,3x3) (conv3x3_winograd.h; for the weight gradient conv3x3_winograd_weight.h), chosen per
+// shape and pass by timing them on this machine, as cuDNN's find does.
 //
 // The first time a (pass, N, C, H, W, K) is met, every candidate runs on the caller's own buffers:
 // one untimed run (it touches the scratch memory and warms the caches), then up to 5 timed runs
@@ -16,7 +16,7 @@
 //                    AVX2-only CPU on an AVX-512 one; add OPENBLAS_CORETYPE=Haswell for the GEMMs)
 //   gemm             im2col + GEMM everywhere
 //   direct           the direct kernel in the widest instruction set the CPU has
-//   winograd         Winograd F(2x2,3x3) (the weight gradient, which has none, runs im2col + GEMM)
+//   winograd         Winograd F(2x2,3x3)
 // The direct kernel needs AVX2 + FMA (x86-64) or NEON (aarch64); asking for it on a CPU without
 // them is an error.
 #pragma once
@@ -35,10 +35,9 @@ enum class Conv3x3Pass { forward, input_gradient, weight_gradient };
 const char* conv3x3_algorithm_name(Conv3x3Algorithm algorithm);
 const char* conv3x3_pass_name(Conv3x3Pass pass);
 
-// The algorithms this CPU can run: gemm, winograd, and direct where it has AVX2 + FMA or NEON.
+// The algorithms this CPU can run, for every pass: the chooser's candidates. gemm, winograd, and
+// direct where it has AVX2 + FMA or NEON.
 std::vector<Conv3x3Algorithm> conv3x3_algorithms_available();
-// Those of them that exist for `pass` (no Winograd weight gradient): the chooser's candidates.
-std::vector<Conv3x3Algorithm> conv3x3_algorithms_available(Conv3x3Pass pass);
 
 // Fixes the algorithm for every shape (nullopt: measure), overriding SEQNET_CONV. For tests.
 void force_conv3x3_algorithm(std::optional<Conv3x3Algorithm> algorithm);
@@ -59,9 +58,8 @@ struct Conv3x3Choice {
   std::vector<std::pair<Conv3x3Algorithm, double>> seconds;
 };
 
-// The algorithm for `shape`: the forced one (im2col + GEMM when the forced one has no such pass),
-// or the fastest candidate; `run(a)` runs algorithm a once on the caller's buffers and is called
-// only the first time the shape is met.
+// The algorithm for `shape`: the forced one, or the fastest candidate; `run(a)` runs algorithm a
+// once on the caller's buffers and is called only the first time the shape is met.
 Conv3x3Algorithm conv3x3_algorithm(const Conv3x3Shape& shape, const std::function<void(Conv3x3Algorithm)>& run);
 
 // Every choice measured (or preset) so far in this process, in the order the shapes were first met.

@@ -1,13 +1,5 @@
-// conv3x3_winograd.cpp: the Winograd F(2x2,3x3) convolution of conv3x3_winograd.h.
-//
-//        [1  0 -1  0]          [ 1    0    0 ]           [1  1  1  0]
-//  B^T = [0  1  1  0]     G =  [1/2  1/2  1/2]     A^T = [0  1 -1 -1]
-//        [0 -1  1  0]          [1/2 -1/2  1/2]
-//        [0  1  0 -1]          [ 0    0    1 ]
-//
-// Output tile (ti, tj) is y[2ti .. 2ti+1, 2tj .. 2tj+1]; it reads the 4x4 input patch starting at
-// (2ti - 1, 2tj - 1) (zero outside the plane: the padding). Outputs past an odd H or W are
-// computed and dropped.
+// conv3x3_winograd.cpp: the Winograd F(2x2,3x3) convolution of conv3x3_winograd.h. The matrices
+// B^T, G, A^T, the tiles and the input transform: winograd_transforms.h.
 //
 // Work goes in blocks of whole tile rows of one image, sized so the block's transformed input
 // V (16, C, T) and products M (16, K, T) (T tiles) stay in the L2 cache:
@@ -32,17 +24,14 @@
 #include <vector>
 
 #include "kernels/cpu/gemm.h"
+#include "kernels/cpu/winograd_transforms.h"
 
 namespace seqnet::cpu {
 
 namespace {
 
-constexpr int kPositions = 16;  // xi: the 4x4 positions of a transformed tile
-// V and M of one block: within 512K floats (2 MB), the size the im2col bands use for the same reason.
-constexpr int64_t kBlockElements = int64_t(1) << 19;
-
-// The transforms are inlined into one function per instruction set (see Transforms below).
-#define SEQNET_INLINE [[gnu::always_inline]] inline
+using winograd::kBlockElements;  // V and M of one block stay within it
+using winograd::kPositions;
 
 // U (16, K, C) = G g G^T for every filter g = w[k, c] (K, C, 3, 3), computed in double.
 void transform_weights(float* U, const float* w, int K, int C) {
@@ -85,69 +74,10 @@ Plan make_plan(int N, int C, int H, int W, int K) {
   return p;
 }
 
-// V[xi][c][t] for channels [c0, c1) and tile rows [r0, r1) of image xn (C, H, W); t counts the
-// block's tiles from tile row r0. `rows` holds 8 * (tile_cols + 1) floats.
-SEQNET_INLINE void input_transform(float* V, const float* xn, const Plan& p, int r0, int r1, int c0, int c1, float* rows) {
-  const int64_t HW = int64_t(p.H) * p.W, T = p.block_tiles();
-  const int tw = p.tile_cols, W = p.W;
-  // even[q][m] = input column 2m - 1, odd[q][m] = column 2m of patch row q (zero outside): tile tj
-  // reads columns 2tj-1 .. 2tj+2 = even[tj], odd[tj], even[tj+1], odd[tj+1].
-  float* even[4];
-  float* odd[4];
-  for (int q = 0; q < 4; ++q) {
-    even[q] = rows + int64_t(2 * q) * (tw + 1);
-    odd[q] = rows + int64_t(2 * q + 1) * (tw + 1);
-  }
-  for (int c = c0; c < c1; ++c)
-    for (int r = r0; r < r1; ++r) {
-      for (int q = 0; q < 4; ++q) {
-        const int i = 2 * r - 1 + q;
-        if (i < 0 || i >= p.H) {
-          std::fill(even[q], even[q] + tw + 1, 0.0f);
-          std::fill(odd[q], odd[q] + tw + 1, 0.0f);
-          continue;
-        }
-        const float* row = xn + c * HW + int64_t(i) * W;
-        // Column 2m - 1 exists for m in [1, W/2], column 2m for m in [0, tw); the rest is padding.
-        even[q][0] = 0.0f;
-#pragma omp simd
-        for (int m = 1; m <= W / 2; ++m) even[q][m] = row[2 * m - 1];
-        if (W / 2 < tw) even[q][tw] = 0.0f;
-#pragma omp simd
-        for (int m = 0; m < tw; ++m) odd[q][m] = row[2 * m];
-        odd[q][tw] = 0.0f;
-      }
-      float* out = V + int64_t(c) * T + int64_t(r - r0) * tw;
-      const int64_t stride = int64_t(p.C) * T;  // from position xi to xi + 1
-#pragma omp simd
-      for (int tj = 0; tj < tw; ++tj) {
-        float d[4][4], t[4][4];
-        for (int q = 0; q < 4; ++q) {
-          d[q][0] = even[q][tj];
-          d[q][1] = odd[q][tj];
-          d[q][2] = even[q][tj + 1];
-          d[q][3] = odd[q][tj + 1];
-        }
-        for (int col = 0; col < 4; ++col) {  // B^T d
-          t[0][col] = d[0][col] - d[2][col];
-          t[1][col] = d[1][col] + d[2][col];
-          t[2][col] = d[2][col] - d[1][col];
-          t[3][col] = d[1][col] - d[3][col];
-        }
-        for (int a = 0; a < 4; ++a) {  // (B^T d) B
-          out[(4 * a + 0) * stride + tj] = t[a][0] - t[a][2];
-          out[(4 * a + 1) * stride + tj] = t[a][1] + t[a][2];
-          out[(4 * a + 2) * stride + tj] = t[a][2] - t[a][1];
-          out[(4 * a + 3) * stride + tj] = t[a][1] - t[a][3];
-        }
-      }
-    }
-}
-
 // y rows 2r, 2r+1 for tile rows [r0, r1) and output channels [k0, k1) of image yn (K, H, W) from
 // M[xi][k][t], plus the bias, then the epilogue. `rows` holds 4 * tile_cols floats.
-SEQNET_INLINE void output_transform(float* yn, const float* M, const float* b, const Conv3x3Epilogue& ep, const Plan& p, int r0,
-                      int r1, int k0, int k1, float* rows) {
+SEQNET_WINOGRAD_INLINE void output_transform(float* yn, const float* M, const float* b, const Conv3x3Epilogue& ep,
+                                             const Plan& p, int r0, int r1, int k0, int k1, float* rows) {
   const int64_t HW = int64_t(p.H) * p.W, T = p.block_tiles();
   const int tw = p.tile_cols, W = p.W;
   float* half[2][2] = {{rows, rows + tw}, {rows + 2 * tw, rows + 3 * tw}};  // [output row][column parity]
@@ -201,7 +131,7 @@ struct Transforms {
 
 #define SEQNET_TRANSFORMS_FOR(name, target)                                                                      \
   target void input_##name(float* V, const float* xn, const Plan& p, int r0, int r1, int c0, int c1, float* rows) { \
-    input_transform(V, xn, p, r0, r1, c0, c1, rows);                                                              \
+    winograd::input_transform(V, p.block_tiles(), xn, p.C, p.H, p.W, r0, r1, c0, c1, rows);                      \
   }                                                                                                               \
   target void output_##name(float* yn, const float* M, const float* b, const Conv3x3Epilogue& ep, const Plan& p,   \
                             int r0, int r1, int k0, int k1, float* rows) {                                         \

@@ -1,6 +1,7 @@
 // conv3x3_winograd.h: the 3x3 convolution (stride 1, pad 1) by Winograd's minimal filtering
 // F(2x2,3x3), float only. conv2d.cpp uses it for the forward pass and, with the weights flipped
-// and transposed, for the input gradient, where the chooser (conv_algorithm.h) measured it fastest.
+// and transposed, for the input gradient, where the chooser (conv3x3_algorithm.h) measured it
+// fastest; the weight gradient's Winograd form is conv3x3_winograd_weight.h.
 //
 // A 2x2 block of outputs of one (input, output) channel pair needs 36 multiplications done
 // directly; Winograd computes it from a 4x4 input patch d and the 3x3 filter g as
