@@ -21,9 +21,9 @@
 #include <limits>
 #include <optional>
 #include <tuple>
-#include <vector>
 
 #include "kernels/cpu/gemm.h"
+#include "kernels/cpu/scratch_buffer.h"
 #include "kernels/cpu/winograd_transforms.h"
 
 namespace seqnet::cpu {
@@ -184,12 +184,11 @@ void conv3x3_forward_winograd_with(std::optional<Conv3x3Isa> isa, float* y, cons
   const bool block_per_thread = threads == 1 || blocks >= 4 * threads;
   const int64_t per_thread = p.v_size() + p.m_size() + p.rows_size();
   // Grows once to the largest layer; later calls allocate nothing.
-  static thread_local std::vector<float> scratch, U;
-  scratch.resize(std::max(scratch.size(), size_t(threads * per_thread)));
-  U.resize(std::max(U.size(), size_t(kPositions) * K * C));
-  transform_weights(U.data(), w, K, C);
-  float* const all_scratch = scratch.data();
-  const float* const u = U.data();
+  static thread_local ScratchBuffer scratch, U;
+  float* const all_scratch = scratch.ensure(size_t(threads * per_thread));
+  float* const u_data = U.ensure(size_t(kPositions) * K * C);
+  transform_weights(u_data, w, K, C);
+  const float* const u = u_data;
   const auto block_range = [&](int block) {  // image, first and last tile row
     const int n = block / p.blocks_per_image, r0 = block % p.blocks_per_image * p.block_rows;
     return std::tuple{n, r0, std::min(p.tile_rows, r0 + p.block_rows)};

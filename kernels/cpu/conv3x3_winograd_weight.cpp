@@ -26,9 +26,9 @@
 #include <algorithm>
 #include <cstdint>
 #include <optional>
-#include <vector>
 
 #include "kernels/cpu/gemm.h"
+#include "kernels/cpu/scratch_buffer.h"
 #include "kernels/cpu/winograd_transforms.h"
 
 namespace seqnet::cpu {
@@ -198,9 +198,9 @@ void conv3x3_weight_gradient_winograd_with(std::optional<Conv3x3Isa> isa, float*
   const TransformChannel transform = transform_for(isa);
   const int threads = omp_in_parallel() ? 1 : omp_get_max_threads();
   // Grows once to the largest layer; later calls allocate nothing.
-  static thread_local std::vector<float> scratch;
-  scratch.resize(std::max(scratch.size(), size_t(p.v_size() + p.p_size() + p.m_size() + threads * p.rows_size())));
-  float* const V = scratch.data();  // (scratch is this thread's: the team reaches it through these)
+  static thread_local ScratchBuffer scratch;
+  float* const V = scratch.ensure(size_t(p.v_size() + p.p_size() + p.m_size() + threads * p.rows_size()));
+  // (scratch is this thread's: the team reaches it through these pointers)
   float* const P = V + p.v_size();
   float* const M = P + p.p_size();
   float* const all_rows = M + p.m_size();
