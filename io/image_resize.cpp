@@ -1,11 +1,15 @@
 // image_resize.cpp: to_rgb, resize_bilinear (PIL-style triangle filter), resize_nearest.
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 
 #include "io/image.h"
 
 namespace seqnet {
 namespace {
+
+// Below this many output values a resize is not worth waking the threads for.
+constexpr int64_t kParallelMinValues = int64_t(1) << 16;
 
 void check_target(const Image& image, int w, int h, const char* what) {
   if (w <= 0 || h <= 0 || image.width <= 0 || image.height <= 0)
@@ -61,8 +65,12 @@ Image resize_bilinear(const Image& image, int w, int h) {
   const int c = image.channels;
   const std::vector<Taps> across = triangle_taps(image.width, w);
   const std::vector<Taps> down = triangle_taps(image.height, h);
-  // Separable: first along x (image.height rows of w), then along y.
+  // Separable: first along x (image.height rows of w), then along y. Rows are shared out over the
+  // threads (a 1620x1444 photograph's two resizes were 3.5% of `predict`); every sum runs in the
+  // same order on any thread count, so the bits do not depend on it.
+  const bool parallel = int64_t(w) * std::max(h, image.height) * c >= kParallelMinValues;
   Image rows(w, image.height, c);
+#pragma omp parallel for schedule(static) if (parallel)
   for (int y = 0; y < image.height; ++y)
     for (int x = 0; x < w; ++x)
       for (int ch = 0; ch < c; ++ch) {
@@ -72,6 +80,7 @@ Image resize_bilinear(const Image& image, int w, int h) {
         rows.at(y, x, ch) = sum;
       }
   Image out(w, h, c);
+#pragma omp parallel for schedule(static) if (parallel)
   for (int y = 0; y < h; ++y)
     for (size_t k = 0; k < down[y].weights.size(); ++k) {
       const float weight = down[y].weights[k];

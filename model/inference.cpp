@@ -179,7 +179,9 @@ std::vector<Image> working_size_maps(SeqNet& model, const std::vector<Image>& ph
   settings.validate(model.config());
   std::vector<Image> squares;
   for (const Image& photo : photos) {
-    squares.push_back(resize_bilinear(to_rgb(photo), settings.size, settings.size));
+    // (to_rgb would copy an RGB photograph whole: 28 MB at 1620x1444, for nothing.)
+    squares.push_back(photo.channels == 3 ? resize_bilinear(photo, settings.size, settings.size)
+                                          : resize_bilinear(to_rgb(photo), settings.size, settings.size));
     // A model trained on normalised photographs sees them normalised (preprocess/input_normalisation.h).
     if (model.config().input_norm == InputNorm::fov) normalise_photograph(squares.back(), compute_fov(squares.back()));
   }

@@ -5,6 +5,7 @@
 #include <random>
 #include <string>
 
+#include <omp.h>
 #include <tiffio.h>
 
 #include "io/image.h"
@@ -238,6 +239,24 @@ TEST(ImageIo, BilinearShrinkAveragesInsteadOfAliasing) {
   const Image small = resize_bilinear(board, 30, 30);
   for (int y = 2; y < 28; ++y)
     for (int x = 2; x < 28; ++x) ASSERT_NEAR(small.at(y, x, 0), 0.5f, 0.12f) << y << "," << x;
+}
+
+// The resize shares its rows over the threads: one thread and two give the same bits, both ways
+// (a photograph-sized shrink to the working size and the maps' enlargement back).
+TEST(ImageIo, BilinearGivesTheSameBitsOnAnyThreadCount) {
+  std::mt19937 rng(7);
+  std::uniform_real_distribution<float> value(0.0f, 1.0f);
+  Image photo(810, 722, 3);
+  for (float& v : photo.pixels) v = value(rng);
+  const int threads = omp_get_max_threads();
+  for (const auto& [w, h] : {std::pair{288, 288}, std::pair{1620, 1444}}) {
+    omp_set_num_threads(1);
+    const Image one = resize_bilinear(photo, w, h);
+    omp_set_num_threads(2);
+    const Image two = resize_bilinear(photo, w, h);
+    omp_set_num_threads(threads);
+    ASSERT_EQ(one.pixels, two.pixels) << w << "x" << h;
+  }
 }
 
 TEST(ImageIo, NearestPicksThePixelUnderEachCentre) {
