@@ -10,7 +10,7 @@ set -euo pipefail
 
 # python3: scripts/cross-validate.sh reads its JSON with it (and its test runs it).
 packages=(cmake ninja-build g++ pkg-config ccache libopenblas-dev nlohmann-json3-dev libstb-dev libtiff-dev
-          zlib1g-dev libgtest-dev libbenchmark-dev libtbb-dev libopenmpi-dev openmpi-bin python3)
+          libdeflate-dev libgtest-dev libbenchmark-dev libtbb-dev libopenmpi-dev openmpi-bin python3)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -32,7 +32,7 @@ fi
 
 # The cross toolchain, qemu and the :arm64 versions of install-deps.sh's libraries.
 packages=(cmake ninja-build pkg-config ccache perl g++-aarch64-linux-gnu qemu-user libc6:arm64 nlohmann-json3-dev libstb-dev
-          libopenblas-dev:arm64 libtiff-dev:arm64 zlib1g-dev:arm64 libgtest-dev:arm64 libtbb-dev:arm64)
+          libopenblas-dev:arm64 libtiff-dev:arm64 libdeflate-dev:arm64 libgtest-dev:arm64 libtbb-dev:arm64)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
