@@ -5,6 +5,7 @@
 // AVX-512 BF16.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -91,6 +92,38 @@ TEST(Conv3x3Bf16, MatchesFloat64WithinItsErrorBound) {
     // The operands really were rounded to bfloat16: float32 operands would be ~1e3 times closer.
     EXPECT_GT(largest_error, 1e-4);
     EXPECT_GT(worst_fraction, 0.01);
+  }
+}
+
+// The epilogue (evaluation batch-norm, ReLU) applied in registers before the store gives exactly
+// what the same float32 steps give applied to the stored convolution: y = max(0, fma(y - s, c, a)).
+TEST(Conv3x3Bf16, EpilogueInRegistersEqualsItsStepsAfterTheStore) {
+  if (!conv3x3_bf16_supported()) GTEST_SKIP() << "this CPU has no AVX-512 BF16 (avx512_bf16): the bf16 kernel is not used";
+  std::mt19937 rng(23);
+  std::normal_distribution<float> normal(0.f, 1.f);
+  for (const Shape& s : kShapes) {
+    SCOPED_TRACE("N" + std::to_string(s.N) + " C" + std::to_string(s.C) + " " + std::to_string(s.H) + "x" +
+                 std::to_string(s.W) + " K" + std::to_string(s.K));
+    std::vector<float> x(size_t(s.N) * s.C * s.H * s.W), w(size_t(s.K) * s.C * 9), b(s.K);
+    std::vector<float> subtract(s.K), scale(s.K), add(s.K);
+    for (float& v : x) v = normal(rng);
+    for (float& v : w) v = normal(rng);
+    for (float& v : b) v = normal(rng);
+    for (int k = 0; k < s.K; ++k) subtract[k] = normal(rng), scale[k] = 0.5f + std::fabs(normal(rng)), add[k] = normal(rng);
+    const float* bias = s.bias ? b.data() : nullptr;
+    std::vector<float> plain(size_t(s.N) * s.K * s.H * s.W), fused(plain.size());
+    conv3x3_forward_bf16(plain.data(), x.data(), w.data(), bias, s.N, s.C, s.H, s.W, s.K);
+    for (bool relu : {false, true}) {
+      conv3x3_forward_bf16(fused.data(), x.data(), w.data(), bias, s.N, s.C, s.H, s.W, s.K,
+                           {subtract.data(), scale.data(), add.data(), relu});
+      const int64_t HW = int64_t(s.H) * s.W;
+      for (size_t i = 0; i < plain.size(); ++i) {
+        const int k = int(int64_t(i) / HW % s.K);
+        float expected = std::fma(plain[i] - subtract[k], scale[k], add[k]);
+        if (relu) expected = std::max(expected, 0.0f);
+        ASSERT_EQ(fused[i], expected) << "output " << i << (relu ? " with ReLU" : "");
+      }
+    }
   }
 }
 

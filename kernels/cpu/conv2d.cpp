@@ -274,8 +274,7 @@ void set_conv3x3_bf16(bool on) {
 void conv3x3_forward(float* y, const float* x, const float* w, const float* b, float* workspace, int N, int C, int H,
                      int W, int K, const Conv3x3Epilogue& epilogue) {
   if (g_conv3x3_bf16) {
-    conv3x3_forward_bf16(y, x, w, b, N, C, H, W, K);
-    return apply_epilogue(y, epilogue, N, K, int64_t(H) * W);
+    return conv3x3_forward_bf16(y, x, w, b, N, C, H, W, K, epilogue);
   }
   const auto run = [&](Conv3x3Algorithm algorithm, const Conv3x3Epilogue& ep) {
     switch (algorithm) {

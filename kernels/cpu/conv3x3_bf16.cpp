@@ -56,6 +56,7 @@ struct TileArgs {
   int64_t row_offset[3];   // of input row i + u - 1 of pair 0 (pair p: + 3 p stride)
   const uint32_t* wk;      // packed weights of channel k0
   const float* bk;         // bias of channel k0, or null
+  Conv3x3Epilogue ep;      // from channel k0 on (its arrays advanced by k0)
   int P, u_begin, u_end;   // channel pairs; the taps' rows inside the plane
   int i, x0, W;
   int64_t HW;
@@ -94,6 +95,20 @@ SEQNET_BF16 void tile(const TileArgs& a) {
       }
     }
   }
+  // The epilogue in registers, as the float32 direct kernel applies it (conv3x3_direct.cpp).
+  if (a.ep.subtract)
+#pragma GCC unroll 24
+    for (int k = 0; k < KB; ++k) {
+      const __m512 subtract = _mm512_set1_ps(a.ep.subtract[k]), scale = _mm512_set1_ps(a.ep.scale[k]),
+                   add = _mm512_set1_ps(a.ep.add[k]);
+#pragma GCC unroll 24
+      for (int t = 0; t < kVectors; ++t) acc[k][t] = _mm512_fmadd_ps(_mm512_sub_ps(acc[k][t], subtract), scale, add);
+    }
+  if (a.ep.relu)  // (the masked form: GCC 12 warns about the unmasked one's undefined operand)
+#pragma GCC unroll 24
+    for (int k = 0; k < KB; ++k)
+#pragma GCC unroll 24
+      for (int t = 0; t < kVectors; ++t) acc[k][t] = _mm512_maskz_max_ps(0xFFFF, acc[k][t], _mm512_setzero_ps());
 #pragma GCC unroll 24
   for (int k = 0; k < KB; ++k) {
     float* out = a.yk + k * a.HW + int64_t(a.i) * a.W;
@@ -126,21 +141,25 @@ void run_tile(int KB, int XV, const TileArgs& a) {
 
 // One packed row: pixels of channels `low` and `high` (null: zeros) as bfloat16 pairs, by the
 // instruction set's own conversion (round to nearest even; denormal inputs become zero, as the
-// multiply-adds treat them), 16 pixels at a time.
+// multiply-adds treat them), 16 pixels at a time. (The masked forms of the widening and the shift:
+// GCC 12 warns about the unmasked ones' undefined operand.)
+// 16 floats rounded to bfloat16, each in the low half of a 32-bit lane.
+SEQNET_BF16 inline __m512i bf16_lanes(__m512 v) {
+  return _mm512_maskz_cvtepu16_epi32(0xFFFF, (__m256i)_mm512_cvtneps_pbh(v));
+}
+
 SEQNET_BF16 void pack_row(uint32_t* out, const float* low, const float* high, int W) {
   int j = 0;
   for (; j + kLanes <= W; j += kLanes) {
-    const __m512i lo = _mm512_cvtepu16_epi32((__m256i)_mm512_cvtneps_pbh(_mm512_loadu_ps(low + j)));
-    const __m512i hi = high ? _mm512_cvtepu16_epi32((__m256i)_mm512_cvtneps_pbh(_mm512_loadu_ps(high + j)))
-                            : _mm512_setzero_si512();
-    _mm512_storeu_si512(out + j, _mm512_or_si512(lo, _mm512_slli_epi32(hi, 16)));
+    const __m512i lo = bf16_lanes(_mm512_loadu_ps(low + j));
+    const __m512i hi = high ? bf16_lanes(_mm512_loadu_ps(high + j)) : _mm512_setzero_si512();
+    _mm512_storeu_si512(out + j, _mm512_or_si512(lo, _mm512_maskz_slli_epi32(0xFFFF, hi, 16)));
   }
   if (j < W) {
     const __mmask16 mask = __mmask16((1u << (W - j)) - 1);
-    const __m512i lo = _mm512_cvtepu16_epi32((__m256i)_mm512_cvtneps_pbh(_mm512_maskz_loadu_ps(mask, low + j)));
-    const __m512i hi = high ? _mm512_cvtepu16_epi32((__m256i)_mm512_cvtneps_pbh(_mm512_maskz_loadu_ps(mask, high + j)))
-                            : _mm512_setzero_si512();
-    _mm512_mask_storeu_epi32(out + j, mask, _mm512_or_si512(lo, _mm512_slli_epi32(hi, 16)));
+    const __m512i lo = bf16_lanes(_mm512_maskz_loadu_ps(mask, low + j));
+    const __m512i hi = high ? bf16_lanes(_mm512_maskz_loadu_ps(mask, high + j)) : _mm512_setzero_si512();
+    _mm512_mask_storeu_epi32(out + j, mask, _mm512_or_si512(lo, _mm512_maskz_slli_epi32(0xFFFF, hi, 16)));
   }
 }
 #endif
@@ -163,7 +182,8 @@ float round_to_bf16(float x) {
   return rounded;
 }
 
-void conv3x3_forward_bf16(float* y, const float* x, const float* w, const float* b, int N, int C, int H, int W, int K) {
+void conv3x3_forward_bf16(float* y, const float* x, const float* w, const float* b, int N, int C, int H, int W, int K,
+                          const Conv3x3Epilogue& epilogue) {
   if (!conv3x3_bf16_supported())
     throw std::runtime_error(
         "bfloat16 convolution: this CPU has no AVX-512 BF16 (vdpbf16ps; /proc/cpuinfo lists no avx512_bf16); "
@@ -217,9 +237,12 @@ void conv3x3_forward_bf16(float* y, const float* x, const float* w, const float*
       }
       for (int k0 = 0; k0 < K; k0 += KB) {
         const int kb = std::min(KB, K - k0);
+        Conv3x3Epilogue ep = epilogue;  // from channel k0 on
+        if (ep.subtract) ep.subtract += k0, ep.scale += k0, ep.add += k0;
         for (int x0 = 0; x0 < W; x0 += tile_pixels) {
-          const TileArgs args{y + (int64_t(n) * K + k0) * HW, rows.data(), stride, {row_offset[0], row_offset[1], row_offset[2]},
-                              packed.data() + size_t(k0) * P * 9, b ? b + k0 : nullptr, P, u_begin, u_end, i, x0, W, HW};
+          const TileArgs args{y + (int64_t(n) * K + k0) * HW, rows.data(), stride,
+                              {row_offset[0], row_offset[1], row_offset[2]}, packed.data() + size_t(k0) * P * 9,
+                              b ? b + k0 : nullptr, ep, P, u_begin, u_end, i, x0, W, HW};
           run_tile(kb, XV, args);
         }
       }

@@ -22,6 +22,8 @@
 
 #include <cstdint>
 
+#include "kernels/cpu/conv3x3_direct.h"  // Conv3x3Epilogue
+
 namespace seqnet::cpu {
 
 // Whether this CPU has AVX-512 BF16 (and the AVX-512 F/BW the kernel also uses).
@@ -33,8 +35,10 @@ bool conv3x3_bf16_supported();
 float round_to_bf16(float x);
 
 // y (N,K,H,W) = conv3x3 of x (N,C,H,W) and w (K,C,3,3) in bfloat16 with float32 sums, + b (K) or
-// no bias when b is null. Throws std::runtime_error, saying what this CPU lacks, when
-// !conv3x3_bf16_supported().
-void conv3x3_forward_bf16(float* y, const float* x, const float* w, const float* b, int N, int C, int H, int W, int K);
+// no bias when b is null, then the epilogue (batch-norm in evaluation, ReLU; applied in float32
+// registers before the store, as the direct kernel does). Throws std::runtime_error, saying what
+// this CPU lacks, when !conv3x3_bf16_supported().
+void conv3x3_forward_bf16(float* y, const float* x, const float* w, const float* b, int N, int C, int H, int W, int K,
+                          const Conv3x3Epilogue& epilogue = {});
 
 }  // namespace seqnet::cpu
