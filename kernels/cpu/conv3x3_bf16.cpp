@@ -18,6 +18,7 @@
 //   in this ring, packing one new row per pair for each output row (the conversion is the CPU's
 //   own, `vcvtneps2bf16`).
 #include "kernels/cpu/conv3x3_bf16.h"
+#include "kernels/cpu/epilogue_avx512.h"
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -95,20 +96,7 @@ SEQNET_BF16 void tile(const TileArgs& a) {
       }
     }
   }
-  // The epilogue in registers, as the float32 direct kernel applies it (conv3x3_direct.cpp).
-  if (a.ep.subtract)
-#pragma GCC unroll 24
-    for (int k = 0; k < KB; ++k) {
-      const __m512 subtract = _mm512_set1_ps(a.ep.subtract[k]), scale = _mm512_set1_ps(a.ep.scale[k]),
-                   add = _mm512_set1_ps(a.ep.add[k]);
-#pragma GCC unroll 24
-      for (int t = 0; t < kVectors; ++t) acc[k][t] = _mm512_fmadd_ps(_mm512_sub_ps(acc[k][t], subtract), scale, add);
-    }
-  if (a.ep.relu)  // (the masked form: GCC 12 warns about the unmasked one's undefined operand)
-#pragma GCC unroll 24
-    for (int k = 0; k < KB; ++k)
-#pragma GCC unroll 24
-      for (int t = 0; t < kVectors; ++t) acc[k][t] = _mm512_maskz_max_ps(0xFFFF, acc[k][t], _mm512_setzero_ps());
+  apply_epilogue_avx512(acc, a.ep.subtract, a.ep.scale, a.ep.add, a.ep.relu);  // in registers, as the direct kernel
 #pragma GCC unroll 24
   for (int k = 0; k < KB; ++k) {
     float* out = a.yk + k * a.HW + int64_t(a.i) * a.W;

@@ -27,6 +27,7 @@
 // over KB and XV are fully unrolled (pragmas): the accumulators must be registers, not an array on
 // the stack.
 #include "kernels/cpu/conv3x3_direct.h"
+#include "kernels/cpu/epilogue_avx512.h"
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -113,19 +114,7 @@ struct Avx512Tile {
         }
       }
     }
-    if (a.ep.subtract)
-#pragma GCC unroll 24
-      for (int k = 0; k < KB; ++k) {
-        const __m512 subtract = _mm512_set1_ps(a.ep.subtract[k]), scale = _mm512_set1_ps(a.ep.scale[k]),
-                     add = _mm512_set1_ps(a.ep.add[k]);
-#pragma GCC unroll 24
-        for (int t = 0; t < XV; ++t) acc[k][t] = _mm512_fmadd_ps(_mm512_sub_ps(acc[k][t], subtract), scale, add);
-      }
-    if (a.ep.relu)  // (the masked form: GCC 12 warns about the unmasked one's undefined operand)
-#pragma GCC unroll 24
-      for (int k = 0; k < KB; ++k)
-#pragma GCC unroll 24
-        for (int t = 0; t < XV; ++t) acc[k][t] = _mm512_maskz_max_ps(0xFFFF, acc[k][t], _mm512_setzero_ps());
+    apply_epilogue_avx512(acc, a.ep.subtract, a.ep.scale, a.ep.add, a.ep.relu);
     float* out = a.yk + int64_t(a.i) * a.W + a.x0;
 #pragma GCC unroll 24
     for (int t = 0; t < XV; ++t) {
