@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <utility>
 
 #include "io/image.h"
 
@@ -58,6 +59,11 @@ Image to_rgb(const Image& image) {
     for (int x = 0; x < image.width; ++x)
       for (int c = 0; c < 3; ++c) rgb.at(y, x, c) = image.at(y, x, grey ? 0 : c);
   return rgb;
+}
+
+Image to_rgb(Image&& image) {
+  if (image.channels == 3) return std::move(image);
+  return to_rgb(static_cast<const Image&>(image));
 }
 
 Image resize_bilinear(const Image& image, int w, int h) {
