@@ -200,8 +200,11 @@ TEST(ModelMemory, EvaluationsInARowKeepTheCallersFreedMemory) {
   const long faults = minor_faults() - before;
   for (char* p : pieces) std::free(p);
   mallopt(M_TRIM_THRESHOLD, 128 * 1024);  // glibc's default
-  // Trimmed, the 32 MB come back at one fault a 4 KB page (8192) or a 2 MB huge page (16).
-  EXPECT_LT(faults, 8) << "the evaluation gave the freed memory back to the system";
+  // Trimmed, the 32 MB come back at one fault a 4 KB page: 8,192 (measured: 8,198). Kept, a few
+  // faults remain where the forward's own scratch took some of the freed memory (measured: 0-8).
+  // (Where transparent huge pages are on for all memory, a trimmed heap would fault only 16 times,
+  // under this bound: there the test cannot tell.)
+  EXPECT_LT(faults, 512) << "the evaluation gave the freed memory back to the system";
 }
 #endif
 
