@@ -6,11 +6,8 @@
 #include <cstring>
 #include <sstream>
 
-#if defined(__linux__)
-#include <sys/mman.h>
-#endif
-
 #include "kernels/cuda/runtime.h"
+#include "kernels/host_memory.h"
 
 namespace seqnet {
 
@@ -48,30 +45,14 @@ namespace {
 
 std::atomic<int64_t> g_allocations{0};
 
-// Host buffers of 4 MB and more are placed on 2 MB boundaries and offered to the kernel as
-// transparent huge pages: a 576x576 map of 16 channels (21 MB) then costs 11 page faults on first
-// touch instead of 5,200, and the convolutions miss the TLB less. (Measured: inference on a
-// 576x576 image page-faulted 150,000 times, about 0.2 s.) Smaller buffers are 64-byte aligned
-// so that vector loads never split a cache line.
-constexpr size_t kHugePage = size_t(2) << 20;
+// Host tensors of 4 MB and more go on huge pages (host_memory.h); smaller ones are 64-byte aligned.
 constexpr size_t kHugePageMinBytes = size_t(4) << 20;
-
-void* allocate_host(size_t bytes) {
-  const size_t alignment = bytes >= kHugePageMinBytes ? kHugePage : 64;
-  const size_t rounded = (bytes + alignment - 1) / alignment * alignment;
-  void* p = std::aligned_alloc(alignment, rounded);
-  if (!p) throw std::bad_alloc();
-#if defined(__linux__) && defined(MADV_HUGEPAGE)
-  if (alignment == kHugePage) madvise(p, rounded, MADV_HUGEPAGE);  // advice only: failure is harmless
-#endif
-  return p;
-}
 
 std::shared_ptr<void> allocate(size_t bytes, Device device) {
   ++g_allocations;
   if (bytes == 0) bytes = 64;
   if (device == Device::cpu) {
-    void* p = allocate_host(bytes);
+    void* p = allocate_host(bytes, kHugePageMinBytes);
     return std::shared_ptr<void>(p, [](void* q) { std::free(q); });
   }
   void* p = cuda::device_malloc(bytes);

@@ -6,7 +6,7 @@
 // bench_onednn the Winograd weight gradient of N4 C64>K32 128x128 ran 15.7 ms in every run when
 // glibc put all of malloc's memory on huge pages (GLIBC_TUNABLES=glibc.malloc.hugetlb=1), and
 // 36-40 ms in most runs without; with this buffer 27-28 ms (docs/PERFORMANCE.md): better, not yet
-// the whole gap. Tensors of 4 MB and more get huge pages the same way (kernels/tensor.cpp).
+// the whole gap. The allocation is host_memory.h's, as for tensors (which take huge pages from 4 MB).
 #pragma once
 
 #include <cstddef>
